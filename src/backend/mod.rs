@@ -1,0 +1,344 @@
+//! The cache tools: finding them, choosing one, and running a compile through it.
+//!
+//! Each tool's module knows how to run it, which environment it needs, and how to read
+//! the outcome of one invocation. `run_direct` is the fallback every path can take.
+
+pub mod ccache;
+pub mod remote;
+pub mod sccache;
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+use crate::config::{Config, Tool, ToolChoice};
+use crate::outcome::Outcome;
+use crate::{paths, process};
+
+/// One compile to run: the real compiler and everything the child needs.
+#[derive(Debug)]
+pub struct Job<'a> {
+    /// Absolute path of the real compiler.
+    pub real: &'a Path,
+    /// `argv[0]` for a direct run (the name the user typed, so `-v` output matches).
+    pub arg0: &'a OsStr,
+    pub args: &'a [OsString],
+    /// Environment changes for every child: `PATH` without shim dirs, the re-entry guard.
+    pub env: Vec<(OsString, OsString)>,
+    pub cfg: &'a Config,
+    pub cwd: &'a Path,
+}
+
+/// What running a job produced.
+#[derive(Debug)]
+pub struct Ran {
+    pub status: ExitStatus,
+    pub outcome: Outcome,
+}
+
+/// The tool chosen for this invocation and why.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub tool: Option<(Tool, PathBuf)>,
+    pub why: String,
+}
+
+fn own_env_override(tool: Tool) -> &'static str {
+    match tool {
+        Tool::Sccache => "TOOLCHAINKIT_SCCACHE_PATH",
+        Tool::Ccache => "TOOLCHAINKIT_CCACHE_PATH",
+    }
+}
+
+/// Locate a tool: `$TOOLCHAINKIT_<TOOL>_PATH`, then `PATH`, then toolchainkit's own tools
+/// directory. Only `stat` calls.
+pub fn find_tool(tool: Tool, path_var: Option<&OsStr>, cwd: &Path) -> Option<PathBuf> {
+    if let Some(p) = paths::var_nonempty(own_env_override(tool)) {
+        let p = PathBuf::from(p);
+        return crate::resolve::check_candidate(&p, None)
+            .is_ok()
+            .then_some(p);
+    }
+    if let Some(pv) = path_var
+        && let Ok(p) = which::which_in(tool.name(), Some(pv), cwd)
+    {
+        return Some(p);
+    }
+    let managed = paths::tools_dir().join("bin").join(tool.name());
+    crate::resolve::check_candidate(&managed, None)
+        .is_ok()
+        .then_some(managed)
+}
+
+/// Choose the tool for this configuration.
+pub fn choose(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Choice {
+    if !cfg.enabled.value {
+        return Choice {
+            tool: None,
+            why: format!("caching disabled ({})", cfg.enabled.origin),
+        };
+    }
+    let order: Vec<Tool> = match cfg.tool.value {
+        ToolChoice::None => {
+            return Choice {
+                tool: None,
+                why: format!("tool = \"none\" ({})", cfg.tool.origin),
+            };
+        }
+        ToolChoice::Sccache => std::iter::once(Tool::Sccache)
+            .chain(cfg.prefer.value.iter().copied())
+            .collect(),
+        ToolChoice::Ccache => std::iter::once(Tool::Ccache)
+            .chain(cfg.prefer.value.iter().copied())
+            .collect(),
+        ToolChoice::Auto => cfg.prefer.value.clone(),
+    };
+    let mut missing = Vec::new();
+    for t in order {
+        if missing.contains(&t) {
+            continue;
+        }
+        if let Some(p) = find_tool(t, path_var, cwd) {
+            let why = if missing.is_empty() {
+                format!(
+                    "tool = \"{}\" ({}), found",
+                    cfg.tool.value.name(),
+                    cfg.tool.origin
+                )
+            } else {
+                let names: Vec<&str> = missing.iter().map(|t: &Tool| t.name()).collect();
+                format!("{} not installed; next in prefer", names.join(", "))
+            };
+            return Choice {
+                tool: Some((t, p)),
+                why,
+            };
+        }
+        missing.push(t);
+    }
+    let names: Vec<&str> = missing.iter().map(|t| t.name()).collect();
+    Choice {
+        tool: None,
+        why: format!(
+            "none of {} installed: the real compiler runs directly",
+            names.join(", ")
+        ),
+    }
+}
+
+/// Run the real compiler directly, with the user's `argv[0]`.
+pub fn run_direct(job: &Job<'_>) -> io::Result<ExitStatus> {
+    let mut cmd = Command::new(job.real);
+    cmd.arg0(job.arg0)
+        .args(job.args)
+        .envs(job.env.iter().map(|(k, v)| (k, v)));
+    process::run(&mut cmd)
+}
+
+/// Run a tool. When stderr is not a terminal it is captured so that a failure of the
+/// tool itself can be hidden and the compile retried directly; the captured bytes are
+/// returned for the caller to forward. On a terminal it is inherited (colour detection).
+pub fn run_tool(cmd: &mut Command) -> io::Result<(ExitStatus, Option<Vec<u8>>)> {
+    if process::stderr_is_tty() {
+        return Ok((process::run(cmd)?, None));
+    }
+    cmd.stderr(Stdio::piped());
+    let mut child = process::spawn(cmd)?;
+    let mut buf = Vec::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_end(&mut buf);
+    }
+    let status = process::wait(child)?;
+    Ok((status, Some(buf)))
+}
+
+/// Write bytes captured from a tool to our stderr.
+pub fn forward_stderr(bytes: &[u8]) {
+    if !bytes.is_empty() {
+        let mut e = io::stderr().lock();
+        let _ = e.write_all(bytes);
+        let _ = e.flush();
+    }
+}
+
+/// Is this compiler something the cache tools understand (gcc, clang and their
+/// cross/versioned names)? Others run directly: sccache fails outright on `ar` or an
+/// unknown driver.
+pub fn is_known_compiler(name: &OsStr) -> bool {
+    let base = crate::mode::basename(name).to_string_lossy();
+    let base = base.as_ref();
+    // Strip a version suffix: gcc-12, clang-16, g++-12, clang++-16.
+    let stem = match base.rfind('-') {
+        Some(i)
+            if base[i + 1..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.')
+                && i + 1 < base.len() =>
+        {
+            &base[..i]
+        }
+        _ => base,
+    };
+    let last = stem.rsplit('-').next().unwrap_or(stem);
+    matches!(
+        last,
+        "cc" | "c++"
+            | "gcc"
+            | "g++"
+            | "clang"
+            | "clang++"
+            | "nvcc"
+            | "icc"
+            | "icpc"
+            | "icx"
+            | "icpx"
+    )
+}
+
+/// Does the argument list possibly compile a source file? Link-only steps, `--version`,
+/// `-v` and similar run the compiler directly (a cache tool could only pass them through).
+pub fn may_compile(args: &[OsString]) -> bool {
+    const SOURCE_EXTS: &[&str] = &[
+        "c", "cc", "cp", "cpp", "cxx", "c++", "C", "CPP", "i", "ii", "m", "mm", "M", "mi", "mii",
+        "s", "S", "sx", "cu", "h", "hh", "hpp", "hxx", "H", "tcc", "F", "f", "for", "f90", "f95",
+        "F90",
+    ];
+    args.iter().any(|a| {
+        let b = a.as_encoded_bytes();
+        if b.first() == Some(&b'@')
+            || b == b"-"
+            || b == b"-x"
+            || b.starts_with(b"-x") && b.len() > 2
+        {
+            return true;
+        }
+        if b.first() == Some(&b'-') {
+            return false;
+        }
+        Path::new(a)
+            .extension()
+            .and_then(OsStr::to_str)
+            .is_some_and(|e| SOURCE_EXTS.contains(&e))
+    })
+}
+
+/// Fix the permissions of files a tool wrote for a successful compile so they match
+/// what the compiler itself creates (`0666 & !umask`).
+pub fn fix_output_modes(args: &[OsString], cwd: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let want = 0o666 & !process::umask();
+    for out in outputs(args) {
+        let p = cwd.join(&out);
+        if let Ok(m) = std::fs::metadata(&p)
+            && m.is_file()
+            && m.permissions().mode() & 0o777 != want
+        {
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(want));
+        }
+    }
+}
+
+/// The files a compile writes: `-o X`, `-MF X`, and the defaults for `-c`/`-S` and `-MD`.
+fn outputs(args: &[OsString]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut explicit_o = None;
+    let mut mode_c = false;
+    let mut md = false;
+    let mut sources = Vec::new();
+    let mut it = args.iter().peekable();
+    while let Some(a) = it.next() {
+        let b = a.as_encoded_bytes();
+        match b {
+            b"-o" => explicit_o = it.next().map(PathBuf::from),
+            b"-MF" => out.extend(it.next().map(PathBuf::from)),
+            b"-c" => mode_c = true,
+            b"-MD" | b"-MMD" => md = true,
+            _ if b.starts_with(b"-o") => {
+                explicit_o = Some(PathBuf::from(OsStr::from_encoded_bytes_checked(&b[2..])))
+            }
+            _ if b.starts_with(b"-MF") => {
+                out.push(PathBuf::from(OsStr::from_encoded_bytes_checked(&b[3..])))
+            }
+            _ if !b.starts_with(b"-") => sources.push(PathBuf::from(a)),
+            _ => {}
+        }
+    }
+    let obj = explicit_o.clone().or_else(|| {
+        (mode_c && sources.len() == 1)
+            .then(|| PathBuf::from(sources[0].file_name().unwrap_or_default()).with_extension("o"))
+    });
+    if let Some(o) = &obj {
+        if md
+            && !out
+                .iter()
+                .any(|p: &PathBuf| p.extension().is_some_and(|e| e == "d"))
+        {
+            out.push(o.with_extension("d"));
+        }
+        out.push(o.clone());
+    }
+    out
+}
+
+trait FromBytes {
+    fn from_encoded_bytes_checked(b: &[u8]) -> &OsStr;
+}
+
+impl FromBytes for OsStr {
+    fn from_encoded_bytes_checked(b: &[u8]) -> &OsStr {
+        use std::os::unix::ffi::OsStrExt;
+        OsStr::from_bytes(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn known_compilers() {
+        for n in [
+            "cc",
+            "gcc",
+            "/usr/bin/g++",
+            "clang++-16",
+            "x86_64-linux-gnu-gcc-12",
+            "c++",
+            "clang",
+        ] {
+            assert!(is_known_compiler(OsStr::new(n)), "{n}");
+        }
+        for n in ["ar", "ld", "python3", "my-tool"] {
+            assert!(!is_known_compiler(OsStr::new(n)), "{n}");
+        }
+    }
+
+    #[test]
+    fn compile_detection() {
+        assert!(may_compile(&os(&["-c", "a.c"])));
+        assert!(may_compile(&os(&["-x", "c", "-"])));
+        assert!(may_compile(&os(&["@args.rsp"])));
+        assert!(!may_compile(&os(&["a.o", "b.o", "-o", "prog"])));
+        assert!(!may_compile(&os(&["--version"])));
+        assert!(!may_compile(&os(&["-v"])));
+    }
+
+    #[test]
+    fn output_files() {
+        assert_eq!(outputs(&os(&["-c", "src/a.c"])), vec![PathBuf::from("a.o")]);
+        assert_eq!(
+            outputs(&os(&["-c", "a.c", "-o", "x/y.o", "-MD"])),
+            vec![PathBuf::from("x/y.d"), PathBuf::from("x/y.o")]
+        );
+        assert_eq!(
+            outputs(&os(&["-c", "a.c", "-ox.o", "-MF", "dep.d"])),
+            vec![PathBuf::from("dep.d"), PathBuf::from("x.o")]
+        );
+    }
+}

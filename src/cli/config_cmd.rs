@@ -1,0 +1,156 @@
+//! `toolchainkit config` and `toolchainkit config check`.
+
+use crate::config::{self, Config, ConfigError};
+
+fn quote_path(p: &Option<std::path::PathBuf>) -> String {
+    match p {
+        Some(p) => format!("\"{}\"", p.display()),
+        None => "(unset: the tool's own default)".into(),
+    }
+}
+
+/// Every effective setting with its origin, as `key = value  # origin` lines.
+pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
+    let prefer: Vec<String> = cfg
+        .prefer
+        .value
+        .iter()
+        .map(|t| format!("\"{}\"", t.name()))
+        .collect();
+    let mut out = vec![
+        (
+            "cache.enabled".into(),
+            cfg.enabled.value.to_string(),
+            cfg.enabled.origin.to_string(),
+        ),
+        (
+            "cache.tool".into(),
+            format!("\"{}\"", cfg.tool.value.name()),
+            cfg.tool.origin.to_string(),
+        ),
+        (
+            "cache.prefer".into(),
+            format!("[{}]", prefer.join(", ")),
+            cfg.prefer.origin.to_string(),
+        ),
+        (
+            "cache.dir".into(),
+            quote_path(&cfg.dir.value),
+            cfg.dir.origin.to_string(),
+        ),
+        (
+            "cache.size_gb".into(),
+            cfg.size_gb
+                .value
+                .map_or("(unset: the tool's own default)".into(), |v| v.to_string()),
+            cfg.size_gb.origin.to_string(),
+        ),
+        (
+            "cache.install".into(),
+            cfg.install.value.to_string(),
+            cfg.install.origin.to_string(),
+        ),
+    ];
+    match &cfg.remote.value {
+        None => out.push((
+            "cache.remote".into(),
+            "(none)".into(),
+            cfg.remote.origin.to_string(),
+        )),
+        Some(r) => {
+            for (k, v) in crate::backend::remote::describe(r) {
+                out.push((
+                    format!("cache.remote.{k}"),
+                    v,
+                    cfg.remote.origin.to_string(),
+                ));
+            }
+        }
+    }
+    out.push((
+        "stats.file".into(),
+        match &cfg.stats_file.value {
+            Some(p) => format!("\"{}\"", p.display()),
+            None => format!("(per project: {})", crate::stats::stats_path(cfg).display()),
+        },
+        cfg.stats_file.origin.to_string(),
+    ));
+    out.push((
+        "stats.trace".into(),
+        cfg.trace.value.to_string(),
+        cfg.trace.origin.to_string(),
+    ));
+    out.push((
+        "stats.trace_max_mb".into(),
+        cfg.trace_max_mb.value.to_string(),
+        cfg.trace_max_mb.origin.to_string(),
+    ));
+    out
+}
+
+pub fn show() -> anyhow::Result<i32> {
+    let cwd = std::env::current_dir()?;
+    let cfg = match config::load(&cwd) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("toolchainkit: error: {e}");
+            return Ok(crate::EXIT_CONFIG);
+        }
+    };
+    println!(
+        "project file: {}",
+        cfg.project_file
+            .as_ref()
+            .map_or("(none found from the working directory up)".into(), |p| p
+                .display()
+                .to_string())
+    );
+    println!(
+        "user file:    {}",
+        cfg.user_file.as_ref().map_or(
+            format!("(none: {})", crate::paths::user_config_file().display()),
+            |p| p.display().to_string()
+        )
+    );
+    println!();
+    let rows = lines(&cfg);
+    let width = rows
+        .iter()
+        .map(|(k, v, _)| k.len() + v.len() + 3)
+        .max()
+        .unwrap_or(0);
+    for (k, v, origin) in rows {
+        let kv = format!("{k} = {v}");
+        println!("{kv:width$}  # {origin}");
+    }
+    Ok(0)
+}
+
+/// Validate and list every problem. Returns 0 when valid, 1 otherwise.
+pub fn check(json: bool) -> anyhow::Result<i32> {
+    let cwd = std::env::current_dir()?;
+    let problems: Vec<ConfigError> = crate::backend::remote::check_all(&cwd);
+    if json {
+        let list: Vec<serde_json::Value> = problems
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "file": p.source, "line": p.line, "column": p.column,
+                    "key": p.key, "message": p.message, "fix": p.hint,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "valid": problems.is_empty(), "problems": list })
+        );
+    } else if problems.is_empty() {
+        println!("configuration is valid");
+    } else {
+        for p in &problems {
+            println!("problem: {p}");
+        }
+        println!("{} problem(s)", problems.len());
+    }
+    Ok(i32::from(!problems.is_empty()))
+}

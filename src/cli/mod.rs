@@ -1,0 +1,161 @@
+//! The management CLI (`toolchainkit SUBCOMMAND`): the only code that parses with clap.
+//!
+//! Errors print as `toolchainkit: error: <cause chain>` and exit 1; usage errors exit 2.
+
+mod config_cmd;
+mod server;
+mod shims;
+mod stats_cmd;
+mod which;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "toolchainkit",
+    version,
+    about = "A compiler-wrapper shim that forwards C/C++ compiles to sccache or ccache",
+    long_about = "A compiler-wrapper shim that forwards C/C++ compiles to sccache or ccache.\n\n\
+        Compile modes:\n  \
+        masquerade  a symlink named cc, c++, gcc, ... pointing at toolchainkit, first in PATH\n  \
+        launcher    toolchainkit COMPILER ARGS...  (or toolchainkit -- COMPILER ARGS...)\n\n\
+        Configuration: .toolchainkit.toml in the project (or a parent directory).",
+    disable_help_subcommand = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Print this help.
+    Help,
+    /// Show every effective setting and where it came from; `config check` validates.
+    Config {
+        #[command(subcommand)]
+        action: Option<ConfigAction>,
+    },
+    /// Show how a compiler name resolves: PATH candidates, skipped wrappers, the tool.
+    Which {
+        /// Compiler name (cc, g++, clang, ...) or path.
+        name: OsString,
+    },
+    /// Manage compiler-name symlinks (masquerade mode).
+    Shims {
+        #[command(subcommand)]
+        action: ShimsAction,
+    },
+    /// Show this project's cache statistics.
+    Stats {
+        /// One JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Reset the counters.
+        #[arg(long, short = 'z')]
+        zero: bool,
+    },
+    /// Convert the build trace to Chrome trace-event JSON (open in Perfetto).
+    Trace {
+        /// Write Chrome trace-event JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        chrome: PathBuf,
+        /// Trace file to read (default: this project's).
+        #[arg(long, value_name = "TRACE")]
+        input: Option<PathBuf>,
+    },
+    /// The sccache server toolchainkit runs for this project's settings.
+    Server {
+        #[command(subcommand)]
+        action: ServerAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Validate the configuration and list every problem (exit 0 when valid).
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ShimsAction {
+    /// Create symlinks named like compilers in DIR, pointing at this binary.
+    Install {
+        dir: PathBuf,
+        /// Extra names, comma-separated (e.g. --names gcc-12,x86_64-linux-gnu-gcc).
+        #[arg(long, value_delimiter = ',')]
+        names: Vec<String>,
+        /// Replace existing files of the same names.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ServerAction {
+    /// Is the server for this project's settings running?
+    Status,
+    /// Stop the server for this project's settings.
+    Stop,
+}
+
+/// Run the management CLI; returns the exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    // A closed pipe (`toolchainkit stats | head`) ends us quietly instead of panicking.
+    // SAFETY: restoring the default SIGPIPE action is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    crate::logging::init();
+    let cli = match Cli::try_parse_from(std::iter::once(OsString::from("toolchainkit")).chain(args))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let result = match cli.command {
+        None | Some(Cmd::Help) => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_long_help();
+            Ok(0)
+        }
+        Some(Cmd::Config { action: None }) => config_cmd::show(),
+        Some(Cmd::Config {
+            action: Some(ConfigAction::Check { json }),
+        }) => config_cmd::check(json),
+        Some(Cmd::Which { name }) => which::run(&name),
+        Some(Cmd::Shims {
+            action: ShimsAction::Install { dir, names, force },
+        }) => shims::install(&dir, &names, force),
+        Some(Cmd::Stats { json, zero }) => stats_cmd::run(json, zero),
+        Some(Cmd::Trace { chrome, input }) => stats_cmd::trace(&chrome, input),
+        Some(Cmd::Server { action }) => match action {
+            ServerAction::Status => server::status(),
+            ServerAction::Stop => server::stop(),
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("toolchainkit: error: {e:#}");
+            1
+        }
+    }
+}
+
+/// The working directory and its effective configuration, or the config error.
+fn load_config() -> anyhow::Result<(PathBuf, crate::config::Config)> {
+    let cwd = std::env::current_dir()?;
+    match crate::config::load(&cwd) {
+        Ok(c) => Ok((cwd, c)),
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}

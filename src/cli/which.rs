@@ -1,0 +1,68 @@
+//! `toolchainkit which NAME`: the whole resolution chain for a compiler name.
+
+use std::ffi::OsStr;
+
+use crate::backend;
+use crate::resolve::{self, SelfId};
+
+pub fn run(name: &OsStr) -> anyhow::Result<i32> {
+    let (cwd, cfg) = super::load_config()?;
+    let path_var = std::env::var_os("PATH");
+    let me = SelfId::current();
+    println!("compiler: {}", name.to_string_lossy());
+    if let Some(pv) = &path_var
+        && !crate::mode::is_path(name)
+    {
+        for dir in std::env::split_paths(pv) {
+            let cand = dir.join(name);
+            if std::fs::symlink_metadata(&cand).is_err() {
+                continue;
+            }
+            match resolve::check_candidate(&cand, me) {
+                Ok(()) => println!("  candidate: {} (real compiler)", cand.display()),
+                Err(why) => println!("  candidate: {} (skipped: {why})", cand.display()),
+            }
+        }
+    }
+    let code = match resolve::resolve(name, path_var.as_deref(), &cwd, me) {
+        Ok(r) => {
+            for s in &r.skipped {
+                println!("  skipped:   {} ({})", s.path.display(), s.reason);
+            }
+            println!("real compiler: {}", r.real.display());
+            if !r.shim_dirs.is_empty() {
+                let dirs: Vec<String> = r
+                    .shim_dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect();
+                println!(
+                    "masquerade: active (shim directories removed from the child's PATH: {})",
+                    dirs.join(", ")
+                );
+            }
+            0
+        }
+        Err(nf) => {
+            println!("{nf}");
+            crate::EXIT_NOT_FOUND
+        }
+    };
+    let choice = backend::choose(&cfg, path_var.as_deref(), &cwd);
+    match &choice.tool {
+        Some((t, p)) => println!(
+            "cache tool: {} at {} ({})",
+            t.name(),
+            p.display(),
+            choice.why
+        ),
+        None => println!("cache tool: none ({})", choice.why),
+    }
+    if choice.tool.is_some() && !backend::is_known_compiler(name) {
+        println!(
+            "note: `{}` is not a known C/C++ compiler name; it runs uncached",
+            name.to_string_lossy()
+        );
+    }
+    Ok(code)
+}

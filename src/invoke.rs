@@ -1,0 +1,178 @@
+//! The hot path: one compile, start to exit status.
+//!
+//! Find the config, resolve the real compiler, pick the tool, run exactly one child (the
+//! tool or the compiler), record the outcome, exit as the compiler did. Nothing is printed
+//! on success; the only hard errors are invalid configuration (exit 78) and no real
+//! compiler / a wrapper loop (exit 127).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::backend::{self, Job, Ran};
+use crate::config::{self, Config, Tool};
+use crate::mode::{self, Call};
+use crate::outcome::Outcome;
+use crate::resolve::{self, SelfId};
+use crate::{EXIT_CONFIG, EXIT_NOT_FOUND, logging, process, stats};
+
+/// The re-entry guard: set in every child's environment to the nesting depth.
+pub const GUARD: &str = "TOOLCHAINKIT_GUARD";
+/// Nesting beyond this is a wrapper loop.
+const MAX_DEPTH: u32 = 2;
+
+fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
+    eprintln!("toolchainkit: error: {msg}");
+    std::process::exit(code)
+}
+
+/// Run one compile and exit the way the compiler did.
+pub fn run(call: Call) -> ! {
+    logging::init();
+    let start = Instant::now();
+    process::install_forwarding();
+    let depth: u32 = std::env::var(GUARD)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if depth > MAX_DEPTH {
+        fail(
+            EXIT_NOT_FOUND,
+            format_args!(
+                "recursion detected: toolchainkit was re-entered {depth} times for `{}`; a wrapper in PATH \
+                 leads back to toolchainkit\nhint: run `toolchainkit which {}` to see the resolution chain",
+                call.compiler.to_string_lossy(),
+                mode::basename(&call.compiler).to_string_lossy()
+            ),
+        );
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let path_var = std::env::var_os("PATH");
+    let me = SelfId::current();
+    let res = match resolve::resolve(&call.compiler, path_var.as_deref(), &cwd, me) {
+        Ok(r) => r,
+        Err(nf) => fail(EXIT_NOT_FOUND, nf),
+    };
+    let mut env: Vec<(OsString, OsString)> = vec![(GUARD.into(), (depth + 1).to_string().into())];
+    if let Some(pv) = &path_var
+        && !res.shim_dirs.is_empty()
+    {
+        env.push((
+            "PATH".into(),
+            resolve::path_without(pv, &res.shim_dirs, &cwd),
+        ));
+    }
+    // argv[0] for a direct run: the name as typed (so `gcc -v` prints what bare gcc
+    // prints), or the real path when the word was a path to a wrapper.
+    let arg0: OsString = if mode::is_path(&call.compiler) {
+        res.real.clone().into_os_string()
+    } else {
+        call.compiler.clone()
+    };
+    let cfg_result = if depth > 0 {
+        None
+    } else {
+        Some(config::load(&cwd))
+    };
+    let cfg = match cfg_result {
+        None => Config::default(),
+        Some(Ok(c)) => c,
+        Some(Err(e)) => fail(EXIT_CONFIG, e),
+    };
+    let job = Job {
+        real: &res.real,
+        arg0: &arg0,
+        args: &call.args,
+        env,
+        cfg: &cfg,
+        cwd: &cwd,
+    };
+    if depth > 0 {
+        // Called from inside a cache tool or compiler we started: never cache twice.
+        log::info!(
+            "nested invocation (depth {depth}): running {} directly",
+            res.real.display()
+        );
+        exit_direct(&job);
+    }
+    let ran = match dispatch(&job, &call, path_var.as_deref(), &cwd) {
+        Ok(r) => r,
+        Err(e) => fail(
+            EXIT_NOT_FOUND,
+            format_args!("cannot run the compiler {}: {e}", res.real.display()),
+        ),
+    };
+    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    record(&cfg, &ran.outcome, nanos, &call, &res.real, ran.status);
+    process::exit_like(ran.status)
+}
+
+fn exit_direct(job: &Job<'_>) -> ! {
+    match backend::run_direct(job) {
+        Ok(status) => process::exit_like(status),
+        Err(e) => fail(
+            EXIT_NOT_FOUND,
+            format_args!("cannot run the compiler {}: {e}", job.real.display()),
+        ),
+    }
+}
+
+/// Choose how this job runs and run it.
+fn dispatch(
+    job: &Job<'_>,
+    call: &Call,
+    path_var: Option<&std::ffi::OsStr>,
+    cwd: &Path,
+) -> std::io::Result<Ran> {
+    let direct = |outcome: Outcome| -> std::io::Result<Ran> {
+        Ok(Ran {
+            status: backend::run_direct(job)?,
+            outcome,
+        })
+    };
+    let choice = backend::choose(job.cfg, path_var, cwd);
+    let Some((tool, exe)) = choice.tool else {
+        let reason = if !job.cfg.enabled.value {
+            "disabled"
+        } else if job.cfg.tool.value == config::ToolChoice::None {
+            "tool_none"
+        } else {
+            "no_tool_found"
+        };
+        return direct(Outcome::Fallback(reason.into()));
+    };
+    if !backend::may_compile(job.args) {
+        return direct(Outcome::Uncacheable("not_a_compile".into()));
+    }
+    if !backend::is_known_compiler(&call.compiler)
+        && !backend::is_known_compiler(job.real.as_os_str())
+    {
+        return direct(Outcome::Uncacheable("unsupported_compiler".into()));
+    }
+    match tool {
+        Tool::Ccache => backend::ccache::run(&exe, job),
+        Tool::Sccache => backend::sccache::run(&exe, job),
+    }
+}
+
+/// Add this invocation to the project's stats (and trace). Never fails the compile.
+fn record(
+    cfg: &Config,
+    outcome: &Outcome,
+    nanos: u64,
+    call: &Call,
+    real: &Path,
+    status: std::process::ExitStatus,
+) {
+    let path = stats::stats_path(cfg);
+    let key = outcome.key();
+    let trace = cfg.trace.value;
+    let result = stats::record_with(&path, &key, nanos, stats::LOCK_WAIT, |p| {
+        if trace {
+            crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
+        }
+    });
+    if let Err(e) = result {
+        log::warn!("cannot record stats in {}: {e}", path.display());
+    }
+}

@@ -1,0 +1,33 @@
+//! toolchainkit: a compiler-wrapper shim that forwards C/C++ compiles to sccache or ccache.
+//!
+//! `main_entry` decides between the three modes (see `mode`): masquerade and launcher
+//! run the compile hot path in `invoke`; management runs the CLI in `cli`, which is the
+//! only place that parses arguments with clap.
+
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod invoke;
+pub mod logging;
+pub mod mode;
+pub mod outcome;
+pub mod paths;
+pub mod process;
+pub mod resolve;
+pub mod stats;
+
+use std::ffi::OsString;
+
+/// Exit code for invalid user configuration (sysexits' `EX_CONFIG`).
+pub const EXIT_CONFIG: i32 = 78;
+/// Exit code when no real compiler can be found, or a wrapper loop is detected.
+pub const EXIT_NOT_FOUND: i32 = 127;
+
+/// Entry point shared by the binary and the tests: classify argv and run that mode.
+pub fn main_entry() -> ! {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    match mode::classify(argv) {
+        mode::Mode::Compile(call) => invoke::run(call),
+        mode::Mode::Management(args) => std::process::exit(cli::run(args)),
+    }
+}

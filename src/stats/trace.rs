@@ -1,0 +1,130 @@
+//! The optional build trace: one JSON line per invocation, size-capped, convertible to
+//! Chrome trace-event JSON (`toolchainkit trace --chrome FILE`) for Perfetto.
+//!
+//! A line holds no argument list (arguments can hold secrets): only the compiler, the
+//! source and output file names, the outcome, the exit code and the timing.
+
+use std::ffi::OsString;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::mode::Call;
+
+/// One trace line.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    /// Start, microseconds since the Unix epoch.
+    pub start_us: u64,
+    pub dur_us: u64,
+    pub pid: u32,
+    pub compiler: String,
+    pub outcome: String,
+    /// Exit code, or 128 + signal.
+    pub exit: i32,
+    pub source: Option<String>,
+    pub output: Option<String>,
+}
+
+/// The trace file next to a stats file.
+pub fn trace_path(stats_path: &Path) -> PathBuf {
+    stats_path.with_extension("trace.jsonl")
+}
+
+fn source_and_output(args: &[OsString]) -> (Option<String>, Option<String>) {
+    let mut src = None;
+    let mut out = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let b = a.as_encoded_bytes();
+        if b == b"-o" {
+            out = it.next().map(|o| o.to_string_lossy().into_owned());
+        } else if b.starts_with(b"-o") {
+            out = Some(String::from_utf8_lossy(&b[2..]).into_owned());
+        } else if !b.starts_with(b"-")
+            && crate::backend::may_compile(std::slice::from_ref(a))
+            && b.first() != Some(&b'@')
+        {
+            src = Some(a.to_string_lossy().into_owned());
+        }
+    }
+    (src, out)
+}
+
+/// Append one event (called under the stats lock). Rotates at `trace_max_mb`.
+pub fn append(
+    stats_path: &Path,
+    cfg: &Config,
+    outcome: &str,
+    nanos: u64,
+    call: &Call,
+    real: &Path,
+    status: ExitStatus,
+) {
+    let path = trace_path(stats_path);
+    let cap = cfg.trace_max_mb.value.saturating_mul(1024 * 1024);
+    if let Ok(m) = fs::metadata(&path)
+        && m.len() >= cap
+    {
+        let _ = fs::rename(&path, path.with_extension("jsonl.1"));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let dur_us = nanos / 1000;
+    let (source, output) = source_and_output(&call.args);
+    let ev = Event {
+        start_us: u64::try_from(now.as_micros())
+            .unwrap_or(0)
+            .saturating_sub(dur_us),
+        dur_us,
+        pid: std::process::id(),
+        compiler: real.display().to_string(),
+        outcome: outcome.to_string(),
+        exit: status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        source,
+        output,
+    };
+    let Ok(mut line) = serde_json::to_vec(&ev) else {
+        return;
+    };
+    line.push(b'\n');
+    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&path) {
+        let _ = f.write_all(&line);
+    }
+}
+
+/// Convert trace lines to Chrome trace-event JSON (complete events, one lane per pid).
+pub fn to_chrome(text: &str) -> serde_json::Value {
+    let mut events = Vec::new();
+    for line in text.lines() {
+        let Ok(ev) = serde_json::from_str::<Event>(line) else {
+            continue;
+        };
+        let name = ev.source.clone().unwrap_or_else(|| ev.compiler.clone());
+        events.push(serde_json::json!({
+            "name": name,
+            "cat": ev.outcome,
+            "ph": "X",
+            "ts": ev.start_us,
+            "dur": ev.dur_us,
+            "pid": 1,
+            "tid": ev.pid,
+            "args": {
+                "outcome": ev.outcome,
+                "exit": ev.exit,
+                "compiler": ev.compiler,
+                "output": ev.output,
+            }
+        }));
+    }
+    serde_json::json!({ "traceEvents": events, "displayTimeUnit": "ms" })
+}
