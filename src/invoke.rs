@@ -149,6 +149,11 @@ fn dispatch(
     {
         return direct(Outcome::Uncacheable("unsupported_compiler".into()));
     }
+    if tool == Tool::Sccache && job.args.iter().any(|a| a.to_str().is_none()) {
+        // sccache turns non-UTF-8 arguments into U+FFFD before compiling: the object
+        // would differ from a direct build. Such compiles run directly.
+        return direct(Outcome::Uncacheable("non_utf8_argument".into()));
+    }
     match tool {
         Tool::Ccache => backend::ccache::run(&exe, job),
         Tool::Sccache => backend::sccache::run(&exe, job),

@@ -1,0 +1,803 @@
+//! The compiler shim end to end: real gcc/g++, real ccache and sccache, both modes.
+
+mod common;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::*;
+
+/// Reference object built by the bare compiler.
+fn reference(w: &World, compiler: &str, src: &str, out: &str) -> Vec<u8> {
+    ok(w.bare(compiler)
+        .args(["-c", src, "-o", out])
+        .output()
+        .expect("bare compile"));
+    read(&w.work.join(out))
+}
+
+#[derive(Clone, Copy, Debug)]
+enum How {
+    Masquerade,
+    Launcher,
+}
+
+/// A compile command through the shim in the given mode.
+fn through(w: &World, how: How, shims: &Path, compiler: &str) -> Command {
+    match how {
+        How::Masquerade => w.shim(shims, compiler),
+        How::Launcher => {
+            let mut c = w.tk();
+            c.arg(format!("/usr/bin/{compiler}"));
+            c
+        }
+    }
+}
+
+fn world_with_shims() -> (World, PathBuf) {
+    let mut w = World::new();
+    let shims = w.install_shims("shims");
+    w.path_front.push(shims.clone());
+    (w, shims)
+}
+
+#[test]
+fn ccache_miss_then_hit_identical_objects_both_modes() {
+    for how in [How::Masquerade, How::Launcher] {
+        let (w, shims) = world_with_shims();
+        w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+        w.write("hello.c", HELLO_C);
+        let want = reference(&w, "gcc", "hello.c", "ref.o");
+        for _ in 0..2 {
+            silent(
+                through(&w, how, &shims, "gcc")
+                    .args(["-c", "hello.c", "-o", "hello.o"])
+                    .output()
+                    .expect("run"),
+            );
+            assert_eq!(
+                read(&w.work.join("hello.o")),
+                want,
+                "{how:?}: object differs from a direct build"
+            );
+            assert_eq!(
+                mode(&w.work.join("hello.o")),
+                mode(&w.work.join("ref.o")),
+                "{how:?}: file mode differs"
+            );
+        }
+        let s = w.stats();
+        assert_eq!(
+            (
+                s["invocations"].as_u64(),
+                s["misses"].as_u64(),
+                s["hits"].as_u64()
+            ),
+            (Some(2), Some(1), Some(1)),
+            "{how:?}: {s}"
+        );
+        assert_eq!(s["hit_rate"].as_f64(), Some(50.0));
+        let c = w.ccache_counters(&w.work.join("cache/ccache"));
+        assert_eq!(
+            c.get("cache_miss"),
+            Some(&1),
+            "{how:?}: ccache's own counters: {c:?}"
+        );
+        assert_eq!(
+            c.get("direct_cache_hit"),
+            Some(&1),
+            "{how:?}: ccache's own counters: {c:?}"
+        );
+    }
+}
+
+#[test]
+fn sccache_miss_then_hit_identical_objects_and_modes_both_modes() {
+    for how in [How::Masquerade, How::Launcher] {
+        let (w, shims) = world_with_shims();
+        w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
+        w.write("hello.c", HELLO_C);
+        w.write("util.cpp", UTIL_CPP);
+        let want = reference(&w, "gcc", "hello.c", "ref.o");
+        let want_cpp = reference(&w, "g++", "util.cpp", "ref-util.o");
+        for _ in 0..2 {
+            silent(
+                through(&w, how, &shims, "gcc")
+                    .args(["-c", "hello.c", "-o", "hello.o"])
+                    .output()
+                    .expect("run"),
+            );
+            silent(
+                through(&w, how, &shims, "g++")
+                    .args(["-c", "util.cpp", "-o", "util.o"])
+                    .output()
+                    .expect("run"),
+            );
+            assert_eq!(read(&w.work.join("hello.o")), want, "{how:?}");
+            assert_eq!(read(&w.work.join("util.o")), want_cpp, "{how:?}");
+            assert_eq!(
+                mode(&w.work.join("hello.o")),
+                mode(&w.work.join("ref.o")),
+                "{how:?}: sccache's 0640 not corrected"
+            );
+        }
+        let socks = w.sccache_sockets();
+        assert_eq!(
+            socks.len(),
+            1,
+            "one server for one configuration: {socks:?}"
+        );
+        let st = w.sccache_stats(&socks[0]);
+        let hits = &st["stats"]["cache_hits"]["counts"];
+        let total: u64 = hits
+            .as_object()
+            .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
+            .unwrap_or(0);
+        assert_eq!(total, 2, "{how:?}: sccache's own stats: {st}");
+        let loc = st["cache_location"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            loc.contains(&w.work.join("cache/sccache").display().to_string()),
+            "server uses the configured dir: {loc}"
+        );
+        let s = w.stats();
+        assert_eq!(s["forwarded"].as_u64(), Some(4), "{s}");
+        assert_eq!(
+            s["hits"].as_u64(),
+            Some(0),
+            "no per-invocation hit is invented for sccache: {s}"
+        );
+    }
+}
+
+#[test]
+fn resolution_skips_every_wrapper() {
+    let mut w = World::new();
+    let shims = w.install_shims("shims");
+    let farm = w.install_shims("farm");
+    // A ccache masquerade directory and a symlink to sccache named gcc.
+    let ccdir = w.root().join("lib/ccache");
+    std::fs::create_dir_all(&ccdir).expect("mkdir");
+    std::os::unix::fs::symlink(ccache(), ccdir.join("gcc")).expect("link");
+    let sclinks = w.root().join("sclinks");
+    std::fs::create_dir_all(&sclinks).expect("mkdir");
+    std::os::unix::fs::symlink(sccache(), sclinks.join("gcc")).expect("link");
+    w.path_front = vec![
+        shims.clone(),
+        ccdir.clone(),
+        shims.clone(),
+        farm.clone(),
+        sclinks.clone(),
+    ];
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    let out = ok(w.tk().args(["which", "gcc"]).output().expect("which"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("real compiler: /usr/bin/gcc"), "{text}");
+    assert!(text.contains("toolchainkit shim"), "{text}");
+    assert!(text.contains("symlink to wrapper `ccache`"), "{text}");
+    assert!(text.contains("symlink to wrapper `sccache`"), "{text}");
+    // A compile through this PATH is cached exactly once.
+    w.write("hello.c", HELLO_C);
+    silent(
+        w.cmd(shims.join("gcc"))
+            .args(["-c", "hello.c"])
+            .output()
+            .expect("run"),
+    );
+    let c = w.ccache_counters(&w.work.join("cache/ccache"));
+    assert_eq!(c.get("cache_miss"), Some(&1), "{c:?}");
+    assert_eq!(w.stats()["misses"].as_u64(), Some(1));
+}
+
+#[test]
+fn launcher_unwraps_wrapper_paths_without_double_caching() {
+    let (w, shims) = world_with_shims();
+    let ccdir = w.root().join("usr-lib/ccache");
+    std::fs::create_dir_all(&ccdir).expect("mkdir");
+    std::os::unix::fs::symlink(ccache(), ccdir.join("gcc")).expect("link");
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write("hello.c", HELLO_C);
+    let want = reference(&w, "gcc", "hello.c", "ref.o");
+    for (i, wrapper) in [shims.join("gcc"), ccdir.join("gcc")].iter().enumerate() {
+        silent(
+            w.tk()
+                .arg(wrapper)
+                .args(["-c", "hello.c", "-o", "hello.o"])
+                .output()
+                .expect("run"),
+        );
+        assert_eq!(read(&w.work.join("hello.o")), want);
+        let c = w.ccache_counters(&w.work.join("cache/ccache"));
+        let seen = c.get("cache_miss").unwrap_or(&0) + c.get("direct_cache_hit").unwrap_or(&0);
+        assert_eq!(
+            seen,
+            i as u64 + 1,
+            "each compile is seen by ccache exactly once: {c:?}"
+        );
+    }
+    // `toolchainkit ccache gcc ...` peels the wrapper word too.
+    silent(
+        w.tk()
+            .args(["ccache", "gcc", "-c", "hello.c", "-o", "hello.o"])
+            .output()
+            .expect("run"),
+    );
+    assert_eq!(w.stats()["invocations"].as_u64(), Some(3));
+}
+
+#[test]
+fn no_real_compiler_lists_search_and_exits_127() {
+    let (mut w, shims) = world_with_shims();
+    w.tools_in_path = false;
+    let out = w
+        .cmd(shims.join("gcc"))
+        .env("PATH", &shims)
+        .args(["-c", "x.c"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(127), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no real compiler `gcc`"), "{err}");
+    assert!(
+        err.contains("searched:") && err.contains("skipped:") && err.contains("toolchainkit shim"),
+        "{err}"
+    );
+}
+
+#[test]
+fn reentry_guard_breaks_a_loop_with_a_clear_error() {
+    let (w, shims) = world_with_shims();
+    // A "compiler" that calls toolchainkit again: a loop no path check can see.
+    let loopdir = w.root().join("loop");
+    w.script(
+        &loopdir.join("gcc"),
+        &format!("#!/bin/sh\nexec {} gcc \"$@\"\n", bin().display()),
+    );
+    let out = w
+        .cmd(shims.join("gcc"))
+        .env("PATH", format!("{}:{}", shims.display(), loopdir.display()))
+        .env("TOOLCHAINKIT_TOOL", "none")
+        .args(["-c", "x.c"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(127), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("recursion detected"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn fake_compiler_receives_exact_argv_env_and_stdin() {
+    let (w, _shims) = world_with_shims();
+    let fake = w.root().join("fake/bin/gcc");
+    let log = w.root().join("argv.bin");
+    w.script(
+        &fake,
+        &format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > {log}\nprintf '%s' \"$TOOLCHAINKIT_GUARD\" > {log}.guard\ncat > {log}.stdin\nprintf out; printf err >&2; exit 7\n",
+            log = log.display()
+        ),
+    );
+    let weird = OsString::from_vec(vec![b'-', b'D', b'X', b'=', 0xff, 0xfe, b' ', b'"']);
+    for tool in ["none", "ccache"] {
+        let out = w
+            .tk()
+            .arg(&fake)
+            .arg(&weird)
+            .args(["-c", "a b.c", ""])
+            .env("TOOLCHAINKIT_TOOL", tool)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(b"\x00input bytes\xff")?;
+                c.wait_with_output()
+            })
+            .expect("run");
+        assert_eq!(out.status.code(), Some(7), "{tool}: {}", describe(&out));
+        assert_eq!(
+            (out.stdout.as_slice(), out.stderr.as_slice()),
+            (&b"out"[..], &b"err"[..]),
+            "{tool}"
+        );
+        let mut want = weird.clone().into_vec();
+        want.extend_from_slice(b"\0-c\0a b.c\0\0");
+        assert_eq!(read(&log), want, "{tool}: argv bytes");
+        assert_eq!(
+            read(&PathBuf::from(format!("{}.guard", log.display()))),
+            b"1",
+            "{tool}: the guard reaches the child"
+        );
+        if tool == "none" {
+            assert_eq!(
+                read(&PathBuf::from(format!("{}.stdin", log.display()))),
+                b"\x00input bytes\xff"
+            );
+        }
+    }
+}
+
+/// Run the same words bare and through the shim (each tool, both modes) and compare.
+#[test]
+fn fidelity_matches_the_bare_compiler() {
+    let (w, shims) = world_with_shims();
+    w.write("hello.c", HELLO_C);
+    w.write("lib.c", LIB_C);
+    w.write("bad.c", "int main(void) { return undefined_symbol; }\n");
+    w.write("args.rsp", "-c lib.c -o rsp.o -DFROM_RSP=1\n");
+    w.write(
+        "nonutf.c",
+        "#define S(x) #x\n#define T(x) S(x)\nconst char *s = T(VAL);\n",
+    );
+    type Case<'a> = (Vec<OsString>, Option<&'a [u8]>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (vec!["--version".into()], None, vec![]),
+        (vec!["-v".into()], None, vec![]),
+        (vec!["-E".into(), "hello.c".into()], None, vec![]),
+        (
+            vec![
+                "-c".into(),
+                "-x".into(),
+                "c".into(),
+                "-".into(),
+                "-o".into(),
+                "stdin.o".into(),
+            ],
+            Some(LIB_C.as_bytes()),
+            vec!["stdin.o"],
+        ),
+        (
+            vec!["-E".into(), "lib.c".into(), "-o".into(), "-".into()],
+            None,
+            vec![],
+        ),
+        (vec!["@args.rsp".into()], None, vec!["rsp.o"]),
+        (
+            vec!["-c".into(), "bad.c".into(), "-o".into(), "bad.o".into()],
+            None,
+            vec![],
+        ),
+        (
+            vec!["hello.c".into(), "-o".into(), "prog".into()],
+            None,
+            vec!["prog"],
+        ),
+        (
+            vec![
+                "-c".into(),
+                OsString::from_vec(b"-DVAL=\xff\xfe".to_vec()),
+                "nonutf.c".into(),
+                "-o".into(),
+                "nonutf.o".into(),
+            ],
+            None,
+            vec!["nonutf.o"],
+        ),
+    ];
+    let run = |mut c: Command, stdin: Option<&[u8]>| {
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("spawn");
+        {
+            use std::io::Write;
+            let mut si = child.stdin.take().expect("stdin");
+            if let Some(b) = stdin {
+                si.write_all(b).expect("stdin write");
+            }
+        }
+        child.wait_with_output().expect("wait")
+    };
+    for (args, stdin, files) in &cases {
+        let bare = run(
+            {
+                let mut c = w.bare("gcc");
+                c.args(args);
+                c
+            },
+            *stdin,
+        );
+        let bare_files: Vec<Vec<u8>> = files.iter().map(|f| read(&w.work.join(f))).collect();
+        for tool in ["none", "ccache", "sccache"] {
+            w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
+            for how in [How::Masquerade, How::Launcher] {
+                for f in files {
+                    let _ = std::fs::remove_file(w.work.join(f));
+                }
+                let mut c = match how {
+                    How::Masquerade => w.shim(&shims, "gcc"),
+                    How::Launcher => {
+                        let mut c = w.tk();
+                        c.arg("gcc");
+                        c
+                    }
+                };
+                c.args(args);
+                let got = run(c, *stdin);
+                let ctx = format!("{tool} {how:?} {args:?}");
+                assert_eq!(
+                    got.status.code(),
+                    bare.status.code(),
+                    "{ctx}: exit code\n{}",
+                    describe(&got)
+                );
+                assert_eq!(
+                    String::from_utf8_lossy(&got.stdout),
+                    String::from_utf8_lossy(&bare.stdout),
+                    "{ctx}: stdout"
+                );
+                assert_eq!(
+                    String::from_utf8_lossy(&got.stderr),
+                    String::from_utf8_lossy(&bare.stderr),
+                    "{ctx}: stderr"
+                );
+                for (f, want) in files.iter().zip(&bare_files) {
+                    assert_eq!(&read(&w.work.join(f)), want, "{ctx}: {f} differs");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn signals_pass_through_both_ways() {
+    let (w, _shims) = world_with_shims();
+    // A compiler that dies of SIGSEGV makes the shim die of SIGSEGV.
+    let segv = w.root().join("sig/gcc");
+    w.script(&segv, "#!/bin/sh\nkill -SEGV $$\n");
+    let out = w
+        .tk()
+        .arg(&segv)
+        .args(["-c", "x.c"])
+        .env("TOOLCHAINKIT_TOOL", "none")
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGSEGV),
+        "{}",
+        describe(&out)
+    );
+    // SIGTERM sent to the shim reaches the compiler.
+    let slow = w.root().join("slow/gcc");
+    let marker = w.root().join("got-term");
+    let started = w.root().join("started");
+    w.script(
+        &slow,
+        &format!(
+            "#!/bin/sh\ntrap 'echo term > {m}; exit 143' TERM\ntouch {s}\ni=0\nwhile [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done\nexit 0\n",
+            m = marker.display(),
+            s = started.display()
+        ),
+    );
+    let mut child = w
+        .tk()
+        .arg(&slow)
+        .args(["-c", "x.c"])
+        .env("TOOLCHAINKIT_TOOL", "none")
+        .spawn()
+        .expect("spawn");
+    for _ in 0..400 {
+        if started.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(started.exists(), "fake compiler never started");
+    // SAFETY: signalling our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(143), "{status:?}");
+    assert_eq!(read(&marker), b"term\n");
+}
+
+#[test]
+fn fails_open_when_the_tool_fails() {
+    let (mut w, shims) = world_with_shims();
+    w.write("hello.c", HELLO_C);
+    let want = reference(&w, "gcc", "hello.c", "ref.o");
+    // 1. sccache's server cannot start (unreachable remote): compile directly.
+    w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
+    w.env.push((
+        "SCCACHE_WEBDAV_ENDPOINT".into(),
+        "http://127.0.0.1:9".into(),
+    ));
+    silent(
+        w.cmd(shims.join("gcc"))
+            .args(["-c", "hello.c", "-o", "a.o"])
+            .output()
+            .expect("run"),
+    );
+    assert_eq!(read(&w.work.join("a.o")), want);
+    w.env.clear();
+    // 2. sccache on a driver it does not understand (exits 2 on its own).
+    let odd = w.root().join("odd/gcc");
+    w.script(&odd, "#!/bin/sh\nfor a; do last=$a; done\nwhile [ $# -gt 0 ]; do [ \"$1\" = -o ] && out=$2; shift; done\n[ -n \"$out\" ] && echo built > \"$out\"\nexit 0\n");
+    silent(
+        w.tk()
+            .arg(&odd)
+            .args(["-c", "hello.c", "-o", "odd.o"])
+            .output()
+            .expect("run"),
+    );
+    assert_eq!(read(&w.work.join("odd.o")), b"built\n");
+    // 3. ccache refuses a remote scheme it cannot serve.
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.env
+        .push(("CCACHE_REMOTE_STORAGE".into(), "s3://bucket".into()));
+    silent(
+        w.cmd(shims.join("gcc"))
+            .args(["-c", "hello.c", "-o", "b.o"])
+            .output()
+            .expect("run"),
+    );
+    assert_eq!(read(&w.work.join("b.o")), want);
+    w.env.clear();
+    // 4. ccache cannot create its cache directory.
+    w.write("blocker", "a file where a directory should be");
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"blocker/sub\"\n");
+    silent(
+        w.cmd(shims.join("gcc"))
+            .args(["-c", "hello.c", "-o", "c.o"])
+            .output()
+            .expect("run"),
+    );
+    assert_eq!(read(&w.work.join("c.o")), want);
+    let s = w.stats();
+    let reasons = &s["fallback_reasons"];
+    assert_eq!(
+        reasons["sccache_server_unavailable"].as_u64(),
+        Some(1),
+        "{s}"
+    );
+    assert_eq!(reasons["sccache_failed"].as_u64(), Some(1), "{s}");
+    assert_eq!(reasons["ccache_failed"].as_u64(), Some(2), "{s}");
+    // 5. ar through the shim is not given to a cache tool at all.
+    w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
+    silent(
+        w.tk()
+            .args(["ar", "rcs", "libx.a", "ref.o"])
+            .output()
+            .expect("run"),
+    );
+    assert!(w.work.join("libx.a").is_file());
+}
+
+#[test]
+fn tool_falls_through_prefer_and_to_the_bare_compiler() {
+    let (mut w, shims) = world_with_shims();
+    w.tools_in_path = false;
+    w.write("hello.c", HELLO_C);
+    // sccache asked for but absent; ccache available by explicit path: used.
+    w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
+    w.env.push((
+        "TOOLCHAINKIT_CCACHE_PATH".into(),
+        ccache().display().to_string(),
+    ));
+    let out = ok(w.tk().args(["which", "gcc"]).output().expect("which"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("cache tool: ccache"),
+        "{}",
+        describe(&out)
+    );
+    silent(
+        w.cmd(shims.join("gcc"))
+            .args(["-c", "hello.c"])
+            .output()
+            .expect("run"),
+    );
+    assert_eq!(w.stats()["misses"].as_u64(), Some(1));
+    // Nothing installed: the real compiler runs, counted as a fallback.
+    w.env.clear();
+    silent(
+        w.cmd(shims.join("gcc"))
+            .args(["-c", "hello.c", "-o", "n.o"])
+            .output()
+            .expect("run"),
+    );
+    assert!(w.work.join("n.o").is_file());
+    assert_eq!(
+        w.stats()["fallback_reasons"]["no_tool_found"].as_u64(),
+        Some(1)
+    );
+}
+
+#[test]
+fn invalid_config_is_a_hard_error_with_file_line_key_and_hint() {
+    let (w, shims) = world_with_shims();
+    w.write("hello.c", HELLO_C);
+    let cases = [
+        (
+            "[cache]\nenabled = true\ntol = \"ccache\"\n",
+            ":3:",
+            "`cache.tol`",
+            "did you mean `tool`?",
+        ),
+        (
+            "[cache]\ntool = \"sccach\"\n",
+            ":2:",
+            "`cache.tool`",
+            "did you mean `sccache`?",
+        ),
+        (
+            "[cache]\nsize_gb = \"big\"\n",
+            ":2:",
+            "`cache.size_gb`",
+            "hint:",
+        ),
+        ("[cache\n", ":1:", "", "hint:"),
+    ];
+    for (text, line, key, hint) in cases {
+        w.config(text);
+        for out in [
+            w.cmd(shims.join("gcc"))
+                .args(["-c", "hello.c"])
+                .output()
+                .expect("run"),
+            w.tk().arg("config").output().expect("config"),
+        ] {
+            assert_eq!(out.status.code(), Some(78), "{text:?}\n{}", describe(&out));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.starts_with("toolchainkit: error: "), "{err}");
+            assert!(
+                err.contains(".toolchainkit.toml")
+                    && err.contains(line)
+                    && err.contains(key)
+                    && err.contains(hint),
+                "{text:?}: {err}"
+            );
+        }
+    }
+    w.config("[cache]\ntool = \"ccache\"\n");
+    let out = w
+        .cmd(shims.join("gcc"))
+        .env("TOOLCHAINKIT_TOOL", "cc-ache")
+        .args(["-c", "hello.c"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(78));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("TOOLCHAINKIT_TOOL"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn config_layers_and_origins() {
+    let w = World::new();
+    let user = w.root().join("config/toolchainkit/config.toml");
+    std::fs::create_dir_all(user.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&user, "[cache]\ntool = \"ccache\"\nsize_gb = 3\n").expect("write");
+    w.config("[cache]\ntool = \"none\"\ndir = \"c\"\n");
+    std::fs::create_dir_all(w.work.join("sub/deeper")).expect("mkdir");
+    let show = |c: &mut Command| {
+        String::from_utf8_lossy(&ok(c.output().expect("config")).stdout).into_owned()
+    };
+    let text = show(w.tk().arg("config").current_dir(w.work.join("sub/deeper")));
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("cache.tool = \"none\"").contains("project file"),
+        "{text}"
+    );
+    assert!(line("cache.size_gb = 3").contains("user file"), "{text}");
+    assert!(
+        line("cache.dir = ").contains(&w.work.join("c").display().to_string()),
+        "relative to the file: {text}"
+    );
+    assert!(line("cache.enabled = true").contains("default"), "{text}");
+    let text = show(w.tk().arg("config").env("TOOLCHAINKIT_TOOL", "sccache"));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("cache.tool = \"sccache\"")
+                && l.contains("environment TOOLCHAINKIT_TOOL")),
+        "{text}"
+    );
+    let text = show(w.tk().arg("config").env("TOOLCHAINKIT_DISABLE", "1"));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("cache.enabled = false") && l.contains("TOOLCHAINKIT_DISABLE")),
+        "{text}"
+    );
+}
+
+#[test]
+fn sccache_servers_are_per_settings_and_started_once_under_parallel_load() {
+    let (w, shims) = world_with_shims();
+    w.write(
+        "a/.toolchainkit.toml",
+        "[cache]\ntool = \"sccache\"\ndir = \"cache\"\n",
+    );
+    w.write(
+        "b/.toolchainkit.toml",
+        "[cache]\ntool = \"sccache\"\ndir = \"cache\"\nsize_gb = 2\n",
+    );
+    for p in ["a", "b"] {
+        for i in 0..6 {
+            w.write(
+                &format!("{p}/f{i}.c"),
+                format!("int f{i}(void) {{ return {i}; }}\n"),
+            );
+        }
+    }
+    let mut children = Vec::new();
+    for p in ["a", "b"] {
+        for i in 0..6 {
+            children.push(
+                w.cmd(shims.join("gcc"))
+                    .current_dir(w.work.join(p))
+                    .args(["-c", &format!("f{i}.c")])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn"),
+            );
+        }
+    }
+    for c in children {
+        silent(c.wait_with_output().expect("wait"));
+    }
+    let socks = w.sccache_sockets();
+    assert_eq!(
+        socks.len(),
+        2,
+        "one server per distinct settings: {socks:?}"
+    );
+    let mut locations = Vec::new();
+    for s in &socks {
+        let st = w.sccache_stats(s);
+        assert_eq!(st["stats"]["compile_requests"].as_u64(), Some(6), "{st}");
+        locations.push(
+            st["cache_location"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    locations.sort();
+    assert!(
+        locations[0].contains("/a/cache/sccache") && locations[1].contains("/b/cache/sccache"),
+        "{locations:?}"
+    );
+}
+
+#[test]
+fn toolchainkit_version_and_help() {
+    let w = World::new();
+    let out = ok(w.tk().arg("--version").output().expect("version"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("toolchainkit {}", env!("CARGO_PKG_VERSION"))
+    );
+    let out = ok(w.tk().arg("help").output().expect("help"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "masquerade",
+        "launcher",
+        "config",
+        "which",
+        "shims",
+        "stats",
+    ] {
+        assert!(text.contains(word), "help lacks {word}: {text}");
+    }
+}
