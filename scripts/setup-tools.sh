@@ -10,7 +10,7 @@ CCACHE_VERSION=4.14.2
 SCCACHE_VERSION=0.16.0
 
 need_apt=()
-for pair in cmake:cmake ninja:ninja-build make:make redis-server:redis-server memcached:memcached hyperfine:hyperfine gcc:gcc g++:g++; do
+for pair in cmake:cmake meson:meson flock:util-linux ninja:ninja-build make:make redis-server:redis-server memcached:memcached hyperfine:hyperfine gcc:gcc g++:g++; do
     cmd="${pair%%:*}"; pkg="${pair#*:}"
     command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

@@ -135,3 +135,34 @@ fn make_masquerade_with_the_bundled_makefile() {
         "two link steps: {s}"
     );
 }
+
+#[test]
+fn meson_masquerade_ccache() {
+    require("meson", "meson");
+    let mut w = World::new();
+    let shims = w.install_shims("shims");
+    w.path_front.push(shims);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello");
+    for f in ["meson.build", "hello.c", "greet.c", "greet.h", "util.cpp"] {
+        std::fs::copy(src.join(f), w.work.join(f)).expect("copy example");
+    }
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    for _ in 0..2 {
+        let _ = std::fs::remove_dir_all(w.work.join("build"));
+        ok(w.cmd("meson")
+            .args(["setup", "build"])
+            .env("CC", "cc")
+            .env("CXX", "c++")
+            .output()
+            .expect("meson setup"));
+        ok(w.cmd("ninja")
+            .args(["-C", "build"])
+            .output()
+            .expect("ninja"));
+    }
+    let c = w.ccache_counters(&w.work.join("cache/ccache"));
+    let hits =
+        c.get("direct_cache_hit").unwrap_or(&0) + c.get("preprocessed_cache_hit").unwrap_or(&0);
+    assert!(hits >= 3, "ccache's own counters: {c:?}");
+    assert!(w.stats()["hits"].as_u64() >= Some(3));
+}
