@@ -801,3 +801,50 @@ fn toolchainkit_version_and_help() {
         assert!(text.contains(word), "help lacks {word}: {text}");
     }
 }
+
+#[test]
+fn masquerade_through_hard_link_copy_and_relative_path() {
+    let w = World::new();
+    w.write("hello.c", HELLO_C);
+    let want = reference(&w, "gcc", "hello.c", "ref.o");
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    let hard = w.root().join("hard");
+    let copy = w.root().join("copy");
+    std::fs::create_dir_all(&hard).expect("mkdir");
+    std::fs::create_dir_all(&copy).expect("mkdir");
+    let linked = std::fs::hard_link(bin(), hard.join("gcc")).is_ok();
+    std::fs::copy(bin(), copy.join("gcc")).expect("copy binary");
+    let mut dirs = vec![copy.clone()];
+    if linked {
+        dirs.push(hard.clone());
+    }
+    for (i, dir) in dirs.iter().enumerate() {
+        let out = format!("o{i}.o");
+        let mut c = w.cmd(dir.join("gcc"));
+        c.env(
+            "PATH",
+            format!(
+                "{}:{}:{}",
+                dir.display(),
+                tools_dir().display(),
+                system_path()
+            ),
+        );
+        silent(c.args(["-c", "hello.c", "-o", &out]).output().expect("run"));
+        assert_eq!(read(&w.work.join(&out)), want, "{}", dir.display());
+    }
+    // Relative path to a shim, from the project directory.
+    let shims = w.install_shims("proj/rel-shims");
+    assert!(shims.starts_with(&w.work));
+    silent(
+        w.cmd("./rel-shims/gcc")
+            .args(["-c", "hello.c", "-o", "rel.o"])
+            .output()
+            .expect("run"),
+    );
+    assert_eq!(read(&w.work.join("rel.o")), want);
+    assert_eq!(
+        w.stats()["invocations"].as_u64(),
+        Some(dirs.len() as u64 + 1)
+    );
+}

@@ -13,13 +13,21 @@ pub fn run(name: &OsStr) -> anyhow::Result<i32> {
     if let Some(pv) = &path_var
         && !crate::mode::is_path(name)
     {
+        let mut found = false;
         for dir in std::env::split_paths(pv) {
             let cand = dir.join(name);
             if std::fs::symlink_metadata(&cand).is_err() {
                 continue;
             }
             match resolve::check_candidate(&cand, me) {
-                Ok(()) => println!("  candidate: {} (real compiler)", cand.display()),
+                Ok(()) if !found => {
+                    found = true;
+                    println!("  candidate: {} (real compiler: used)", cand.display());
+                }
+                Ok(()) => println!(
+                    "  candidate: {} (real compiler, later in PATH: not used)",
+                    cand.display()
+                ),
                 Err(why) => println!("  candidate: {} (skipped: {why})", cand.display()),
             }
         }
