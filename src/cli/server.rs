@@ -16,6 +16,9 @@ pub fn status() -> anyhow::Result<i32> {
     let (_exe, sock) = locate()?;
     if sccache::server_up(&sock) {
         println!("running on {}", sock.display());
+        if let Ok(why) = std::fs::read_to_string(sccache::local_only_marker(&sock)) {
+            println!("without its remote cache: {why}");
+        }
         Ok(0)
     } else {
         println!("not running (would use {})", sock.display());
