@@ -135,6 +135,14 @@ fn config_check_lists_every_problem_with_file_key_and_fix() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // A setting the chosen tool would silently ignore is a problem too.
+    e.config(
+        "[cache]\ntool = \"ccache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:6379\"\nttl = 60\n",
+    );
+    let out = e.tk(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("`cache.remote.ttl`"), "{}", text(&out));
 }
 
 #[test]

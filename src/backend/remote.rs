@@ -648,6 +648,28 @@ pub fn check_all(cwd: &Path) -> Vec<ConfigError> {
             u.fix,
         ));
     }
+    let ignored = match tool {
+        Some(Tool::Sccache) if r.timeout_ms.is_some() => Some((
+            "timeout_ms",
+            "sccache 0.16 has no timeout setting for remote storage",
+        )),
+        Some(Tool::Ccache) if r.ttl.is_some() => {
+            Some(("ttl", "ccache's remote storage has no expiry setting"))
+        }
+        Some(Tool::Ccache) if r.username.is_some() && r.password_env.is_none() => Some((
+            "username",
+            "ccache sends a user name only together with a password",
+        )),
+        _ => None,
+    };
+    if let Some((field, why)) = ignored {
+        problems.push(effective_error(
+            &cfg,
+            &format!("cache.remote.{field}"),
+            format!("{why}: the setting would be ignored"),
+            format!("remove `{field}` (or use the other tool)"),
+        ));
+    }
     if tool == Some(Tool::Sccache) && r.kind == RemoteKind::Memcached && r.endpoints.len() > 1 {
         problems.push(effective_error(
             &cfg,
