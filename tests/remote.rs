@@ -331,6 +331,7 @@ fn scenario(tool: &str, mut server: Server, remote_toml: &str, secret_env: &[(St
         assert_eq!(sc["outcomes"]["miss.remote_error"]["count"], 2, "{sc}");
     } else {
         assert_eq!(sc["forwarded_tools"]["sccache_local_only"], 2, "{sc}");
+        assert!(sc["sccache_server_local_only"].is_string(), "{sc}");
         let out = c.run(&proj, &rw, &["server", "status"]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("without its remote cache"), "{text}");

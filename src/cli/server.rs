@@ -54,3 +54,14 @@ pub fn sccache_counters(
         .ok()?;
     serde_json::from_slice(&out.stdout).ok()
 }
+
+/// Why this project's sccache server runs without its remote cache, if it does.
+pub fn local_only_reason(cwd: &std::path::Path, cfg: &crate::config::Config) -> Option<String> {
+    cfg.remote.value.as_ref()?;
+    let exe = backend::find_tool(Tool::Sccache, std::env::var_os("PATH").as_deref(), cwd)?;
+    let sock = sccache::socket_for(&exe, &sccache::env(cfg));
+    if !sccache::server_up(&sock) {
+        return None;
+    }
+    std::fs::read_to_string(sccache::local_only_marker(&sock)).ok()
+}
