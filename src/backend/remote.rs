@@ -263,20 +263,19 @@ pub fn ccache_vars(r: &Remote) -> Result<Vec<Var>, Unsupported> {
             }
             // ccache reads `redis://PASSWORD@host` or `redis://USER:PASSWORD@host`; an empty
             // user (`redis://:PASSWORD@`) does not authenticate in 4.14.
+            // The database is the URL's path (`redis://host:port/DB`), unless it has one.
+            let has_path = ep
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest.trim_end_matches('/').contains('/'));
+            let ep = match r.db {
+                Some(db) if !has_path => format!("{}/{db}", ep.trim_end_matches('/')),
+                _ => ep.to_string(),
+            };
             parts.extend(userinfo(
-                ep,
+                &ep,
                 r.username.as_deref(),
                 r.password_env.as_deref(),
             ));
-            if let Some(db) = r.db {
-                let base = match &parts.last() {
-                    Some(Part::Lit(s)) => s.trim_end_matches('/').to_string(),
-                    _ => String::new(),
-                };
-                if let Some(Part::Lit(s)) = parts.last_mut() {
-                    *s = format!("{base}/{db}");
-                }
-            }
         }
         RemoteKind::Http | RemoteKind::Webdav => {
             if ep.starts_with("https://") {

@@ -180,12 +180,9 @@ pub fn run(format: Format, tool: Option<Tool>) -> anyhow::Result<i32> {
         );
         return Ok(0);
     }
-    let comment = match format {
-        Format::Powershell | Format::Sh | Format::Fish | Format::Dotenv => "#",
-        Format::Json => unreachable!("handled above"),
-    };
+    // `#` starts a comment in sh, fish, PowerShell and dotenv alike.
     println!(
-        "{comment} {} settings from toolchainkit; secrets are references to variables that must be set",
+        "# {} settings from toolchainkit; secrets are references to variables that must be set",
         tool.name()
     );
     for v in &vars {
