@@ -180,6 +180,8 @@ pub fn ensure_server_or_local(
             }
         },
     };
+    // A server that failed to start with the remote may still hold the socket path.
+    let _ = fs::remove_file(sock);
     let mut local_env = local.env.clone();
     local_env.push(("SCCACHE_IDLE_TIMEOUT".into(), LOCAL_ONLY_IDLE_SECS.into()));
     start(exe, sock, &local_env)?;
@@ -231,6 +233,7 @@ pub fn stop_server(exe: &Path, sock: &Path) -> bool {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+    let _ = fs::remove_file(local_only_marker(sock));
     true
 }
 
