@@ -439,7 +439,7 @@ fn ccache_webdav() {
     let pw = secret("davpw");
     let s = servers::webdav(&t.path().join("server"), "builder", &pw);
     let toml = format!(
-        "type = \"webdav\"\nendpoint = \"http://127.0.0.1:{}/ccache\"\nusername = \"builder\"\npassword_env = \"TK_DAV_PW\"\ntimeout_ms = 2000\n",
+        "type = \"webdav\"\nendpoint = \"http://127.0.0.1:{}/ccache\"\nusername = \"builder\"\npassword_env = \"TK_DAV_PW\"\ntimeout_ms = 2000\nextra = {{ connect-timeout = \"300\" }}\n",
         s.port
     );
     scenario("ccache", s, &toml, &[("TK_DAV_PW".into(), pw)]);
