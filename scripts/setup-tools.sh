@@ -33,3 +33,14 @@ fi
 if [ -f "$ROOT/scripts/requirements-servers.txt" ]; then
     "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements-servers.txt"
 fi
+# Azurite (Azure Blob emulator) for the remote-cache tests, from npm into .tools/npm.
+AZURITE_VERSION=3.37.0
+if command -v npm >/dev/null 2>&1; then
+    if ! grep -q "\"version\": \"$AZURITE_VERSION\"" "$ROOT/.tools/npm/node_modules/azurite/package.json" 2>/dev/null; then
+        echo "setup-tools: installing azurite $AZURITE_VERSION into .tools/npm"
+        mkdir -p "$ROOT/.tools/npm"
+        npm install --prefix "$ROOT/.tools/npm" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >/dev/null
+    fi
+else
+    echo "setup-tools: npm not found; the Azure remote-cache test needs it (apt-get install npm)" >&2
+fi

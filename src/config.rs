@@ -278,11 +278,15 @@ pub fn discover_project_file(cwd: &Path) -> Option<PathBuf> {
 
 /// Load the effective configuration for `cwd`.
 pub fn load(cwd: &Path) -> Result<Config, ConfigError> {
+    load_impl(cwd, false)
+}
+
+fn load_impl(cwd: &Path, lenient: bool) -> Result<Config, ConfigError> {
     let mut cfg = Config::default();
     let user = paths::user_config_file();
     if std::env::var_os("TOOLCHAINKIT_NO_USER_CONFIG").is_none() && user.is_file() {
         let file = parse_file(&user)?;
-        apply_file(&mut cfg, file, &Origin::User(user.clone()), &user)?;
+        apply_file(&mut cfg, file, &Origin::User(user.clone()), &user, lenient)?;
         cfg.user_file = Some(user);
     }
     if let Some(project) = discover_project_file(cwd) {
@@ -300,11 +304,59 @@ pub fn load(cwd: &Path) -> Result<Config, ConfigError> {
             });
         }
         let file = parse_file(&project)?;
-        apply_file(&mut cfg, file, &Origin::Project(project.clone()), &project)?;
+        apply_file(
+            &mut cfg,
+            file,
+            &Origin::Project(project.clone()),
+            &project,
+            lenient,
+        )?;
         cfg.project_file = Some(project);
     }
     apply_env(&mut cfg)?;
     Ok(cfg)
+}
+
+/// Every problem in the configuration files for `cwd`, all at once: TOML errors, every
+/// remote-field problem, secrets written in a project file, and the first error of the
+/// layered load (environment). Problems of the effective settings (variables set, tool
+/// support) are added by `crate::backend::remote::check_all`.
+pub fn check_files(cwd: &Path) -> (Vec<ConfigError>, Result<Config, ConfigError>) {
+    let mut problems: Vec<ConfigError> = Vec::new();
+    let mut files = Vec::new();
+    let user = paths::user_config_file();
+    if std::env::var_os("TOOLCHAINKIT_NO_USER_CONFIG").is_none() && user.is_file() {
+        files.push((user, false));
+    }
+    if let Some(project) = discover_project_file(cwd)
+        && project.is_file()
+    {
+        files.push((project, true));
+    }
+    for (path, is_project) in &files {
+        match parse_file(path) {
+            Err(e) => problems.push(e),
+            Ok(file) => {
+                if let Some(r) = file.cache.and_then(|c| c.remote) {
+                    let mut errs = remote::validate(&r);
+                    if *is_project {
+                        errs.extend(remote::literal_secrets(&r));
+                    }
+                    for (key, msg, hint) in errs {
+                        problems.push(value_error(path, &key, &msg, &hint));
+                    }
+                }
+            }
+        }
+    }
+    let loaded = load(cwd);
+    if let Err(e) = &loaded
+        && !problems.contains(e)
+    {
+        problems.push(e.clone());
+    }
+    // The remote's own problems are listed above; check the rest of it anyway.
+    (problems, loaded.or_else(|_| load_impl(cwd, true)))
 }
 
 fn parse_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -324,6 +376,7 @@ fn apply_file(
     file: FileConfig,
     origin: &Origin,
     path: &Path,
+    lenient: bool,
 ) -> Result<(), ConfigError> {
     let base = path.parent().unwrap_or(Path::new("."));
     if let Some(c) = file.cache {
@@ -355,8 +408,12 @@ fn apply_file(
             cfg.install.set(v, origin);
         }
         if let Some(r) = c.remote {
-            let remote = remote::from_file(r, base)
-                .map_err(|(key, msg, hint)| value_error(path, &key, &msg, &hint))?;
+            let remote = if lenient {
+                remote::from_file_unchecked(r, base)
+            } else {
+                remote::from_file(r, base)
+                    .map_err(|(key, msg, hint)| value_error(path, &key, &msg, &hint))?
+            };
             cfg.remote.set(Some(remote), origin);
         }
     }
@@ -374,7 +431,7 @@ fn apply_file(
     Ok(())
 }
 
-fn value_error(path: &Path, key: &str, msg: &str, hint: &str) -> ConfigError {
+pub(crate) fn value_error(path: &Path, key: &str, msg: &str, hint: &str) -> ConfigError {
     let (line, column) = std::fs::read_to_string(path)
         .ok()
         .and_then(|t| find_key_line(&t, key))

@@ -23,6 +23,9 @@ pub enum HitKind {
 pub enum Outcome {
     Hit(HitKind, Storage),
     Miss,
+    /// A miss during which the remote storage failed (ccache's `remote_storage_error`):
+    /// compiled and stored locally.
+    MissRemoteError,
     /// The tool ran the compiler without caching, for this reason (ccache's statistic id).
     Uncacheable(String),
     /// Forwarded to a tool that reports no per-invocation result (sccache): not a hit or a
@@ -50,6 +53,7 @@ impl Outcome {
                 }
             ),
             Outcome::Miss => "miss".into(),
+            Outcome::MissRemoteError => "miss.remote_error".into(),
             Outcome::Uncacheable(r) => format!("uncacheable.{r}"),
             Outcome::Forwarded(t) => format!("forwarded.{t}"),
             Outcome::Fallback(r) => format!("fallback.{r}"),
@@ -107,6 +111,7 @@ pub fn from_ccache_statslog(text: &str) -> Option<Outcome> {
     let mut preprocessed = false;
     let mut miss = false;
     let mut remote_hit = false;
+    let mut remote_error = false;
     let mut uncacheable: Option<&str> = None;
     let mut error: Option<&str> = None;
     for line in text.lines() {
@@ -119,6 +124,7 @@ pub fn from_ccache_statslog(text: &str) -> Option<Outcome> {
             "preprocessed_cache_hit" => preprocessed = true,
             "cache_miss" => miss = true,
             "remote_storage_hit" => remote_hit = true,
+            "remote_storage_error" => remote_error = true,
             _ if CCACHE_UNCACHEABLE.contains(&id) => {
                 uncacheable.get_or_insert(id);
             }
@@ -137,6 +143,8 @@ pub fn from_ccache_statslog(text: &str) -> Option<Outcome> {
         Some(Outcome::Hit(HitKind::Direct, storage))
     } else if preprocessed {
         Some(Outcome::Hit(HitKind::Preprocessed, storage))
+    } else if miss && remote_error {
+        Some(Outcome::MissRemoteError)
     } else if miss {
         Some(Outcome::Miss)
     } else if let Some(e) = error {
@@ -164,6 +172,10 @@ mod tests {
             (
                 "# a.c\npreprocessed_cache_hit\nremote_storage_hit\n",
                 Some(Outcome::Hit(HitKind::Preprocessed, Storage::Remote)),
+            ),
+            (
+                "# a.c\ncache_miss\nremote_storage_error\nremote_storage_miss\n",
+                Some(Outcome::MissRemoteError),
             ),
             (
                 "# a.o\ncalled_for_link\n",

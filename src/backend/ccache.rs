@@ -13,8 +13,8 @@ use crate::config::{Config, Tool};
 use crate::outcome::{self, Outcome};
 use crate::paths;
 
-/// The variables ccache needs for this configuration (values are never secrets: remote
-/// credentials are referenced by variable name, see `crate::backend::remote`).
+/// The variables ccache needs for this configuration, the remote's `CCACHE_REMOTE_STORAGE`
+/// included (with its credential read from the variable the config names; never logged).
 pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
     let mut env = Vec::new();
     if let Some(d) = cfg.tool_dir(Tool::Ccache) {
@@ -26,6 +26,7 @@ pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
             format!("{}Mi", (gb * 1024.0).round() as u64).into(),
         ));
     }
+    env.extend(super::remote::tool_env(Tool::Ccache, cfg));
     env
 }
 

@@ -1,19 +1,512 @@
-//! Remote caches: describing a `[cache.remote]` without secrets, and `config check`.
+//! Remote caches: `[cache.remote]` mapped to each tool's own settings, described without
+//! secrets, and checked (`toolchainkit config check`).
+//!
+//! A mapping is a list of [`Var`]s whose values are made of literal text and references
+//! to the environment variables that hold secrets. The compile path resolves the
+//! references (`resolve`); `toolchainkit env` prints them as references (`${VAR}`), so a
+//! secret value is never written anywhere by toolchainkit.
+//!
+//! sccache: `SCCACHE_*` variables of sccache 0.16 (S3, Redis, memcached, GCS, WebDAV,
+//! Azure). ccache: one `CCACHE_REMOTE_STORAGE` URL with `|attribute=value` pairs (its
+//! built-in http and redis clients; ccache has no S3, GCS, Azure or memcached backend and
+//! no HTTPS without a storage helper). The environment is used, never a `ccache.conf`:
+//! ccache ignores remote settings from a directory config outside its `safe_dirs`.
 
+use std::ffi::OsString;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
+use std::time::Duration;
 
-use crate::config::{self, ConfigError, Remote};
+use crate::config::remote::{RemoteKind, redact_url};
+use crate::config::{self, Config, ConfigError, Origin, Remote, Tool};
+
+/// One piece of a variable's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Lit(String),
+    /// The value of this environment variable (a secret). `url` percent-encodes it for
+    /// the userinfo part of a URL.
+    Secret {
+        var: String,
+        url: bool,
+    },
+}
+
+/// A variable a tool needs, with secrets as references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Var {
+    pub name: String,
+    pub parts: Vec<Part>,
+}
+
+impl Var {
+    fn lit(name: &str, value: impl Into<String>) -> Var {
+        Var {
+            name: name.into(),
+            parts: vec![Part::Lit(value.into())],
+        }
+    }
+    fn secret(name: &str, var: &str) -> Var {
+        Var {
+            name: name.into(),
+            parts: vec![Part::Secret {
+                var: var.into(),
+                url: false,
+            }],
+        }
+    }
+    /// The environment variables this value references.
+    pub fn refs(&self) -> Vec<&str> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Secret { var, .. } => Some(var.as_str()),
+                Part::Lit(_) => None,
+            })
+            .collect()
+    }
+    pub fn is_secret(&self) -> bool {
+        !self.refs().is_empty()
+    }
+}
+
+/// Why a tool cannot serve a remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    pub message: String,
+    pub fix: String,
+}
+
+/// Which tools can serve this remote.
+pub fn tools_for(r: &Remote) -> Vec<Tool> {
+    Tool::ALL
+        .into_iter()
+        .filter(|t| vars_for(*t, r).is_ok())
+        .collect()
+}
+
+/// The variables `tool` needs for remote `r`.
+pub fn vars_for(tool: Tool, r: &Remote) -> Result<Vec<Var>, Unsupported> {
+    match tool {
+        Tool::Sccache => Ok(sccache_vars(r)),
+        Tool::Ccache => ccache_vars(r),
+    }
+}
+
+fn rw_mode(r: &Remote) -> &'static str {
+    if r.read_only {
+        "READ_ONLY"
+    } else {
+        "READ_WRITE"
+    }
+}
+
+/// sccache 0.16's variables for `r`. `extra` keys starting with `SCCACHE_` are passed
+/// as they are (and override ours).
+pub fn sccache_vars(r: &Remote) -> Vec<Var> {
+    let mut v = Vec::new();
+    let ep = r.endpoints.first().map(String::as_str);
+    let prefix = r.prefix.as_deref().map(|p| p.trim_matches('/'));
+    match r.kind {
+        RemoteKind::S3 => {
+            v.extend(r.bucket.as_deref().map(|b| Var::lit("SCCACHE_BUCKET", b)));
+            v.extend(r.region.as_deref().map(|x| Var::lit("SCCACHE_REGION", x)));
+            v.extend(ep.map(|e| Var::lit("SCCACHE_ENDPOINT", e)));
+            let ssl = r.use_ssl.or(ep.map(|e| e.starts_with("https://")));
+            v.extend(ssl.map(|s| Var::lit("SCCACHE_S3_USE_SSL", s.to_string())));
+            v.extend(prefix.map(|p| Var::lit("SCCACHE_S3_KEY_PREFIX", p)));
+            v.extend(
+                r.access_key_env
+                    .as_deref()
+                    .map(|e| Var::secret("AWS_ACCESS_KEY_ID", e)),
+            );
+            v.extend(
+                r.secret_key_env
+                    .as_deref()
+                    .map(|e| Var::secret("AWS_SECRET_ACCESS_KEY", e)),
+            );
+            v.extend(
+                r.session_token_env
+                    .as_deref()
+                    .map(|e| Var::secret("AWS_SESSION_TOKEN", e)),
+            );
+            v.push(Var::lit("SCCACHE_S3_RW_MODE", rw_mode(r)));
+        }
+        RemoteKind::Redis => {
+            v.extend(ep.map(|e| Var::lit("SCCACHE_REDIS_ENDPOINT", e)));
+            v.extend(
+                r.username
+                    .as_deref()
+                    .map(|u| Var::lit("SCCACHE_REDIS_USERNAME", u)),
+            );
+            v.extend(
+                r.password_env
+                    .as_deref()
+                    .map(|e| Var::secret("SCCACHE_REDIS_PASSWORD", e)),
+            );
+            v.extend(r.db.map(|d| Var::lit("SCCACHE_REDIS_DB", d.to_string())));
+            v.extend(prefix.map(|p| Var::lit("SCCACHE_REDIS_KEY_PREFIX", p)));
+            v.extend(r.ttl.map(|t| Var::lit("SCCACHE_REDIS_TTL", t.to_string())));
+            v.push(Var::lit("SCCACHE_REDIS_RW_MODE", rw_mode(r)));
+        }
+        RemoteKind::Memcached => {
+            v.extend(ep.map(|e| Var::lit("SCCACHE_MEMCACHED_ENDPOINT", e)));
+            v.extend(
+                r.username
+                    .as_deref()
+                    .map(|u| Var::lit("SCCACHE_MEMCACHED_USERNAME", u)),
+            );
+            v.extend(
+                r.password_env
+                    .as_deref()
+                    .map(|e| Var::secret("SCCACHE_MEMCACHED_PASSWORD", e)),
+            );
+            v.extend(prefix.map(|p| Var::lit("SCCACHE_MEMCACHED_KEY_PREFIX", p)));
+            v.extend(
+                r.ttl
+                    .map(|t| Var::lit("SCCACHE_MEMCACHED_EXPIRATION", t.to_string())),
+            );
+            v.push(Var::lit("SCCACHE_MEMCACHED_RW_MODE", rw_mode(r)));
+        }
+        RemoteKind::Gcs => {
+            v.extend(
+                r.bucket
+                    .as_deref()
+                    .map(|b| Var::lit("SCCACHE_GCS_BUCKET", b)),
+            );
+            v.extend(prefix.map(|p| Var::lit("SCCACHE_GCS_KEY_PREFIX", p)));
+            v.extend(
+                r.key_path
+                    .as_deref()
+                    .map(|k| Var::lit("SCCACHE_GCS_KEY_PATH", k.display().to_string())),
+            );
+            // sccache's GCS backend is read-only unless told otherwise.
+            v.push(Var::lit("SCCACHE_GCS_RW_MODE", rw_mode(r)));
+        }
+        RemoteKind::Http | RemoteKind::Webdav => {
+            // A trailing slash makes sccache request `//.sccache_check`.
+            v.extend(ep.map(|e| Var::lit("SCCACHE_WEBDAV_ENDPOINT", e.trim_end_matches('/'))));
+            v.extend(
+                r.username
+                    .as_deref()
+                    .map(|u| Var::lit("SCCACHE_WEBDAV_USERNAME", u)),
+            );
+            v.extend(
+                r.password_env
+                    .as_deref()
+                    .map(|e| Var::secret("SCCACHE_WEBDAV_PASSWORD", e)),
+            );
+            v.extend(
+                r.token_env
+                    .as_deref()
+                    .map(|e| Var::secret("SCCACHE_WEBDAV_TOKEN", e)),
+            );
+            v.extend(prefix.map(|p| Var::lit("SCCACHE_WEBDAV_KEY_PREFIX", p)));
+            v.push(Var::lit("SCCACHE_WEBDAV_RW_MODE", rw_mode(r)));
+        }
+        RemoteKind::Azure => {
+            v.extend(
+                r.connection_string_env
+                    .as_deref()
+                    .map(|e| Var::secret("SCCACHE_AZURE_CONNECTION_STRING", e)),
+            );
+            v.extend(
+                r.container
+                    .as_deref()
+                    .map(|c| Var::lit("SCCACHE_AZURE_BLOB_CONTAINER", c)),
+            );
+            v.extend(prefix.map(|p| Var::lit("SCCACHE_AZURE_KEY_PREFIX", p)));
+            v.push(Var::lit("SCCACHE_AZURE_RW_MODE", rw_mode(r)));
+        }
+    }
+    for (k, val) in &r.extra {
+        if k.starts_with("SCCACHE_") {
+            v.retain(|x| &x.name != k);
+            v.push(Var::lit(k, val.clone()));
+        }
+    }
+    v
+}
+
+/// ccache 4.14's `CCACHE_REMOTE_STORAGE` for `r`: a URL plus `|attribute=value` pairs.
+/// `extra` keys that are lower-case attribute names are appended (and override ours).
+pub fn ccache_vars(r: &Remote) -> Result<Vec<Var>, Unsupported> {
+    let only_sccache = |what: &str| Unsupported {
+        message: format!("ccache has no {what} backend"),
+        fix: format!(
+            "set `tool = \"sccache\"` in [cache] (sccache serves type = \"{}\"), or use a redis or http remote with ccache",
+            r.kind.name()
+        ),
+    };
+    let mut attrs: Vec<(String, String)> = Vec::new();
+    let ep = r.endpoints.first().map(String::as_str).unwrap_or("");
+    let mut parts: Vec<Part> = Vec::new();
+    match r.kind {
+        RemoteKind::S3 => return Err(only_sccache("S3")),
+        RemoteKind::Gcs => return Err(only_sccache("GCS")),
+        RemoteKind::Azure => return Err(only_sccache("Azure Blob")),
+        RemoteKind::Memcached => return Err(only_sccache("memcached")),
+        RemoteKind::Redis => {
+            if !(ep.starts_with("redis://") || ep.starts_with("redis+unix://")) {
+                return Err(Unsupported {
+                    message: "ccache's redis client has no TLS (`rediss://`)".into(),
+                    fix: "set `tool = \"sccache\"`, or use a `redis://` endpoint".into(),
+                });
+            }
+            if r.prefix.is_some() {
+                return Err(Unsupported {
+                    message: "ccache's redis backend has no key prefix".into(),
+                    fix:
+                        "remove `prefix` (use `db` to separate caches), or set `tool = \"sccache\"`"
+                            .into(),
+                });
+            }
+            // ccache reads `redis://PASSWORD@host` or `redis://USER:PASSWORD@host`; an empty
+            // user (`redis://:PASSWORD@`) does not authenticate in 4.14.
+            // The database is the URL's path (`redis://host:port/DB`), unless it has one.
+            let has_path = ep
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest.trim_end_matches('/').contains('/'));
+            let ep = match r.db {
+                Some(db) if !has_path => format!("{}/{db}", ep.trim_end_matches('/')),
+                _ => ep.to_string(),
+            };
+            parts.extend(userinfo(
+                &ep,
+                r.username.as_deref(),
+                r.password_env.as_deref(),
+            ));
+        }
+        RemoteKind::Http | RemoteKind::Webdav => {
+            if ep.starts_with("https://") {
+                return Err(Unsupported {
+                    message: "ccache has no built-in HTTPS client (only through a storage helper)".into(),
+                    fix: "set `tool = \"sccache\"` (its webdav backend speaks HTTPS), or use an http:// endpoint".into(),
+                });
+            }
+            parts.extend(userinfo(
+                ep,
+                r.username.as_deref(),
+                r.password_env.as_deref(),
+            ));
+            if let Some(p) = r.prefix.as_deref().map(|p| p.trim_matches('/'))
+                && !p.is_empty()
+                && let Some(Part::Lit(s)) = parts.last_mut()
+            {
+                *s = format!("{}/{p}", s.trim_end_matches('/'));
+            }
+            // ccache only GETs and PUTs; a WebDAV server refuses a PUT into a missing
+            // collection, and `flat` needs only the base collection.
+            if r.kind == RemoteKind::Webdav {
+                attrs.push(("layout".into(), "flat".into()));
+            }
+        }
+    }
+    if r.read_only {
+        attrs.push(("read-only".into(), "true".into()));
+    }
+    if let Some(t) = r.timeout_ms {
+        attrs.push(("operation-timeout".into(), t.to_string()));
+    }
+    for (k, v) in &r.extra {
+        if !k.starts_with("SCCACHE_") {
+            attrs.retain(|(a, _)| a != k);
+            attrs.push((k.clone(), v.clone()));
+        }
+    }
+    let mut text = String::new();
+    for (k, v) in &attrs {
+        text.push_str(&format!("|{k}={v}"));
+    }
+    let mut token_parts = Vec::new();
+    if matches!(r.kind, RemoteKind::Http | RemoteKind::Webdav)
+        && let Some(t) = &r.token_env
+        && !r.extra.contains_key("bearer-token")
+    {
+        token_parts.push(Part::Lit("|bearer-token=".into()));
+        token_parts.push(Part::Secret {
+            var: t.clone(),
+            url: false,
+        });
+    }
+    parts.push(Part::Lit(text));
+    parts.extend(token_parts);
+    Ok(vec![Var {
+        name: "CCACHE_REMOTE_STORAGE".into(),
+        parts: merge_lits(parts),
+    }])
+}
+
+/// `scheme://` + `[user:]${PASSWORD}@` + rest, for a URL without its own userinfo.
+fn userinfo(ep: &str, user: Option<&str>, password_env: Option<&str>) -> Vec<Part> {
+    let (Some(pw), Some(i)) = (password_env, ep.find("://")) else {
+        return vec![Part::Lit(ep.into())];
+    };
+    let (scheme, rest) = ep.split_at(i + 3);
+    let mut out = vec![Part::Lit(scheme.into())];
+    if let Some(u) = user {
+        out.push(Part::Lit(format!("{}:", pct(u))));
+    }
+    out.push(Part::Secret {
+        var: pw.into(),
+        url: true,
+    });
+    out.push(Part::Lit(format!("@{rest}")));
+    out
+}
+
+fn merge_lits(parts: Vec<Part>) -> Vec<Part> {
+    let mut out: Vec<Part> = Vec::new();
+    for p in parts {
+        match (out.last_mut(), p) {
+            (Some(Part::Lit(a)), Part::Lit(b)) => a.push_str(&b),
+            (_, Part::Lit(b)) if b.is_empty() => {}
+            (_, p) => out.push(p),
+        }
+    }
+    out
+}
+
+/// Percent-encode everything but unreserved characters (for URL userinfo).
+fn pct(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Resolve references from the environment, for the tool's child process. A reference
+/// to an unset variable drops the whole variable (and is logged by name, never value).
+pub fn resolve(vars: &[Var]) -> Vec<(String, OsString)> {
+    let mut out = Vec::new();
+    'vars: for v in vars {
+        let mut val = String::new();
+        for p in &v.parts {
+            match p {
+                Part::Lit(s) => val.push_str(s),
+                Part::Secret { var, url } => match std::env::var(var) {
+                    Ok(s) if !s.is_empty() => val.push_str(&if *url { pct(&s) } else { s }),
+                    _ => {
+                        log::warn!(
+                            "remote cache: environment variable {var} (for {}) is not set; {} left out",
+                            v.name,
+                            v.name
+                        );
+                        continue 'vars;
+                    }
+                },
+            }
+        }
+        out.push((v.name.clone(), OsString::from(val)));
+    }
+    out
+}
+
+/// The resolved remote variables for `tool`, or nothing (logged) when there is no remote
+/// or the tool cannot serve it.
+pub fn tool_env(tool: Tool, cfg: &Config) -> Vec<(String, OsString)> {
+    let Some(r) = &cfg.remote.value else {
+        return Vec::new();
+    };
+    match vars_for(tool, r) {
+        Ok(vars) => resolve(&vars),
+        Err(u) => {
+            log::warn!(
+                "remote cache ignored: {} ({})",
+                u.message,
+                cfg.remote.origin
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// The variable names `tool` may receive from a remote mapping (for server identity).
+pub fn secret_var_names() -> &'static [&'static str] {
+    &[
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "SCCACHE_REDIS_PASSWORD",
+        "SCCACHE_MEMCACHED_PASSWORD",
+        "SCCACHE_WEBDAV_PASSWORD",
+        "SCCACHE_WEBDAV_TOKEN",
+        "SCCACHE_AZURE_CONNECTION_STRING",
+        "CCACHE_REMOTE_STORAGE",
+    ]
+}
+
+/// `host:port` pairs to probe before starting a server for `r` (an unreachable remote
+/// would make sccache's start wait 10 s for redis and memcached).
+pub fn probe_targets(r: &Remote) -> Vec<(String, u16)> {
+    let mut out = Vec::new();
+    let default_port = |scheme: &str| match scheme {
+        "redis" | "rediss" => Some(6379),
+        "tcp" | "memcache" => Some(11211),
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    };
+    let mut urls: Vec<String> = r.endpoints.clone();
+    if r.kind == RemoteKind::Azure
+        && let Some(var) = &r.connection_string_env
+        && let Ok(cs) = std::env::var(var)
+        && let Some(be) = cs
+            .split(';')
+            .find_map(|kv| kv.strip_prefix("BlobEndpoint="))
+    {
+        urls.push(be.to_string());
+    }
+    for u in urls {
+        let Some((scheme, rest)) = u.split_once("://") else {
+            continue;
+        };
+        let hostport = rest.split(['/', '?']).next().unwrap_or("");
+        let hostport = hostport.rsplit('@').next().unwrap_or("");
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse() {
+                Ok(p) => (h, Some(p)),
+                Err(_) => (hostport, default_port(scheme)),
+            },
+            _ => (hostport, default_port(scheme)),
+        };
+        if let Some(port) = port
+            && !host.is_empty()
+        {
+            out.push((host.trim_matches(['[', ']']).to_string(), port));
+        }
+    }
+    out
+}
+
+/// Can every target be reached within `timeout`? `Err` names the first that cannot.
+pub fn probe(targets: &[(String, u16)], timeout: Duration) -> Result<(), String> {
+    for (host, port) in targets {
+        let addrs: Vec<_> = (host.as_str(), *port)
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve {host}:{port}: {e}"))?
+            .collect();
+        if !addrs
+            .iter()
+            .any(|a| TcpStream::connect_timeout(a, timeout).is_ok())
+        {
+            return Err(format!("{host}:{port} does not accept connections"));
+        }
+    }
+    Ok(())
+}
 
 /// `(key, value)` pairs describing a remote, secrets shown only as variable references.
 pub fn describe(r: &Remote) -> Vec<(String, String)> {
     let mut out = vec![("type".to_string(), format!("\"{}\"", r.kind.name()))];
     let q = |s: &str| format!("\"{s}\"");
     if !r.endpoints.is_empty() {
-        let eps: Vec<String> = r
-            .endpoints
-            .iter()
-            .map(|e| q(&config::remote::redact_url(e)))
-            .collect();
+        let eps: Vec<String> = r.endpoints.iter().map(|e| q(&redact_url(e))).collect();
         out.push(("endpoint".into(), eps.join(", ")));
     }
     for (k, v) in [
@@ -56,15 +549,217 @@ pub fn describe(r: &Remote) -> Vec<(String, String)> {
         out.push(("timeout_ms".into(), v.to_string()));
     }
     for (k, v) in &r.extra {
-        out.push((format!("extra.{k}"), q(v)));
+        let lk = k.to_ascii_lowercase();
+        let shown = if ["password", "token", "secret", "connection_string"]
+            .iter()
+            .any(|w| lk.contains(w))
+        {
+            "(hidden)".to_string()
+        } else {
+            q(v)
+        };
+        out.push((format!("extra.{k}"), shown));
     }
     out
 }
 
-/// Every problem with the configuration in effect for `cwd`.
+fn effective_error(cfg: &Config, key: &str, msg: String, fix: String) -> ConfigError {
+    match &cfg.remote.origin {
+        Origin::User(p) | Origin::Project(p) => config::value_error(p, key, &msg, &fix),
+        other => ConfigError {
+            source: other.to_string(),
+            line: None,
+            column: None,
+            key: Some(key.into()),
+            message: msg,
+            hint: Some(fix),
+        },
+    }
+}
+
+/// Every problem with the configuration in effect for `cwd`: the files' problems, then
+/// the effective remote's (variables it references being set, a key file existing, the
+/// chosen tool being able to serve it).
 pub fn check_all(cwd: &Path) -> Vec<ConfigError> {
-    match config::load(cwd) {
-        Ok(_) => Vec::new(),
-        Err(e) => vec![e],
+    let (mut problems, loaded) = config::check_files(cwd);
+    let Ok(cfg) = loaded else {
+        return problems;
+    };
+    let Some(r) = &cfg.remote.value else {
+        return problems;
+    };
+    for (field, var) in [
+        ("access_key_env", &r.access_key_env),
+        ("secret_key_env", &r.secret_key_env),
+        ("session_token_env", &r.session_token_env),
+        ("password_env", &r.password_env),
+        ("token_env", &r.token_env),
+        ("connection_string_env", &r.connection_string_env),
+    ] {
+        if let Some(var) = var
+            && crate::paths::var_nonempty(var).is_none()
+        {
+            problems.push(effective_error(
+                &cfg,
+                &format!("cache.remote.{field}"),
+                format!("environment variable `{var}` is not set (or empty)"),
+                format!("set `{var}` in the build's environment (e.g. a CI secret)"),
+            ));
+        }
+    }
+    if let Some(k) = &r.key_path
+        && !k.is_file()
+    {
+        problems.push(effective_error(
+            &cfg,
+            "cache.remote.key_path",
+            format!("no such file: {}", k.display()),
+            "point key_path at the service-account JSON key (relative to the config file)".into(),
+        ));
+    }
+    let path_var = std::env::var_os("PATH");
+    let choice = super::choose(&cfg, path_var.as_deref(), cwd);
+    let tool = match (cfg.tool.value, &choice.tool) {
+        (config::ToolChoice::Sccache, _) => Some(Tool::Sccache),
+        (config::ToolChoice::Ccache, _) => Some(Tool::Ccache),
+        (_, Some((t, _))) => Some(*t),
+        _ => None,
+    };
+    if let Some(tool) = tool
+        && let Err(u) = vars_for(tool, r)
+    {
+        let can: Vec<&str> = tools_for(r).iter().map(|t| t.name()).collect();
+        let key = if cfg.tool.value == config::ToolChoice::Auto {
+            "cache.remote.type"
+        } else {
+            "cache.tool"
+        };
+        problems.push(effective_error(
+            &cfg,
+            key,
+            format!(
+                "{} cannot serve this remote (type = \"{}\"): {}; {} can",
+                tool.name(),
+                r.kind.name(),
+                u.message,
+                can.join(", ")
+            ),
+            u.fix,
+        ));
+    }
+    let ignored = match tool {
+        Some(Tool::Sccache) if r.timeout_ms.is_some() => Some((
+            "timeout_ms",
+            "sccache 0.16 has no timeout setting for remote storage",
+        )),
+        Some(Tool::Ccache) if r.ttl.is_some() => {
+            Some(("ttl", "ccache's remote storage has no expiry setting"))
+        }
+        Some(Tool::Ccache) if r.username.is_some() && r.password_env.is_none() => Some((
+            "username",
+            "ccache sends a user name only together with a password",
+        )),
+        _ => None,
+    };
+    if let Some((field, why)) = ignored {
+        problems.push(effective_error(
+            &cfg,
+            &format!("cache.remote.{field}"),
+            format!("{why}: the setting would be ignored"),
+            format!("remove `{field}` (or use the other tool)"),
+        ));
+    }
+    if tool == Some(Tool::Sccache) && r.kind == RemoteKind::Memcached && r.endpoints.len() > 1 {
+        problems.push(effective_error(
+            &cfg,
+            "cache.remote.endpoint",
+            "sccache uses one memcached endpoint".into(),
+            "list a single endpoint".into(),
+        ));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::remote::{FileRemote, from_file};
+
+    fn remote(toml_text: &str) -> Remote {
+        let f: FileRemote = toml::from_str(toml_text).expect("toml");
+        from_file(f, Path::new("/p")).expect("valid")
+    }
+
+    fn render(v: &Var) -> String {
+        v.parts
+            .iter()
+            .map(|p| match p {
+                Part::Lit(s) => s.clone(),
+                Part::Secret { var, .. } => format!("${{{var}}}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ccache_redis_url_with_password_db_and_attributes() {
+        let r = remote(
+            "type = \"redis\"\nendpoint = \"redis://h:6379\"\npassword_env = \"PW\"\ndb = 3\nread_only = true\ntimeout_ms = 500\n",
+        );
+        let v = ccache_vars(&r).expect("ccache serves redis");
+        assert_eq!(
+            render(&v[0]),
+            "redis://${PW}@h:6379/3|read-only=true|operation-timeout=500"
+        );
+    }
+
+    #[test]
+    fn ccache_webdav_is_flat_and_https_or_s3_are_refused() {
+        let r = remote(
+            "type = \"webdav\"\nendpoint = \"http://h/c\"\nusername = \"u\"\npassword_env = \"PW\"\nprefix = \"team\"\n",
+        );
+        let v = ccache_vars(&r).expect("ccache serves http webdav");
+        assert_eq!(render(&v[0]), "http://u:${PW}@h/c/team|layout=flat");
+        let https = remote("type = \"webdav\"\nendpoint = \"https://h/c\"\n");
+        assert!(ccache_vars(&https).is_err());
+        let s3 = remote("type = \"s3\"\nbucket = \"b\"\n");
+        assert!(ccache_vars(&s3).expect_err("no s3").fix.contains("sccache"));
+        assert_eq!(tools_for(&s3), vec![Tool::Sccache]);
+    }
+
+    #[test]
+    fn sccache_gcs_defaults_to_read_write_and_extra_overrides() {
+        let r = remote(
+            "type = \"gcs\"\nbucket = \"b\"\nprefix = \"/p/\"\nextra = { SCCACHE_GCS_SERVICE_ACCOUNT = \"sa\" }\n",
+        );
+        let v: Vec<String> = sccache_vars(&r)
+            .iter()
+            .map(|v| format!("{}={}", v.name, render(v)))
+            .collect();
+        assert!(
+            v.contains(&"SCCACHE_GCS_RW_MODE=READ_WRITE".to_string()),
+            "{v:?}"
+        );
+        assert!(v.contains(&"SCCACHE_GCS_KEY_PREFIX=p".to_string()), "{v:?}");
+        assert!(
+            v.contains(&"SCCACHE_GCS_SERVICE_ACCOUNT=sa".to_string()),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn probe_targets_parse_urls() {
+        let r = remote("type = \"memcached\"\nendpoint = [\"tcp://10.0.0.1:11311\"]\n");
+        assert_eq!(probe_targets(&r), vec![("10.0.0.1".into(), 11311)]);
+        let r = remote("type = \"redis\"\nendpoint = \"redis://u@cache\"\n");
+        assert_eq!(probe_targets(&r), vec![("cache".into(), 6379)]);
+    }
+
+    #[test]
+    fn literal_password_in_url_is_detected() {
+        use crate::config::remote::url_has_password;
+        assert!(url_has_password("http://u:pw@h/x"));
+        assert!(url_has_password("redis://pw@h:1"));
+        assert!(!url_has_password("http://h/x@y"));
+        assert!(!url_has_password("http://u@h/x"));
     }
 }

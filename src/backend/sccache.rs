@@ -21,8 +21,15 @@ use crate::config::{Config, Tool};
 use crate::outcome::Outcome;
 use crate::paths;
 
-/// The variables the sccache server needs for this configuration.
+/// The variables the sccache server needs for this configuration, the remote's included.
 pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
+    let mut env = local_env(cfg);
+    env.extend(super::remote::tool_env(Tool::Sccache, cfg));
+    env
+}
+
+/// The variables for a local-only server (no remote).
+pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
     let mut env = Vec::new();
     if let Some(d) = cfg.tool_dir(Tool::Sccache) {
         env.push(("SCCACHE_DIR".into(), d.into_os_string()));
@@ -56,11 +63,16 @@ pub fn socket_for(exe: &Path, env: &[(String, OsString)]) -> PathBuf {
     items.sort();
     let mut h = Sha256::new();
     h.update(exe.as_os_str().as_encoded_bytes());
+    let secrets = super::remote::secret_var_names();
     for (k, v) in &items {
         h.update([0]);
         h.update(k.as_encoded_bytes());
-        h.update([b'=']);
-        h.update(v.as_encoded_bytes());
+        // A credential's value is not hashed (a socket name must not help guess it): a
+        // changed credential takes effect when the server is restarted.
+        if !secrets.iter().any(|s| k.as_encoded_bytes() == s.as_bytes()) {
+            h.update([b'=']);
+            h.update(v.as_encoded_bytes());
+        }
     }
     let hex: String = h
         .finalize()
@@ -76,10 +88,53 @@ pub fn server_up(sock: &Path) -> bool {
     UnixStream::connect(sock).is_ok()
 }
 
+/// How long the remote's endpoint may take to accept a TCP connection before a server
+/// is started local-only (sccache itself waits 10 s for redis and memcached).
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+/// A local-only server exits after this idle time, so the remote is tried again soon.
+const LOCAL_ONLY_IDLE_SECS: &str = "120";
+
+/// The server that is running for a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// With the settings asked for.
+    AsConfigured,
+    /// Without the remote, for this reason (the remote was unreachable or refused).
+    LocalOnly(String),
+}
+
+/// The marker next to a socket whose server runs without its remote.
+pub fn local_only_marker(sock: &Path) -> PathBuf {
+    sock.with_extension("local-only")
+}
+
+/// A local-only alternative to a remote configuration: the variables without the remote
+/// and the endpoints to probe first.
+#[derive(Debug, Clone)]
+pub struct LocalOnly {
+    pub env: Vec<(String, OsString)>,
+    pub probe: Vec<(String, u16)>,
+}
+
 /// Make sure a server for these settings is running; start it under a lock if not.
 pub fn ensure_server(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), String> {
+    ensure_server_or_local(exe, sock, env, None).map(|_| ())
+}
+
+/// As `ensure_server`; with `local`, a remote that does not accept connections (or makes
+/// the start fail) gives a server without the remote instead of no server at all.
+pub fn ensure_server_or_local(
+    exe: &Path,
+    sock: &Path,
+    env: &[(String, OsString)],
+    local: Option<&LocalOnly>,
+) -> Result<Started, String> {
+    let running = || match fs::read_to_string(local_only_marker(sock)) {
+        Ok(why) => Started::LocalOnly(why),
+        Err(_) => Started::AsConfigured,
+    };
     if server_up(sock) {
-        return Ok(());
+        return Ok(running());
     }
     let dir = sock.parent().unwrap_or(Path::new("/tmp"));
     fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
@@ -102,9 +157,40 @@ pub fn ensure_server(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Res
         std::thread::sleep(Duration::from_millis(5));
     }
     if server_up(sock) {
-        return Ok(());
+        return Ok(running());
     }
     let _ = fs::remove_file(sock);
+    let marker = local_only_marker(sock);
+    let _ = fs::remove_file(&marker);
+    let Some(local) = local else {
+        return start(exe, sock, env).map(|()| Started::AsConfigured);
+    };
+    let why = match super::remote::probe(&local.probe, PROBE_TIMEOUT) {
+        Err(e) => format!("remote cache unreachable ({e})"),
+        Ok(()) => match start(exe, sock, env) {
+            Ok(()) => return Ok(Started::AsConfigured),
+            Err(_) => {
+                let log = sock.with_extension("log");
+                let kept = sock.with_extension("remote-failure.log");
+                let _ = fs::rename(&log, &kept);
+                format!(
+                    "sccache could not start with the remote cache (its log: {})",
+                    kept.display()
+                )
+            }
+        },
+    };
+    // A server that failed to start with the remote may still hold the socket path.
+    let _ = fs::remove_file(sock);
+    let mut local_env = local.env.clone();
+    local_env.push(("SCCACHE_IDLE_TIMEOUT".into(), LOCAL_ONLY_IDLE_SECS.into()));
+    start(exe, sock, &local_env)?;
+    let _ = fs::write(&marker, &why);
+    Ok(Started::LocalOnly(why))
+}
+
+/// Start a server on `sock` (the caller holds the start lock).
+fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), String> {
     let log_path = sock.with_extension("log");
     let log = OpenOptions::new()
         .create(true)
@@ -129,10 +215,9 @@ pub fn ensure_server(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Res
         log::info!("started sccache server on {}", sock.display());
         return Ok(());
     }
-    let out = fs::read_to_string(&log_path).unwrap_or_default();
     Err(format!(
-        "sccache --start-server failed ({status}): {}",
-        out.trim()
+        "sccache --start-server failed ({status}); its log: {}",
+        log_path.display()
     ))
 }
 
@@ -148,20 +233,39 @@ pub fn stop_server(exe: &Path, sock: &Path) -> bool {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+    let _ = fs::remove_file(local_only_marker(sock));
     true
 }
 
 /// Run one compile through sccache at `exe`.
 pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
-    let env = env(job.cfg);
+    let mut env = env(job.cfg);
     let sock = socket_for(exe, &env);
-    if let Err(why) = ensure_server(exe, &sock, &env) {
-        log::warn!("{why}; running the compiler directly");
-        let status = run_direct(job)?;
-        return Ok(Ran {
-            status,
-            outcome: Outcome::Fallback("sccache_server_unavailable".into()),
-        });
+    let local = job.cfg.remote.value.as_ref().and_then(|r| {
+        let base = local_env(job.cfg);
+        (env.len() > base.len()).then(|| LocalOnly {
+            env: base,
+            probe: super::remote::probe_targets(r),
+        })
+    });
+    let mut tool_name = "sccache";
+    match ensure_server_or_local(exe, &sock, &env, local.as_ref()) {
+        Err(why) => {
+            log::warn!("{why}; running the compiler directly");
+            let status = run_direct(job)?;
+            return Ok(Ran {
+                status,
+                outcome: Outcome::Fallback("sccache_server_unavailable".into()),
+            });
+        }
+        Ok(Started::AsConfigured) => {}
+        Ok(Started::LocalOnly(why)) => {
+            tool_name = "sccache_local_only";
+            if let Some(l) = local {
+                env = l.env;
+            }
+            log::warn!("sccache server runs without its remote cache: {why}");
+        }
     }
     let mut cmd = Command::new(exe);
     cmd.arg(job.real)
@@ -212,6 +316,6 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     }
     Ok(Ran {
         status,
-        outcome: Outcome::Forwarded("sccache"),
+        outcome: Outcome::Forwarded(tool_name),
     })
 }

@@ -2,7 +2,10 @@
 //!
 //! Errors print as `toolchainkit: error: <cause chain>` and exit 1; usage errors exit 2.
 
+mod cmake_cmd;
 mod config_cmd;
+mod container_cmd;
+mod env_cmd;
 mod server;
 mod shims;
 mod stats_cmd;
@@ -72,6 +75,54 @@ enum Cmd {
         #[command(subcommand)]
         action: ServerAction,
     },
+    /// Print the variables the configured tool needs (for CI jobs that run it without
+    /// the shim); secrets only as references to the variables holding them.
+    Env {
+        #[arg(long, value_enum, default_value = "sh")]
+        format: env_cmd::Format,
+        /// The tool to describe (default: the one the configuration uses).
+        #[arg(long, value_enum)]
+        tool: Option<ToolArg>,
+    },
+    /// Print CMake arguments that set toolchainkit as the compiler launcher.
+    Cmake {
+        /// Write an initial-cache script for `cmake -C FILE` instead.
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+        /// Also set CMAKE_CUDA_COMPILER_LAUNCHER.
+        #[arg(long)]
+        cuda: bool,
+        /// Also set CMAKE_OBJC_COMPILER_LAUNCHER and CMAKE_OBJCXX_COMPILER_LAUNCHER.
+        #[arg(long)]
+        objc: bool,
+    },
+    /// Print `docker run`/`podman run` arguments sharing the host cache with a container.
+    ContainerArgs {
+        #[arg(long, value_enum, default_value = "docker")]
+        engine: container_cmd::Engine,
+        /// The container user's home directory; the cache is mounted at DIR/.cache/TOOL.
+        #[arg(long, value_name = "DIR", default_value = "/root")]
+        target_home: PathBuf,
+        /// The tool (default: the one the configuration uses).
+        #[arg(long, value_enum)]
+        tool: Option<ToolArg>,
+    },
+}
+
+/// `--tool` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ToolArg {
+    Sccache,
+    Ccache,
+}
+
+impl ToolArg {
+    fn tool(self) -> crate::config::Tool {
+        match self {
+            ToolArg::Sccache => crate::config::Tool::Sccache,
+            ToolArg::Ccache => crate::config::Tool::Ccache,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +192,13 @@ pub fn run(args: Vec<OsString>) -> i32 {
             ServerAction::Status => server::status(),
             ServerAction::Stop => server::stop(),
         },
+        Some(Cmd::Env { format, tool }) => env_cmd::run(format, tool.map(ToolArg::tool)),
+        Some(Cmd::Cmake { write, cuda, objc }) => cmake_cmd::run(write, cuda, objc),
+        Some(Cmd::ContainerArgs {
+            engine,
+            target_home,
+            tool,
+        }) => container_cmd::run(engine, &target_home, tool.map(ToolArg::tool)),
     };
     match result {
         Ok(code) => code,

@@ -16,6 +16,9 @@ pub fn status() -> anyhow::Result<i32> {
     let (_exe, sock) = locate()?;
     if sccache::server_up(&sock) {
         println!("running on {}", sock.display());
+        if let Ok(why) = std::fs::read_to_string(sccache::local_only_marker(&sock)) {
+            println!("without its remote cache: {why}");
+        }
         Ok(0)
     } else {
         println!("not running (would use {})", sock.display());
@@ -50,4 +53,15 @@ pub fn sccache_counters(
         .output()
         .ok()?;
     serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Why this project's sccache server runs without its remote cache, if it does.
+pub fn local_only_reason(cwd: &std::path::Path, cfg: &crate::config::Config) -> Option<String> {
+    cfg.remote.value.as_ref()?;
+    let exe = backend::find_tool(Tool::Sccache, std::env::var_os("PATH").as_deref(), cwd)?;
+    let sock = sccache::socket_for(&exe, &sccache::env(cfg));
+    if !sccache::server_up(&sock) {
+        return None;
+    }
+    std::fs::read_to_string(sccache::local_only_marker(&sock)).ok()
 }

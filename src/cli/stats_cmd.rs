@@ -129,15 +129,22 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
         Stats::default()
     };
     let tool_stats = super::server::sccache_counters(&cwd, &cfg);
+    let local_only = super::server::local_only_reason(&cwd, &cfg);
     if json {
         let mut v = to_json(&s, &path);
         if let Some(t) = tool_stats {
             v["sccache_server_stats"] = t;
         }
+        if let Some(why) = local_only {
+            v["sccache_server_local_only"] = serde_json::json!(why);
+        }
         println!("{v}");
     } else {
         for n in &s.notices {
             println!("notice: {n}");
+        }
+        if let Some(why) = &local_only {
+            println!("notice: the sccache server runs without its remote cache: {why}");
         }
         print_table(&s, &path);
         if let Some(t) = tool_stats {
