@@ -63,9 +63,8 @@ pub fn judge(name: &str, entries: &[(PathBuf, Entry)]) -> Check {
     let skipped: Vec<String> = entries
         .iter()
         .take(real.unwrap_or(entries.len()))
-        .filter(|(_, e)| *e != Entry::Real)
+        .filter(|(_, e)| *e != Entry::Real && *e != Entry::Shim)
         .map(|(p, e)| match e {
-            Entry::Shim => format!("{} (shim)", p.display()),
             Entry::Wrapper(w) => format!("{} ({w} wrapper)", p.display()),
             _ => format!("{} (not executable)", p.display()),
         })
