@@ -296,7 +296,7 @@ fn remote_endpoint_and_credentials() {
 
 #[test]
 fn sccache_server_with_another_cache_location_is_a_problem() {
-    let mut w = healthy();
+    let w = healthy();
     w.write(
         ".toolchainkit.toml",
         "[cache]\ntool = \"sccache\"\ndir = \"cache\"\n",
