@@ -94,7 +94,7 @@ pub fn judge(name: &str, entries: &[(PathBuf, Entry)]) -> Check {
     let real_path = &entries[real].0;
     if let (Some(w), Some(s)) = (wrapper, shim)
         && w < s
-        && w < real
+        && s < real
     {
         let kind = match &entries[w].1 {
             Entry::Wrapper(k) => k.clone(),
@@ -120,9 +120,16 @@ pub fn judge(name: &str, entries: &[(PathBuf, Entry)]) -> Check {
         Some(s) if real < s => Check::problem(
             key,
             format!(
-                "masquerade inactive: {} comes before the shim {} in PATH, so `{name}` bypasses toolchainkit",
+                "masquerade inactive: {} comes before the shim {} in PATH, so `{name}` bypasses toolchainkit{}",
                 real_path.display(),
-                entries[s].0.display()
+                entries[s].0.display(),
+                match wrapper {
+                    Some(w) if w < real => format!(
+                        " (and runs through the wrapper {} instead)",
+                        entries[w].0.display()
+                    ),
+                    _ => String::new(),
+                }
             ),
             format!(
                 "put {} before {} in PATH",
@@ -214,6 +221,19 @@ mod tests {
         let c = judge("cc", &ccache_first);
         assert_eq!(c.level, Level::Problem);
         assert!(c.message.starts_with("double caching"), "{}", c.message);
+        // ccache first but the real compiler before the shim: ccache alone, no shim.
+        let ccache_real_shim = [
+            e("/usr/lib/ccache/cc", Entry::Wrapper("ccache".into())),
+            e("/usr/bin/cc", Entry::Real),
+            e("/s/cc", Entry::Shim),
+        ];
+        let c = judge("cc", &ccache_real_shim);
+        assert!(
+            c.message.starts_with("masquerade inactive"),
+            "{}",
+            c.message
+        );
+        assert!(c.message.contains("/usr/lib/ccache/cc"), "{}", c.message);
         assert_eq!(judge("clang", &[]).level, Level::Skip);
         assert_eq!(
             judge("clang", &[e("/s/clang", Entry::Shim)]).level,
