@@ -137,3 +137,60 @@ fn missing_pip_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("-m pip` is not available"), "{err}");
 }
+
+#[test]
+fn install_true_installs_once_on_first_use_and_false_never() {
+    let mut w = world();
+    let shims = w.shims("shims");
+    w.set_path(&[&shims, Path::new("/usr/bin"), Path::new("/bin")]);
+    w.write("a.c", "int a(void) { return 1; }\n");
+    w.write("b.c", "int b(void) { return 2; }\n");
+    let compile = |w: &World, src: &str| {
+        w.cmd(&shims.join("cc"))
+            .args(["-c", src, "-o", &format!("{src}.o")])
+            .spawn()
+            .expect("compile")
+    };
+    // install = false (the default): nothing is installed, the compile runs uncached.
+    w.write(
+        ".toolchainkit.toml",
+        "[cache]\ntool = \"ccache\"\ndir = \"cache\"\n",
+    );
+    let out = compile(&w, "a.c").wait_with_output().expect("wait");
+    assert!(out.status.success());
+    assert!(
+        !managed(&w, "ccache").exists(),
+        "installed without install = true"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.run(&["stats", "--json"]).stdout).expect("json");
+    assert_eq!(v["fallback_reasons"]["no_tool_found"], 1, "{v}");
+
+    // install = true: two parallel compiles, one install, both cached, nothing printed.
+    let log = w.root().join("tk.log");
+    w.env("TOOLCHAINKIT_LOG", "info");
+    w.env("TOOLCHAINKIT_LOG_FILE", log.to_str().expect("utf-8"));
+    w.write(
+        ".toolchainkit.toml",
+        "[cache]\ntool = \"ccache\"\ndir = \"cache\"\ninstall = true\n",
+    );
+    let a = compile(&w, "a.c");
+    let b = compile(&w, "b.c");
+    for child in [a, b] {
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            out.stdout.is_empty() && out.stderr.is_empty(),
+            "{}",
+            text(&out)
+        );
+    }
+    assert!(
+        managed(&w, "ccache").is_file(),
+        "not installed on first use"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&w.run(&["stats", "--json"]).stdout).expect("json");
+    assert_eq!(v["misses"], 2, "{v}");
+    assert!(w.project.join("cache/ccache").is_dir());
+}

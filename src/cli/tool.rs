@@ -36,6 +36,7 @@ pub fn install(
         dir,
         sha256,
         allow_unverified,
+        quiet: false,
     })?;
     let v = version_of(&path)
         .ok()

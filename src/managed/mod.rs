@@ -7,6 +7,7 @@
 //! (`--sha256`) or explicitly accepts an unverified download (`--allow-unverified`):
 //! installing an unchecked binary that then runs every compile should be a decision.
 
+pub mod first_use;
 pub mod wheel;
 
 use std::path::{Path, PathBuf};

