@@ -140,6 +140,17 @@ fn missing_tool_is_a_warning_with_the_install_command() {
     let l = line(&r, "tool");
     assert!(l.starts_with("warning"), "{r}");
     assert!(l.contains("toolchainkit tool install sccache"), "{l}");
+    // With install = true the first compile installs it: not a warning.
+    w.write(
+        ".toolchainkit.toml",
+        "[cache]\ndir = \"cache\"\ninstall = true\n",
+    );
+    let (_, r) = w.doctor();
+    let l = line(&r, "tool");
+    assert!(
+        l.starts_with("ok") && l.contains("the first compile installs sccache"),
+        "{r}"
+    );
 }
 
 #[test]

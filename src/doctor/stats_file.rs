@@ -1,5 +1,5 @@
 //! The stats file: writable, its lock obtainable within the compile path's bound, not
-//! corrupt.
+//! corrupt. The file is replaced by rename, so its directory is what must be writable.
 
 use std::path::Path;
 
@@ -12,14 +12,6 @@ fn writable(path: &Path) -> Result<(), String> {
     let probe = dir.join(format!(".toolchainkit-doctor-{}", std::process::id()));
     std::fs::File::create(&probe).map_err(|e| format!("{} is not writable: {e}", dir.display()))?;
     let _ = std::fs::remove_file(&probe);
-    if let Ok(m) = std::fs::metadata(path)
-        && m.permissions().readonly()
-        && crate::paths::uid() != 0
-    {
-        // Replaced by rename, so only the directory matters; a read-only file still
-        // signals someone meant to stop writes.
-        return Err(format!("{} is read-only", path.display()));
-    }
     Ok(())
 }
 

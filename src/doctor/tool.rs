@@ -122,6 +122,18 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
         )];
     }
     let Some((tool, exe)) = &ctx.choice.tool else {
+        if let Some(t) = crate::managed::first_use::wanted(cfg) {
+            return vec![Check::ok(
+                "tool",
+                format!(
+                    "{}; install = true ({}): the first compile installs {} into {}",
+                    ctx.choice.why,
+                    cfg.install.origin,
+                    t.name(),
+                    crate::managed::bin_dir(None).display()
+                ),
+            )];
+        }
         let want = match cfg.tool.value {
             ToolChoice::Ccache => "ccache",
             _ => "sccache",
@@ -132,7 +144,9 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
                 "{}: every compile runs uncached (counted as a fallback)",
                 ctx.choice.why
             ),
-            format!("`toolchainkit tool install {want}`, or install it into PATH"),
+            format!(
+                "`toolchainkit tool install {want}`, install it into PATH, or set `install = true` in [cache]"
+            ),
         )];
     };
     let mut out = Vec::new();
