@@ -2,10 +2,10 @@
 //! for sccache, whether the server for this configuration runs and where it caches.
 //!
 //! Minimum versions, for what toolchainkit relies on:
-//! - ccache 4.0: the per-invocation stats log (`CCACHE_STATSLOG`) with the counter names
-//!   (`direct_cache_hit`, `cache_miss`, ...) that `outcome` reads; remote hits are named
-//!   `remote_storage_hit` from 4.8 (older versions say `secondary_storage_hit`, counted
-//!   as a local hit).
+//! - ccache 4.4: the release that added the stats log (`stats_log`/`CCACHE_STATSLOG`,
+//!   ccache's NEWS for 4.4), which is how `outcome` learns each invocation's result;
+//!   remote hits are named `remote_storage_hit` from 4.8 (4.4 to 4.7 say
+//!   `secondary_storage_hit`, counted as a local hit).
 //! - sccache 0.8.2: the first release with `SCCACHE_SERVER_UDS` (mozilla/sccache#2206),
 //!   which gives each configuration its own server.
 
@@ -19,7 +19,7 @@ use crate::config::{Tool, ToolChoice};
 /// The oldest version toolchainkit fully supports, and the one that names remote hits.
 pub fn minimum(tool: Tool) -> (u32, u32, u32) {
     match tool {
-        Tool::Ccache => (4, 0, 0),
+        Tool::Ccache => (4, 4, 0),
         Tool::Sccache => (0, 8, 2),
     }
 }
@@ -269,6 +269,10 @@ mod tests {
         let exe = Path::new("/x/ccache");
         assert_eq!(
             judge_version(Tool::Ccache, exe, "ccache version 3.7.12").level,
+            super::super::Level::Problem
+        );
+        assert_eq!(
+            judge_version(Tool::Ccache, exe, "ccache version 4.3").level,
             super::super::Level::Problem
         );
         assert_eq!(
