@@ -209,6 +209,21 @@ fn shared_cache_with_a_restrictive_umask_is_a_warning() {
     assert!(l.contains("umask = 002"), "{l}");
     let r = doctor_with_umask("002");
     assert_eq!(level(&r, "cache-dir.sharing"), "ok", "{r}");
+    // Another user's private cache (needs root to give the directory away).
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } == 0 {
+        use std::os::unix::ffi::OsStrExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).expect("path");
+        // SAFETY: `c` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::chown(c.as_ptr(), 65534, 65534) }, 0, "chown");
+        let r = doctor_with_umask("002");
+        let l = line(&r, "cache-dir.sharing");
+        assert!(
+            l.starts_with("warning") && l.contains("owned by uid 65534"),
+            "{r}"
+        );
+    }
 }
 
 #[test]

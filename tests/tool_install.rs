@@ -194,3 +194,25 @@ fn install_true_installs_once_on_first_use_and_false_never() {
     assert_eq!(v["misses"], 2, "{v}");
     assert!(w.project.join("cache/ccache").is_dir());
 }
+
+#[test]
+fn dir_installs_into_dir_bin_and_not_the_managed_directory() {
+    let w = world();
+    let alt = w.root().join("alt");
+    let out = w.run(&[
+        "tool",
+        "install",
+        "ccache",
+        "--dir",
+        alt.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let bin = alt.join("bin/ccache");
+    let v = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .expect("run it");
+    assert!(String::from_utf8_lossy(&v.stdout).contains("ccache version 4.14.2"));
+    assert!(!managed(&w, "ccache").exists());
+    assert!(text(&out).contains(&format!("put {} in PATH", alt.join("bin").display())));
+}
