@@ -98,9 +98,16 @@ impl World {
             if k.starts_with("TOOLCHAINKIT_")
                 || k.starts_with("CCACHE_")
                 || k.starts_with("SCCACHE_")
-                || k == "CI"
-                || k == "GITHUB_ACTIONS"
-                || k == "GITLAB_CI"
+                || [
+                    "CI",
+                    "GITHUB_ACTIONS",
+                    "GITLAB_CI",
+                    "BUILDKITE",
+                    "JENKINS_URL",
+                    "TF_BUILD",
+                    "CIRCLECI",
+                ]
+                .contains(&k.as_ref())
             {
                 c.env_remove(k.as_ref());
             }
