@@ -130,7 +130,16 @@ fn dispatch(
             outcome,
         })
     };
-    let choice = backend::choose(job.cfg, path_var, cwd);
+    let mut choice = backend::choose(job.cfg, path_var, cwd);
+    // `install = true`: only when no tool was found, and only for a real compile.
+    if choice.tool.is_none()
+        && job.cfg.install.value
+        && backend::may_compile(job.args)
+        && let Some(t) = crate::managed::first_use::wanted(job.cfg)
+        && let Some(p) = crate::managed::first_use::ensure(t)
+    {
+        choice.tool = Some((t, p));
+    }
     let Some((tool, exe)) = choice.tool else {
         let reason = if !job.cfg.enabled.value {
             "disabled"

@@ -7,8 +7,10 @@
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod invoke;
 pub mod logging;
+pub mod managed;
 pub mod mode;
 pub mod outcome;
 pub mod paths;

@@ -283,3 +283,9 @@ pub fn update<T>(path: &Path, f: impl FnOnce(&mut Stats) -> T) -> io::Result<T> 
     drop(guard);
     Ok(out)
 }
+
+/// Can the lock of the stats file at `path` be had within `wait`? Takes it and releases
+/// it at once (for `toolchainkit doctor`). Creates the lock file's directory if needed.
+pub fn probe_lock(path: &Path, wait: Duration) -> io::Result<bool> {
+    Ok(lock(path, wait)?.is_some())
+}

