@@ -9,6 +9,17 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+/// A stats file in the current format whose two slots both fail their checksum.
+fn two_bad_slots() -> Vec<u8> {
+    let mut bytes = format!("{:<63}\n", "toolchainkit-stats 2 4096").into_bytes();
+    for seq in [1, 2] {
+        let mut slot = format!("{seq} 14 0000000000000000\ninvocations 5\n").into_bytes();
+        slot.resize(4096, 0);
+        bytes.extend(slot);
+    }
+    bytes
+}
+
 fn stats_file(w: &World) -> PathBuf {
     PathBuf::from(w.stats()["file"].as_str().expect("file").to_string())
 }
@@ -83,7 +94,8 @@ fn exact_totals_under_32_concurrent_processes() {
     );
     // The file stays small: it does not grow with the number of invocations.
     let size = fs::metadata(stats_file(&w)).expect("stats file").len();
-    assert!(size < 4096, "stats file is {size} bytes");
+    // Header and two 4 KiB slots: fixed, whatever the number of invocations.
+    assert!(size <= 64 + 2 * 4096, "stats file is {size} bytes");
 }
 
 #[test]
@@ -219,7 +231,7 @@ fn configured_stats_file_is_used() {
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
-    w.config("[cache]\ntool = \"none\"\n[stats]\nfile = \"my-stats.json\"\n");
+    w.config("[cache]\ntool = \"none\"\n[stats]\nfile = \"my-stats\"\n");
     w.write("a.c", HELLO_C);
     silent(
         w.cmd(shims.join("gcc"))
@@ -227,9 +239,21 @@ fn configured_stats_file_is_used() {
             .output()
             .expect("run"),
     );
-    let v: serde_json::Value =
-        serde_json::from_slice(&read(&w.work.join("my-stats.json"))).expect("json");
+    let file = w.work.join("my-stats");
+    let stats = toolchainkit::stats::load(&file)
+        .expect("readable")
+        .expect("the configured file holds the record");
+    assert_eq!(stats.invocations, 1);
+    let v = w.stats();
+    assert_eq!(v["file"].as_str(), Some(file.to_str().expect("utf-8")));
     assert_eq!(v["invocations"].as_u64(), Some(1));
+    let default_dir = w.root().join("state").join("toolchainkit").join("stats");
+    let unused = fs::read_dir(&default_dir).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".stats"))
+            .count()
+    });
+    assert_eq!(unused, 0, "the default location stays unused");
 }
 
 #[test]
@@ -244,6 +268,10 @@ fn corrupt_file_is_moved_aside_and_mentioned_once() {
         &b"\x00\x01garbage{"[..],
         b"",
         b"{\"version\":99,\"since\":0,\"invocations\":5,\"outcomes\":{}}",
+        // The current format's header with both slots' checksums wrong.
+        &two_bad_slots()[..],
+        // A header from a future format version.
+        format!("{:<63}\n", "toolchainkit-stats 9 4096").as_bytes(),
     ] {
         fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         fs::write(&path, garbage).expect("corrupt");

@@ -1,9 +1,14 @@
 //! ccache: environment from the config, and the outcome of one invocation read from a
-//! private `CCACHE_STATSLOG` file (the user's own `CCACHE_STATSLOG` still receives its lines).
+//! private `CCACHE_STATSLOG` (the user's own `CCACHE_STATSLOG` still receives its lines).
+//!
+//! The private log is a pipe the child inherits, named to ccache as `/dev/fd/N`: no file is
+//! created, read and unlinked per compile. Where `/proc` is missing a private file in the
+//! state directory is used instead.
 
 use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,23 +44,94 @@ fn private_log() -> PathBuf {
         .join(format!("ccache-{}-{nanos}.statslog", std::process::id()))
 }
 
+/// A pipe for ccache's stats log: the read end stays here (non-blocking, close-on-exec),
+/// the write end is inherited by the one child.
+struct LogPipe {
+    read: fs::File,
+    write: OwnedFd,
+}
+
+fn log_pipe() -> Option<LogPipe> {
+    if !Path::new("/proc/self/fd").is_dir() {
+        return None;
+    }
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 fills the two-element array with new descriptors on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+        return None;
+    }
+    // SAFETY: both descriptors were just created and are owned by nothing else.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // The child must inherit the write end, blocking and without close-on-exec. The shim
+    // is single-threaded on the compile path and starts no other process before the tool.
+    // SAFETY: fcntl on a descriptor we own.
+    let ok = unsafe {
+        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, 0) == 0
+            && libc::fcntl(write.as_raw_fd(), libc::F_SETFD, 0) == 0
+    };
+    ok.then(|| LogPipe {
+        read: fs::File::from(read),
+        write,
+    })
+}
+
+/// Where ccache writes this invocation's stats log, and how it is read back.
+enum PrivateLog {
+    Pipe(LogPipe),
+    File(PathBuf),
+}
+
+impl PrivateLog {
+    fn new() -> io::Result<PrivateLog> {
+        if let Some(p) = log_pipe() {
+            return Ok(PrivateLog::Pipe(p));
+        }
+        let log = private_log();
+        if let Some(dir) = log.parent()
+            && !dir.is_dir()
+        {
+            fs::create_dir_all(dir)?;
+        }
+        Ok(PrivateLog::File(log))
+    }
+
+    fn name(&self) -> OsString {
+        match self {
+            PrivateLog::Pipe(p) => format!("/dev/fd/{}", p.write.as_raw_fd()).into(),
+            PrivateLog::File(f) => f.clone().into_os_string(),
+        }
+    }
+
+    /// What ccache wrote. Called after the tool exited; the pipe is read without
+    /// blocking (a ccache result is a few short lines, far below the pipe's capacity).
+    fn take(self) -> String {
+        match self {
+            PrivateLog::Pipe(LogPipe { mut read, write }) => {
+                drop(write);
+                let mut buf = Vec::new();
+                let _ = read.read_to_end(&mut buf); // stops at EOF or EAGAIN
+                String::from_utf8(buf).unwrap_or_default()
+            }
+            PrivateLog::File(f) => {
+                let text = fs::read_to_string(&f).unwrap_or_default();
+                let _ = fs::remove_file(&f);
+                text
+            }
+        }
+    }
+}
+
 /// Run one compile through ccache at `exe`.
 pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
-    let log = private_log();
-    if let Some(dir) = log.parent()
-        && !dir.is_dir()
-    {
-        fs::create_dir_all(dir)?;
-    }
+    let log = PrivateLog::new()?;
     let mut cmd = Command::new(exe);
     cmd.arg(job.real)
         .args(job.args)
         .envs(job.env.iter().map(|(k, v)| (k, v)))
         .envs(env(job.cfg))
-        .env("CCACHE_STATSLOG", &log);
+        .env("CCACHE_STATSLOG", log.name());
     let spawned = run_tool(&mut cmd);
-    let text = fs::read_to_string(&log).unwrap_or_default();
-    let _ = fs::remove_file(&log);
+    let text = log.take();
     let (status, captured) = match spawned {
         Ok(r) => r,
         Err(e) => {
