@@ -22,8 +22,11 @@
 #   RUNS=50 WARMUP=5       hyperfine runs for the per-invocation benchmarks
 #   BUILD_RUNS=10 COLD_RUNS=3   runs for the project's warm rebuilds and cold builds
 #   TK_BIN=path            benchmark this toolchainkit binary (default: cargo build --release)
-#   TK_ALT=path            a second toolchainkit binary (e.g. a static build) measured beside
-#                          the first in the per-invocation groups
+#   TK_ALT=path            a second toolchainkit binary (e.g. the dynamically linked build,
+#                          TOOLCHAINKIT_LINK=dynamic cargo build --release --target-dir
+#                          target/dynamic) measured beside the first in the
+#                          per-invocation groups; TK_ALT_LABEL names its rows
+#                          (default "second binary")
 #   OUT=file.json          where the JSON goes
 #   SKIP_PROJECT=1         leave out the zstd builds
 # Needs hyperfine, cmake, ninja, gcc, python3, curl, GNU time, and the pinned ccache and
@@ -280,7 +283,7 @@ fi
 
 # --- summary ------------------------------------------------------------------------------
 mkdir -p "$(dirname "$OUT")"
-export TK_ALT="${TK_ALT:-}"
+export TK_ALT="${TK_ALT:-}" TK_ALT_LABEL="${TK_ALT_LABEL:-}"
 export WORK OUT NCOMPILES RUNS WARMUP BUILD_RUNS COLD_RUNS TK RSS_SHIM RSS_TRUE
 export CONC_CHECK_S="$(printf '%s\n' "${CONC_CHECK[@]}")"
 export MACHINE_CPUS="$(nproc)" KERNEL="$(uname -r)"

@@ -75,11 +75,12 @@ pair("hit, sccache, masquerade", "hit_sccache", 1, 3, 1.25)
 pair("fallback (tool = none), launcher", "fallback", 1, 2, 1.25)
 pair("fallback (tool = none), masquerade", "fallback", 1, 3, 1.25)
 ALT = bool(os.environ.get("TK_ALT"))
+ALT_LABEL = os.environ.get("TK_ALT_LABEL") or "second binary"
 for label, group in (("hit, ccache", "hit_ccache"), ("hit, sccache", "hit_sccache"),
                      ("fallback (tool = none)", "fallback")):
     if ALT:
-        pair(f"{label}, launcher, second binary", group, 1, 4, 1.25)
-        pair(f"{label}, masquerade, second binary", group, 1, 5, 1.25)
+        pair(f"{label}, launcher, {ALT_LABEL}", group, 1, 4, 1.25)
+        pair(f"{label}, masquerade, {ALT_LABEL}", group, 1, 5, 1.25)
     pair(f"{label}: reference, an exec-only wrapper (`env`)", group, 1, 6 if ALT else 4, None)
 
 project = []
