@@ -105,3 +105,37 @@ pub fn stderr_is_tty() -> bool {
     // SAFETY: isatty on a constant fd.
     unsafe { libc::isatty(2) == 1 }
 }
+
+/// Close every descriptor from `first` up (in a child between fork and exec: only
+/// async-signal-safe calls). `close_range` where the kernel has it (Linux 5.9+), else
+/// one `close` per possible descriptor up to the soft limit (at most 65,536).
+pub fn close_from(first: libc::c_int) {
+    // SAFETY: close_range takes plain integers; failure is reported through the result.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            0 as libc::c_uint,
+        )
+    } == 0;
+    if done {
+        return;
+    }
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we own.
+    let max = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+        lim.rlim_cur.min(65_536) as libc::c_int
+    } else {
+        1024
+    };
+    for fd in first..max {
+        // SAFETY: closing a descriptor number; EBADF for unused ones is harmless.
+        unsafe {
+            libc::close(fd);
+        }
+    }
+}

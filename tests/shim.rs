@@ -152,6 +152,22 @@ fn sccache_miss_then_hit_identical_objects_and_modes_both_modes() {
             Some(0),
             "no per-invocation hit is invented for sccache: {s}"
         );
+        // Compile and link in one step (as configure's checks do): sccache runs it
+        // without caching, and the executable keeps the linker's mode.
+        silent(
+            through(&w, how, &shims, "gcc")
+                .args(["hello.c", "-o", "prog"])
+                .output()
+                .expect("run"),
+        );
+        ok(w.bare("gcc")
+            .args(["hello.c", "-o", "ref-prog"])
+            .output()
+            .expect("bare link"));
+        let prog = mode(&w.work.join("prog"));
+        assert_eq!(prog, mode(&w.work.join("ref-prog")), "{how:?}");
+        assert_ne!(prog & 0o111, 0, "{how:?}: the executable is executable");
+        ok(w.cmd(w.work.join("prog")).output().expect("run prog"));
     }
 }
 
@@ -847,4 +863,40 @@ fn masquerade_through_hard_link_copy_and_relative_path() {
         w.stats()["invocations"].as_u64(),
         Some(dirs.len() as u64 + 1)
     );
+}
+
+/// The sccache server the shim starts outlives the compile: it must not keep descriptors
+/// the build gave the compiler. Here the build's stdout pipe is also open on fd 5 (as
+/// configure's `exec 6>&1` / `5>>config.log` do); the reader must see EOF when the
+/// compile is done, not when the server exits ten minutes later.
+#[test]
+fn sccache_server_does_not_keep_the_builds_descriptors() {
+    let (w, shims) = world_with_shims();
+    w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
+    w.write("hello.c", HELLO_C);
+    let mut child = w
+        .cmd("bash")
+        .arg("-c")
+        .arg(format!(
+            "exec 5>&1; {} -c hello.c -o hello.o; echo compiled",
+            shims.join("gcc").display()
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
+        let _ = tx.send(text);
+    });
+    assert!(child.wait().expect("wait").success());
+    assert_eq!(w.sccache_sockets().len(), 1, "the shim started a server");
+    // A bound on liveness, not a timing measurement: EOF arrives at once when no other
+    // process holds the pipe; a leaked descriptor holds it for the server's lifetime.
+    let text = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the build's pipe reached EOF: no server holds it");
+    assert_eq!(text, "compiled\n");
 }

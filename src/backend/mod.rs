@@ -225,9 +225,17 @@ pub fn may_compile(args: &[OsString]) -> bool {
 }
 
 /// Fix the permissions of files a tool wrote for a successful compile so they match
-/// what the compiler itself creates (`0666 & !umask`).
+/// what the compiler itself creates (`0666 & !umask`). Only for compile-only invocations
+/// (`-c`, `-S`, `-E`): anything else links, and the linker's output is an executable or
+/// a shared library that keeps the mode the linker gave it.
 pub fn fix_output_modes(args: &[OsString], cwd: &Path) {
     use std::os::unix::fs::PermissionsExt;
+    if !args
+        .iter()
+        .any(|a| matches!(a.as_encoded_bytes(), b"-c" | b"-S" | b"-E"))
+    {
+        return;
+    }
     let want = 0o666 & !process::umask();
     for out in outputs(args) {
         let p = cwd.join(&out);

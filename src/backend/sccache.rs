@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -199,7 +200,19 @@ fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), Stri
         .open(&log_path)
         .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
-    let status = Command::new(exe)
+    let mut cmd = Command::new(exe);
+    // The server outlives this compile: it must not keep any descriptor the build handed
+    // the compiler (configure's `config.log` and its stdout copy on fds 5 and 6, make's
+    // jobserver, a pipe the build reads to EOF), or whoever reads that pipe waits for the
+    // server's idle timeout.
+    // SAFETY: the closure only makes async-signal-safe system calls.
+    unsafe {
+        cmd.pre_exec(|| {
+            crate::process::close_from(3);
+            Ok(())
+        });
+    }
+    let status = cmd
         .arg("--start-server")
         .current_dir("/")
         .envs(env.iter().map(|(k, v)| (k, v)))
