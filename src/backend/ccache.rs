@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{Job, Ran, forward_stderr, run_direct, run_tool};
+use super::{Job, Ran, fall_back, forward_stderr, run_tool, said};
 use crate::config::{Config, Tool};
 use crate::outcome::{self, Outcome};
 use crate::paths;
@@ -135,15 +135,11 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     let (status, captured) = match spawned {
         Ok(r) => r,
         Err(e) => {
-            log::warn!(
-                "cannot run {}: {e}; running the compiler directly",
-                exe.display()
+            return fall_back(
+                job,
+                "ccache_not_runnable",
+                format_args!("cannot run {}: {e}", exe.display()),
             );
-            let status = run_direct(job)?;
-            return Ok(Ran {
-                status,
-                outcome: Outcome::Fallback("ccache_not_runnable".into()),
-            });
         }
     };
     if let Some(user_log) = paths::var_nonempty("CCACHE_STATSLOG")
@@ -156,19 +152,14 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     if !status.success() && observed.is_none() {
         // ccache failed before deciding anything (unwritable cache, bad setting): its own
         // failure, not the compile's. Hide its message and compile directly.
-        log::warn!(
-            "ccache failed on its own (status {status}): {}; running the compiler directly",
-            captured
-                .as_deref()
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default()
-                .trim()
+        return fall_back(
+            job,
+            "ccache_failed",
+            format_args!(
+                "ccache failed on its own (status {status}): {}",
+                said(captured.as_deref())
+            ),
         );
-        let status = run_direct(job)?;
-        return Ok(Ran {
-            status,
-            outcome: Outcome::Fallback("ccache_failed".into()),
-        });
     }
     if let Some(bytes) = captured {
         forward_stderr(&bytes);

@@ -137,6 +137,26 @@ pub fn run_direct(job: &Job<'_>) -> io::Result<ExitStatus> {
     process::run(&mut cmd)
 }
 
+/// The cache tool could not serve this compile for reasons of its own: say why in the log
+/// (never on the build's stderr), run the real compiler directly, and record the
+/// invocation as `fallback.REASON`.
+pub fn fall_back(job: &Job<'_>, reason: &str, why: std::fmt::Arguments<'_>) -> io::Result<Ran> {
+    log::warn!("{why}; running the compiler directly");
+    Ok(Ran {
+        status: run_direct(job)?,
+        outcome: Outcome::Fallback(reason.into()),
+    })
+}
+
+/// What a tool wrote on its captured stderr, for the log.
+pub fn said(captured: Option<&[u8]>) -> String {
+    captured
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 /// Run a tool. When stderr is not a terminal it is captured so that a failure of the
 /// tool itself can be hidden and the compile retried directly; the captured bytes are
 /// returned for the caller to forward. On a terminal it is inherited (colour detection).

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use fs2::FileExt;
 use sha2::{Digest, Sha256};
 
-use super::{Job, Ran, fix_output_modes, forward_stderr, run_direct, run_tool};
+use super::{Job, Ran, fall_back, fix_output_modes, forward_stderr, run_tool, said};
 use crate::config::{Config, Tool};
 use crate::outcome::Outcome;
 use crate::paths;
@@ -264,12 +264,7 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     let mut tool_name = "sccache";
     match ensure_server_or_local(exe, &sock, &env, local.as_ref()) {
         Err(why) => {
-            log::warn!("{why}; running the compiler directly");
-            let status = run_direct(job)?;
-            return Ok(Ran {
-                status,
-                outcome: Outcome::Fallback("sccache_server_unavailable".into()),
-            });
+            return fall_back(job, "sccache_server_unavailable", format_args!("{why}"));
         }
         Ok(Started::AsConfigured) => {}
         Ok(Started::LocalOnly(why)) => {
@@ -290,15 +285,11 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     let (status, captured) = match run_tool(&mut cmd) {
         Ok(r) => r,
         Err(e) => {
-            log::warn!(
-                "cannot run {}: {e}; running the compiler directly",
-                exe.display()
+            return fall_back(
+                job,
+                "sccache_not_runnable",
+                format_args!("cannot run {}: {e}", exe.display()),
             );
-            let status = run_direct(job)?;
-            return Ok(Ran {
-                status,
-                outcome: Outcome::Fallback("sccache_not_runnable".into()),
-            });
         }
     };
     // sccache exits 2 on its own errors ("sccache: error: ..."); compilers use 1.
@@ -307,19 +298,11 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
             b.starts_with(b"sccache: error") || b.windows(16).any(|w| w == b"\nsccache: error:")
         });
     if own_failure {
-        log::warn!(
-            "sccache failed on its own: {}; running the compiler directly",
-            captured
-                .as_deref()
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default()
-                .trim()
+        return fall_back(
+            job,
+            "sccache_failed",
+            format_args!("sccache failed on its own: {}", said(captured.as_deref())),
         );
-        let status = run_direct(job)?;
-        return Ok(Ran {
-            status,
-            outcome: Outcome::Fallback("sccache_failed".into()),
-        });
     }
     if let Some(bytes) = captured {
         forward_stderr(&bytes);
