@@ -7,6 +7,9 @@
 #               (`ccache /usr/bin/cc ...`) vs `toolchainkit /usr/bin/cc ...` (launcher) and
 #               a toolchainkit `cc` shim first in PATH (masquerade)
 #   fallback    bare `/usr/bin/cc` vs toolchainkit with tool = "none"
+#   reference   in the hit and fallback groups, two minimal static C wrappers
+#               (benches/ref/): one that execs the next program, one that spawns it
+#               and waits: what the thinnest wrapper of either design costs
 #   project     the zstd C library (sources from the `zstd-sys` crate on crates.io) built
 #               with CMake + Ninja -j2: warm rebuild (clean, cache full) and cold build,
 #               tool as launcher directly vs through toolchainkit; bare vs tool = "none"
@@ -134,11 +137,21 @@ for d in ccache sccache none; do # fill the caches (a miss, then hits)
 done
 (cd "$WORK/ccache" && "$CCACHE" $CC "${C[@]}")
 (cd "$WORK/sccache" && "$SCCACHE" $CC "${C[@]}")
-# The last command of each group is a reference: a minimal wrapper that only execs the
-# next program (coreutils `env`), the cheapest any wrapper can be.
-bench hit_ccache "$WORK/ccache" "$CCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "env $CCACHE $CC ${C[*]}"
-bench hit_sccache "$WORK/sccache" "$SCCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "env $SCCACHE $CC ${C[*]}"
-bench fallback "$WORK/none" "$CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "env $CC ${C[*]}"
+# The last two commands of each group are references, minimal static C wrappers
+# (benches/ref/): one that only execs the next program, the cheapest any wrapper can be,
+# and one that spawns it and waits, the cheapest a wrapper that sees the result can be.
+REF_EXEC="$WORK/ref-exec" REF_SPAWN="$WORK/ref-spawn"
+for r in exec spawn; do
+    /usr/bin/cc -O2 -static -o "$WORK/ref-$r" "$ROOT/benches/ref/$r.c" 2>/dev/null ||
+        /usr/bin/cc -O2 -o "$WORK/ref-$r" "$ROOT/benches/ref/$r.c" || die "cannot build benches/ref/$r.c"
+done
+refs() { echo "$REF_EXEC $*"; echo "$REF_SPAWN $*"; }
+mapfile -t R_CCACHE < <(refs "$CCACHE $CC ${C[*]}")
+mapfile -t R_SCCACHE < <(refs "$SCCACHE $CC ${C[*]}")
+mapfile -t R_NONE < <(refs "$CC ${C[*]}")
+bench hit_ccache "$WORK/ccache" "$CCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "${R_CCACHE[@]}"
+bench hit_sccache "$WORK/sccache" "$SCCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "${R_SCCACHE[@]}"
+bench fallback "$WORK/none" "$CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "${R_NONE[@]}"
 
 # --- scaling ------------------------------------------------------------------------------
 # A compiler that does nothing (a copy of /bin/true named cc) isolates the shim's own cost.

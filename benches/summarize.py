@@ -81,7 +81,9 @@ for label, group in (("hit, ccache", "hit_ccache"), ("hit, sccache", "hit_sccach
     if ALT:
         pair(f"{label}, launcher, {ALT_LABEL}", group, 1, 4, 1.25)
         pair(f"{label}, masquerade, {ALT_LABEL}", group, 1, 5, 1.25)
-    pair(f"{label}: reference, an exec-only wrapper (`env`)", group, 1, 6 if ALT else 4, None)
+    first_ref = 6 if ALT else 4
+    pair(f"{label}: reference, a minimal C wrapper that execs", group, 1, first_ref, None)
+    pair(f"{label}: reference, a minimal C wrapper that spawns and waits", group, 1, first_ref + 1, None)
 
 project = []
 for kind in ("warm", "cold"):
