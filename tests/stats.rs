@@ -512,4 +512,13 @@ fn sccache_invocations_are_forwarded_and_its_counters_shown_labelled() {
     let table = String::from_utf8_lossy(&ok(w.tk().arg("stats").output().expect("stats")).stdout)
         .into_owned();
     assert!(table.contains("sccache's own counters"), "{table}");
+    assert!(
+        table.contains("hit rate:       n/a (sccache reports no per-compile result"),
+        "{table}"
+    );
+    // One miss, then one hit, by sccache's own counters: its hit rate, labelled as its own.
+    assert!(
+        table.contains("hit rate             50.0 %  (cache_hits / (cache_hits + cache_misses)"),
+        "{table}"
+    );
 }

@@ -80,6 +80,9 @@ fn print_table(s: &Stats, path: &Path) {
             "hit rate:       {r:.1} %  ({} hits, {} misses)",
             hits.count, misses.count
         ),
+        None if s.sum("forwarded.").count > 0 => println!(
+            "hit rate:       n/a (sccache reports no per-compile result; its own counters follow when its server runs)"
+        ),
         None => println!("hit rate:       n/a (no hits or misses observed)"),
     }
     if let (Some(h), Some(m)) = (avg_ms(hits), avg_ms(misses)) {
@@ -163,22 +166,35 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
                         println!("  {key:<20} {}", summarize(v));
                     }
                 }
+                let hits = st.get("cache_hits").and_then(total);
+                let misses = st.get("cache_misses").and_then(total);
+                if let (Some(h), Some(m)) = (hits, misses)
+                    && h + m > 0
+                {
+                    println!(
+                        "  {:<20} {:.1} %  (cache_hits / (cache_hits + cache_misses), since the server started)",
+                        "hit rate",
+                        h as f64 * 100.0 / (h + m) as f64
+                    );
+                }
             }
         }
     }
     Ok(0)
 }
 
-/// sccache's counters are numbers or per-language maps: show a total.
-fn summarize(v: &serde_json::Value) -> String {
+/// sccache's counters are numbers or per-language maps (`{"counts": {...}}`): their total.
+fn total(v: &serde_json::Value) -> Option<u64> {
     if let Some(n) = v.as_u64() {
-        return n.to_string();
+        return Some(n);
     }
-    if let Some(counts) = v.get("counts").and_then(|c| c.as_object()) {
-        let total: u64 = counts.values().filter_map(serde_json::Value::as_u64).sum();
-        return total.to_string();
-    }
-    v.to_string()
+    let counts = v.get("counts")?.as_object()?;
+    Some(counts.values().filter_map(serde_json::Value::as_u64).sum())
+}
+
+/// A counter for the table: its total, or the raw value when it has another shape.
+fn summarize(v: &serde_json::Value) -> String {
+    total(v).map_or_else(|| v.to_string(), |n| n.to_string())
 }
 
 pub fn trace(out: &Path, input: Option<PathBuf>) -> anyhow::Result<i32> {
