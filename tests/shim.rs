@@ -94,36 +94,43 @@ fn ccache_miss_then_hit_identical_objects_both_modes() {
     }
 }
 
+/// Write hello.c and util.cpp, build references with the bare `cc`/`cxx`, then compile
+/// both twice through the shim: each time the objects are byte-identical to the
+/// references and hello.o has the reference's file mode.
+fn c_and_cxx_twice_match_bare(w: &World, how: How, shims: &Path, cc: &str, cxx: &str, ctx: &str) {
+    w.write("hello.c", HELLO_C);
+    w.write("util.cpp", UTIL_CPP);
+    let want = reference(w, cc, "hello.c", "ref.o");
+    let want_cpp = reference(w, cxx, "util.cpp", "ref-util.o");
+    for _ in 0..2 {
+        silent(
+            through(w, how, shims, cc)
+                .args(["-c", "hello.c", "-o", "hello.o"])
+                .output()
+                .expect("run"),
+        );
+        silent(
+            through(w, how, shims, cxx)
+                .args(["-c", "util.cpp", "-o", "util.o"])
+                .output()
+                .expect("run"),
+        );
+        assert_eq!(read(&w.work.join("hello.o")), want, "{ctx}");
+        assert_eq!(read(&w.work.join("util.o")), want_cpp, "{ctx}");
+        assert_eq!(
+            mode(&w.work.join("hello.o")),
+            mode(&w.work.join("ref.o")),
+            "{ctx}: file mode (sccache writes 0640)"
+        );
+    }
+}
+
 #[test]
 fn sccache_miss_then_hit_identical_objects_and_modes_both_modes() {
     for how in [How::Masquerade, How::Launcher] {
         let (w, shims) = world_with_shims();
         w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
-        w.write("hello.c", HELLO_C);
-        w.write("util.cpp", UTIL_CPP);
-        let want = reference(&w, "gcc", "hello.c", "ref.o");
-        let want_cpp = reference(&w, "g++", "util.cpp", "ref-util.o");
-        for _ in 0..2 {
-            silent(
-                through(&w, how, &shims, "gcc")
-                    .args(["-c", "hello.c", "-o", "hello.o"])
-                    .output()
-                    .expect("run"),
-            );
-            silent(
-                through(&w, how, &shims, "g++")
-                    .args(["-c", "util.cpp", "-o", "util.o"])
-                    .output()
-                    .expect("run"),
-            );
-            assert_eq!(read(&w.work.join("hello.o")), want, "{how:?}");
-            assert_eq!(read(&w.work.join("util.o")), want_cpp, "{how:?}");
-            assert_eq!(
-                mode(&w.work.join("hello.o")),
-                mode(&w.work.join("ref.o")),
-                "{how:?}: sccache's 0640 not corrected"
-            );
-        }
+        c_and_cxx_twice_match_bare(&w, how, &shims, "gcc", "g++", &format!("{how:?}"));
         let socks = w.sccache_sockets();
         assert_eq!(
             socks.len(),
@@ -131,11 +138,7 @@ fn sccache_miss_then_hit_identical_objects_and_modes_both_modes() {
             "one server for one configuration: {socks:?}"
         );
         let st = w.sccache_stats(&socks[0]);
-        let hits = &st["stats"]["cache_hits"]["counts"];
-        let total: u64 = hits
-            .as_object()
-            .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
-            .unwrap_or(0);
+        let total = sccache_total(&st, "cache_hits");
         assert_eq!(total, 2, "{how:?}: sccache's own stats: {st}");
         let loc = st["cache_location"]
             .as_str()
@@ -910,31 +913,8 @@ fn clang_through_ccache_and_sccache_identical_objects() {
         for how in [How::Masquerade, How::Launcher] {
             let (w, shims) = world_with_shims();
             w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
-            w.write("hello.c", HELLO_C);
-            w.write("util.cpp", UTIL_CPP);
-            let want = reference(&w, "clang", "hello.c", "ref.o");
-            let want_cpp = reference(&w, "clang++", "util.cpp", "ref-util.o");
-            for _ in 0..2 {
-                silent(
-                    through(&w, how, &shims, "clang")
-                        .args(["-c", "hello.c", "-o", "hello.o"])
-                        .output()
-                        .expect("run"),
-                );
-                silent(
-                    through(&w, how, &shims, "clang++")
-                        .args(["-c", "util.cpp", "-o", "util.o"])
-                        .output()
-                        .expect("run"),
-                );
-                assert_eq!(read(&w.work.join("hello.o")), want, "{tool} {how:?}");
-                assert_eq!(read(&w.work.join("util.o")), want_cpp, "{tool} {how:?}");
-                assert_eq!(
-                    mode(&w.work.join("hello.o")),
-                    mode(&w.work.join("ref.o")),
-                    "{tool} {how:?}: file mode"
-                );
-            }
+            let ctx = format!("{tool} {how:?}");
+            c_and_cxx_twice_match_bare(&w, how, &shims, "clang", "clang++", &ctx);
             let s = w.stats();
             assert_eq!(s["invocations"].as_u64(), Some(4), "{tool} {how:?}: {s}");
             if tool == "ccache" {
@@ -949,10 +929,7 @@ fn clang_through_ccache_and_sccache_identical_objects() {
                 assert_eq!(s["forwarded"].as_u64(), Some(4), "{how:?}: {s}");
                 let socks = w.sccache_sockets();
                 let st = w.sccache_stats(&socks[0]);
-                let hits: u64 = st["stats"]["cache_hits"]["counts"]
-                    .as_object()
-                    .map(|m| m.values().filter_map(|v| v.as_u64()).sum())
-                    .unwrap_or(0);
+                let hits = sccache_total(&st, "cache_hits");
                 assert_eq!(hits, 2, "{how:?}: sccache's own counters: {st}");
             }
         }

@@ -245,17 +245,10 @@ pub fn may_compile(args: &[OsString]) -> bool {
 }
 
 /// Fix the permissions of files a tool wrote for a successful compile so they match
-/// what the compiler itself creates (`0666 & !umask`). Only for compile-only invocations
-/// (`-c`, `-S`, `-E`): anything else links, and the linker's output is an executable or
-/// a shared library that keeps the mode the linker gave it.
+/// what the compiler itself creates (`0666 & !umask`). A link's output (an executable or
+/// a shared library) keeps the mode the linker gave it: `outputs` names none for a link.
 pub fn fix_output_modes(args: &[OsString], cwd: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    if !args
-        .iter()
-        .any(|a| matches!(a.as_encoded_bytes(), b"-c" | b"-S" | b"-E"))
-    {
-        return;
-    }
     let want = 0o666 & !process::umask();
     for out in outputs(args) {
         let p = cwd.join(&out);
@@ -268,11 +261,14 @@ pub fn fix_output_modes(args: &[OsString], cwd: &Path) {
     }
 }
 
-/// The files a compile writes: `-o X`, `-MF X`, and the defaults for `-c`/`-S` and `-MD`.
+/// The files a compile-only invocation (`-c`, `-S`, `-E`) writes: `-o X`, `-MF X`, and the
+/// defaults for `-c` and `-MD`. None for anything else: that links, and the linker's
+/// output is not a compile's.
 fn outputs(args: &[OsString]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut explicit_o = None;
     let mut mode_c = false;
+    let mut compile_only = false;
     let mut md = false;
     let mut sources = Vec::new();
     let mut it = args.iter().peekable();
@@ -281,7 +277,8 @@ fn outputs(args: &[OsString]) -> Vec<PathBuf> {
         match b {
             b"-o" => explicit_o = it.next().map(PathBuf::from),
             b"-MF" => out.extend(it.next().map(PathBuf::from)),
-            b"-c" => mode_c = true,
+            b"-c" => (mode_c, compile_only) = (true, true),
+            b"-S" | b"-E" => compile_only = true,
             b"-MD" | b"-MMD" => md = true,
             _ if b.starts_with(b"-o") => {
                 explicit_o = Some(PathBuf::from(OsStr::from_encoded_bytes_checked(&b[2..])))
@@ -292,6 +289,9 @@ fn outputs(args: &[OsString]) -> Vec<PathBuf> {
             _ if !b.starts_with(b"-") => sources.push(PathBuf::from(a)),
             _ => {}
         }
+    }
+    if !compile_only {
+        return Vec::new();
     }
     let obj = explicit_o.clone().or_else(|| {
         (mode_c && sources.len() == 1)
@@ -360,6 +360,7 @@ mod tests {
     #[test]
     fn output_files() {
         assert_eq!(outputs(&os(&["-c", "src/a.c"])), vec![PathBuf::from("a.o")]);
+        assert_eq!(outputs(&os(&["a.c", "-o", "prog"])), Vec::<PathBuf>::new());
         assert_eq!(
             outputs(&os(&["-c", "a.c", "-o", "x/y.o", "-MD"])),
             vec![PathBuf::from("x/y.d"), PathBuf::from("x/y.o")]

@@ -168,22 +168,24 @@ pub fn decode(bytes: &[u8]) -> Decoded {
             Err(e) => Decoded::Corrupt(format!("unreadable ({e})")),
         };
     }
-    let Some(slot) = bytes
+    // "toolchainkit-stats FORMAT SLOT", padded.
+    let (name, format) = MAGIC.split_once(' ').unwrap_or((MAGIC, ""));
+    let header = bytes
         .get(..HEADER_LEN)
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .and_then(|h| h.strip_prefix(MAGIC))
-        .and_then(|h| h.trim().parse::<usize>().ok())
-        .filter(|&s| s >= MIN_SLOT && s.is_power_of_two())
-    else {
-        let other = bytes
-            .get(..HEADER_LEN)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| h.strip_prefix("toolchainkit-stats "))
-            .and_then(|h| h.split_whitespace().next());
-        return Decoded::Corrupt(match other {
-            Some(format) => format!("unsupported format {format}"),
-            None => "unreadable (not a toolchainkit stats file)".into(),
-        });
+        .and_then(|h| std::str::from_utf8(h).ok());
+    let mut words = header.unwrap_or_default().split_whitespace();
+    let slot = match (words.next(), words.next(), words.next()) {
+        (Some(n), Some(f), Some(slot)) if n == name && f == format => slot
+            .parse::<usize>()
+            .ok()
+            .filter(|&s| s >= MIN_SLOT && s.is_power_of_two()),
+        (Some(n), Some(f), _) if n == name && f != format => {
+            return Decoded::Corrupt(format!("unsupported format {f}"));
+        }
+        _ => None,
+    };
+    let Some(slot) = slot else {
+        return Decoded::Corrupt("unreadable (not a toolchainkit stats file)".into());
     };
     let mut best: Option<(u64, usize, Stats)> = None;
     for idx in 0..2 {

@@ -263,6 +263,16 @@ impl Drop for World {
     }
 }
 
+/// The total of a sccache counter kept per language (`{"counts": {"C/C++": N}}`), from
+/// `World::sccache_stats`.
+pub fn sccache_total(stats: &serde_json::Value, counter: &str) -> u64 {
+    stats["stats"][counter]["counts"]
+        .as_object()
+        .map_or(0, |m| {
+            m.values().filter_map(serde_json::Value::as_u64).sum()
+        })
+}
+
 /// Describe an output for an assertion message.
 pub fn describe(out: &Output) -> String {
     format!(
