@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod paths;
 pub mod process;
 pub mod resolve;
+pub mod secrets;
 pub mod stats;
 
 use std::ffi::OsString;

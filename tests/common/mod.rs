@@ -8,6 +8,36 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// True under `scripts/test.sh` and CI (`TOOLCHAINKIT_TEST_STRICT=1`): no test may skip.
+pub fn strict() -> bool {
+    std::env::var_os("TOOLCHAINKIT_TEST_STRICT").is_some_and(|v| v == "1")
+}
+
+/// A test that cannot run here: outside strict runs it reports itself skipped (with how
+/// to get what is missing) and the caller returns; under `scripts/test.sh` it fails.
+#[must_use]
+pub fn skip(what: &str, how: &str) -> bool {
+    assert!(
+        !strict(),
+        "{what}; under scripts/test.sh no test may skip: {how}"
+    );
+    eprintln!("SKIPPED: {what} ({how})");
+    true
+}
+
+/// Root is needed (test users, network namespaces): `true` means the caller must return.
+#[must_use]
+pub fn skip_unless_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return false;
+    }
+    skip(
+        "this test needs root (it creates users or network namespaces)",
+        "run `bash scripts/test.sh` as root, as CI does",
+    )
+}
+
 /// The toolchainkit binary under test.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_toolchainkit"))
