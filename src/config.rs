@@ -14,8 +14,10 @@ use serde::Deserialize;
 use crate::paths;
 
 pub mod remote;
+pub mod trust;
 
 pub use remote::Remote;
+pub use trust::Ignored;
 
 /// The project configuration file name looked for in each directory.
 pub const PROJECT_FILE: &str = ".toolchainkit.toml";
@@ -105,6 +107,13 @@ impl Number {
 struct FileConfig {
     cache: Option<FileCache>,
     stats: Option<FileStats>,
+    trust: Option<FileTrust>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTrust {
+    dirs: Option<Vec<PathBuf>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,10 +191,15 @@ pub struct Config {
     pub stats_file: Setting<Option<PathBuf>>,
     pub trace: Setting<bool>,
     pub trace_max_mb: Setting<u64>,
+    /// Directories whose configuration files are used whoever owns them (`[trust] dirs`
+    /// of the user file; `TOOLCHAINKIT_TRUSTED_DIRS` adds to them).
+    pub trusted_dirs: Setting<Vec<PathBuf>>,
     /// The project file in effect, if any.
     pub project_file: Option<PathBuf>,
     /// The user file in effect, if any.
     pub user_file: Option<PathBuf>,
+    /// Configuration files that were found and not obeyed (see `trust`).
+    pub ignored: Vec<Ignored>,
 }
 
 impl Default for Config {
@@ -201,8 +215,10 @@ impl Default for Config {
             stats_file: Setting::new(None),
             trace: Setting::new(false),
             trace_max_mb: Setting::new(64),
+            trusted_dirs: Setting::new(Vec::new()),
             project_file: None,
             user_file: None,
+            ignored: Vec::new(),
         }
     }
 }
@@ -283,27 +299,13 @@ pub fn load(cwd: &Path) -> Result<Config, ConfigError> {
 
 fn load_impl(cwd: &Path, lenient: bool) -> Result<Config, ConfigError> {
     let mut cfg = Config::default();
-    let user = paths::user_config_file();
-    if std::env::var_os("TOOLCHAINKIT_NO_USER_CONFIG").is_none() && user.is_file() {
-        let file = parse_file(&user)?;
+    if let Some((user, text)) = read_user_file(&mut cfg)? {
+        let file = parse_text(&user, &text)?;
         apply_file(&mut cfg, file, &Origin::User(user.clone()), &user, lenient)?;
         cfg.user_file = Some(user);
     }
-    if let Some(project) = discover_project_file(cwd) {
-        if std::env::var_os("TOOLCHAINKIT_CONFIG").is_some() && !project.is_file() {
-            return Err(ConfigError {
-                source: "environment".into(),
-                line: None,
-                column: None,
-                key: Some("TOOLCHAINKIT_CONFIG".into()),
-                message: format!("no such file: {}", project.display()),
-                hint: Some(
-                    "point TOOLCHAINKIT_CONFIG at an existing .toolchainkit.toml, or unset it"
-                        .into(),
-                ),
-            });
-        }
-        let file = parse_file(&project)?;
+    if let Some((project, text)) = read_project_file(&mut cfg, cwd)? {
+        let file = parse_text(&project, &text)?;
         apply_file(
             &mut cfg,
             file,
@@ -317,24 +319,109 @@ fn load_impl(cwd: &Path, lenient: bool) -> Result<Config, ConfigError> {
     Ok(cfg)
 }
 
+fn read_error(path: &Path, e: &std::io::Error) -> ConfigError {
+    ConfigError {
+        source: path.display().to_string(),
+        line: None,
+        column: None,
+        key: None,
+        message: format!("cannot read: {e}"),
+        hint: Some("make the file readable (and valid UTF-8), or remove it".into()),
+    }
+}
+
+/// Read a configuration file if it may be obeyed (`trust`); an ignored one is noted in
+/// `cfg.ignored` and logged.
+fn read_trusted(
+    cfg: &mut Config,
+    path: &Path,
+    explicit: bool,
+) -> Result<Option<String>, ConfigError> {
+    let (mut dirs, all) = trust::env_trusted_dirs();
+    dirs.extend(cfg.trusted_dirs.value.iter().cloned());
+    match trust::read(path, &dirs, all, explicit) {
+        Ok(trust::Outcome::Trusted(text)) => Ok(Some(text)),
+        Ok(trust::Outcome::Ignored(why)) => {
+            log::warn!("configuration file {} ignored: {why}", path.display());
+            cfg.ignored.push(Ignored {
+                path: path.to_path_buf(),
+                why,
+            });
+            Ok(None)
+        }
+        Err(e) => Err(read_error(path, &e)),
+    }
+}
+
+fn read_user_file(cfg: &mut Config) -> Result<Option<(PathBuf, String)>, ConfigError> {
+    let user = paths::user_config_file();
+    if std::env::var_os("TOOLCHAINKIT_NO_USER_CONFIG").is_some() || !user.is_file() {
+        return Ok(None);
+    }
+    Ok(read_trusted(cfg, &user, false)?.map(|t| (user, t)))
+}
+
+fn read_project_file(
+    cfg: &mut Config,
+    cwd: &Path,
+) -> Result<Option<(PathBuf, String)>, ConfigError> {
+    let Some(project) = discover_project_file(cwd) else {
+        return Ok(None);
+    };
+    let explicit = std::env::var_os("TOOLCHAINKIT_CONFIG").is_some();
+    if explicit && !project.is_file() {
+        return Err(ConfigError {
+            source: "environment".into(),
+            line: None,
+            column: None,
+            key: Some("TOOLCHAINKIT_CONFIG".into()),
+            message: format!("no such file: {}", project.display()),
+            hint: Some(
+                "point TOOLCHAINKIT_CONFIG at an existing .toolchainkit.toml, or unset it".into(),
+            ),
+        });
+    }
+    Ok(read_trusted(cfg, &project, explicit)?.map(|t| (project, t)))
+}
+
 /// Every problem in the configuration files for `cwd`, all at once: TOML errors, every
 /// remote-field problem, secrets written in a project file, and the first error of the
 /// layered load (environment). Problems of the effective settings (variables set, tool
 /// support) are added by `crate::backend::remote::check_all`.
 pub fn check_files(cwd: &Path) -> (Vec<ConfigError>, Result<Config, ConfigError>) {
     let mut problems: Vec<ConfigError> = Vec::new();
+    let mut seen = Config::default();
     let mut files = Vec::new();
-    let user = paths::user_config_file();
-    if std::env::var_os("TOOLCHAINKIT_NO_USER_CONFIG").is_none() && user.is_file() {
-        files.push((user, false));
+    match read_user_file(&mut seen) {
+        Ok(Some((user, text))) => {
+            if let Ok(f) = parse_text(&user, &text)
+                && let Some(dirs) = f.trust.and_then(|t| t.dirs)
+            {
+                let base = user.parent().unwrap_or(Path::new("/")).to_path_buf();
+                seen.trusted_dirs.value = dirs.iter().map(|d| base.join(d)).collect();
+            }
+            files.push((user, text, false));
+        }
+        Ok(None) => {}
+        Err(e) => problems.push(e),
     }
-    if let Some(project) = discover_project_file(cwd)
-        && project.is_file()
-    {
-        files.push((project, true));
+    match read_project_file(&mut seen, cwd) {
+        Ok(Some((project, text))) => files.push((project, text, true)),
+        Ok(None) => {}
+        Err(e) => problems.push(e),
     }
-    for (path, is_project) in &files {
-        match parse_file(path) {
+    for i in &seen.ignored {
+        problems.push(ConfigError {
+            source: i.path.display().to_string(),
+            line: None,
+            column: None,
+            key: None,
+            message: format!("ignored: {}", i.why),
+            hint: Some(trust::fix_for(&i.path)),
+        });
+    }
+    for (path, text, is_project) in &files {
+        match parse_text(path, text) {
             Err(e) => problems.push(e),
             Ok(file) => {
                 if let Some(r) = file.cache.and_then(|c| c.remote) {
@@ -359,16 +446,8 @@ pub fn check_files(cwd: &Path) -> (Vec<ConfigError>, Result<Config, ConfigError>
     (problems, loaded.or_else(|_| load_impl(cwd, true)))
 }
 
-fn parse_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        source: path.display().to_string(),
-        line: None,
-        column: None,
-        key: None,
-        message: format!("cannot read: {e}"),
-        hint: Some("make the file readable (and valid UTF-8), or remove it".into()),
-    })?;
-    toml::from_str::<FileConfig>(&text).map_err(|e| toml_error(path, &text, &e))
+fn parse_text(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str::<FileConfig>(text).map_err(|e| toml_error(path, text, &e))
 }
 
 fn apply_file(
@@ -415,6 +494,24 @@ fn apply_file(
                     .map_err(|(key, msg, hint)| value_error(path, &key, &msg, &hint))?
             };
             cfg.remote.set(Some(remote), origin);
+        }
+    }
+    if let Some(t) = file.trust {
+        if !matches!(origin, Origin::User(_)) {
+            return Err(value_error(
+                path,
+                "trust",
+                "[trust] is read only from the user file: a project file cannot vouch for itself",
+                &format!(
+                    "move it to {}, or set {}",
+                    paths::user_config_file().display(),
+                    trust::TRUSTED_DIRS_VAR
+                ),
+            ));
+        }
+        if let Some(dirs) = t.dirs {
+            cfg.trusted_dirs
+                .set(dirs.iter().map(|d| base.join(d)).collect(), origin);
         }
     }
     if let Some(s) = file.stats {

@@ -14,10 +14,12 @@ pub mod managed;
 pub mod mode;
 pub mod outcome;
 pub mod paths;
+pub mod private;
 pub mod process;
 pub mod resolve;
 pub mod secrets;
 pub mod stats;
+pub mod userdb;
 
 use std::ffi::OsString;
 

@@ -1,8 +1,8 @@
 //! Opt-in diagnostics log. Never writes to stdout or stderr: configure scripts read the
 //! compiler's output, so the log goes to a file (`TOOLCHAINKIT_LOG_FILE`, default
 //! `toolchainkit.log` in the state directory) and only when `TOOLCHAINKIT_LOG` names a level.
+//! The file must be the user's own regular file (a planted symlink is not followed).
 
-use std::fs::OpenOptions;
 use std::path::PathBuf;
 
 use crate::paths;
@@ -22,10 +22,12 @@ pub fn init() {
     };
     let level = level.to_string_lossy().into_owned();
     let path = log_file();
-    if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
+    if paths::var_nonempty("TOOLCHAINKIT_LOG_FILE").is_none()
+        && paths::own_dir(&paths::state_dir()).is_err()
+    {
+        return;
     }
-    let Ok(file) = OpenOptions::new().create(true).append(true).open(&path) else {
+    let Ok(file) = crate::private::open_or_create_own(&path, crate::private::Access::Append) else {
         return;
     };
     let pid = std::process::id();

@@ -1,10 +1,19 @@
 //! Where toolchainkit keeps its files: XDG base directories with the usual fallbacks.
 //!
-//! Every function here reads only environment variables (no file system access), so the
-//! hot path can call them freely.
+//! The functions that compute a path read only environment variables (and, when `HOME`
+//! is unset, this user's `/etc/passwd` entry), so the hot path can call them freely.
+//! Before a directory is used, `own_dir` makes sure it is private to this user (see
+//! `crate::private`): a directory another user created, at a predictable name in a
+//! shared place such as `/tmp`, is refused rather than trusted.
+//!
+//! Without `HOME`, the home directory is this user's `/etc/passwd` entry (when it exists
+//! and belongs to the user), as ccache and sccache find it; without either, everything
+//! lives under `$TMPDIR/toolchainkit-UID` (default `/tmp`), which must then be ours.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 fn env_dir(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
@@ -13,9 +22,27 @@ fn env_dir(var: &str) -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
 }
 
-/// `$HOME`, if set.
+/// The user's real id (cheap syscall, never fails).
+pub fn uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// `$HOME`, else this user's home directory from `/etc/passwd` when it exists and is
+/// owned by the user.
 pub fn home() -> Option<PathBuf> {
-    env_dir("HOME")
+    env_dir("HOME").or_else(passwd_home)
+}
+
+fn passwd_home() -> Option<PathBuf> {
+    let home = crate::userdb::passwd_entry(uid())?.home;
+    let meta = std::fs::metadata(&home).ok()?;
+    (meta.is_dir() && meta.uid() == uid()).then_some(home)
+}
+
+/// The last-resort base directory, `$TMPDIR/toolchainkit-UID`: verified before use.
+pub fn fallback_base() -> PathBuf {
+    std::env::temp_dir().join(format!("toolchainkit-{}", uid()))
 }
 
 fn xdg(var: &str, fallback: &[&str]) -> PathBuf {
@@ -27,14 +54,8 @@ fn xdg(var: &str, fallback: &[&str]) -> PathBuf {
             h.extend(fallback);
             h
         }
-        None => std::env::temp_dir().join(format!("toolchainkit-{}", uid())),
+        None => fallback_base(),
     }
-}
-
-/// The user's real id (cheap syscall, never fails).
-pub fn uid() -> u32 {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    unsafe { libc::getuid() }
 }
 
 /// `$XDG_CONFIG_HOME/toolchainkit` (default `~/.config/toolchainkit`).
@@ -59,7 +80,7 @@ pub fn data_dir() -> PathBuf {
 
 /// Directory for sccache server sockets and their start locks. Short, because a unix
 /// socket path is limited to 107 bytes: `$TOOLCHAINKIT_RUNTIME_DIR`, else
-/// `$XDG_RUNTIME_DIR/toolchainkit`, else `/tmp/toolchainkit-UID`.
+/// `$XDG_RUNTIME_DIR/toolchainkit`, else `$TMPDIR/toolchainkit-UID`.
 pub fn runtime_dir() -> PathBuf {
     if let Some(d) = env_dir("TOOLCHAINKIT_RUNTIME_DIR") {
         return d;
@@ -67,12 +88,35 @@ pub fn runtime_dir() -> PathBuf {
     if let Some(d) = env_dir("XDG_RUNTIME_DIR") {
         return d.join("toolchainkit");
     }
-    PathBuf::from(format!("/tmp/toolchainkit-{}", uid()))
+    fallback_base()
 }
 
 /// The directory of tools installed by `toolchainkit tool install`.
 pub fn tools_dir() -> PathBuf {
     data_dir().join("tools")
+}
+
+/// Make sure `dir` (one of the directories above, or a directory below one) exists and
+/// is private to this user, and return it. Below the shared fallback base, that base is
+/// checked too, so another user's `/tmp/toolchainkit-UID` is never used.
+pub fn own_dir(dir: &Path) -> io::Result<PathBuf> {
+    let base = fallback_base();
+    if let Ok(rest) = dir.strip_prefix(&base) {
+        let parts: Vec<String> = rest
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        return crate::private::ensure_private_tree(&base, &parts);
+    }
+    crate::private::ensure_private_dir(dir)?;
+    Ok(dir.to_path_buf())
+}
+
+/// `own_dir` for the state directory and a subdirectory of it (`stats`, `tmp`, ...).
+pub fn own_state_subdir(sub: &str) -> io::Result<PathBuf> {
+    let state = own_dir(&state_dir())?;
+    crate::private::ensure_private_tree(&state, &[sub])
 }
 
 /// An environment variable as an `OsString`, treating empty as unset.

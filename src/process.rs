@@ -106,17 +106,20 @@ pub fn stderr_is_tty() -> bool {
     unsafe { libc::isatty(2) == 1 }
 }
 
-/// Close every descriptor from `first` up (in a child between fork and exec: only
-/// async-signal-safe calls). `close_range` where the kernel has it (Linux 5.9+), else
-/// one `close` per possible descriptor up to the soft limit (at most 65,536).
-pub fn close_from(first: libc::c_int) {
+/// Mark every descriptor from `first` up close-on-exec (in a child between fork and exec:
+/// only async-signal-safe calls). Closing them instead would also close std's own
+/// exec-error pipe, and a failed exec would come back as a crash instead of its error.
+/// `close_range(CLOSE_RANGE_CLOEXEC)` where the kernel has it (Linux 5.11+), else one
+/// `fcntl` per possible descriptor up to the soft limit (at most 65,536).
+pub fn cloexec_from(first: libc::c_int) {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: close_range takes plain integers; failure is reported through the result.
     let done = unsafe {
         libc::syscall(
             libc::SYS_close_range,
             first as libc::c_uint,
             libc::c_uint::MAX,
-            0 as libc::c_uint,
+            CLOSE_RANGE_CLOEXEC,
         )
     } == 0;
     if done {
@@ -133,9 +136,9 @@ pub fn close_from(first: libc::c_int) {
         1024
     };
     for fd in first..max {
-        // SAFETY: closing a descriptor number; EBADF for unused ones is harmless.
+        // SAFETY: fcntl on a descriptor number; EBADF for unused ones is harmless.
         unsafe {
-            libc::close(fd);
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
         }
     }
 }

@@ -40,6 +40,12 @@ const PAIRS: &[(&str, &str)] = &[
     ("CONNECTION", "STRING"),
 ];
 
+/// Last words that make a name a *location* of a credential (a URL to fetch it from, a
+/// file holding it, the variable naming it), not the credential itself.
+const LOCATIONS: &[&str] = &[
+    "URL", "URI", "PATH", "FILE", "DIR", "ENDPOINT", "HOST", "PORT", "ENV", "TYPE", "MODE",
+];
+
 /// Tool variables whose value can carry a credential although their name does not say
 /// so: the whole value is treated as secret.
 const CARRIERS: &[&str] = &["CCACHE_REMOTE_STORAGE", "CCACHE_SECONDARY_STORAGE"];
@@ -54,6 +60,9 @@ pub fn is_credential_name(name: &str) -> bool {
         .split(['_', '-', '.'])
         .filter(|w| !w.is_empty())
         .collect();
+    if words.last().is_some_and(|w| LOCATIONS.contains(w)) {
+        return false;
+    }
     words.iter().any(|w| WORDS.contains(w))
         || words
             .windows(2)
@@ -90,6 +99,7 @@ mod tests {
             "my.api-key",
             "OPENAI_APIKEY",
             "GOOGLE_APPLICATION_CREDENTIALS",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
         ] {
             assert!(is_credential_name(n), "{n} should be a credential");
         }
@@ -105,6 +115,10 @@ mod tests {
             "KEYBOARD",
             "PASSAGE",
             "TOKENIZER_PATH",
+            "SCCACHE_GCS_CREDENTIALS_URL",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "password_env",
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
         ] {
             assert!(!is_credential_name(n), "{n} should not be a credential");
         }

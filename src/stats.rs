@@ -15,7 +15,7 @@
 //! compile; the in-place write costs a few microseconds.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -29,6 +29,7 @@ pub mod trace;
 
 use crate::config::Config;
 use crate::paths;
+use crate::private::{self, Access};
 
 /// Version of the `Stats` schema (the JSON of earlier files and of `stats --json`).
 pub const VERSION: u32 = 1;
@@ -125,39 +126,46 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Open (creating the directory if needed) and lock `PATH.lock`, waiting at most `wait`.
-fn lock(path: &Path, wait: Duration) -> io::Result<Option<File>> {
-    let lock_path = sidecar(path, ".lock");
-    let file = match OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if let Some(parent) = lock_path.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)?
-        }
-        Err(e) => return Err(e),
+/// The side file where records go when the lock is held too long.
+pub fn pending_path(path: &Path) -> PathBuf {
+    sidecar(path, ".pending")
+}
+
+/// How long a compile waits for the stats lock: `TOOLCHAINKIT_STATS_LOCK_WAIT_MS`, else
+/// `LOCK_WAIT`.
+pub fn lock_wait() -> Duration {
+    paths::var_nonempty("TOOLCHAINKIT_STATS_LOCK_WAIT_MS")
+        .and_then(|v| v.to_str().and_then(|s| s.parse::<u64>().ok()))
+        .map_or(LOCK_WAIT, Duration::from_millis)
+}
+
+/// Make sure the directory of a stats file may hold it: the default directory (in the
+/// state directory) must be private to this user; a configured one must be trusted
+/// (owned by this user or root, not writable by others unless sticky).
+pub fn prepare_dir(path: &Path) -> io::Result<()> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
     };
+    if dir == paths::state_dir().join("stats") {
+        paths::own_state_subdir("stats").map(|_| ())
+    } else {
+        private::ensure_trusted_dir(dir)
+    }
+}
+
+/// Wait at most `wait` for an exclusive `flock` on `file`: `false` when it stays held.
+fn flock_within(file: &File, wait: Duration) -> io::Result<bool> {
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_micros(50);
     loop {
-        match FileExt::try_lock_exclusive(&file) {
-            Ok(()) => return Ok(Some(file)),
+        match FileExt::try_lock_exclusive(file) {
+            Ok(()) => return Ok(true),
             Err(e)
                 if e.kind() == io::ErrorKind::WouldBlock
                     || e.raw_os_error() == Some(libc::EWOULDBLOCK) =>
             {
                 if Instant::now() >= deadline {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(4));
@@ -167,6 +175,13 @@ fn lock(path: &Path, wait: Duration) -> io::Result<Option<File>> {
     }
 }
 
+/// Open (creating the directory if needed) and lock `PATH.lock`, waiting at most `wait`.
+fn lock(path: &Path, wait: Duration) -> io::Result<Option<File>> {
+    prepare_dir(path)?;
+    let file = private::open_or_create_own(&sidecar(path, ".lock"), Access::Read)?;
+    Ok(flock_within(&file, wait)?.then_some(file))
+}
+
 /// The stats as read under the lock, with the open file and where to write next.
 struct Current {
     stats: Stats,
@@ -174,46 +189,50 @@ struct Current {
     slots: Option<(File, format::Layout)>,
 }
 
-/// Read the stats file; a missing file is empty stats, a corrupt one is moved aside.
-fn read_or_recover(path: &Path) -> Current {
-    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+/// Read the stats file. A missing file is empty stats; a damaged file of ours (it starts
+/// with our header) is moved aside, never over another file, and counting restarts.
+/// Anything else at that path (not a regular file, another user's, not a stats file, an
+/// empty file) is refused and left untouched: a configured path must never make
+/// toolchainkit replace a file that is not its own.
+fn read_or_recover(path: &Path) -> io::Result<Current> {
+    let mut file = match private::open_own(path, Access::ReadWrite) {
         Ok(f) => f,
-        Err(_) => {
-            return Current {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(Current {
                 stats: Stats::default(),
                 slots: None,
-            };
+            });
         }
+        Err(e) => return Err(e),
     };
     let mut bytes = Vec::with_capacity(2 * format::MIN_SLOT + format::HEADER_LEN);
-    if file.read_to_end(&mut bytes).is_err() {
-        bytes.clear();
-    }
+    file.read_to_end(&mut bytes)?;
     let why = match format::decode(&bytes) {
         format::Decoded::Slots(stats, layout) => {
-            return Current {
+            return Ok(Current {
                 stats,
                 slots: Some((file, layout)),
-            };
+            });
         }
-        format::Decoded::Legacy(stats) => return Current { stats, slots: None },
-        format::Decoded::Empty => "empty".to_string(),
-        format::Decoded::Corrupt(why) => why,
+        format::Decoded::Legacy(stats) => return Ok(Current { stats, slots: None }),
+        format::Decoded::Corrupt(why) if format::is_ours(&bytes) => why,
+        format::Decoded::Empty | format::Decoded::Corrupt(_) => return Err(not_ours(path, &bytes)),
     };
     drop(file);
-    let aside = sidecar(path, &format!(".corrupt-{}", now_secs()));
-    let moved = fs::rename(path, &aside).is_ok();
     let mut stats = Stats::default();
-    stats.notices.push(if moved {
-        format!(
-            "the stats file was {why}; it was moved to {} and counting restarted",
-            aside.display()
-        )
-    } else {
-        format!("the stats file was {why}; counting restarted")
-    });
+    stats
+        .notices
+        .push(match private::move_aside(path, "corrupt") {
+            Ok(aside) => format!(
+                "the stats file was {why}; it was moved to {} and counting restarted",
+                aside.display()
+            ),
+            Err(e) => format!(
+                "the stats file was {why} and could not be moved aside ({e}); counting restarted"
+            ),
+        });
     log::warn!("stats file {} was {why}", path.display());
-    Current { stats, slots: None }
+    Ok(Current { stats, slots: None })
 }
 
 /// Write `stats` back: in place into the older slot when the file is in the slot format
@@ -233,23 +252,44 @@ fn write_back(path: &Path, slots: Option<(File, format::Layout)>, stats: &Stats)
     write_atomic(path, &format::whole_file(slot, &format::record(seq, &body)))
 }
 
+/// Write a new file under a fresh name in the same directory and rename it over `path`;
+/// the temporary file is removed whatever fails (a full disk leaves nothing behind).
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = sidecar(path, &format!(".tmp.{}", std::process::id()));
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-    }
-    fs::rename(&tmp, path).inspect_err(|_| {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "stats".into(), |n| n.to_string_lossy().into_owned());
+    let (mut f, tmp) = private::create_unique(dir, &format!(".{name}.tmp"))?;
+    let result = f.write_all(bytes).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
         let _ = fs::remove_file(&tmp);
-    })
+    }
+    result
 }
 
-/// Fold records left in the side file by writers that timed out on the lock.
+/// Fold records left in the side file by writers that timed out on the lock. Writers
+/// append under an `flock` of the side file and this reads and empties it under the same
+/// `flock`, so a record appended at any moment is folded exactly once (the file is
+/// emptied, never deleted: a writer holding it open still appends to the file that will
+/// be read next).
 fn fold_pending(path: &Path, stats: &mut Stats) {
-    let pending = sidecar(path, ".pending");
-    let Ok(text) = fs::read_to_string(&pending) else {
+    let pending = pending_path(path);
+    let Ok(mut f) = private::open_own(&pending, Access::ReadWrite) else {
         return;
     };
+    if f.metadata().map_or(true, |m| m.len() == 0) {
+        return;
+    }
+    if !matches!(flock_within(&f, PENDING_WAIT), Ok(true)) {
+        return;
+    }
+    let mut text = String::new();
+    if f.read_to_string(&mut text).is_err() {
+        return;
+    }
     for line in text.lines() {
         if let Some((key, nanos)) = line.split_once(' ')
             && let Ok(n) = nanos.trim().parse::<u64>()
@@ -258,7 +298,23 @@ fn fold_pending(path: &Path, stats: &mut Stats) {
             stats.late_records += 1;
         }
     }
-    let _ = fs::remove_file(&pending);
+    let _ = f.set_len(0);
+}
+
+/// How long the side file's own lock may be waited for (it is held for one append or
+/// one read).
+const PENDING_WAIT: Duration = Duration::from_millis(500);
+
+/// Append one record to the side file under its `flock`.
+fn append_pending(path: &Path, key: &str, nanos: u64) -> io::Result<()> {
+    let f = private::open_or_create_own(&pending_path(path), Access::Append)?;
+    if !flock_within(&f, PENDING_WAIT)? {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the side file's lock is held too long",
+        ));
+    }
+    (&f).write_all(format!("{key} {nanos}\n").as_bytes())
 }
 
 /// Add one invocation to the stats file at `path`.
@@ -275,18 +331,14 @@ pub fn record_with(
     under_lock: impl FnOnce(&Path),
 ) -> io::Result<()> {
     let Some(guard) = lock(path, wait)? else {
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(sidecar(path, ".pending"))?;
-        f.write_all(format!("{key} {nanos}\n").as_bytes())?;
+        append_pending(path, key, nanos)?;
         log::warn!(
             "stats lock {} held too long; recorded in the side file",
             path.display()
         );
         return Ok(());
     };
-    let Current { mut stats, slots } = read_or_recover(path);
+    let Current { mut stats, slots } = read_or_recover(path)?;
     fold_pending(path, &mut stats);
     stats.add(key, nanos);
     write_back(path, slots, &stats)?;
@@ -297,18 +349,37 @@ pub fn record_with(
 
 /// Read the stats (for `toolchainkit stats`), folding nothing and changing nothing.
 pub fn load(path: &Path) -> io::Result<Option<Stats>> {
-    match fs::read(path) {
+    let read = private::open_own(path, Access::Read).and_then(|mut f| {
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    match read {
         Ok(bytes) => match format::decode(&bytes) {
             format::Decoded::Slots(s, _) | format::Decoded::Legacy(s) => Ok(Some(s)),
-            format::Decoded::Empty => Ok(None),
-            format::Decoded::Corrupt(why) => Err(io::Error::other(format!(
-                "the stats file {} is {why}",
-                path.display()
-            ))),
+            format::Decoded::Corrupt(why) if format::is_ours(&bytes) => Err(io::Error::other(
+                format!("the stats file {} is {why}", path.display()),
+            )),
+            format::Decoded::Empty | format::Decoded::Corrupt(_) => Err(not_ours(path, &bytes)),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The refusal for a file at a stats path that toolchainkit did not write.
+fn not_ours(path: &Path, bytes: &[u8]) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "{} is not a toolchainkit stats file ({}); it is left untouched and compiles are not counted",
+            path.display(),
+            if bytes.is_empty() {
+                "empty"
+            } else {
+                "unknown content"
+            }
+        ),
+    )
 }
 
 /// Under the lock: read (recovering and folding), let `f` change it, write it back.
@@ -319,7 +390,7 @@ pub fn update<T>(path: &Path, f: impl FnOnce(&mut Stats) -> T) -> io::Result<T> 
             "stats lock held for more than 10 s",
         )
     })?;
-    let Current { mut stats, slots } = read_or_recover(path);
+    let Current { mut stats, slots } = read_or_recover(path)?;
     fold_pending(path, &mut stats);
     let out = f(&mut stats);
     write_back(path, slots, &stats)?;
@@ -379,7 +450,7 @@ mod tests {
     }
 
     #[test]
-    fn legacy_json_is_migrated_and_garbage_moved_aside() {
+    fn legacy_json_is_migrated_ours_moved_aside_others_untouched() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("stats.json");
         let mut old = Stats::default();
@@ -400,8 +471,13 @@ mod tests {
                 .starts_with(format::MAGIC.as_bytes())
         );
 
+        // Somebody else's file at the stats path is refused and left as it is.
         fs::write(&path, b"not stats").expect("write");
         assert!(load(&path).is_err());
+        assert!(record(&path, "miss", 1).is_err());
+        assert_eq!(fs::read(&path).expect("read"), b"not stats");
+        // A damaged file of ours is moved aside and counting restarts.
+        fs::write(&path, format!("{:<63}\n", "toolchainkit-stats 2 4096")).expect("write");
         record(&path, "miss", 1).expect("record");
         let s = load(&path).expect("load").expect("some stats");
         assert_eq!(s.invocations, 1);

@@ -256,11 +256,27 @@ fn corrupt_or_locked_stats_file_is_named() {
         ".toolchainkit.toml",
         &format!("{CCACHE_PROJECT}[stats]\nfile = \"stats.json\"\n"),
     );
-    w.write("stats.json", "{ not json");
+    // A damaged file of ours: the next compile moves it aside.
+    w.write(
+        "stats.json",
+        &format!(
+            "{:<63}\n1 5 0000000000000000\nbroken",
+            "toolchainkit-stats 2 4096"
+        ),
+    );
     let (code, r) = w.doctor();
     assert_eq!(code, 0, "{r}");
     let l = line(&r, "stats");
     assert!(l.starts_with("warning") && l.contains("is corrupt"), "{r}");
+    // Somebody else's file: never touched, so nothing is counted: a problem.
+    w.write("stats.json", "{ not json");
+    let (code, r) = w.doctor();
+    assert_eq!(code, 1, "{r}");
+    let l = line(&r, "stats");
+    assert!(
+        l.starts_with("problem") && l.contains("not a toolchainkit stats file"),
+        "{r}"
+    );
     w.write("stats.json", "");
     std::fs::remove_file(w.project.join("stats.json")).expect("rm");
     let lock = std::fs::File::create(w.project.join("stats.json.lock")).expect("lock file");

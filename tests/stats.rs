@@ -264,15 +264,15 @@ fn corrupt_file_is_moved_aside_and_mentioned_once() {
     w.config("[cache]\ntool = \"none\"\n");
     w.write("a.c", HELLO_C);
     let path = stats_file(&w);
-    for garbage in [
-        &b"\x00\x01garbage{"[..],
-        b"",
-        b"{\"version\":99,\"since\":0,\"invocations\":5,\"outcomes\":{}}",
+    let ours: [Vec<u8>; 3] = [
+        b"{\"version\":99,\"since\":0,\"invocations\":5,\"outcomes\":{}}".to_vec(),
         // The current format's header with both slots' checksums wrong.
-        &two_bad_slots()[..],
+        two_bad_slots(),
         // A header from a future format version.
-        format!("{:<63}\n", "toolchainkit-stats 9 4096").as_bytes(),
-    ] {
+        format!("{:<63}\n", "toolchainkit-stats 9 4096").into_bytes(),
+    ];
+    // All within the same second: each one is kept under its own name.
+    for garbage in &ours {
         fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         fs::write(&path, garbage).expect("corrupt");
         silent(
@@ -293,12 +293,60 @@ fn corrupt_file_is_moved_aside_and_mentioned_once() {
             "mentioned once only"
         );
     }
-    let aside = fs::read_dir(path.parent().expect("parent"))
+    let mut aside: Vec<Vec<u8>> = fs::read_dir(path.parent().expect("parent"))
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+        .map(|e| read(&e.path()))
+        .collect();
+    aside.sort();
+    let mut want: Vec<Vec<u8>> = ours.to_vec();
+    want.sort();
+    assert_eq!(
+        aside, want,
+        "every damaged file of ours is kept aside, none lost"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_ours_at_the_stats_path_is_never_touched() {
+    let mut w = World::new();
+    let shims = w.install_shims("shims");
+    w.path_front.push(shims.clone());
+    w.config("[cache]\ntool = \"none\"\n");
+    w.write("a.c", HELLO_C);
+    let path = stats_file(&w);
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    for foreign in [&b"\x00\x01garbage{"[..], b"", b"export PATH=/usr/bin\n"] {
+        fs::write(&path, foreign).expect("plant");
+        silent(
+            w.cmd(shims.join("gcc"))
+                .args(["-c", "a.c"])
+                .output()
+                .expect("run"),
+        );
+        assert_eq!(read(&path), foreign, "left exactly as it was");
+        let out = w.tk().arg("stats").output().expect("stats");
+        assert!(!out.status.success(), "{}", describe(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not a toolchainkit stats file"),
+            "{}",
+            describe(&out)
+        );
+        let doc = w.tk().arg("doctor").output().expect("doctor");
+        let text = String::from_utf8_lossy(&doc.stdout);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("problem") && l.contains("not a toolchainkit stats file")),
+            "{text}"
+        );
+    }
+    let moved = fs::read_dir(path.parent().expect("parent"))
         .expect("dir")
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
         .count();
-    assert!(aside >= 1, "corrupt files are kept aside");
+    assert_eq!(moved, 0, "nothing of somebody else's is moved aside");
 }
 
 #[test]

@@ -11,7 +11,6 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Job, Ran, fall_back, forward_stderr, run_tool, said};
 use crate::config::{Config, Tool};
@@ -33,15 +32,6 @@ pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
     }
     env.extend(super::remote::tool_env(Tool::Ccache, cfg));
     env
-}
-
-fn private_log() -> PathBuf {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    paths::state_dir()
-        .join("tmp")
-        .join(format!("ccache-{}-{nanos}.statslog", std::process::id()))
 }
 
 /// A pipe for ccache's stats log: the read end stays here (non-blocking, close-on-exec),
@@ -86,12 +76,8 @@ impl PrivateLog {
         if let Some(p) = log_pipe() {
             return Ok(PrivateLog::Pipe(p));
         }
-        let log = private_log();
-        if let Some(dir) = log.parent()
-            && !dir.is_dir()
-        {
-            fs::create_dir_all(dir)?;
-        }
+        let dir = paths::own_state_subdir("tmp")?;
+        let (_, log) = crate::private::create_unique(&dir, "ccache.statslog")?;
         Ok(PrivateLog::File(log))
     }
 

@@ -67,9 +67,14 @@ pub fn find_tool(tool: Tool, path_var: Option<&OsStr>, cwd: &Path) -> Option<Pat
         return Some(p);
     }
     let managed = paths::tools_dir().join("bin").join(tool.name());
-    crate::resolve::check_candidate(&managed, None)
-        .is_ok()
-        .then_some(managed)
+    crate::resolve::check_candidate(&managed, None).ok()?;
+    match crate::managed::check_trusted(&managed) {
+        Ok(()) => Some(managed),
+        Err(e) => {
+            log::warn!("managed {} not used: {e}", tool.name());
+            None
+        }
+    }
 }
 
 /// Choose the tool for this configuration.

@@ -24,6 +24,9 @@ use crate::config::{self, Config, ConfigError, Origin, Remote, Tool};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
     Lit(String),
+    /// A credential written literally in the configuration (`extra`): used on the compile
+    /// path, never shown (`config check` reports it so it can move to a variable).
+    Hidden(String),
     /// The value of this environment variable (a secret). `url` percent-encodes it for
     /// the userinfo part of a URL.
     Secret {
@@ -61,12 +64,16 @@ impl Var {
             .iter()
             .filter_map(|p| match p {
                 Part::Secret { var, .. } => Some(var.as_str()),
-                Part::Lit(_) => None,
+                Part::Lit(_) | Part::Hidden(_) => None,
             })
             .collect()
     }
     pub fn is_secret(&self) -> bool {
-        !self.refs().is_empty()
+        !self.refs().is_empty() || self.has_hidden()
+    }
+    /// Does the value hold a credential written literally in the configuration?
+    pub fn has_hidden(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Hidden(_)))
     }
 }
 
@@ -222,7 +229,14 @@ pub fn sccache_vars(r: &Remote) -> Vec<Var> {
     for (k, val) in &r.extra {
         if k.starts_with("SCCACHE_") {
             v.retain(|x| &x.name != k);
-            v.push(Var::lit(k, val.clone()));
+            v.push(if crate::secrets::is_credential_name(k) {
+                Var {
+                    name: k.clone(),
+                    parts: vec![Part::Hidden(val.clone())],
+                }
+            } else {
+                Var::lit(k, val.clone())
+            });
         }
     }
     v
@@ -308,10 +322,16 @@ pub fn ccache_vars(r: &Remote) -> Result<Vec<Var>, Unsupported> {
     if let Some(t) = r.timeout_ms {
         attrs.push(("operation-timeout".into(), t.to_string()));
     }
+    let mut hidden = Vec::new();
     for (k, v) in &r.extra {
         if !k.starts_with("SCCACHE_") {
             attrs.retain(|(a, _)| a != k);
-            attrs.push((k.clone(), v.clone()));
+            if crate::secrets::is_credential_name(k) {
+                hidden.push(Part::Lit(format!("|{k}=")));
+                hidden.push(Part::Hidden(v.clone()));
+            } else {
+                attrs.push((k.clone(), v.clone()));
+            }
         }
     }
     let mut text = String::new();
@@ -331,6 +351,7 @@ pub fn ccache_vars(r: &Remote) -> Result<Vec<Var>, Unsupported> {
     }
     parts.push(Part::Lit(text));
     parts.extend(token_parts);
+    parts.extend(hidden);
     Ok(vec![Var {
         name: "CCACHE_REMOTE_STORAGE".into(),
         parts: merge_lits(parts),
@@ -388,7 +409,7 @@ pub fn resolve(vars: &[Var]) -> Vec<(String, OsString)> {
         let mut val = String::new();
         for p in &v.parts {
             match p {
-                Part::Lit(s) => val.push_str(s),
+                Part::Lit(s) | Part::Hidden(s) => val.push_str(s),
                 Part::Secret { var, url } => match std::env::var(var) {
                     Ok(s) if !s.is_empty() => val.push_str(&if *url { pct(&s) } else { s }),
                     _ => {
@@ -424,21 +445,6 @@ pub fn tool_env(tool: Tool, cfg: &Config) -> Vec<(String, OsString)> {
             Vec::new()
         }
     }
-}
-
-/// The variable names `tool` may receive from a remote mapping (for server identity).
-pub fn secret_var_names() -> &'static [&'static str] {
-    &[
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "SCCACHE_REDIS_PASSWORD",
-        "SCCACHE_MEMCACHED_PASSWORD",
-        "SCCACHE_WEBDAV_PASSWORD",
-        "SCCACHE_WEBDAV_TOKEN",
-        "SCCACHE_AZURE_CONNECTION_STRING",
-        "CCACHE_REMOTE_STORAGE",
-    ]
 }
 
 /// `host:port` pairs to probe before starting a server for `r` (an unreachable remote
@@ -549,11 +555,7 @@ pub fn describe(r: &Remote) -> Vec<(String, String)> {
         out.push(("timeout_ms".into(), v.to_string()));
     }
     for (k, v) in &r.extra {
-        let lk = k.to_ascii_lowercase();
-        let shown = if ["password", "token", "secret", "connection_string"]
-            .iter()
-            .any(|w| lk.contains(w))
-        {
+        let shown = if crate::secrets::is_credential_name(k) {
             "(hidden)".to_string()
         } else {
             q(v)
@@ -695,6 +697,7 @@ mod tests {
             .iter()
             .map(|p| match p {
                 Part::Lit(s) => s.clone(),
+                Part::Hidden(_) => "(hidden)".into(),
                 Part::Secret { var, .. } => format!("${{{var}}}"),
             })
             .collect()

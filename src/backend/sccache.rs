@@ -6,7 +6,7 @@
 //! aggregate counters beside ours, labelled as such.
 
 use std::ffi::OsString;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -21,6 +21,7 @@ use super::{Job, Ran, fall_back, fix_output_modes, forward_stderr, run_tool, sai
 use crate::config::{Config, Tool};
 use crate::outcome::Outcome;
 use crate::paths;
+use crate::private::{self, Access};
 
 /// The variables the sccache server needs for this configuration, the remote's included.
 pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
@@ -63,14 +64,14 @@ pub fn socket_for(exe: &Path, env: &[(String, OsString)]) -> PathBuf {
     }
     items.sort();
     let mut h = Sha256::new();
+    h.update(crate::paths::uid().to_le_bytes());
     h.update(exe.as_os_str().as_encoded_bytes());
-    let secrets = super::remote::secret_var_names();
     for (k, v) in &items {
         h.update([0]);
         h.update(k.as_encoded_bytes());
         // A credential's value is not hashed (a socket name must not help guess it): a
         // changed credential takes effect when the server is restarted.
-        if !secrets.iter().any(|s| k.as_encoded_bytes() == s.as_bytes()) {
+        if !crate::secrets::is_credential_var(k) {
             h.update([b'=']);
             h.update(v.as_encoded_bytes());
         }
@@ -138,17 +139,11 @@ pub fn ensure_server_or_local(
         return Ok(running());
     }
     let dir = sock.parent().unwrap_or(Path::new("/tmp"));
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
-    }
+    // The runtime directory must be ours (0700, not a symlink): in another user's
+    // directory a planted socket would receive our compile requests.
+    paths::own_dir(dir).map_err(|e| format!("runtime directory refused: {e}"))?;
     let lock_path = sock.with_extension("lock");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
+    let lock = private::open_or_create_own(&lock_path, Access::Read)
         .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while FileExt::try_lock_exclusive(&lock).is_err() {
@@ -186,18 +181,19 @@ pub fn ensure_server_or_local(
     let mut local_env = local.env.clone();
     local_env.push(("SCCACHE_IDLE_TIMEOUT".into(), LOCAL_ONLY_IDLE_SECS.into()));
     start(exe, sock, &local_env)?;
-    let _ = fs::write(&marker, &why);
+    if let Ok(mut f) = private::open_or_create_own(&marker, Access::Append) {
+        use std::io::Write;
+        let _ = f.set_len(0);
+        let _ = f.write_all(why.as_bytes());
+    }
     Ok(Started::LocalOnly(why))
 }
 
 /// Start a server on `sock` (the caller holds the start lock).
 fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), String> {
     let log_path = sock.with_extension("log");
-    let log = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(&log_path)
+    let log = private::open_or_create_own(&log_path, Access::Append)
+        .and_then(|f| f.set_len(0).map(|()| f))
         .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(exe);
@@ -208,10 +204,14 @@ fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), Stri
     // SAFETY: the closure only makes async-signal-safe system calls.
     unsafe {
         cmd.pre_exec(|| {
-            crate::process::close_from(3);
+            crate::process::cloexec_from(3);
             Ok(())
         });
     }
+    // The server gets the environment minus credentials its storage does not read
+    // (a `GITHUB_TOKEN` of the build has no business in a long-lived daemon).
+    cmd.env_clear()
+        .envs(std::env::vars_os().filter(|(k, _)| server_may_see(k)));
     let status = cmd
         .arg("--start-server")
         .current_dir("/")
@@ -232,6 +232,18 @@ fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), Stri
         "sccache --start-server failed ({status}); its log: {}",
         log_path.display()
     ))
+}
+
+/// May the sccache server's own environment hold this variable? Everything but
+/// credentials, except the ones sccache's storage backends read themselves.
+pub fn server_may_see(name: &std::ffi::OsStr) -> bool {
+    if !crate::secrets::is_credential_var(name) {
+        return true;
+    }
+    let n = name.to_string_lossy();
+    ["SCCACHE_", "AWS_", "ACTIONS_", "GOOGLE_", "AZURE_"]
+        .iter()
+        .any(|p| n.starts_with(p))
 }
 
 /// Stop the server for these settings, if one runs. Returns whether one was running.

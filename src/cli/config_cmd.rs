@@ -112,6 +112,13 @@ pub fn show() -> anyhow::Result<i32> {
             |p| p.display().to_string()
         )
     );
+    for i in &cfg.ignored {
+        println!(
+            "ignored:      {} ({}; see `toolchainkit doctor`)",
+            i.path.display(),
+            i.why
+        );
+    }
     println!();
     let rows = lines(&cfg);
     let width = rows

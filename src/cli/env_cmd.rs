@@ -106,6 +106,7 @@ pub fn render(v: &Var, format: Format) -> String {
             .iter()
             .map(|p| match p {
                 Part::Lit(s) => lit(s),
+                Part::Hidden(_) => lit("(hidden)"),
                 Part::Secret { var: name, .. } => var(name),
             })
             .collect();
@@ -151,6 +152,7 @@ fn json_value(v: &Var) -> String {
         .iter()
         .map(|p| match p {
             Part::Lit(s) => s.clone(),
+            Part::Hidden(_) => "(hidden)".into(),
             Part::Secret { var, .. } => format!("${{{var}}}"),
         })
         .collect()
@@ -162,7 +164,18 @@ pub fn run(format: Format, tool: Option<Tool>) -> anyhow::Result<i32> {
         Some(t) => t,
         None => configured_tool(&cfg, &cwd)?,
     };
-    let vars = vars(tool, &cfg)?;
+    let mut vars = vars(tool, &cfg)?;
+    // A credential written literally in the configuration is never printed: there is no
+    // variable to refer to, so the variable that needs it is left out, with a note.
+    vars.retain(|v| {
+        if v.has_hidden() {
+            eprintln!(
+                "toolchainkit: {} is left out: it holds a credential written in the configuration file; move it to a variable and reference it with the matching `*_env` setting",
+                v.name
+            );
+        }
+        !v.has_hidden()
+    });
     if format == Format::Json {
         let list: Vec<serde_json::Value> = vars
             .iter()

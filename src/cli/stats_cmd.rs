@@ -119,7 +119,7 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
         return Ok(0);
     }
     // Folding pending records and showing notices once both go through the lock.
-    let exists = path.exists() || path.with_extension("json.pending").exists();
+    let exists = path.exists() || stats::pending_path(&path).exists();
     let s = if exists {
         stats::update(&path, |s| {
             let shown = s.clone();

@@ -321,17 +321,7 @@ pub fn literal_secrets(f: &FileRemote) -> Vec<RemoteError> {
         }
     }
     for (k, v) in f.extra.iter().flat_map(|m| m.iter()) {
-        let lk = k.to_ascii_lowercase();
-        let secretish = [
-            "password",
-            "token",
-            "secret",
-            "connection_string",
-            "access_key",
-        ]
-        .iter()
-        .any(|w| lk.contains(w));
-        if secretish && !v.is_empty() {
+        if crate::secrets::is_credential_name(k) && !v.is_empty() {
             out.push((
                 format!("cache.remote.extra.{k}"),
                 "a credential written in the file".into(),

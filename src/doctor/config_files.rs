@@ -6,6 +6,22 @@ use crate::paths;
 
 pub fn checks(ctx: &Ctx) -> Vec<Check> {
     let mut out = Vec::new();
+    for i in &ctx.cfg.ignored {
+        out.push(Check::problem(
+            "config.ignored",
+            format!(
+                "{} is ignored: {} (compiles here use {})",
+                i.path.display(),
+                i.why,
+                if ctx.cfg.project_file.is_some() {
+                    "the other files"
+                } else {
+                    "the user file and the built-in defaults"
+                }
+            ),
+            config::trust::fix_for(&i.path),
+        ));
+    }
     if let Some(e) = &ctx.cfg_error {
         let mut msg = format!("{e}");
         let hint = match msg.find("\nhint: ") {

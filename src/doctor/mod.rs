@@ -8,6 +8,7 @@
 pub mod cache_dir;
 pub mod config_files;
 pub mod container;
+pub mod dirs;
 pub mod path;
 pub mod remote;
 pub mod stats_file;
@@ -126,6 +127,7 @@ impl Ctx {
 pub fn run_all(ctx: &Ctx) -> Vec<Check> {
     let mut out = Vec::new();
     out.extend(config_files::checks(ctx));
+    out.extend(dirs::checks(ctx));
     out.extend(path::checks(ctx));
     out.extend(tool::checks(ctx));
     out.extend(cache_dir::checks(ctx));

@@ -8,9 +8,9 @@ use crate::stats;
 
 fn writable(path: &Path) -> Result<(), String> {
     let dir = path.parent().unwrap_or(Path::new("/"));
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let probe = dir.join(format!(".toolchainkit-doctor-{}", std::process::id()));
-    std::fs::File::create(&probe).map_err(|e| format!("{} is not writable: {e}", dir.display()))?;
+    stats::prepare_dir(path).map_err(|e| e.to_string())?;
+    let (_, probe) = crate::private::create_unique(dir, ".toolchainkit-doctor")
+        .map_err(|e| format!("{} is not writable: {e}", dir.display()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -41,6 +41,19 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
         Ok(None) => out.push(Check::ok(
             "stats",
             format!("{} (no invocation recorded yet)", path.display()),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => out.push(Check::problem(
+            "stats",
+            e.to_string(),
+            format!(
+                "move {} away if it is yours, or set [stats] file to another path",
+                path.display()
+            ),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => out.push(Check::problem(
+            "stats",
+            format!("{e} (compiles are not counted)"),
+            "remove it if it is not yours (another user may have planted it), or set [stats] file",
         )),
         Err(e) => out.push(Check::warn(
             "stats",

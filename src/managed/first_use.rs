@@ -77,8 +77,18 @@ pub fn ensure(tool: Tool) -> Option<PathBuf> {
         }
         Err(e) => {
             log::warn!("install = true: cannot install {}: {e:#}", tool.name());
-            let _ = std::fs::create_dir_all(paths::tools_dir());
-            let _ = std::fs::write(failure_marker(tool), format!("{e:#}\n"));
+            if paths::own_dir(&paths::data_dir())
+                .and_then(|d| crate::private::ensure_private_tree(&d, &["tools"]))
+                .is_ok()
+                && let Ok(mut f) = crate::private::open_or_create_own(
+                    &failure_marker(tool),
+                    crate::private::Access::Append,
+                )
+            {
+                use std::io::Write;
+                let _ = f.set_len(0);
+                let _ = writeln!(f, "{e:#}");
+            }
             None
         }
     }

@@ -138,6 +138,19 @@ pub fn verify(file: &Path, expect: &Expect) -> Result<String, String> {
     }
 }
 
+/// May the managed binary at `path` be run? Its directories (up to the data directory,
+/// or the shared fallback base when there is no home) and the file must be this user's
+/// and writable by nobody else: another user's planted `tools/bin/ccache` is never run.
+pub fn check_trusted(path: &Path) -> std::io::Result<()> {
+    let fallback = paths::fallback_base();
+    let base = if path.starts_with(&fallback) {
+        fallback
+    } else {
+        paths::data_dir()
+    };
+    crate::private::check_owned_path(&base, path)
+}
+
 /// Where managed binaries go: `DIR/bin/NAME`, `DIR` defaulting to `paths::tools_dir()`.
 pub fn bin_dir(dir: Option<&Path>) -> PathBuf {
     dir.map_or_else(paths::tools_dir, Path::to_path_buf)

