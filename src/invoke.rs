@@ -150,13 +150,28 @@ fn dispatch(
         };
         return direct(Outcome::Fallback(reason.into()));
     };
+    if backend::is_introspection(job.args) {
+        // `-v`, `-###`, `-print-*`, `-dump*`: build systems parse exactly what the bare
+        // compiler prints (CMake's ABI probe reads `-v`), and a cache tool changes it.
+        return direct(Outcome::Uncacheable("introspection".into()));
+    }
     if !backend::may_compile(job.args) {
         return direct(Outcome::Uncacheable("not_a_compile".into()));
+    }
+    if backend::preprocess_only(job.args) {
+        // Neither tool caches `-E`/`-M`/`-MM` (ccache: called_for_preprocessing, sccache:
+        // an unhandled compile its client runs itself): run it once, here.
+        return direct(Outcome::Uncacheable("called_for_preprocessing".into()));
     }
     if !backend::is_known_compiler(&call.compiler)
         && !backend::is_known_compiler(job.real.as_os_str())
     {
         return direct(Outcome::Uncacheable("unsupported_compiler".into()));
+    }
+    if tool == Tool::Ccache && backend::ccache::disabled_by_env() {
+        // ccache would run the compiler itself and record nothing (meson sets
+        // CCACHE_DISABLE for its configure checks): run it here, once.
+        return direct(Outcome::Uncacheable("disabled_by_env".into()));
     }
     if tool == Tool::Sccache && job.args.iter().any(|a| a.to_str().is_none()) {
         // sccache turns non-UTF-8 arguments into U+FFFD before compiling: the object

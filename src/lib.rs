@@ -30,6 +30,7 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 
 /// Entry point shared by the binary and the tests: classify argv and run that mode.
 pub fn main_entry() -> ! {
+    process::occupy_closed_std_fds();
     let argv: Vec<OsString> = std::env::args_os().collect();
     match mode::classify(argv) {
         mode::Mode::Compile(call) => invoke::run(call),

@@ -7,30 +7,47 @@ use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 static CHILD: AtomicI32 = AtomicI32::new(0);
-static PENDING: AtomicI32 = AtomicI32::new(0);
 
 const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
-extern "C" fn forward(sig: libc::c_int) {
+extern "C" fn on_signal(sig: libc::c_int) {
     let pid = CHILD.load(Ordering::SeqCst);
     if pid > 0 {
         // SAFETY: kill is async-signal-safe.
         unsafe {
             libc::kill(pid, sig);
         }
-    } else {
-        PENDING.store(sig, Ordering::SeqCst);
+        return;
+    }
+    // No child runs (waiting for a lock, starting a server, recording stats): end now, as
+    // the signal would have ended us. The signal is blocked while this handler runs, so
+    // the raised one is delivered, with the default action, as soon as it returns.
+    // SAFETY: sigaction and raise are async-signal-safe; the struct is fully set.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
+        libc::raise(sig);
     }
 }
 
-/// Make SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the shim reach its child.
+/// Make SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the shim reach its child, and end the
+/// shim promptly when one arrives while no child runs. A signal the build system set to
+/// be ignored stays ignored (for the shim and, across exec, for the compiler).
 pub fn install_forwarding() {
     for sig in FORWARDED {
-        // SAFETY: a zeroed sigaction with a valid handler and empty mask is well formed;
-        // the handler only calls async-signal-safe functions.
+        // SAFETY: querying and setting a disposition with fully initialised structs; the
+        // handler only calls async-signal-safe functions.
         unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = forward as *const () as usize;
+            sa.sa_sigaction = on_signal as *const () as usize;
             sa.sa_flags = libc::SA_RESTART;
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(sig, &sa, std::ptr::null_mut());
@@ -38,19 +55,38 @@ pub fn install_forwarding() {
     }
 }
 
-/// Spawn `cmd`, register it for signal forwarding, and return the child.
-pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
-    let child = cmd.spawn()?;
-    let pid = i32::try_from(child.id()).unwrap_or(0);
-    CHILD.store(pid, Ordering::SeqCst);
-    let pending = PENDING.swap(0, Ordering::SeqCst);
-    if pending != 0 && pid > 0 {
-        // SAFETY: plain kill of our own child.
-        unsafe {
-            libc::kill(pid, pending);
+fn forwarded_set() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise the set we own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in FORWARDED {
+            libc::sigaddset(&mut set, sig);
         }
+        set
     }
-    Ok(child)
+}
+
+/// Spawn `cmd`, register it for signal forwarding, and return the child. The forwarded
+/// signals are held back from just before the spawn until the child is registered, so one
+/// that arrives in between reaches the child instead of ending the shim without it (the
+/// child itself starts with no signal blocked: std resets its mask).
+pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
+    let set = forwarded_set();
+    // SAFETY: blocking and restoring signals of this (single-threaded) process.
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
+    }
+    let spawned = cmd.spawn();
+    if let Ok(child) = &spawned {
+        CHILD.store(i32::try_from(child.id()).unwrap_or(0), Ordering::SeqCst);
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+    spawned
 }
 
 /// Wait for a spawned child and unregister it.
@@ -87,6 +123,49 @@ pub fn exit_like(status: ExitStatus) -> ! {
         std::process::exit(128 + sig);
     }
     std::process::exit(status.code().unwrap_or(1))
+}
+
+/// Occupy any of descriptors 0, 1 and 2 that the shim was started without (closed), as
+/// std's runtime would, so that no pipe or file the shim opens lands on them (a ccache
+/// stats-log pipe on descriptor 1 would receive the compiler's output and hang the
+/// compile). They are opened on `/dev/null` close-on-exec: the compiler still starts
+/// with them closed, exactly as it would without the shim.
+pub fn occupy_closed_std_fds() {
+    let mut fds = [
+        libc::pollfd {
+            fd: 0,
+            events: 0,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: 1,
+            events: 0,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: 2,
+            events: 0,
+            revents: 0,
+        },
+    ];
+    // SAFETY: poll reads and writes the three-element array we own; timeout 0.
+    if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } < 0 {
+        return;
+    }
+    for p in fds {
+        if p.revents & libc::POLLNVAL != 0 {
+            // SAFETY: open of a constant path; the lowest free descriptor, which is this
+            // closed one because lower ones were filled first, is taken.
+            let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+            if fd != p.fd && fd >= 0 {
+                // Not where it was meant to go (cannot happen with ascending order).
+                // SAFETY: closing the descriptor just opened.
+                unsafe {
+                    libc::close(fd);
+                }
+            }
+        }
+    }
 }
 
 /// The process umask, read without changing it for longer than two syscalls.

@@ -90,21 +90,92 @@ impl PrivateLog {
 
     /// What ccache wrote. Called after the tool exited; the pipe is read without
     /// blocking (a ccache result is a few short lines, far below the pipe's capacity).
-    fn take(self) -> String {
+    /// The bytes as written: a line names the input file, which need not be UTF-8.
+    fn take(self) -> Vec<u8> {
         match self {
             PrivateLog::Pipe(LogPipe { mut read, write }) => {
                 drop(write);
                 let mut buf = Vec::new();
                 let _ = read.read_to_end(&mut buf); // stops at EOF or EAGAIN
-                String::from_utf8(buf).unwrap_or_default()
+                buf
             }
             PrivateLog::File(f) => {
-                let text = fs::read_to_string(&f).unwrap_or_default();
+                let bytes = fs::read(&f).unwrap_or_default();
                 let _ = fs::remove_file(&f);
-                text
+                bytes
             }
         }
     }
+}
+
+/// Does the environment disable ccache, as ccache reads it? `CCACHE_DISABLE` set (even
+/// empty) means true, unless `CCACHE_NODISABLE` is set; ccache's own negative spellings
+/// (`0`, `false`, `disable`, `no`) are an error for ccache, so they are left to it.
+pub fn disabled_by_env() -> bool {
+    let Some(v) = std::env::var_os("CCACHE_DISABLE") else {
+        return false;
+    };
+    let negative = v.to_str().is_some_and(|s| {
+        ["0", "false", "disable", "no"]
+            .iter()
+            .any(|n| s.eq_ignore_ascii_case(n))
+    });
+    !negative && std::env::var_os("CCACHE_NODISABLE").is_none()
+}
+
+/// ccache exited non-zero and recorded no result: was that ccache's own failure (it never
+/// ran the compiler) or the compiler's? ccache prints its own fatal errors as
+/// `ccache: error: ...` (ccache.cpp) and otherwise runs the compiler, recording a result,
+/// unless it is disabled. With stderr captured the marker decides; on a terminal it is
+/// ccache's failure unless its configuration disables it (then the compiler ran).
+fn failed_on_its_own(captured: Option<&[u8]>, job: &Job<'_>) -> bool {
+    match captured {
+        Some(b) => {
+            b.starts_with(b"ccache: error:") || b.windows(15).any(|w| w == b"\nccache: error:")
+        }
+        None => !disabled_by_config(job.cfg),
+    }
+}
+
+/// Does a ccache configuration file in effect say `disable = true`? Read only after a
+/// compile that recorded no result (never on the hot path): `CCACHE_CONFIGPATH`, else
+/// the cache directory's `ccache.conf` (toolchainkit's `cache.dir`, `CCACHE_DIR`, or
+/// ccache's default locations), and the system file.
+fn disabled_by_config(cfg: &Config) -> bool {
+    if std::env::var_os("CCACHE_NODISABLE").is_some() {
+        return false;
+    }
+    let mut files: Vec<PathBuf> = Vec::new();
+    if let Some(p) = paths::var_nonempty("CCACHE_CONFIGPATH") {
+        files.push(PathBuf::from(p));
+    } else {
+        let dir = cfg
+            .tool_dir(Tool::Ccache)
+            .or_else(|| paths::var_nonempty("CCACHE_DIR").map(PathBuf::from));
+        match dir {
+            Some(d) => files.push(d.join("ccache.conf")),
+            None => {
+                if let Some(x) = paths::var_nonempty("XDG_CONFIG_HOME") {
+                    files.push(PathBuf::from(x).join("ccache/ccache.conf"));
+                }
+                if let Some(h) = paths::home() {
+                    files.push(h.join(".config/ccache/ccache.conf"));
+                    files.push(h.join(".ccache/ccache.conf"));
+                }
+            }
+        }
+    }
+    files.push(PathBuf::from("/etc/ccache.conf"));
+    files.push(PathBuf::from("/usr/local/etc/ccache.conf"));
+    files.iter().any(|f| {
+        fs::read_to_string(f).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.split_once('=').is_some_and(|(k, v)| {
+                    k.trim() == "disable" && v.trim().eq_ignore_ascii_case("true")
+                })
+            })
+        })
+    })
 }
 
 /// Run one compile through ccache at `exe`.
@@ -117,7 +188,7 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         .envs(env(job.cfg))
         .env("CCACHE_STATSLOG", log.name());
     let spawned = run_tool(&mut cmd);
-    let text = log.take();
+    let raw = log.take();
     let (status, captured) = match spawned {
         Ok(r) => r,
         Err(e) => {
@@ -129,15 +200,15 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         }
     };
     if let Some(user_log) = paths::var_nonempty("CCACHE_STATSLOG")
-        && !text.is_empty()
+        && !raw.is_empty()
         && let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&user_log)
     {
-        let _ = f.write_all(text.as_bytes());
+        let _ = f.write_all(&raw);
     }
-    let observed = outcome::from_ccache_statslog(&text);
-    if !status.success() && observed.is_none() {
-        // ccache failed before deciding anything (unwritable cache, bad setting): its own
-        // failure, not the compile's. Hide its message and compile directly.
+    let observed = outcome::from_ccache_statslog(&String::from_utf8_lossy(&raw));
+    if !status.success() && observed.is_none() && failed_on_its_own(captured.as_deref(), job) {
+        // ccache failed before running the compiler (unwritable cache, bad setting): its
+        // own failure, not the compile's. Hide its message and compile directly.
         return fall_back(
             job,
             "ccache_failed",
@@ -149,6 +220,14 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     }
     if let Some(bytes) = captured {
         forward_stderr(&bytes);
+    }
+    if observed.is_none() && disabled_by_config(job.cfg) {
+        // ccache ran the compiler itself and recorded nothing: its configuration says
+        // `disable = true`.
+        return Ok(Ran {
+            status,
+            outcome: Outcome::Uncacheable("disabled_by_ccache_conf".into()),
+        });
     }
     let outcome = observed.unwrap_or_else(|| Outcome::Error("no_result_recorded".into()));
     Ok(Ran { status, outcome })

@@ -222,6 +222,29 @@ pub fn is_known_compiler(name: &OsStr) -> bool {
     )
 }
 
+/// Does the invocation ask the compiler about itself (`-v`, `--verbose`, `-###`,
+/// `-print-*`, `-dump*`, `--help`)? Such output is parsed by build systems and must be
+/// exactly the bare compiler's.
+pub fn is_introspection(args: &[OsString]) -> bool {
+    args.iter().any(|a| {
+        let b = a.as_encoded_bytes();
+        matches!(
+            b,
+            b"-v" | b"--verbose" | b"-###" | b"--help" | b"-dumpspecs"
+        ) || b.starts_with(b"-print-")
+            || b.starts_with(b"--print-")
+            || b.starts_with(b"-dumpmachine")
+            || b.starts_with(b"-dumpversion")
+            || b.starts_with(b"-dumpfullversion")
+    })
+}
+
+/// Does the invocation only preprocess (`-E`, or `-M`/`-MM` without `-MD`/`-MMD`)?
+pub fn preprocess_only(args: &[OsString]) -> bool {
+    args.iter()
+        .any(|a| matches!(a.as_encoded_bytes(), b"-E" | b"-M" | b"-MM"))
+}
+
 /// Does the argument list possibly compile a source file? Link-only steps, `--version`,
 /// `-v` and similar run the compiler directly (a cache tool could only pass them through).
 pub fn may_compile(args: &[OsString]) -> bool {
@@ -349,6 +372,26 @@ mod tests {
         }
         for n in ["ar", "ld", "python3", "my-tool"] {
             assert!(!is_known_compiler(OsStr::new(n)), "{n}");
+        }
+    }
+
+    #[test]
+    fn introspection_detection() {
+        for a in [
+            &["-v", "-c", "x.c"][..],
+            &["-###", "-c", "x.c"],
+            &["-print-file-name=libc.a"],
+            &["-dumpmachine"],
+            &["--verbose", "x.c"],
+        ] {
+            assert!(is_introspection(&os(a)), "{a:?}");
+        }
+        for a in [
+            &["-c", "x.c"][..],
+            &["-Wl,-v", "a.o"],
+            &["-DV=-v", "-c", "x.c"],
+        ] {
+            assert!(!is_introspection(&os(a)), "{a:?}");
         }
     }
 

@@ -1,0 +1,344 @@
+//! Faults found by real builds and adversarial tests: closed standard descriptors,
+//! signals while no child runs, tools disabled by the user's own variables, introspection
+//! output, non-UTF-8 source names. Each test is named after what it regresses.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// Run `cmd` with a deadline: a hang is a failure, not a stuck suite.
+fn run_within(mut cmd: Command, limit: Duration) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("hung for more than {limit:?}");
+        }
+    }
+}
+
+fn world(tool: &str) -> (World, PathBuf) {
+    let mut w = World::new();
+    let shims = w.install_shims("shims");
+    w.path_front.push(shims.clone());
+    w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
+    (w, shims)
+}
+
+/// A source whose preprocessed output is far larger than a pipe's buffer.
+fn big_source(w: &World) {
+    let mut s = String::from("int x0;\n");
+    for i in 1..20_000 {
+        s.push_str(&format!("int x{i} = {i};\n"));
+    }
+    w.write("big.c", s);
+}
+
+/// Issue: the binary starts at C `main`, so closed descriptors 0-2 stayed closed; with 0
+/// and 1 closed ccache's stats-log pipe became descriptor 1, the compiler's output went
+/// into it and the compile hung. Each of 0/1/2 closed and all three, both tools, both
+/// modes: the outcome is the bare compiler's, promptly.
+#[test]
+fn closed_standard_descriptors_never_hang_and_match_the_bare_compiler() {
+    for tool in ["ccache", "sccache"] {
+        let (w, shims) = world(tool);
+        w.write("a.c", LIB_C);
+        big_source(&w);
+        for close in ["<&-", ">&-", "2>&-", "<&- >&-", "<&- >&- 2>&-"] {
+            for args in [&["-c", "a.c", "-o", "a.o"][..], &["-E", "big.c"]] {
+                let script = format!("exec \"$@\" {close}");
+                let run = |mut c: Command| -> (Option<i32>, Vec<u8>) {
+                    c.stdin(Stdio::null());
+                    let out = run_within(c, Duration::from_secs(60));
+                    (out.status.code(), out.stderr)
+                };
+                let mut bare = w.bare("sh");
+                bare.args(["-c", &script, "sh", "gcc"]).args(args);
+                let want = run(bare);
+                for launcher in [false, true] {
+                    let mut c = w.cmd("sh");
+                    c.args(["-c", &script, "sh"]);
+                    if launcher {
+                        c.arg(bin()).arg("gcc");
+                    } else {
+                        c.arg(shims.join("gcc"));
+                    }
+                    c.args(args);
+                    let got = run(c);
+                    assert_eq!(
+                        got.0,
+                        want.0,
+                        "{tool} {close} {args:?} launcher={launcher}: exit code\nstderr: {}",
+                        String::from_utf8_lossy(&got.1)
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn socket_of(w: &World) -> PathBuf {
+    let out = w.tk().args(["server", "status"]).output().expect("status");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    PathBuf::from(
+        text.split("would use ")
+            .nth(1)
+            .and_then(|s| s.split(')').next())
+            .unwrap_or_else(|| panic!("no socket: {}", describe(&out))),
+    )
+}
+
+/// Issue: SIGINT and SIGTERM were stored while no child ran (waiting for the sccache start
+/// lock held by another process) and only killed the fallback compiler a minute later.
+/// A signal with no child must end the shim promptly, as that signal.
+#[test]
+fn a_signal_while_no_child_runs_ends_the_shim_promptly() {
+    use fs2::FileExt;
+    let (w, shims) = world("sccache");
+    w.write("a.c", LIB_C);
+    let sock = socket_of(&w);
+    fs::create_dir_all(sock.parent().expect("dir")).expect("mkdir");
+    let lock = fs::File::create(sock.with_extension("lock")).expect("lock file");
+    lock.lock_exclusive().expect("hold the start lock");
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let mut c = w.shim(&shims, "cc");
+        c.args(["-c", "a.c", "-o", "a.o"]);
+        let mut child = c.spawn().expect("spawn");
+        std::thread::sleep(Duration::from_millis(400));
+        let sent = Instant::now();
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(child.id() as i32, sig);
+        }
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(
+                sent.elapsed() < Duration::from_secs(5),
+                "signal {sig} ignored while waiting for the lock"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.signal(), Some(sig), "{status:?}");
+    }
+    FileExt::unlock(&lock).expect("unlock");
+}
+
+/// A signal the build system set to be ignored stays ignored, for the shim and for the
+/// compiler, as without the shim.
+#[test]
+fn an_ignored_signal_stays_ignored() {
+    let (w, shims) = world("none");
+    let fake = w.root().join("fake/gcc");
+    w.script(&fake, "#!/bin/sh\nsleep 1\necho done\n");
+    let mut c = w.cmd("sh");
+    c.args(["-c", "trap '' INT; exec \"$@\"", "sh"])
+        .arg(bin())
+        .arg(&fake)
+        .args(["-c", "x.c"])
+        .stdout(Stdio::piped());
+    let child = c.spawn().expect("spawn");
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(out.stdout, b"done\n");
+    let _ = shims;
+}
+
+/// A fake `gcc` that counts its runs and fails or succeeds as told.
+fn counting_gcc(w: &World, fail: bool) -> (PathBuf, PathBuf) {
+    let count = w.root().join("runs");
+    let _ = fs::remove_file(&count);
+    let gcc = w
+        .root()
+        .join(if fail { "failing" } else { "working" })
+        .join("gcc");
+    let body = if fail {
+        "echo 'x.c:1: error: nope' >&2\nexit 1\n"
+    } else {
+        ": > x.o\nexit 0\n"
+    };
+    w.script(
+        &gcc,
+        &format!("#!/bin/sh\necho run >> {}\n{body}", count.display()),
+    );
+    (gcc, count)
+}
+
+fn runs(count: &Path) -> usize {
+    fs::read_to_string(count).map_or(0, |t| t.lines().count())
+}
+
+/// Issue: with `CCACHE_DISABLE=1` (meson sets it for configure checks) a failing compile
+/// ran twice and was counted as `fallback.ccache_failed`, a successful one as
+/// `error.no_result_recorded`. Also `disable = true` in ccache's own configuration.
+#[test]
+fn a_disabled_ccache_never_runs_a_compile_twice() {
+    let (mut w, _) = world("ccache");
+    w.write("x.c", LIB_C);
+    for fail in [true, false] {
+        let (gcc, count) = counting_gcc(&w, fail);
+        w.env = vec![("CCACHE_DISABLE".into(), "1".into())];
+        let out = w.tk().arg(&gcc).args(["-c", "x.c"]).output().expect("run");
+        assert_eq!(out.status.success(), !fail, "{}", describe(&out));
+        assert_eq!(runs(&count), 1, "compiled once");
+        if fail {
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr)
+                    .matches("error: nope")
+                    .count(),
+                1
+            );
+        }
+    }
+    let s = w.stats();
+    assert_eq!(
+        s["uncacheable_reasons"]["disabled_by_env"].as_u64(),
+        Some(2),
+        "{s}"
+    );
+    // ccache.conf says disable = true: ccache runs the compiler itself, records nothing.
+    w.env.clear();
+    w.write("cache/ccache/ccache.conf", "disable = true\n");
+    for fail in [true, false] {
+        let (gcc, count) = counting_gcc(&w, fail);
+        let out = w.tk().arg(&gcc).args(["-c", "x.c"]).output().expect("run");
+        assert_eq!(out.status.success(), !fail, "{}", describe(&out));
+        assert_eq!(runs(&count), 1, "compiled once");
+    }
+    let s = w.stats();
+    assert_eq!(
+        s["uncacheable_reasons"]["disabled_by_ccache_conf"].as_u64(),
+        Some(2),
+        "{s}"
+    );
+    assert_eq!(s["fallbacks"].as_u64(), Some(0), "{s}");
+    assert_eq!(s["errors"].as_u64(), Some(0), "{s}");
+}
+
+/// Replace gcc's temporary file names (`/tmp/ccAbCdEf.s`) so two runs compare.
+fn normalize(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let mut out = String::new();
+    let mut rest: &str = &text;
+    while let Some(i) = rest.find("/cc") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let n = rest
+            .char_indices()
+            .take_while(|(_, c)| c.is_ascii_alphanumeric())
+            .count();
+        if n == 6 {
+            out.push_str("XXXXXX");
+            rest = &rest[6..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Issue: ccache alters `-v` compiles (adds `-fdiagnostics-color=always`, reorders
+/// arguments), and CMake's compiler ABI probe parses exactly that stderr. Introspection
+/// runs the real compiler directly: stderr equals the bare compiler's, both tools, both
+/// modes.
+#[test]
+fn verbose_and_introspection_output_is_the_bare_compilers() {
+    for tool in ["ccache", "sccache"] {
+        let (w, shims) = world(tool);
+        w.write("x.c", LIB_C);
+        for args in [
+            &["-v", "-c", "x.c", "-o", "x.o"][..],
+            &["-###", "-c", "x.c", "-o", "x.o"],
+            &["-print-prog-name=cc1"],
+            &["-dumpmachine"],
+        ] {
+            let want = w.bare("cc").args(args).output().expect("bare");
+            for launcher in [false, true] {
+                let got = if launcher {
+                    w.tk().arg("cc").args(args).output()
+                } else {
+                    w.shim(&shims, "cc").args(args).output()
+                }
+                .expect("shim");
+                assert_eq!(got.status.code(), want.status.code(), "{args:?}");
+                assert_eq!(
+                    normalize(&got.stderr),
+                    normalize(&want.stderr),
+                    "{tool} {args:?} launcher={launcher}"
+                );
+                assert_eq!(got.stdout, want.stdout, "{tool} {args:?}");
+            }
+        }
+        let s = w.stats();
+        assert_eq!(
+            s["uncacheable_reasons"]["introspection"].as_u64(),
+            Some(8),
+            "{s}"
+        );
+    }
+}
+
+/// Issue: a non-UTF-8 source name through ccache was counted `error.no_result_recorded`
+/// and the user's own `CCACHE_STATSLOG` got no line.
+#[test]
+fn a_non_utf8_source_name_through_ccache_is_counted_and_logged() {
+    use std::os::unix::ffi::OsStrExt;
+    let (mut w, shims) = world("ccache");
+    let name = std::ffi::OsStr::from_bytes(b"a\xff.c");
+    fs::write(w.work.join(name), LIB_C).expect("write");
+    let user_log = w.root().join("user.statslog");
+    w.env
+        .push(("CCACHE_STATSLOG".into(), user_log.display().to_string()));
+    for _ in 0..2 {
+        silent(
+            w.shim(&shims, "cc")
+                .arg("-c")
+                .arg(name)
+                .args(["-o", "a.o"])
+                .output()
+                .expect("compile"),
+        );
+    }
+    let s = w.stats();
+    assert_eq!(
+        (s["misses"].as_u64(), s["hits"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    let log = read(&user_log);
+    assert_eq!(
+        log.windows(4).filter(|w| *w == b"# a\xff").count(),
+        2,
+        "{}",
+        String::from_utf8_lossy(&log)
+    );
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(&user_log)
+        .expect("log");
+    f.write_all(b"").expect("still a normal file");
+}
