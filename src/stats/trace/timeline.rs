@@ -17,9 +17,6 @@ use std::ops::Range;
 
 use super::Event;
 
-/// The default idle gap that separates two builds, in microseconds.
-pub const DEFAULT_GAP_US: u64 = 10_000_000;
-
 /// What an invocation's outcome key means for the picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
