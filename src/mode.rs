@@ -9,7 +9,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// The management subcommands. A compiler whose name collides with one of these is
-/// reached with `toolchainkit -- NAME ARGS`.
+/// reached with `toolchainkit -- NAME ARGS`. Must name exactly the clap subcommands in
+/// `cli` (a unit test there pins the two lists).
 pub const SUBCOMMANDS: &[&str] = &[
     "help",
     "config",
@@ -23,6 +24,8 @@ pub const SUBCOMMANDS: &[&str] = &[
     "doctor",
     "tool",
     "server",
+    "completions",
+    "man",
 ];
 
 /// Names of programs that wrap a compiler; launcher mode peels them off the front

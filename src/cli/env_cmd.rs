@@ -1,21 +1,32 @@
 //! `toolchainkit env`: the variables the configured tool needs, for CI jobs that call
 //! sccache or ccache without the shim. Secrets appear only as references to the
-//! variables that hold them (`${VAR}`), never as values.
+//! variables that hold them (`${VAR}`), never as values. How each format is written so
+//! that no value can run anything is `env_quote`'s job.
 
 use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use anyhow::bail;
 
+use super::env_quote::{self, Entry, Piece};
 use crate::backend::remote::{self, Part, Var};
 use crate::config::{Config, Tool, ToolChoice};
 
-/// Output syntaxes.
+/// Output syntaxes. (The variants' help is plain words: completion scripts embed it.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// POSIX sh export lines, for eval in sh, bash, zsh
     Sh,
+    /// fish set lines
     Fish,
+    /// PowerShell assignments to env variables
     Powershell,
+    /// NAME=value lines read alike by sh (set -a) and python-dotenv
     Dotenv,
+    /// GitHub Actions env file (heredoc entries); secrets left out
+    Github,
+    /// one JSON object
     Json,
 }
 
@@ -41,14 +52,9 @@ pub fn configured_tool(cfg: &Config, cwd: &std::path::Path) -> anyhow::Result<To
     })
 }
 
-fn lossy(v: OsString) -> String {
-    v.to_string_lossy().into_owned()
-}
-
-/// Every variable `tool` needs for `cfg`: cache dir and size, then the remote's.
-pub fn vars(tool: Tool, cfg: &Config) -> anyhow::Result<Vec<Var>> {
-    let mut out: Vec<Var> = Vec::new();
-    let base = match tool {
+/// The cache directory and size variables, values as the tool gets them.
+fn local_vars(tool: Tool, cfg: &Config) -> Vec<(String, OsString)> {
+    match tool {
         Tool::Sccache => crate::backend::sccache::local_env(cfg),
         Tool::Ccache => {
             let mut e = Vec::new();
@@ -63,13 +69,12 @@ pub fn vars(tool: Tool, cfg: &Config) -> anyhow::Result<Vec<Var>> {
             }
             e
         }
-    };
-    for (k, v) in base {
-        out.push(Var {
-            name: k,
-            parts: vec![Part::Lit(lossy(v))],
-        });
     }
+}
+
+/// The remote cache's variables for `tool`, or why it cannot serve it.
+fn remote_vars(tool: Tool, cfg: &Config) -> anyhow::Result<Vec<Var>> {
+    let mut out: Vec<Var> = Vec::new();
     if let Some(r) = &cfg.remote.value {
         match remote::vars_for(tool, r) {
             Ok(v) => out.extend(v),
@@ -86,76 +91,104 @@ pub fn vars(tool: Tool, cfg: &Config) -> anyhow::Result<Vec<Var>> {
     Ok(out)
 }
 
-fn sh_single(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-fn fish_single(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
-fn ps_single(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// One variable in `format` (not json).
-pub fn render(v: &Var, format: Format) -> String {
-    let pieces = |lit: &dyn Fn(&str) -> String, var: &dyn Fn(&str) -> String, sep: &str| {
-        let parts: Vec<String> = v
-            .parts
-            .iter()
-            .map(|p| match p {
-                Part::Lit(s) => lit(s),
-                Part::Hidden(_) => lit("(hidden)"),
-                Part::Secret { var: name, .. } => var(name),
-            })
-            .collect();
-        if parts.is_empty() {
-            lit("")
-        } else {
-            parts.join(sep)
-        }
-    };
-    match format {
-        Format::Sh => format!(
-            "export {}={}",
-            v.name,
-            pieces(&sh_single, &|n| format!("\"${{{n}}}\""), "")
-        ),
-        Format::Fish => format!(
-            "set -gx {} {}",
-            v.name,
-            pieces(&fish_single, &|n| format!("\"${n}\""), "")
-        ),
-        Format::Powershell => format!(
-            "$env:{} = {}",
-            v.name,
-            pieces(&ps_single, &|n| format!("$env:{n}"), " + ")
-        ),
-        Format::Dotenv | Format::Json => {
-            let body = pieces(
-                &|s: &str| {
-                    s.replace('\\', "\\\\")
-                        .replace('"', "\\\"")
-                        .replace('$', "\\$")
-                },
-                &|n| format!("${{{n}}}"),
-                "",
-            );
-            format!("{}=\"{body}\"", v.name)
-        }
-    }
-}
-
-fn json_value(v: &Var) -> String {
-    v.parts
-        .iter()
-        .map(|p| match p {
-            Part::Lit(s) => s.clone(),
-            Part::Hidden(_) => "(hidden)".into(),
-            Part::Secret { var, .. } => format!("${{{var}}}"),
+/// Every variable `tool` needs for `cfg` (cache dir and size, then the remote's):
+/// literal bytes kept as they are (a path may not be UTF-8), secrets as references.
+pub fn entries(tool: Tool, cfg: &Config, notes: &mut Vec<String>) -> anyhow::Result<Vec<Entry>> {
+    let key_path = cfg.remote.value.as_ref().and_then(|r| r.key_path.as_ref());
+    let mut out: Vec<Entry> = local_vars(tool, cfg)
+        .into_iter()
+        .map(|(name, v)| Entry {
+            name,
+            pieces: vec![Piece::Bytes(v.into_vec())],
         })
-        .collect()
+        .collect();
+    for v in remote_vars(tool, cfg)? {
+        if v.has_hidden() {
+            // A credential written literally in the configuration is never printed: there
+            // is no variable to refer to, so the variable that needs it is left out.
+            notes.push(format!(
+                "{} is left out: it holds a credential written in the configuration file; move it to a variable and reference it with the matching `*_env` setting",
+                v.name
+            ));
+            continue;
+        }
+        let pieces = if v.name == "SCCACHE_GCS_KEY_PATH"
+            && let Some(k) = key_path
+            && v.parts == [Part::Lit(k.display().to_string())]
+        {
+            // The remote mapping holds text; the path itself may not be UTF-8.
+            vec![Piece::Bytes(k.as_os_str().as_bytes().to_vec())]
+        } else {
+            v.parts
+                .into_iter()
+                .map(|p| match p {
+                    Part::Lit(s) | Part::Hidden(s) => Piece::Bytes(s.into_bytes()),
+                    Part::Secret { var, .. } => Piece::Ref(var),
+                })
+                .collect()
+        };
+        out.push(Entry {
+            name: v.name,
+            pieces,
+        });
+    }
+    Ok(out)
+}
+
+/// The whole output of one format, or the first value it cannot carry (nothing is
+/// printed then, so `eval "$(toolchainkit env)"` never runs half a list).
+pub fn render_all(
+    tool: Tool,
+    entries: &[Entry],
+    format: Format,
+    notes: &mut Vec<String>,
+) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    if format == Format::Json {
+        let list = entries
+            .iter()
+            .map(env_quote::json)
+            .collect::<Result<Vec<_>, _>>()?;
+        let doc = serde_json::json!({ "tool": tool.name(), "variables": list });
+        out.extend_from_slice(doc.to_string().as_bytes());
+        out.push(b'\n');
+        return Ok(out);
+    }
+    if format != Format::Github {
+        // `#` starts a comment in sh, fish, PowerShell and dotenv alike.
+        out.extend_from_slice(
+            format!(
+                "# {} settings from toolchainkit; secrets are references to variables that must be set\n",
+                tool.name()
+            )
+            .as_bytes(),
+        );
+    }
+    let mut random = env_quote::random_hex;
+    for e in entries {
+        let line = match format {
+            Format::Sh => env_quote::sh(e)?,
+            Format::Fish => env_quote::fish(e)?,
+            Format::Dotenv => env_quote::dotenv(e)?,
+            Format::Powershell => env_quote::powershell(e)?,
+            Format::Github => match env_quote::github(e, &mut random)? {
+                Some(l) => l,
+                None => {
+                    let refs: Vec<String> = e.refs().iter().map(|r| format!("${{{r}}}")).collect();
+                    notes.push(format!(
+                        "{} is left out: it embeds the secret {}, and GitHub's env file expands no references. \
+                         Set it in the workflow (`env:` with `${{{{ secrets.NAME }}}}`), or run `eval \"$(toolchainkit env)\"` in the step that builds",
+                        e.name,
+                        refs.join(", ")
+                    ));
+                    continue;
+                }
+            },
+            Format::Json => unreachable!("handled above"),
+        };
+        out.extend_from_slice(&line);
+    }
+    Ok(out)
 }
 
 pub fn run(format: Format, tool: Option<Tool>) -> anyhow::Result<i32> {
@@ -164,42 +197,14 @@ pub fn run(format: Format, tool: Option<Tool>) -> anyhow::Result<i32> {
         Some(t) => t,
         None => configured_tool(&cfg, &cwd)?,
     };
-    let mut vars = vars(tool, &cfg)?;
-    // A credential written literally in the configuration is never printed: there is no
-    // variable to refer to, so the variable that needs it is left out, with a note.
-    vars.retain(|v| {
-        if v.has_hidden() {
-            eprintln!(
-                "toolchainkit: {} is left out: it holds a credential written in the configuration file; move it to a variable and reference it with the matching `*_env` setting",
-                v.name
-            );
-        }
-        !v.has_hidden()
-    });
-    if format == Format::Json {
-        let list: Vec<serde_json::Value> = vars
-            .iter()
-            .map(|v| {
-                serde_json::json!({
-                    "name": v.name,
-                    "value": json_value(v),
-                    "secret_refs": v.refs(),
-                })
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({ "tool": tool.name(), "variables": list })
-        );
-        return Ok(0);
+    let mut notes = Vec::new();
+    let entries = entries(tool, &cfg, &mut notes)?;
+    let out = render_all(tool, &entries, format, &mut notes).map_err(|e| anyhow::anyhow!(e))?;
+    for n in &notes {
+        eprintln!("toolchainkit: note: {n}");
     }
-    // `#` starts a comment in sh, fish, PowerShell and dotenv alike.
-    println!(
-        "# {} settings from toolchainkit; secrets are references to variables that must be set",
-        tool.name()
-    );
-    for v in &vars {
-        println!("{}", render(v, format));
-    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&out)?;
+    stdout.flush()?;
     Ok(0)
 }

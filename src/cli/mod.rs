@@ -7,6 +7,8 @@ mod config_cmd;
 mod container_cmd;
 mod doctor;
 mod env_cmd;
+mod env_quote;
+mod manual;
 mod server;
 mod shims;
 mod stats_cmd;
@@ -65,11 +67,28 @@ enum Cmd {
         #[arg(long, short = 'z')]
         zero: bool,
     },
-    /// Convert the build trace to Chrome trace-event JSON (open in Perfetto).
+    /// Show the build trace as a timeline: Chrome trace-event JSON (Perfetto), SVG or HTML.
+    #[command(group(clap::ArgGroup::new("output").required(true).multiple(true).args(["chrome", "svg", "html"])))]
     Trace {
-        /// Write Chrome trace-event JSON to this file.
+        /// Write Chrome trace-event JSON to this file (open in ui.perfetto.dev).
         #[arg(long, value_name = "FILE")]
-        chrome: PathBuf,
+        chrome: Option<PathBuf>,
+        /// Write a standalone SVG picture of the timeline to this file.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+        /// Write an HTML page (the picture and the slowest invocations) to this file.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Only the last build: the invocations after the last idle gap longer than --gap.
+        #[arg(long)]
+        last_build: bool,
+        /// Only invocations that started at or after TIME: Unix seconds or
+        /// YYYY-MM-DDTHH:MM:SS (UTC).
+        #[arg(long, value_name = "TIME", value_parser = parse_since)]
+        since: Option<u64>,
+        /// Idle seconds that separate two builds.
+        #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_gap)]
+        gap: u64,
         /// Trace file to read (default: this project's).
         #[arg(long, value_name = "TRACE")]
         input: Option<PathBuf>,
@@ -121,6 +140,17 @@ enum Cmd {
     Tool {
         #[command(subcommand)]
         action: ToolAction,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into DIR.
+    Man {
+        /// Write toolchainkit.1 and toolchainkit-COMMAND.1 into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -224,7 +254,25 @@ pub fn run(args: Vec<OsString>) -> i32 {
             action: ShimsAction::Install { dir, names, force },
         }) => shims::install(&dir, &names, force),
         Some(Cmd::Stats { json, zero }) => stats_cmd::run(json, zero),
-        Some(Cmd::Trace { chrome, input }) => stats_cmd::trace(&chrome, input),
+        Some(Cmd::Trace {
+            chrome,
+            svg,
+            html,
+            last_build,
+            since,
+            gap,
+            input,
+        }) => stats_cmd::trace(stats_cmd::TraceArgs {
+            chrome,
+            svg,
+            html,
+            input,
+            pick: crate::stats::trace::timeline::Pick {
+                since_us: since,
+                last_build,
+                gap_us: gap,
+            },
+        }),
         Some(Cmd::Server { action }) => match action {
             ServerAction::Status => server::status(),
             ServerAction::Stop => server::stop(),
@@ -253,6 +301,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
             ),
             ToolAction::List => tool::list(),
         },
+        Some(Cmd::Completions { shell }) => {
+            use clap::CommandFactory;
+            manual::completions(Cli::command(), shell)
+        }
+        Some(Cmd::Man { dir }) => {
+            use clap::CommandFactory;
+            manual::man(Cli::command(), dir.as_deref())
+        }
     };
     match result {
         Ok(code) => code,
@@ -263,11 +319,79 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
+/// `--since`: Unix seconds or a UTC time, to microseconds.
+fn parse_since(s: &str) -> Result<u64, String> {
+    crate::stats::trace::timeline::parse_time(s)
+}
+
+/// `--gap`: non-negative seconds (fractions allowed), to microseconds.
+fn parse_gap(s: &str) -> Result<u64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|g| g.is_finite() && *g >= 0.0)
+        .map(|g| (g * 1e6) as u64)
+        .ok_or_else(|| format!("`{s}` is not a number of seconds"))
+}
+
 /// The working directory and its effective configuration, or the config error.
 fn load_config() -> anyhow::Result<(PathBuf, crate::config::Config)> {
     let cwd = std::env::current_dir()?;
     match crate::config::load(&cwd) {
         Ok(c) => Ok((cwd, c)),
         Err(e) => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// `mode::SUBCOMMANDS` decides management vs launcher mode before clap runs; it must
+    /// name exactly the subcommands clap knows, or a new subcommand would run as a compiler.
+    #[test]
+    fn subcommand_list_mirrors_the_clap_definition() {
+        let cmd = Cli::command();
+        let mut clap_names: Vec<String> = cmd
+            .get_subcommands()
+            .flat_map(|s| std::iter::once(s.get_name()).chain(s.get_all_aliases()))
+            .map(str::to_string)
+            .collect();
+        clap_names.sort();
+        let mut ours: Vec<String> = crate::mode::SUBCOMMANDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        ours.sort();
+        assert_eq!(ours, clap_names, "src/mode.rs SUBCOMMANDS vs the clap enum");
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// clap_complete (4.6) puts a possible value's help inside double quotes in the fish
+    /// script without escaping `"`, `$` or backticks: such help would run as code when
+    /// the completions are sourced. Keep those characters out of it.
+    #[test]
+    fn possible_value_help_is_safe_in_completion_scripts() {
+        fn walk(cmd: &clap::Command, bad: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                for v in arg.get_possible_values() {
+                    let help = v.get_help().map(ToString::to_string).unwrap_or_default();
+                    if help.contains(['"', '$', '`', '\'', '\\']) {
+                        bad.push(format!("{} {}: {help}", cmd.get_name(), v.get_name()));
+                    }
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, bad);
+            }
+        }
+        let mut bad = Vec::new();
+        walk(&Cli::command(), &mut bad);
+        assert!(bad.is_empty(), "{bad:#?}");
     }
 }

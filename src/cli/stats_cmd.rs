@@ -1,9 +1,11 @@
-//! `toolchainkit stats [--json] [--zero]` and `toolchainkit trace --chrome FILE`.
+//! `toolchainkit stats [--json] [--zero]` and `toolchainkit trace` (Chrome JSON, SVG or
+//! HTML of the build trace, optionally only the last build or since a time).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::stats::trace::{svg, timeline};
 use crate::stats::{self, Stats};
 
 /// Hit rate in percent, `None` when there were neither hits nor misses.
@@ -197,8 +199,17 @@ fn summarize(v: &serde_json::Value) -> String {
     total(v).map_or_else(|| v.to_string(), |n| n.to_string())
 }
 
-pub fn trace(out: &Path, input: Option<PathBuf>) -> anyhow::Result<i32> {
-    let input = match input {
+/// What `toolchainkit trace` writes, and which invocations.
+pub struct TraceArgs {
+    pub chrome: Option<PathBuf>,
+    pub svg: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub input: Option<PathBuf>,
+    pub pick: timeline::Pick,
+}
+
+pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
+    let input = match a.input {
         Some(i) => i,
         None => {
             let (_, cfg) = super::load_config()?;
@@ -207,20 +218,68 @@ pub fn trace(out: &Path, input: Option<PathBuf>) -> anyhow::Result<i32> {
     };
     let mut text = String::new();
     let rotated = input.with_extension("jsonl.1");
-    if let Ok(old) = std::fs::read_to_string(&rotated) {
-        text.push_str(&old);
+    if let Ok(old) = std::fs::read(&rotated) {
+        text.push_str(&String::from_utf8_lossy(&old));
     }
-    text.push_str(
-        &std::fs::read_to_string(&input)
-            .with_context(|| format!("cannot read trace {}", input.display()))?,
-    );
-    let doc = crate::stats::trace::to_chrome(&text);
-    let n = doc["traceEvents"].as_array().map_or(0, Vec::len);
-    std::fs::write(out, serde_json::to_vec_pretty(&doc)?)
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    let current = std::fs::read(&input).with_context(|| {
+        format!(
+            "cannot read trace {} (is `[stats] trace = true` set, and has a compile run since?)",
+            input.display()
+        )
+    })?;
+    text.push_str(&String::from_utf8_lossy(&current));
+    let (all, unreadable) = timeline::parse(&text);
+    let total = all.len();
+    let (events, builds) = timeline::select(all, a.pick);
+    if unreadable > 0 {
+        eprintln!(
+            "toolchainkit: note: {unreadable} line(s) of {} are not trace events and were skipped",
+            input.display()
+        );
+    }
+    if events.is_empty() {
+        anyhow::bail!(
+            "no invocations to show: {} holds {total}, none selected{}",
+            input.display(),
+            match a.pick.since_us {
+                Some(t) => format!(
+                    " (none started at or after {} UTC)",
+                    timeline::format_utc(t / 1_000_000)
+                ),
+                None => String::new(),
+            }
+        );
+    }
+    let t = timeline::lay_out(events);
+    let write = |path: &Path, bytes: &[u8], what: &str| -> anyhow::Result<()> {
+        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {what} to {}", path.display());
+        Ok(())
+    };
+    if let Some(out) = &a.chrome {
+        let doc = t.to_chrome();
+        write(
+            out,
+            &serde_json::to_vec_pretty(&doc)?,
+            "Chrome trace-event JSON (open it in https://ui.perfetto.dev or chrome://tracing)",
+        )?;
+    }
+    if let Some(out) = &a.svg {
+        write(out, svg::standalone(&t).as_bytes(), "an SVG timeline")?;
+    }
+    if let Some(out) = &a.html {
+        write(out, svg::html(&t).as_bytes(), "an HTML timeline")?;
+    }
+    let which = if a.pick.last_build {
+        format!("the last of {builds} build(s)")
+    } else {
+        format!("{builds} build(s)")
+    };
     println!(
-        "wrote {n} events to {} (open in https://ui.perfetto.dev or chrome://tracing)",
-        out.display()
+        "{which}, started {} UTC, {} lane(s): {}",
+        timeline::format_utc(t.start_us / 1_000_000),
+        t.lanes,
+        t.summary().line()
     );
     Ok(0)
 }

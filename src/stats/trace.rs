@@ -1,8 +1,11 @@
-//! The optional build trace: one JSON line per invocation, size-capped, convertible to
-//! Chrome trace-event JSON (`toolchainkit trace --chrome FILE`) for Perfetto.
+//! The optional build trace: one JSON line per invocation, size-capped, read back by
+//! `toolchainkit trace` (`timeline`: build selection, lanes, Chrome trace-event JSON;
+//! `svg`: a standalone picture).
 //!
 //! A line holds no argument list (arguments can hold secrets): only the compiler, the
-//! source and output file names, the outcome, the exit code and the timing.
+//! source and output file names, the outcome, the exit code and the timing. The line
+//! format is stable: fields may be added (with defaults), never removed or renamed, so
+//! older lines are always read.
 
 use std::ffi::OsString;
 use std::fs;
@@ -19,6 +22,9 @@ use crate::config::Config;
 use crate::mode::Call;
 use crate::private::{self, Access};
 
+pub mod svg;
+pub mod timeline;
+
 /// One trace line.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Event {
@@ -32,6 +38,21 @@ pub struct Event {
     pub exit: i32,
     pub source: Option<String>,
     pub output: Option<String>,
+}
+
+impl Event {
+    /// When the invocation ended, microseconds since the Unix epoch.
+    pub fn end_us(&self) -> u64 {
+        self.start_us.saturating_add(self.dur_us)
+    }
+
+    /// What to call it: the source file, else the output, else the compiler.
+    pub fn label(&self) -> &str {
+        self.source
+            .as_deref()
+            .or(self.output.as_deref())
+            .unwrap_or(&self.compiler)
+    }
 }
 
 /// The trace file next to a stats file.
@@ -117,31 +138,4 @@ pub fn append(
     };
     line.push(b'\n');
     let _ = f.write_all(&line);
-}
-
-/// Convert trace lines to Chrome trace-event JSON (complete events, one lane per pid).
-pub fn to_chrome(text: &str) -> serde_json::Value {
-    let mut events = Vec::new();
-    for line in text.lines() {
-        let Ok(ev) = serde_json::from_str::<Event>(line) else {
-            continue;
-        };
-        let name = ev.source.clone().unwrap_or_else(|| ev.compiler.clone());
-        events.push(serde_json::json!({
-            "name": name,
-            "cat": ev.outcome,
-            "ph": "X",
-            "ts": ev.start_us,
-            "dur": ev.dur_us,
-            "pid": 1,
-            "tid": ev.pid,
-            "args": {
-                "outcome": ev.outcome,
-                "exit": ev.exit,
-                "compiler": ev.compiler,
-                "output": ev.output,
-            }
-        }));
-    }
-    serde_json::json!({ "traceEvents": events, "displayTimeUnit": "ms" })
 }
