@@ -55,7 +55,7 @@ fn bench_config(c: &mut Criterion) {
     let mut g = c.benchmark_group("config");
     let none = nested(&tmp.path().join("none"), 20);
     g.bench_function("discover/no_file_depth20", |b| {
-        b.iter(|| config::discover_project_file(black_box(&none)))
+        b.iter(|| config::discover::project_file(config::Place::cwd(black_box(&none))))
     });
     for up in [1usize, 5, 20] {
         let root = tmp.path().join(format!("up{up}"));
@@ -66,14 +66,14 @@ fn bench_config(c: &mut Criterion) {
         )
         .expect("write project file");
         g.bench_function(format!("discover/file_{up}_up"), |b| {
-            b.iter(|| config::discover_project_file(black_box(&cwd)))
+            b.iter(|| config::discover::project_file(config::Place::cwd(black_box(&cwd))))
         });
         g.bench_function(format!("load/file_{up}_up"), |b| {
-            b.iter(|| config::load(black_box(&cwd)).expect("valid config"))
+            b.iter(|| config::load(config::Place::cwd(black_box(&cwd))).expect("valid config"))
         });
     }
     g.bench_function("load/no_file", |b| {
-        b.iter(|| config::load(black_box(&none)).expect("valid config"))
+        b.iter(|| config::load(config::Place::cwd(black_box(&none))).expect("valid config"))
     });
     g.finish();
 }

@@ -518,8 +518,15 @@ fn trace_lines_and_chrome_export() {
         .collect();
     assert_eq!(events.len(), 3);
     assert!(events[0]["dur"].as_u64().is_some() && events[0]["ts"].as_u64().is_some());
-    // The size cap rotates the file.
-    w.config("[cache]\ntool = \"none\"\n[stats]\ntrace = true\ntrace_max_mb = 0\n");
+    // The size cap rotates the file (a cap of 0 is refused: 1 MiB is the smallest).
+    w.config("[cache]\ntool = \"none\"\n[stats]\ntrace = true\ntrace_max_mb = 1\n");
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(&trace)
+        .expect("trace");
+    std::io::Write::write_all(&mut f, &vec![b'#'; 1024 * 1024]).expect("pad");
+    std::io::Write::write_all(&mut f, b"\n").expect("pad");
+    drop(f);
     silent(
         w.cmd(shims.join("gcc"))
             .args(["-c", "a.c"])

@@ -42,6 +42,15 @@ pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
             format!("{}M", (gb * 1024.0).round() as u64).into(),
         ));
     }
+    let s = &cfg.sccache.value;
+    if let Some(dirs) = &s.basedirs
+        && let Ok(joined) = std::env::join_paths(dirs)
+    {
+        env.push(("SCCACHE_BASEDIRS".into(), joined));
+    }
+    if let Some(d) = s.direct {
+        env.push(("SCCACHE_DIRECT".into(), d.to_string().into()));
+    }
     env
 }
 
