@@ -68,6 +68,33 @@ impl ToolChoice {
     }
 }
 
+/// `cache.sccache_client`: how a compile reaches the sccache server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SccacheClient {
+    /// The shim sends the request over the server's socket itself (versions on the
+    /// allowlist; others use the process).
+    Native,
+    /// The sccache client process is started for every compile.
+    Process,
+}
+
+impl SccacheClient {
+    pub fn name(self) -> &'static str {
+        match self {
+            SccacheClient::Native => "native",
+            SccacheClient::Process => "process",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "native" => SccacheClient::Native,
+            "process" => SccacheClient::Process,
+            _ => return None,
+        })
+    }
+}
+
 /// A number written as a TOML integer or float.
 #[derive(Debug, Clone, Copy)]
 struct Number(f64);
@@ -116,6 +143,7 @@ struct FileCache {
     dir: Option<PathBuf>,
     size_gb: Option<Number>,
     install: Option<bool>,
+    sccache_client: Option<SccacheClient>,
     remote: Option<remote::FileRemote>,
 }
 
@@ -178,6 +206,7 @@ pub struct Config {
     pub dir: Setting<Option<PathBuf>>,
     pub size_gb: Setting<Option<f64>>,
     pub install: Setting<bool>,
+    pub sccache_client: Setting<SccacheClient>,
     pub remote: Setting<Option<Remote>>,
     pub stats_file: Setting<Option<PathBuf>>,
     pub trace: Setting<bool>,
@@ -197,6 +226,7 @@ impl Default for Config {
             dir: Setting::new(None),
             size_gb: Setting::new(None),
             install: Setting::new(false),
+            sccache_client: Setting::new(SccacheClient::Native),
             remote: Setting::new(None),
             stats_file: Setting::new(None),
             trace: Setting::new(false),
@@ -407,6 +437,9 @@ fn apply_file(
         if let Some(v) = c.install {
             cfg.install.set(v, origin);
         }
+        if let Some(v) = c.sccache_client {
+            cfg.sccache_client.set(v, origin);
+        }
         if let Some(r) = c.remote {
             let remote = if lenient {
                 remote::from_file_unchecked(r, base)
@@ -512,6 +545,17 @@ fn apply_env(cfg: &mut Config) -> Result<(), ConfigError> {
             )
         })?;
         cfg.tool.set(t, &Origin::Env("TOOLCHAINKIT_TOOL"));
+    }
+    if let Some(v) = env_str("TOOLCHAINKIT_SCCACHE_CLIENT") {
+        let c = SccacheClient::parse(&v).ok_or_else(|| {
+            env_error(
+                "TOOLCHAINKIT_SCCACHE_CLIENT",
+                format!("unknown sccache client `{v}`"),
+                &suggest(&v, &["native", "process"], "use native or process"),
+            )
+        })?;
+        cfg.sccache_client
+            .set(c, &Origin::Env("TOOLCHAINKIT_SCCACHE_CLIENT"));
     }
     if let Some(v) = env_str("TOOLCHAINKIT_PREFER") {
         let mut list = Vec::new();
@@ -639,6 +683,7 @@ fn example_for(key: &str) -> Option<&'static str> {
         "cache.dir" => "dir = \".toolchainkit/cache\"",
         "cache.size_gb" => "size_gb = 10",
         "cache.install" => "install = false",
+        "cache.sccache_client" => "sccache_client = \"native\"",
         "stats.file" => "file = \"build-stats.json\"",
         "stats.trace" => "trace = true",
         "stats.trace_max_mb" => "trace_max_mb = 64",
@@ -767,6 +812,20 @@ mod tests {
         let e = err("[cache\n");
         assert_eq!(e.line, Some(1));
         assert!(e.to_string().starts_with("p/.toolchainkit.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn sccache_client_values() {
+        let f: FileConfig =
+            toml::from_str("[cache]\nsccache_client = \"process\"\n").expect("valid");
+        assert_eq!(
+            f.cache.and_then(|c| c.sccache_client),
+            Some(SccacheClient::Process)
+        );
+        let e = err("[cache]\nsccache_client = \"nativ\"\n");
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.key.as_deref(), Some("cache.sccache_client"));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `native`?"));
     }
 
     #[test]

@@ -6,6 +6,9 @@
 pub mod ccache;
 pub mod remote;
 pub mod sccache;
+pub mod sccache_log;
+pub mod sccache_native;
+pub mod sccache_wire;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
@@ -217,14 +220,23 @@ pub fn is_known_compiler(name: &OsStr) -> bool {
     )
 }
 
+/// File extensions of sources the compilers take.
+const SOURCE_EXTS: &[&str] = &[
+    "c", "cc", "cp", "cpp", "cxx", "c++", "C", "CPP", "i", "ii", "m", "mm", "M", "mi", "mii", "s",
+    "S", "sx", "cu", "h", "hh", "hpp", "hxx", "H", "tcc", "F", "f", "for", "f90", "f95", "F90",
+];
+
+/// Is `a` named like a source file (by its extension)?
+pub fn is_source_name(a: &OsStr) -> bool {
+    Path::new(a)
+        .extension()
+        .and_then(OsStr::to_str)
+        .is_some_and(|e| SOURCE_EXTS.contains(&e))
+}
+
 /// Does the argument list possibly compile a source file? Link-only steps, `--version`,
 /// `-v` and similar run the compiler directly (a cache tool could only pass them through).
 pub fn may_compile(args: &[OsString]) -> bool {
-    const SOURCE_EXTS: &[&str] = &[
-        "c", "cc", "cp", "cpp", "cxx", "c++", "C", "CPP", "i", "ii", "m", "mm", "M", "mi", "mii",
-        "s", "S", "sx", "cu", "h", "hh", "hpp", "hxx", "H", "tcc", "F", "f", "for", "f90", "f95",
-        "F90",
-    ];
     args.iter().any(|a| {
         let b = a.as_encoded_bytes();
         if b.first() == Some(&b'@')
@@ -237,10 +249,7 @@ pub fn may_compile(args: &[OsString]) -> bool {
         if b.first() == Some(&b'-') {
             return false;
         }
-        Path::new(a)
-            .extension()
-            .and_then(OsStr::to_str)
-            .is_some_and(|e| SOURCE_EXTS.contains(&e))
+        is_source_name(a)
     })
 }
 
