@@ -484,11 +484,11 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         Err(why) => {
             return fall_back(job, "sccache_server_unavailable", format_args!("{why}"));
         }
-        Ok(Started::AsConfigured) => (full_env, "sccache"),
+        Ok(Started::AsConfigured) => (full_env.clone(), "sccache"),
         Ok(Started::LocalOnly(why)) => {
             log::warn!("sccache server runs without its remote cache: {why}");
             (
-                local.map(|l| l.env).unwrap_or_default(),
+                local.as_ref().map(|l| l.env.clone()).unwrap_or_default(),
                 "sccache_local_only",
             )
         }
@@ -516,6 +516,19 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
                             log::info!(
                                 "native sccache request not accepted ({why}); using the sccache client"
                             );
+                            // The server may have gone between the connection and the
+                            // request: start the next one here, with its log, rather
+                            // than let the sccache client start one without it.
+                            if let Err(why) =
+                                ensure_server_or_local(exe, &sock, &full_env, local.as_ref())
+                            {
+                                drop(w);
+                                return fall_back(
+                                    job,
+                                    "sccache_server_unavailable",
+                                    format_args!("{why}"),
+                                );
+                            }
                             return run_process(&ctx, w);
                         }
                     },
