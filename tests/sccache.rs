@@ -855,3 +855,38 @@ fn the_sccache_client_switch() {
         describe(&out)
     );
 }
+
+/// On a terminal the sccache client's stderr is not captured: its fatal error (exit 254)
+/// is still told from the compiler's (no result line, no output written) and the real
+/// compiler runs. Its message stays visible above (README, Known limitations).
+#[test]
+fn a_fatal_error_on_a_terminal_falls_back_too() {
+    let (w, _shims) = sccache_world();
+    w.write("hello.c", HELLO_C);
+    w.write("blocker", "a file where a directory should be");
+    w.config("[cache]\ntool = \"sccache\"\ndir = \"blocker/sub\"\n");
+    ok(w.bare("gcc")
+        .args(["-c", "hello.c", "-o", "ref.o"])
+        .output()
+        .expect("bare"));
+    for client in ["process", "native"] {
+        let (status, shown) = on_pty(tk_gcc(&w, client, &["-c", "hello.c", "-o", "a.o"]));
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "{client}: {}",
+            String::from_utf8_lossy(&shown)
+        );
+        assert_eq!(read(&w.work.join("a.o")), read(&w.work.join("ref.o")));
+        if client == "native" {
+            assert!(shown.is_empty(), "{}", String::from_utf8_lossy(&shown));
+        }
+        let _ = fs::remove_file(w.work.join("a.o"));
+    }
+    let s = w.stats();
+    assert_eq!(
+        s["fallback_reasons"]["sccache_failed"].as_u64(),
+        Some(2),
+        "{s}"
+    );
+}
