@@ -6,6 +6,9 @@
 pub mod ccache;
 pub mod remote;
 pub mod sccache;
+pub mod sccache_log;
+pub mod sccache_native;
+pub mod sccache_wire;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};

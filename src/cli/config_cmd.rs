@@ -50,6 +50,11 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
             cfg.install.value.to_string(),
             cfg.install.origin.to_string(),
         ),
+        (
+            "cache.sccache_client".into(),
+            format!("\"{}\"", cfg.sccache_client.value.name()),
+            cfg.sccache_client.origin.to_string(),
+        ),
     ];
     match &cfg.remote.value {
         None => out.push((

@@ -62,6 +62,7 @@ pub struct FileCache {
     pub dir: Option<PathBuf>,
     pub size_gb: Option<Number>,
     pub install: Option<bool>,
+    pub sccache_client: Option<super::SccacheClient>,
     pub remote: Option<FileRemote>,
 }
 

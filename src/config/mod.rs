@@ -76,6 +76,33 @@ impl ToolChoice {
     }
 }
 
+/// `cache.sccache_client`: how a compile reaches the sccache server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SccacheClient {
+    /// The shim sends the request over the server's socket itself (versions on the
+    /// allowlist; others use the process).
+    Native,
+    /// The sccache client process is started for every compile.
+    Process,
+}
+
+impl SccacheClient {
+    pub fn name(self) -> &'static str {
+        match self {
+            SccacheClient::Native => "native",
+            SccacheClient::Process => "process",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "native" => SccacheClient::Native,
+            "process" => SccacheClient::Process,
+            _ => return None,
+        })
+    }
+}
+
 /// The layer an effective value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -135,6 +162,7 @@ pub struct Config {
     pub dir: Setting<Option<PathBuf>>,
     pub size_gb: Setting<Option<f64>>,
     pub install: Setting<bool>,
+    pub sccache_client: Setting<SccacheClient>,
     pub remote: Setting<Option<Remote>>,
     pub stats_file: Setting<Option<PathBuf>>,
     pub trace: Setting<bool>,
@@ -165,6 +193,7 @@ impl Default for Config {
             dir: Setting::new(None),
             size_gb: Setting::new(None),
             install: Setting::new(false),
+            sccache_client: Setting::new(SccacheClient::Native),
             remote: Setting::new(None),
             stats_file: Setting::new(None),
             trace: Setting::new(false),
@@ -473,6 +502,9 @@ fn apply_text(
         if let Some(v) = c.install {
             cfg.install.set(v, origin);
         }
+        if let Some(v) = c.sccache_client {
+            cfg.sccache_client.set(v, origin);
+        }
         if let Some(r) = c.remote {
             let mut errs = remote::validate(&r);
             if all && matches!(origin, Origin::Project(_)) {
@@ -557,6 +589,17 @@ fn apply_env(cfg: &mut Config) -> Result<(), ConfigError> {
             )
         })?;
         cfg.tool.set(t, &Origin::Env("TOOLCHAINKIT_TOOL"));
+    }
+    if let Some(v) = env_str("TOOLCHAINKIT_SCCACHE_CLIENT") {
+        let c = SccacheClient::parse(&v).ok_or_else(|| {
+            ConfigError::env(
+                "TOOLCHAINKIT_SCCACHE_CLIENT",
+                format!("unknown sccache client `{v}`"),
+                &suggest(&v, &["native", "process"], "use native or process"),
+            )
+        })?;
+        cfg.sccache_client
+            .set(c, &Origin::Env("TOOLCHAINKIT_SCCACHE_CLIENT"));
     }
     if let Some(v) = env_str("TOOLCHAINKIT_PREFER") {
         let mut list = Vec::new();
@@ -674,6 +717,15 @@ mod tests {
         let e = &errors("[cache\n")[0];
         assert_eq!(e.line, Some(1));
         assert!(e.to_string().starts_with("p/.toolchainkit.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn sccache_client_values() {
+        assert!(errors("[cache]\nsccache_client = \"process\"\n").is_empty());
+        let e = &errors("[cache]\nsccache_client = \"nativ\"\n")[0];
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.key.as_deref(), Some("cache.sccache_client"));
+        assert_eq!(e.hint.as_deref(), Some("did you mean `native`?"));
     }
 
     #[test]

@@ -193,6 +193,11 @@ const CACHE: &[Field] = &[
         "size_gb = 10",
     ),
     f("install", Ty::Bool, "install = false"),
+    f(
+        "sccache_client",
+        Ty::Enum(&["native", "process"]),
+        "sccache_client = \"native\"",
+    ),
     f("remote", Ty::Table(REMOTE), "[cache.remote]"),
 ];
 
