@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::paths;
 
+pub mod dist;
 pub mod remote;
 
 pub use remote::Remote;
@@ -105,6 +106,7 @@ impl Number {
 struct FileConfig {
     cache: Option<FileCache>,
     stats: Option<FileStats>,
+    dist: Option<dist::FileDist>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,6 +184,8 @@ pub struct Config {
     pub stats_file: Setting<Option<PathBuf>>,
     pub trace: Setting<bool>,
     pub trace_max_mb: Setting<u64>,
+    /// `[dist]`: distributed compilation (`None`: not configured).
+    pub dist: Setting<Option<dist::Dist>>,
     /// The project file in effect, if any.
     pub project_file: Option<PathBuf>,
     /// The user file in effect, if any.
@@ -201,6 +205,7 @@ impl Default for Config {
             stats_file: Setting::new(None),
             trace: Setting::new(false),
             trace_max_mb: Setting::new(64),
+            dist: Setting::new(None),
             project_file: None,
             user_file: None,
         }
@@ -314,6 +319,10 @@ fn load_impl(cwd: &Path, lenient: bool) -> Result<Config, ConfigError> {
         cfg.project_file = Some(project);
     }
     apply_env(&mut cfg)?;
+    dist::apply_env(&mut cfg)?;
+    if !lenient {
+        dist::check_combination(&cfg)?;
+    }
     Ok(cfg)
 }
 
@@ -337,6 +346,9 @@ pub fn check_files(cwd: &Path) -> (Vec<ConfigError>, Result<Config, ConfigError>
         match parse_file(path) {
             Err(e) => problems.push(e),
             Ok(file) => {
+                for e in file.dist.as_ref().map(dist::validate).unwrap_or_default() {
+                    problems.push(dist::file_error(path, e));
+                }
                 if let Some(r) = file.cache.and_then(|c| c.remote) {
                     let mut errs = remote::validate(&r);
                     if *is_project {
@@ -416,6 +428,14 @@ fn apply_file(
             };
             cfg.remote.set(Some(remote), origin);
         }
+    }
+    if let Some(d) = file.dist {
+        let d = if lenient {
+            dist::from_file_unchecked(d)
+        } else {
+            dist::from_file(d).map_err(|e| dist::file_error(path, e))?
+        };
+        cfg.dist.set(Some(d), origin);
     }
     if let Some(s) = file.stats {
         if let Some(v) = s.file {
@@ -642,6 +662,13 @@ fn example_for(key: &str) -> Option<&'static str> {
         "stats.file" => "file = \"build-stats.json\"",
         "stats.trace" => "trace = true",
         "stats.trace_max_mb" => "trace_max_mb = 64",
+        "dist.engine" => "engine = \"distcc\"",
+        "dist.hosts" => "hosts = [\"buildbox1/8\", \"buildbox2:3632/8,lzo\"]",
+        "dist.scheduler" => "scheduler = \"sched.example:8765\"",
+        "dist.scheduler_url" => "scheduler_url = \"https://sched.example:10600\"",
+        "dist.auth_token_env" => "auth_token_env = \"SCCACHE_DIST_TOKEN\"",
+        "dist.local_slots" => "local_slots = 2",
+        "dist.io_timeout_secs" => "io_timeout_secs = 300",
         _ => return None,
     })
 }

@@ -148,6 +148,24 @@ fn dispatch(
         } else {
             "no_tool_found"
         };
+        // [dist] distcc/icecc without a cache tool: the engine runs every compile.
+        if job.cfg.enabled.value
+            && backend::may_compile(job.args)
+            && (backend::is_known_compiler(&call.compiler)
+                || backend::is_known_compiler(job.real.as_os_str()))
+        {
+            let served = if reason == "tool_none" {
+                Outcome::Forwarded(match backend::dist::active(job.cfg).map(|d| d.engine) {
+                    Some(config::dist::Engine::Icecc) => "icecc",
+                    _ => "distcc",
+                })
+            } else {
+                Outcome::Fallback(reason.into())
+            };
+            if let Some(ran) = backend::dist::run_without_cache(job, path_var, served) {
+                return ran;
+            }
+        }
         return direct(Outcome::Fallback(reason.into()));
     };
     if !backend::may_compile(job.args) {
@@ -162,6 +180,19 @@ fn dispatch(
         // sccache turns non-UTF-8 arguments into U+FFFD before compiling: the object
         // would differ from a direct build. Such compiles run directly.
         return direct(Outcome::Uncacheable("non_utf8_argument".into()));
+    }
+    if let Some(d) = backend::dist::active(job.cfg)
+        && !backend::dist::fits(d.engine, Some(tool))
+    {
+        // The configured tool fell through `prefer` to one this engine cannot serve.
+        backend::dist::note(backend::dist::Observed::Fallback(
+            format!(
+                "{}_unusable_with_{}",
+                d.engine.name().replace('-', "_"),
+                tool.name()
+            ),
+            None,
+        ));
     }
     match tool {
         Tool::Ccache => backend::ccache::run(&exe, job),
@@ -189,4 +220,5 @@ fn record(
     if let Err(e) = result {
         log::warn!("cannot record stats in {}: {e}", path.display());
     }
+    crate::backend::dist::record(cfg, nanos);
 }

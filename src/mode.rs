@@ -23,6 +23,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "doctor",
     "tool",
     "server",
+    "dist",
 ];
 
 /// Names of programs that wrap a compiler; launcher mode peels them off the front

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::dist::Observed;
 use super::{Job, Ran, fall_back, forward_stderr, run_tool, said};
 use crate::config::{Config, Tool};
 use crate::outcome::{self, Outcome};
@@ -130,6 +131,11 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         .envs(job.env.iter().map(|(k, v)| (k, v)))
         .envs(env(job.cfg))
         .env("CCACHE_STATSLOG", log.name());
+    // [dist]: ccache runs distcc/icecc as its prefix command, for misses only.
+    let dist = super::dist::Prefix::new(job.cfg, std::env::var_os("PATH").as_deref(), job.cwd);
+    if let Some(d) = &dist {
+        cmd.envs(d.ccache_env());
+    }
     let spawned = run_tool(&mut cmd);
     let text = log.take();
     let (status, captured) = match spawned {
@@ -149,6 +155,26 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         let _ = f.write_all(text.as_bytes());
     }
     let observed = outcome::from_ccache_statslog(&text);
+    if let Some(d) = dist {
+        let compiled = matches!(observed, Some(Outcome::Miss | Outcome::MissRemoteError))
+            || matches!(&observed, Some(Outcome::Uncacheable(r)) if r == "compile_failed");
+        let done = d.finish(compiled);
+        if done.engine_failed && !status.success() {
+            // The engine failed on its own (ccache counts it as a failed compile).
+            super::dist::note(Observed::Fallback("engine_failed".into(), None));
+            return fall_back(
+                job,
+                "dist_engine_failed",
+                format_args!(
+                    "the distribution engine failed on its own: {}",
+                    done.text.trim()
+                ),
+            );
+        }
+        if let Some(o) = done.observed {
+            super::dist::note_with(o, done.failed);
+        }
+    }
     if !status.success() && observed.is_none() {
         // ccache failed before deciding anything (unwritable cache, bad setting): its own
         // failure, not the compile's. Hide its message and compile directly.

@@ -4,6 +4,7 @@
 //! the outcome of one invocation. `run_direct` is the fallback every path can take.
 
 pub mod ccache;
+pub mod dist;
 pub mod remote;
 pub mod sccache;
 

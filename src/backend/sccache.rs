@@ -41,6 +41,8 @@ pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
             format!("{}M", (gb * 1024.0).round() as u64).into(),
         ));
     }
+    // [dist] engine = "sccache-dist": the client config (part of the server's identity).
+    env.extend(super::dist::sccache_env(cfg));
     env
 }
 
@@ -192,6 +194,8 @@ pub fn ensure_server_or_local(
 
 /// Start a server on `sock` (the caller holds the start lock).
 fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), String> {
+    // sccache-dist's client config with its token: on disk only while the server starts.
+    let _dist_conf = super::dist::write_sccache_conf(env);
     let log_path = sock.with_extension("log");
     let log = OpenOptions::new()
         .create(true)

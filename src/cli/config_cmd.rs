@@ -67,6 +67,18 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
             }
         }
     }
+    match &cfg.dist.value {
+        None => out.push((
+            "dist.engine".into(),
+            "\"none\"".into(),
+            cfg.dist.origin.to_string(),
+        )),
+        Some(d) => {
+            for (k, v) in crate::config::dist::describe(d) {
+                out.push((format!("dist.{k}"), v, cfg.dist.origin.to_string()));
+            }
+        }
+    }
     out.push((
         "stats.file".into(),
         match &cfg.stats_file.value {

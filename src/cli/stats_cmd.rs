@@ -115,6 +115,7 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
     if zero {
         stats::update(&path, |s| *s = Stats::default())
             .with_context(|| format!("cannot reset {}", path.display()))?;
+        super::dist_cmd::zero(&cfg);
         println!("statistics zeroed ({})", path.display());
         return Ok(0);
     }
@@ -135,12 +136,16 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
     let local_only = super::server::local_only_reason(&cwd, &cfg);
     if json {
         let mut v = to_json(&s, &path);
+        if let Some(d) = super::dist_cmd::stats_json(&cfg, tool_stats.as_ref()) {
+            v["dist"] = d;
+        }
         if let Some(t) = tool_stats {
             v["sccache_server_stats"] = t;
         }
         if let Some(why) = local_only {
             v["sccache_server_local_only"] = serde_json::json!(why);
         }
+
         println!("{v}");
     } else {
         for n in &s.notices {
@@ -150,6 +155,7 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
             println!("notice: the sccache server runs without its remote cache: {why}");
         }
         print_table(&s, &path);
+        super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());
         if let Some(t) = tool_stats {
             println!(
                 "\nsccache's own counters (aggregate for its server; sccache reports no per-compile result):"
