@@ -412,6 +412,12 @@ fn icecream(lab: &mut Lab) -> (Vec<usize>, PathBuf) {
         &[],
     );
     let s = format!("{}:8765", Lab::addr(1));
+    let idle = lab.path("idle-proc-stat");
+    fs::write(
+        &idle,
+        "cpu  100 0 100 100000 0 0 0 0 0 0\ncpu0 50 0 50 50000 0 0 0 0 0 0\n",
+    )
+    .expect("idle stat");
     let mut remotes = Vec::new();
     for (host, name, extra) in [
         (2, "remote1", None),
@@ -435,11 +441,25 @@ fn icecream(lab: &mut Lab) -> (Vec<usize>, PathBuf) {
             "-vvv".into(),
         ];
         args.extend(extra.map(String::from));
+        // icecc-scheduler gives no job to a daemon whose CPU is busy (load >= 1000 of
+        // 1000). These "hosts" share this machine's two cores with the client's own
+        // compiles (and the other tests'), so each daemon sees a /proc/stat of an idle
+        // machine (constant counters), as a real build host with its own CPUs would.
+        // The mount is private to the daemon's mount namespace.
+        let quoted: Vec<String> = std::iter::once(iceccd.display().to_string())
+            .chain(args)
+            .map(|a| format!("'{}'", a.replace('\'', "")))
+            .collect();
+        let script = format!(
+            "mount --bind '{}' /proc/stat && exec {}",
+            idle.display(),
+            quoted.join(" ")
+        );
         let i = lab.spawn(
             host,
             name,
-            &iceccd,
-            &args,
+            Path::new("/bin/sh"),
+            &["-c".into(), script],
             &[("ICECC_TEST_SOCKET", sock.display().to_string())],
         );
         if extra.is_none() {
@@ -475,6 +495,10 @@ fn icecream_scheduler_and_two_daemons() {
     let n = project(&w);
     w.env
         .push(("ICECC_TEST_SOCKET".into(), sock.display().to_string()));
+    // The user's own icecc log keeps receiving the client's lines (and shows them here).
+    let client_log = w.root().join("icecc-client.log");
+    w.env
+        .push(("ICECC_LOGFILE".into(), client_log.display().to_string()));
     w.config(&format!(
         "[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[dist]\nengine = \"icecc\"\nscheduler = \"{}:8765\"\n",
         Lab::addr(1)
@@ -499,7 +523,14 @@ fn icecream_scheduler_and_two_daemons() {
     );
     assert!(
         r1 + r2 >= n / 2,
-        "most compiles ran on the remote daemons ({r1} + {r2} of {n}): {dist:#}"
+        "most compiles ran on the remote daemons ({r1} + {r2} of {n}): {dist:#}\n{}\n{}",
+        fs::read_to_string(&client_log)
+            .unwrap_or_default()
+            .lines()
+            .take(60)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        lab.report()
     );
     assert!(r1 > 0 && r2 > 0, "both daemons compiled: {r1}, {r2}");
     for (i, name) in [(2, "remote1"), (3, "remote2")] {
@@ -669,19 +700,16 @@ fn sccache_dist_scheduler_and_bubblewrap_server() {
     configure(&w, "bare", false);
     let bare = build(&w, "bare", 4);
     configure(&w, "tk", true);
+    // With SCCACHE_LOG=debug the sccache client logs on the build's stderr (the user
+    // asked for it), and the server started by toolchainkit logs everything it does:
+    // this build is for the token scan; the next one, without it, for silence.
     let built = build(&w, "tk", 4);
-    assert_quiet_like(&bare, &built);
     assert_same_objects(&w.work.join("bare"), &w.work.join("tk"), n);
-
-    let socks = w.sccache_sockets();
-    assert_eq!(socks.len(), 1, "one server: {socks:?}");
-    let st = w.sccache_stats(&socks[0]);
-    let dist_compiles: u64 = st["stats"]["dist_compiles"].as_object().map_or(0, |m| {
-        m.values().filter_map(serde_json::Value::as_u64).sum()
-    });
+    assert_eq!(w.sccache_sockets().len(), 1, "one server");
+    let first = dist_compiles(&w);
     assert!(
-        dist_compiles >= (n as u64) / 2,
-        "sccache distributed the compiles ({dist_compiles} of {n}): {st:#}\n{}",
+        first >= (n as u64) / 2,
+        "sccache distributed the compiles ({first} of {n})\n{}",
         fs::read_to_string(dir.join("server.log")).unwrap_or_default()
     );
     // The client config with the token is gone once the server has read it.
@@ -747,6 +775,44 @@ fn sccache_dist_scheduler_and_bubblewrap_server() {
             "the token appears in {name}"
         );
     }
+
+    // Without SCCACHE_LOG, into an empty cache (so every compile misses again): the build
+    // prints what a bare build prints, and the compiles are distributed again.
+    w.env.retain(|(k, _)| k != "SCCACHE_LOG");
+    w.env.push((
+        "TOOLCHAINKIT_CACHE_DIR".into(),
+        w.root().join("cache2").display().to_string(),
+    ));
+    configure(&w, "tk2", true);
+    let built = build(&w, "tk2", 4);
+    assert_quiet_like(&bare, &built);
+    assert_same_objects(&w.work.join("bare"), &w.work.join("tk2"), n);
+    assert_eq!(
+        w.sccache_sockets().len(),
+        2,
+        "a second server for the other settings"
+    );
+    let again = dist_compiles(&w);
+    assert!(
+        again >= first + (n as u64) / 2,
+        "the second build was distributed too ({again} in all, {first} before)"
+    );
+}
+
+/// sccache's `dist_compiles`, summed over every server this world started.
+fn dist_compiles(w: &World) -> u64 {
+    w.sccache_sockets()
+        .iter()
+        .map(|s| {
+            w.sccache_stats(s)["stats"]["dist_compiles"]
+                .as_object()
+                .map_or(0, |m| {
+                    m.values()
+                        .filter_map(serde_json::Value::as_u64)
+                        .sum::<u64>()
+                })
+        })
+        .sum()
 }
 
 #[test]

@@ -233,6 +233,9 @@ pub fn parse_listcs_line(line: &str) -> Option<IceHost> {
     let l = line.trim();
     let (name, rest) = l.split_once(" (")?;
     let (addr, rest) = rest.split_once(')')?;
+    if !rest.contains("jobs=") || name.starts_with("200") {
+        return None; // the greeting, or a summary line
+    }
     let field = |k: &str| {
         rest.split_whitespace()
             .find_map(|w| w.strip_prefix(k))
@@ -466,6 +469,10 @@ mod tests {
         assert_eq!(h.jobs, "0/2");
         assert_eq!(h.load, "0");
         assert!(parse_listcs_line("200 done").is_none());
+        assert!(
+            parse_listcs_line("200-ICECC 1.4.0: 71s uptime, 3 hosts, 0 jobs in queue (31 total)")
+                .is_none()
+        );
     }
 
     #[test]

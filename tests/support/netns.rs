@@ -283,6 +283,23 @@ impl Lab {
                 d.log_text()
             ));
         }
+        // Daemons that write their own log files (`-l FILE`) into the lab directory.
+        for e in fs::read_dir(self.dir.path())
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+        {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "log") {
+                let text = fs::read_to_string(&p).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                s.push_str(&format!("--- {} (last 40 lines) ---\n", p.display()));
+                for l in tail.into_iter().rev() {
+                    s.push_str(l);
+                    s.push('\n');
+                }
+            }
+        }
         s
     }
 
