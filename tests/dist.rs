@@ -306,6 +306,29 @@ fn distcc_three_hosts_misses_go_remote_hits_stay_local() {
     let total: usize = d.iter().map(|&i| served(&lab, i)).sum();
     assert_eq!(total, n + 1);
 
+    // doctor: every host accepts gcc and runs the same version; plain TCP is flagged.
+    let out = w.tk().args(["doctor", "--json"]).output().expect("doctor");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("doctor json");
+    let checks = v["checks"].as_array().expect("checks");
+    let level = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["level"].as_str().unwrap_or("").to_string())
+    };
+    for h in 1..=3 {
+        let a = Lab::addr(h);
+        assert_eq!(
+            level(&format!("dist.host.{a}")).as_deref(),
+            Some("ok"),
+            "{v:#}"
+        );
+        assert_eq!(
+            level(&format!("dist.security.{a}")).as_deref(),
+            Some("warning"),
+            "{v:#}"
+        );
+    }
     // dist status: every host up, the share is 100 %.
     let out = ok(w
         .tk()

@@ -762,7 +762,7 @@ mod tests {
             parse_icecc_log(nodaemon).0,
             Observed::Fallback("no_daemon".into(), None)
         );
-        assert_eq!(parse_icecc_log("").1, true);
+        assert!(parse_icecc_log("").1);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod ccache;
 pub mod dist;
+pub mod dist_probe;
 pub mod remote;
 pub mod sccache;
 

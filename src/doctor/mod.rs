@@ -8,6 +8,7 @@
 pub mod cache_dir;
 pub mod config_files;
 pub mod container;
+pub mod dist;
 pub mod path;
 pub mod remote;
 pub mod stats_file;
@@ -132,6 +133,7 @@ pub fn run_all(ctx: &Ctx) -> Vec<Check> {
     out.extend(container::checks(ctx));
     out.extend(stats_file::checks(ctx));
     out.extend(remote::checks(ctx));
+    out.extend(dist::checks(ctx));
     out
 }
 
