@@ -29,6 +29,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM
 cleanup_start() { ip netns del "$NS" 2>/dev/null || true; ip link del tkbv1 2>/dev/null || true; }
 cleanup_start
 ip netns add "$NS"
