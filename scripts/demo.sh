@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-bash scripts/setup-tools.sh
+bash scripts/setup-tools.sh --demo
 cargo build --release --quiet
 export PATH="$ROOT/shims:$ROOT/.venv-tools/bin:$PATH"
 cd examples/hello

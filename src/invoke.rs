@@ -137,9 +137,10 @@ fn dispatch(
     };
     let mut choice = backend::choose(job.cfg, path_var, cwd);
     // `install = true`: only when no tool was found, and only for a real compile.
+    let parsed = crate::args::parse(job.args);
     if choice.tool.is_none()
         && job.cfg.install.value
-        && crate::args::parse(job.args).may_compile
+        && parsed.may_compile
         && let Some(t) = crate::managed::first_use::wanted(job.cfg)
         && let Some(p) = crate::managed::first_use::ensure(t)
     {
@@ -153,9 +154,28 @@ fn dispatch(
         } else {
             "no_tool_found"
         };
+        // [dist] distcc/icecc without a cache tool: the engine runs every compile.
+        if job.cfg.enabled.value
+            && parsed.may_compile
+            && !parsed.introspection
+            && !parsed.preprocess_only
+            && (crate::args::is_known_compiler(&call.compiler)
+                || crate::args::is_known_compiler(job.real.as_os_str()))
+        {
+            let served = if reason == "tool_none" {
+                Outcome::Forwarded(match backend::dist::active(job.cfg).map(|d| d.engine) {
+                    Some(config::dist::Engine::Icecc) => "icecc",
+                    _ => "distcc",
+                })
+            } else {
+                Outcome::Fallback(reason.into())
+            };
+            if let Some(ran) = backend::dist::run_without_cache(job, path_var, served) {
+                return ran;
+            }
+        }
         return direct(Outcome::Fallback(reason.into()));
     };
-    let parsed = crate::args::parse(job.args);
     if parsed.introspection {
         // `-v`, `-###`, `-print-*`, `-dump*`: build systems parse exactly what the bare
         // compiler prints (CMake's ABI probe reads `-v`), and a cache tool changes it.
@@ -184,6 +204,19 @@ fn dispatch(
         // would differ from a direct build. Such compiles run directly.
         return direct(Outcome::Uncacheable("non_utf8_argument".into()));
     }
+    if let Some(d) = backend::dist::active(job.cfg)
+        && !backend::dist::fits(d.engine, Some(tool))
+    {
+        // The configured tool fell through `prefer` to one this engine cannot serve.
+        backend::dist::note(backend::dist::Observed::Fallback(
+            format!(
+                "{}_unusable_with_{}",
+                d.engine.name().replace('-', "_"),
+                tool.name()
+            ),
+            None,
+        ));
+    }
     match tool {
         Tool::Ccache => backend::ccache::run(&exe, job),
         Tool::Sccache => backend::sccache::run(&exe, job),
@@ -202,7 +235,7 @@ fn record(
     let path = stats::stats_path(cfg);
     let key = outcome.key();
     let trace = cfg.trace.value;
-    let result = stats::record_with(&path, &key, nanos, stats::LOCK_WAIT, |p| {
+    let result = stats::record_with(&path, &key, nanos, stats::lock_wait(), |p| {
         if trace {
             crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
         }
@@ -210,4 +243,5 @@ fn record(
     if let Err(e) = result {
         log::warn!("cannot record stats in {}: {e}", path.display());
     }
+    crate::backend::dist::record(cfg, nanos);
 }

@@ -27,6 +27,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "completions",
     "man",
     "run",
+    "dist",
 ];
 
 /// Names of programs that wrap a compiler; launcher mode peels them off the front

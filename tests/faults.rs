@@ -438,3 +438,155 @@ fn bad_values_are_refused_with_file_line_and_key() {
         "{v}"
     );
 }
+
+/// Issue: a FIFO as the stats file hung the compile forever (holding the lock), and
+/// `stats`, `doctor` and `stats --zero` hung too. Nothing blocks on a file that is not a
+/// regular file: the compile succeeds promptly and the commands say what is wrong.
+#[test]
+fn a_fifo_where_a_stats_file_belongs_never_hangs_anything() {
+    for (what, suffix) in [
+        ("stats file", ""),
+        ("lock", ".lock"),
+        ("trace", ".trace.jsonl"),
+    ] {
+        let (w, shims) = world("none");
+        w.config("[cache]\ntool = \"none\"\n\n[stats]\nfile = \"s.stats\"\ntrace = true\n");
+        w.write("a.c", LIB_C);
+        let fifo = w.work.join(if suffix == ".trace.jsonl" {
+            "s.trace.jsonl".to_string()
+        } else {
+            format!("s.stats{suffix}")
+        });
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid path; mkfifo reports failure in its result.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let limit = Duration::from_secs(20);
+        let mut cc = w.shim(&shims, "cc");
+        cc.args(["-c", "a.c", "-o", "a.o"]);
+        let out = run_within(cc, limit);
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{what}: {}",
+            describe(&out)
+        );
+        for args in [&["stats"][..], &["stats", "--zero"], &["doctor"]] {
+            let mut c = w.tk();
+            c.args(args);
+            let out = run_within(c, limit);
+            if suffix.is_empty() || suffix == ".lock" {
+                assert!(!out.status.success(), "{what} {args:?}: {}", describe(&out));
+                let text = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert!(
+                    text.contains("not a regular file"),
+                    "{what} {args:?}: {text}"
+                );
+            }
+        }
+    }
+}
+
+/// Issue: closing every descriptor in the sccache server's `pre_exec` also closed std's
+/// exec-error pipe, so a binary that cannot be executed came back as "killed by signal
+/// 6". Now the real error is reported (in the log), and the compile still succeeds.
+#[test]
+fn an_unexecutable_sccache_reports_its_exec_error() {
+    let (mut w, shims) = world("sccache");
+    w.write("a.c", LIB_C);
+    // A real program whose ELF interpreter does not exist: exec fails with ENOENT.
+    let broken = w.root().join("broken/sccache");
+    fs::create_dir_all(broken.parent().expect("dir")).expect("mkdir");
+    w.write("main.c", "int main(void) { return 0; }\n");
+    ok(w.bare("gcc")
+        .args(["main.c", "-Wl,--dynamic-linker=/nonexistent/ld.so", "-o"])
+        .arg(&broken)
+        .output()
+        .expect("gcc"));
+    let log = w.root().join("tk.log");
+    w.env = vec![
+        (
+            "TOOLCHAINKIT_SCCACHE_PATH".into(),
+            broken.display().to_string(),
+        ),
+        ("TOOLCHAINKIT_LOG".into(), "debug".into()),
+        ("TOOLCHAINKIT_LOG_FILE".into(), log.display().to_string()),
+    ];
+    silent(
+        w.shim(&shims, "cc")
+            .args(["-c", "a.c", "-o", "a.o"])
+            .output()
+            .expect("compile"),
+    );
+    let text = String::from_utf8_lossy(&read(&log)).into_owned();
+    assert!(text.contains("No such file or directory"), "{text}");
+    assert!(!text.contains("signal"), "{text}");
+    let s = w.stats();
+    assert_eq!(
+        s["fallback_reasons"]["sccache_server_unavailable"].as_u64(),
+        Some(1),
+        "{s}"
+    );
+}
+
+/// Issue: a writer that timed out on the stats lock appended to the side file without a
+/// lock while the lock holder read it and then deleted it: records could be lost. Forced
+/// here: a lock wait of 1 ms makes most of 32 concurrent writers take the side file while
+/// others fold it; every invocation is counted.
+#[test]
+fn the_side_file_hand_off_loses_no_record_under_32_way_contention() {
+    let (mut w, shims) = world("none");
+    w.env
+        .push(("TOOLCHAINKIT_STATS_LOCK_WAIT_MS".into(), "1".into()));
+    // A compiler that does nothing, so the stats record is the contended part.
+    let fake = w.root().join("fake/cc");
+    w.script(&fake, "#!/bin/sh\nexit 0\n");
+    const WORKERS: usize = 32;
+    const EACH: usize = 25;
+    let script = format!(
+        "i=0; while [ $i -lt {EACH} ]; do \"$0\" \"$1\" -c x.c || exit 1; i=$((i+1)); done"
+    );
+    // Hold the lock for the first part of the run: every writer meanwhile takes the side
+    // file; after it is released, writers fold the side file while others still append.
+    let stats = PathBuf::from(w.stats()["file"].as_str().expect("file"));
+    let mut lock_name = stats.into_os_string();
+    lock_name.push(".lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_name)
+        .expect("lock file");
+    fs2::FileExt::lock_exclusive(&lock).expect("hold the lock");
+    let children: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            w.cmd("sh")
+                .args(["-c", &script])
+                .arg(bin())
+                .arg(&fake)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    fs2::FileExt::unlock(&lock).expect("release");
+    for c in children {
+        silent(c.wait_with_output().expect("worker"));
+    }
+    // `stats` folds what is still in the side file.
+    let s = w.stats();
+    assert_eq!(
+        s["invocations"].as_u64(),
+        Some((WORKERS * EACH) as u64),
+        "{s}"
+    );
+    assert!(
+        s["late_records"].as_u64().unwrap_or(0) > 0,
+        "the side file was used: {s}"
+    );
+    let _ = shims;
+}

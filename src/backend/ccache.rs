@@ -12,6 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::dist::Observed;
 use super::{Job, Ran, fall_back, forward_stderr, run_tool, said};
 use crate::config::{Config, Tool};
 use crate::outcome::{self, Outcome};
@@ -217,6 +218,11 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         .envs(job.env.iter().map(|(k, v)| (k, v)))
         .envs(env(job.cfg))
         .env("CCACHE_STATSLOG", log.name());
+    // [dist]: ccache runs distcc/icecc as its prefix command, for misses only.
+    let dist = super::dist::Prefix::new(job.cfg, std::env::var_os("PATH").as_deref(), job.cwd);
+    if let Some(d) = &dist {
+        cmd.envs(d.ccache_env());
+    }
     let spawned = run_tool(&mut cmd);
     let raw = log.take();
     let (status, captured) = match spawned {
@@ -236,6 +242,26 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         let _ = f.write_all(&raw);
     }
     let observed = outcome::from_ccache_statslog(&String::from_utf8_lossy(&raw));
+    if let Some(d) = dist {
+        let compiled = matches!(observed, Some(Outcome::Miss | Outcome::MissRemoteError))
+            || matches!(&observed, Some(Outcome::Uncacheable(r)) if r == "compile_failed");
+        let done = d.finish(compiled);
+        if done.engine_failed && !status.success() {
+            // The engine failed on its own (ccache counts it as a failed compile).
+            super::dist::note(Observed::Fallback("engine_failed".into(), None));
+            return fall_back(
+                job,
+                "dist_engine_failed",
+                format_args!(
+                    "the distribution engine failed on its own: {}",
+                    done.text.trim()
+                ),
+            );
+        }
+        if let Some(o) = done.observed {
+            super::dist::note_with(o, done.failed);
+        }
+    }
     if !status.success() && observed.is_none() && failed_on_its_own(captured.as_deref(), job) {
         // ccache failed before running the compiler (unwritable cache, bad setting): its
         // own failure, not the compile's. Hide its message and compile directly.

@@ -4,6 +4,8 @@
 //! the outcome of one invocation. `run_direct` is the fallback every path can take.
 
 pub mod ccache;
+pub mod dist;
+pub mod dist_probe;
 pub mod remote;
 pub mod sccache;
 pub mod sccache_log;

@@ -58,6 +58,8 @@ pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
     if let Some(d) = s.direct {
         env.push(("SCCACHE_DIRECT".into(), d.to_string().into()));
     }
+    // [dist] engine = "sccache-dist": the client config (part of the server's identity).
+    env.extend(super::dist::sccache_env(cfg));
     env
 }
 
@@ -212,6 +214,8 @@ pub fn ensure_server_or_local(
 
 /// Start a server on `sock` (the caller holds the start lock).
 fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), String> {
+    // sccache-dist's client config with its token: on disk only while the server starts.
+    let _dist_conf = super::dist::write_sccache_conf(env);
     let log_path = sccache_log::log_path(sock);
     // Appending: the server appends its compile-result lines to the same file.
     let log = private::open_or_create_own(&log_path, Access::Append)

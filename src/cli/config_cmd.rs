@@ -129,6 +129,18 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
         s.value.direct.map_or_else(unset, |b| b.to_string()),
         s.origin.to_string(),
     ));
+    match &cfg.dist.value {
+        None => out.push((
+            "dist.engine".into(),
+            "\"none\"".into(),
+            cfg.dist.origin.to_string(),
+        )),
+        Some(d) => {
+            for (k, v) in crate::config::dist::describe(d) {
+                out.push((format!("dist.{k}"), v, cfg.dist.origin.to_string()));
+            }
+        }
+    }
     out.push((
         "stats.file".into(),
         match &cfg.stats_file.value {

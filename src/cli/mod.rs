@@ -5,6 +5,7 @@
 mod cmake_cmd;
 mod config_cmd;
 mod container_cmd;
+mod dist_cmd;
 mod doctor;
 mod env_cmd;
 mod env_quote;
@@ -137,6 +138,11 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Distributed compilation ([dist]): hosts, slots, recent remote share.
+    Dist {
+        #[command(subcommand)]
+        action: DistAction,
+    },
     /// Install or list the cache tools toolchainkit manages.
     Tool {
         #[command(subcommand)]
@@ -224,6 +230,16 @@ enum ShimsAction {
 }
 
 #[derive(Debug, Subcommand)]
+enum DistAction {
+    /// The engine, every host or scheduler and whether it answers, slots, remote share.
+    Status {
+        /// One JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ServerAction {
     /// Is the server for this project's settings running?
     Status,
@@ -293,6 +309,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
             tool,
         }) => container_cmd::run(engine, &target_home, tool.map(ToolArg::tool)),
         Some(Cmd::Doctor { json }) => doctor::run(json),
+        Some(Cmd::Dist {
+            action: DistAction::Status { json },
+        }) => dist_cmd::status(json),
         Some(Cmd::Tool { action }) => match action {
             ToolAction::Install {
                 tool,

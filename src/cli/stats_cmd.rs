@@ -118,6 +118,7 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
     if zero {
         stats::update(&path, |s| *s = Stats::default())
             .with_context(|| format!("cannot reset {}", path.display()))?;
+        super::dist_cmd::zero(&cfg);
         println!("statistics zeroed ({})", path.display());
         return Ok(0);
     }
@@ -129,21 +130,33 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
             s.notices.clear();
             shown
         })
-        .or_else(|_| stats::load(&path).map(Option::unwrap_or_default))
+        // A lock held too long still lets the counters be shown; a refused file does not.
+        .or_else(|e| match e.kind() {
+            std::io::ErrorKind::TimedOut => stats::load(&path).map(Option::unwrap_or_default),
+            _ => Err(e),
+        })
         .with_context(|| format!("cannot read {}", path.display()))?
     } else {
+        // Nothing recorded yet: say so, unless the lock itself is unusable (then no
+        // compile can record anything).
+        stats::probe_lock(&path, std::time::Duration::ZERO)
+            .with_context(|| format!("cannot use {}", path.display()))?;
         Stats::default()
     };
     let tool_stats = super::server::sccache_counters(&cwd, &cfg);
     let local_only = super::server::local_only_reason(&cwd, &cfg);
     if json {
         let mut v = to_json(&s, &path);
+        if let Some(d) = super::dist_cmd::stats_json(&cfg, tool_stats.as_ref()) {
+            v["dist"] = d;
+        }
         if let Some(t) = tool_stats {
             v["sccache_server_stats"] = t;
         }
         if let Some(why) = local_only {
             v["sccache_server_local_only"] = serde_json::json!(why);
         }
+
         println!("{v}");
     } else {
         for n in &s.notices {
@@ -153,6 +166,7 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
             println!("notice: the sccache server runs without its remote cache: {why}");
         }
         print_table(&s, &path);
+        super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());
         if let Some(t) = tool_stats {
             println!("\nsccache's own counters (aggregate for its server, since it started):");
             if let Some(st) = t.get("stats") {

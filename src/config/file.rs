@@ -45,6 +45,7 @@ pub struct FileConfig {
     pub trust: Option<FileTrust>,
     pub ccache: Option<FileCcache>,
     pub sccache: Option<FileSccache>,
+    pub dist: Option<super::dist::FileDist>,
 }
 
 #[derive(Debug, Default, Deserialize)]

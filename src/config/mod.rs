@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::paths;
 
 pub mod discover;
+pub mod dist;
 pub mod error;
 pub mod file;
 pub mod remote;
@@ -167,6 +168,8 @@ pub struct Config {
     pub stats_file: Setting<Option<PathBuf>>,
     pub trace: Setting<bool>,
     pub trace_max_mb: Setting<u64>,
+    /// `[dist]`: distributed compilation (`None`: not configured).
+    pub dist: Setting<Option<dist::Dist>>,
     /// `[ccache]`, paths resolved against the file's directory.
     pub ccache: Setting<FileCcache>,
     /// `[sccache]`, paths resolved against the file's directory.
@@ -198,6 +201,7 @@ impl Default for Config {
             stats_file: Setting::new(None),
             trace: Setting::new(false),
             trace_max_mb: Setting::new(64),
+            dist: Setting::new(None),
             ccache: Setting::new(FileCcache::default()),
             sccache: Setting::new(FileSccache::default()),
             trusted_dirs: Setting::new(Vec::new()),
@@ -329,8 +333,14 @@ fn build(place: Place<'_>, all: bool) -> (Vec<ConfigError>, Config) {
             });
         }
     }
-    if let Err(e) = apply_env(&mut cfg) {
+    if let Err(e) = apply_env(&mut cfg).and_then(|()| dist::apply_env(&mut cfg)) {
         problems.push(e);
+    }
+    if problems.is_empty() || all {
+        // The engine against the cache tool: the one check that needs every layer.
+        if let Err(e) = dist::check_combination(&cfg) {
+            problems.push(e);
+        }
     }
     (problems, cfg)
 }
@@ -552,6 +562,12 @@ fn apply_text(
         if let Some(v) = s.trace_max_mb {
             cfg.trace_max_mb.set(v, origin);
         }
+    }
+    if let Some(d) = file.dist {
+        for (key, msg, hint) in dist::validate(&d) {
+            problems.push(at(&key, msg, hint));
+        }
+        cfg.dist.set(Some(dist::from_file_unchecked(d)), origin);
     }
     if let Some(mut c) = file.ccache {
         c.base_dir = c.base_dir.map(|d| base.join(d));

@@ -25,6 +25,8 @@ pub enum Ty {
     Path,
     /// A list of non-empty path strings.
     PathList,
+    /// A list of strings.
+    TextList,
     /// One of these strings.
     Enum(&'static [&'static str]),
     /// A list of these strings.
@@ -243,6 +245,48 @@ const SCCACHE: &[Field] = &[
     f("direct", Ty::Bool, "direct = true"),
 ];
 
+const DIST: &[Field] = &[
+    f(
+        "engine",
+        Ty::Enum(&["none", "distcc", "icecc", "sccache-dist"]),
+        "engine = \"distcc\"",
+    ),
+    f(
+        "hosts",
+        Ty::TextList,
+        "hosts = [\"buildbox1/8\", \"buildbox2:3632/8,lzo\"]",
+    ),
+    f("scheduler", Ty::Text, "scheduler = \"sched.example:8765\""),
+    f(
+        "scheduler_url",
+        Ty::Text,
+        "scheduler_url = \"https://sched.example:10600\"",
+    ),
+    f(
+        "auth_token_env",
+        Ty::Text,
+        "auth_token_env = \"SCCACHE_DIST_TOKEN\"",
+    ),
+    f(
+        "local_slots",
+        Ty::Int {
+            min: 0,
+            max: 1024,
+            unit: "",
+        },
+        "local_slots = 2",
+    ),
+    f(
+        "io_timeout_secs",
+        Ty::Int {
+            min: 1,
+            max: 86_400,
+            unit: "seconds",
+        },
+        "io_timeout_secs = 300",
+    ),
+];
+
 /// The top level of a configuration file.
 pub const ROOT: &[Field] = &[
     f("cache", Ty::Table(CACHE), "[cache]"),
@@ -250,6 +294,7 @@ pub const ROOT: &[Field] = &[
     f("trust", Ty::Table(TRUST), "[trust]"),
     f("ccache", Ty::Table(CCACHE), "[ccache]"),
     f("sccache", Ty::Table(SCCACHE), "[sccache]"),
+    f("dist", Ty::Table(DIST), "[dist]"),
 ];
 
 /// One problem found in a document: dotted key, byte span, message, fix.
@@ -349,6 +394,10 @@ fn check_value(ty: Ty, v: &DeValue<'_>) -> Option<String> {
                 quoted(words)
             )),
             None => expected(&format!("one of {}", quoted(words))),
+        },
+        Ty::TextList => match v.as_array() {
+            Some(a) if a.iter().all(|e| e.get_ref().is_str()) => None,
+            _ => expected("a list of strings"),
         },
         Ty::EnumList(words) => match v.as_array() {
             None => expected(&format!("a list of {}", quoted(words))),
@@ -531,10 +580,10 @@ mod tests {
 
     #[test]
     fn dotted_keys_and_unknown_top_level_tables() {
-        let p = problems("cache.tol = 1\n[dist]\nengine = \"x\"\n");
+        let p = problems("cache.tol = 1\n[frobnicate]\nengine = \"x\"\n");
         assert_eq!(p[0].0, "cache.tol");
-        assert_eq!(p[1].0, "dist");
-        assert_eq!(p[1].1, "unknown table `dist`");
+        assert_eq!(p[1].0, "frobnicate");
+        assert_eq!(p[1].1, "unknown table `frobnicate`");
         assert!(
             p[1].2.starts_with("remove it; the file takes cache, stats"),
             "{}",

@@ -9,6 +9,7 @@ pub mod cache_dir;
 pub mod config_files;
 pub mod container;
 pub mod dirs;
+pub mod dist;
 pub mod path;
 pub mod remote;
 pub mod stats_file;
@@ -134,6 +135,7 @@ pub fn run_all(ctx: &Ctx) -> Vec<Check> {
     out.extend(container::checks(ctx));
     out.extend(stats_file::checks(ctx));
     out.extend(remote::checks(ctx));
+    out.extend(dist::checks(ctx));
     out
 }
 

@@ -64,17 +64,17 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
             "`toolchainkit stats --zero` to start over now",
         )),
     }
-    match stats::probe_lock(&path, stats::LOCK_WAIT) {
+    match stats::probe_lock(&path, stats::lock_wait()) {
         Ok(true) => out.push(Check::ok(
             "stats.lock",
-            format!("lock obtained within {} ms", stats::LOCK_WAIT.as_millis()),
+            format!("lock obtained within {} ms", stats::lock_wait().as_millis()),
         )),
         Ok(false) => out.push(Check::warn(
             "stats.lock",
             format!(
                 "{}.lock is held for more than {} ms: compiles record into the side file instead",
                 path.display(),
-                stats::LOCK_WAIT.as_millis()
+                stats::lock_wait().as_millis()
             ),
             "find the process holding it (`fuser` on the .lock file) and end it",
         )),
