@@ -231,6 +231,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     crate::logging::init();
+    if let Some(code) = unknown_subcommand(&args) {
+        return code;
+    }
     let cli = match Cli::try_parse_from(std::iter::once(OsString::from("toolchainkit")).chain(args))
     {
         Ok(c) => c,
@@ -317,6 +320,25 @@ pub fn run(args: Vec<OsString>) -> i32 {
             1
         }
     }
+}
+
+/// A first word that is neither a subcommand nor a flag (`mode::classify` hands words
+/// that do not name a compiler to the CLI): say so, suggest the nearest subcommand and
+/// how to run a compiler of that name, and exit 2 (a usage error) without running it.
+fn unknown_subcommand(args: &[OsString]) -> Option<i32> {
+    let first = args.first()?;
+    let word = first.to_string_lossy();
+    if word.starts_with('-') || crate::mode::SUBCOMMANDS.contains(&word.as_ref()) {
+        return None;
+    }
+    let hint = crate::config::suggest(&word, crate::mode::SUBCOMMANDS, "");
+    eprintln!(
+        "toolchainkit: error: unknown subcommand `{word}`{}{hint}\n\
+         hint: `toolchainkit help` lists the subcommands; to run a compiler named `{word}` \
+         through the cache, give its path or use `toolchainkit -- {word} ARGS...`",
+        if hint.is_empty() { "" } else { "; " },
+    );
+    Some(2)
 }
 
 /// `--since`: Unix seconds or a UTC time, to microseconds.
