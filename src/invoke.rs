@@ -196,7 +196,8 @@ fn record(
     let path = stats::stats_path(cfg);
     let key = outcome.key();
     let trace = cfg.trace.value;
-    let result = stats::record_with(&path, &key, nanos, stats::LOCK_WAIT, |p| {
+    let project = cfg.project_dir();
+    let result = stats::record_in(&path, project, &key, nanos, stats::LOCK_WAIT, |p| {
         if trace {
             crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
         }

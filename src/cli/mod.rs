@@ -11,6 +11,7 @@ mod env_quote;
 mod manual;
 mod server;
 mod shims;
+mod stats_all;
 mod stats_cmd;
 mod tool;
 mod which;
@@ -58,14 +59,25 @@ enum Cmd {
         #[command(subcommand)]
         action: ShimsAction,
     },
-    /// Show this project's cache statistics.
+    /// Show this project's cache statistics (or every project's, or one build's).
+    #[command(group(clap::ArgGroup::new("action").args(["zero", "mark", "since_mark", "all"])))]
     Stats {
         /// One JSON object instead of the table.
         #[arg(long)]
         json: bool,
-        /// Reset the counters.
+        /// Reset the counters, and those of this project's sccache server.
         #[arg(long, short = 'z')]
         zero: bool,
+        /// Remember the counters now (before a build; then `--since-mark` after it).
+        #[arg(long)]
+        mark: bool,
+        /// One line for a CI log: invocations, hits, misses, hit rate and time saved
+        /// since `--mark`.
+        #[arg(long)]
+        since_mark: bool,
+        /// Every project's stats file, with its project directory, and the totals.
+        #[arg(long)]
+        all: bool,
     },
     /// Show the build trace as a timeline: Chrome trace-event JSON (Perfetto), SVG or HTML.
     #[command(group(clap::ArgGroup::new("output").required(true).multiple(true).args(["chrome", "svg", "html"])))]
@@ -256,7 +268,23 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Some(Cmd::Shims {
             action: ShimsAction::Install { dir, names, force },
         }) => shims::install(&dir, &names, force),
-        Some(Cmd::Stats { json, zero }) => stats_cmd::run(json, zero),
+        Some(Cmd::Stats {
+            json,
+            zero,
+            mark,
+            since_mark,
+            all,
+        }) => {
+            use stats_cmd::Action;
+            let action = match (zero, mark, since_mark, all) {
+                (true, ..) => Action::Zero,
+                (_, true, ..) => Action::Mark,
+                (_, _, true, _) => Action::SinceMark,
+                (.., true) => Action::All,
+                _ => Action::Show,
+            };
+            stats_cmd::run(action, json)
+        }
         Some(Cmd::Trace {
             chrome,
             svg,
