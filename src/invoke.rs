@@ -150,6 +150,11 @@ fn dispatch(
         };
         return direct(Outcome::Fallback(reason.into()));
     };
+    if let Some(outer) = crate::outer::parent_cache_tool() {
+        // "sccache cc" (Meson's default when CC is unset): the outer tool caches this
+        // compile already; caching it again here would store it twice.
+        return direct(Outcome::Uncacheable(crate::outer::key_reason(outer)));
+    }
     if backend::is_introspection(job.args) {
         // `-v`, `-###`, `-print-*`, `-dump*`: build systems parse exactly what the bare
         // compiler prints (CMake's ABI probe reads `-v`), and a cache tool changes it.

@@ -5,7 +5,7 @@
 //!
 //! The shim asks once per compile who its parent is: `getppid()` (the same number as the
 //! fourth field of `/proc/self/stat`, without opening a file) and one `readlink` of
-//! `/proc/PPID/exe`. Two system calls, no process, no allocation; about 3 µs measured
+//! `/proc/PPID/exe`. Two system calls, no process, no allocation; 2.9 µs measured
 //! with criterion (`benches/hotpath.rs`, `outer/parent_cache_tool`). When the parent is
 //! ccache or sccache the real compiler runs directly (the outer tool already caches)
 //! and the invocation is counted as `uncacheable.outer_ccache` / `outer_sccache`, which

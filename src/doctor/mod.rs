@@ -9,6 +9,7 @@ pub mod cache_dir;
 pub mod config_files;
 pub mod container;
 pub mod dirs;
+pub mod outer;
 pub mod path;
 pub mod remote;
 pub mod stats_file;
@@ -129,6 +130,7 @@ pub fn run_all(ctx: &Ctx) -> Vec<Check> {
     out.extend(config_files::checks(ctx));
     out.extend(dirs::checks(ctx));
     out.extend(path::checks(ctx));
+    out.extend(outer::checks(ctx));
     out.extend(tool::checks(ctx));
     out.extend(cache_dir::checks(ctx));
     out.extend(container::checks(ctx));
