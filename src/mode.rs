@@ -26,6 +26,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "shims",
     "stats",
     "trace",
+    "cache",
     "env",
     "cmake",
     "container-args",

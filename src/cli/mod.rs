@@ -2,6 +2,7 @@
 //!
 //! Errors print as `toolchainkit: error: <cause chain>` and exit 1; usage errors exit 2.
 
+mod cache_cmd;
 mod cmake_cmd;
 mod config_cmd;
 mod container_cmd;
@@ -104,6 +105,14 @@ enum Cmd {
         /// Trace file to read (default: this project's).
         #[arg(long, value_name = "TRACE")]
         input: Option<PathBuf>,
+    },
+    /// This project's cache, through its tool: show, zero, clean, size [SIZE].
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+        /// The tool (default: the one the configuration uses).
+        #[arg(long, value_enum, global = true)]
+        tool: Option<ToolArg>,
     },
     /// The sccache server toolchainkit runs for this project's settings.
     Server {
@@ -228,6 +237,21 @@ enum ShimsAction {
 }
 
 #[derive(Debug, Subcommand)]
+enum CacheAction {
+    /// The tool's statistics for this cache (ccache -s, sccache --show-stats).
+    Show,
+    /// Empty the cache (ccache -C; for sccache only a configured cache.dir).
+    Clean,
+    /// Zero the tool's counters (ccache -z, sccache --zero-stats).
+    Zero,
+    /// Show the maximum size and the disk usage, or set it (ccache -M SIZE).
+    Size {
+        /// The new maximum, in ccache's syntax (20G, 500M).
+        size: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ServerAction {
     /// Is the server for this project's settings running?
     Status,
@@ -304,6 +328,15 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 gap_us: gap,
             },
         }),
+        Some(Cmd::Cache { action, tool }) => cache_cmd::run(
+            match action {
+                CacheAction::Show => cache_cmd::Action::Show,
+                CacheAction::Clean => cache_cmd::Action::Clean,
+                CacheAction::Zero => cache_cmd::Action::Zero,
+                CacheAction::Size { size } => cache_cmd::Action::Size(size),
+            },
+            tool.map(ToolArg::tool),
+        ),
         Some(Cmd::Server { action }) => match action {
             ServerAction::Status => server::status(),
             ServerAction::Stop => server::stop(),
