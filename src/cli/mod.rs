@@ -60,7 +60,9 @@ enum Cmd {
         #[command(subcommand)]
         action: ShimsAction,
     },
-    /// Show this project's cache statistics (or every project's, or one build's).
+    /// Show this project's cache statistics.
+    ///
+    /// `--since-mark` shows one build's (since `--mark`), `--all` every project's.
     #[command(group(clap::ArgGroup::new("action").args(["zero", "mark", "since_mark", "all"])))]
     Stats {
         /// One JSON object instead of the table.

@@ -183,12 +183,15 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         Action::Zero => return zero(&cwd, &cfg, &path),
         _ => {}
     }
-    // Folding pending records and showing notices once both go through the lock.
+    // Folding pending records and showing notices once both go through the lock; only
+    // `stats` and `stats --json` show them, so only those clear them.
     let exists = path.exists() || stats::pending_path(&path).exists();
     let s = if exists {
         stats::update(&path, |s| {
             let shown = s.clone();
-            s.notices.clear();
+            if action == Action::Show {
+                s.notices.clear();
+            }
             shown
         })
         .or_else(|_| stats::load(&path).map(Option::unwrap_or_default))
