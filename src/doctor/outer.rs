@@ -86,10 +86,13 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
                 "outer-wrapper",
                 format!(
                     "{n} compile(s) since {} reached the shim through an outer {tool} (Meson 1.x puts the {tool} it finds in front of `cc` when CC is unset): \
-                     toolchainkit ran them uncached so nothing is cached twice, and {tool}'s preprocessor runs showed up as uncacheable before",
+                     toolchainkit ran them uncached so nothing is cached twice",
                     crate::stats::trace::timeline::format_utc(s.since)
                 ),
-                outer::FIX,
+                format!(
+                    "{}; then `toolchainkit stats --zero` (this count stays until the counters are zeroed)",
+                    outer::FIX
+                ),
             ));
         }
     }
