@@ -176,6 +176,11 @@ fn dispatch(
         }
         return direct(Outcome::Fallback(reason.into()));
     };
+    if let Some(outer) = crate::outer::parent_cache_tool() {
+        // "sccache cc" (Meson's default when CC is unset): the outer tool caches this
+        // compile already; caching it again here would store it twice.
+        return direct(Outcome::Uncacheable(crate::outer::key_reason(outer)));
+    }
     if parsed.introspection {
         // `-v`, `-###`, `-print-*`, `-dump*`: build systems parse exactly what the bare
         // compiler prints (CMake's ABI probe reads `-v`), and a cache tool changes it.
@@ -235,7 +240,8 @@ fn record(
     let path = stats::stats_path(cfg);
     let key = outcome.key();
     let trace = cfg.trace.value;
-    let result = stats::record_with(&path, &key, nanos, stats::lock_wait(), |p| {
+    let project = cfg.project_dir();
+    let result = stats::record_in(&path, project, &key, nanos, stats::lock_wait(), |p| {
         if trace {
             crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
         }

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod managed;
 pub mod mode;
 pub mod outcome;
+pub mod outer;
 pub mod paths;
 pub mod private;
 pub mod process;

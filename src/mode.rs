@@ -3,6 +3,14 @@
 //! - masquerade: `argv[0]`'s basename is not `toolchainkit` (a `cc`, `g++`, ... symlink);
 //! - launcher: `toolchainkit COMPILER ARGS...` (or `toolchainkit -- COMPILER ARGS...`);
 //! - management: `toolchainkit SUBCOMMAND ...`, `toolchainkit --version`, no arguments.
+//!
+//! In launcher mode the first word is a compiler only when it names one: a path (it
+//! holds a `/`), a known compiler name (`backend::is_known_compiler`: gcc, g++, cc, c++,
+//! clang, clang++, nvcc, icx, ... with their versioned and cross prefixed forms), or a
+//! wrapper word in front of one (`toolchainkit ccache gcc`). Any other word is handed to
+//! the management CLI, which answers `unknown subcommand` with a suggestion: a typo such
+//! as `toolchainkit stat` must never run `/usr/bin/stat`. `toolchainkit -- NAME` forces a
+//! compiler of any name.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -18,6 +26,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "shims",
     "stats",
     "trace",
+    "cache",
     "env",
     "cmake",
     "container-args",
@@ -106,10 +115,20 @@ pub fn classify(mut argv: Vec<OsString>) -> Mode {
         argv.remove(0);
         return launcher(argv);
     }
-    if first_b.starts_with(b"-") || SUBCOMMANDS.iter().any(|s| s.as_bytes() == first_b) {
+    if first_b.starts_with(b"-")
+        || SUBCOMMANDS.iter().any(|s| s.as_bytes() == first_b)
+        || !names_a_compiler(first)
+    {
         return Mode::Management(argv);
     }
     launcher(argv)
+}
+
+/// May the first word after `toolchainkit` be taken for a compiler without `--`? A path,
+/// a known compiler name, or a wrapper word (`ccache`, `sccache`, ...) that launcher mode
+/// peels off. Pure: no file system access.
+pub fn names_a_compiler(word: &OsStr) -> bool {
+    is_path(word) || is_wrapper_name(word) || crate::args::is_known_compiler(word)
 }
 
 /// `toolchainkit [WRAPPER...] COMPILER ARGS`: peel leading wrapper words, keep the rest.
@@ -203,6 +222,48 @@ mod tests {
                 compile(Launcher, "ccache", &["-s"]),
             ),
             (vec!["toolchainkit", "--"], Mode::Management(vec![])),
+            // Typos and other programs are never run as a compiler without `--`.
+            (
+                vec!["toolchainkit", "stat", "-c", "%s", "x"],
+                Mode::Management(os(&["stat", "-c", "%s", "x"])),
+            ),
+            (
+                vec!["toolchainkit", "doctr"],
+                Mode::Management(os(&["doctr"])),
+            ),
+            (
+                vec!["toolchainkit", "python3", "x.py"],
+                Mode::Management(os(&["python3", "x.py"])),
+            ),
+            (
+                vec!["toolchainkit", "--", "stat", "x"],
+                compile(Launcher, "stat", &["x"]),
+            ),
+            (
+                vec!["toolchainkit", "./stat", "x"],
+                compile(Launcher, "./stat", &["x"]),
+            ),
+            // Known compiler names, versioned and cross-prefixed.
+            (
+                vec!["toolchainkit", "cc", "-c", "a.c"],
+                compile(Launcher, "cc", &["-c", "a.c"]),
+            ),
+            (
+                vec!["toolchainkit", "clang++-16", "-c", "a.cc"],
+                compile(Launcher, "clang++-16", &["-c", "a.cc"]),
+            ),
+            (
+                vec!["toolchainkit", "x86_64-linux-gnu-gcc-12", "-c", "a.c"],
+                compile(Launcher, "x86_64-linux-gnu-gcc-12", &["-c", "a.c"]),
+            ),
+            (
+                vec!["toolchainkit", "nvcc", "-c", "k.cu"],
+                compile(Launcher, "nvcc", &["-c", "k.cu"]),
+            ),
+            (
+                vec!["toolchainkit", "sccache", "g++", "-c", "a.cc"],
+                compile(Launcher, "g++", &["-c", "a.cc"]),
+            ),
         ];
         for (argv, want) in table {
             assert_eq!(classify(os(&argv)), want, "argv {argv:?}");

@@ -260,6 +260,16 @@ pub fn open_own(path: &Path, access: Access) -> io::Result<File> {
     vet(path, f)
 }
 
+/// Read the whole of a file that must be ours (never blocks on a FIFO, never follows a
+/// planted symlink).
+pub fn read_own(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = open_own(path, Access::Read)?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Open a file that must be ours, creating it (mode 0600) when missing.
 pub fn open_or_create_own(path: &Path, access: Access) -> io::Result<File> {
     let mut o = options(access);

@@ -13,6 +13,12 @@
 //! a temporary file and renaming it over the data file: on ext4 a rename over an existing
 //! file starts writeback of the new file (`auto_da_alloc`), which cost 0.3 to 5 ms per
 //! compile; the in-place write costs a few microseconds.
+//!
+//! Beside the data file (same name plus a suffix): `.lock`, `.pending` (above),
+//! `.project` (the project directory's path, raw bytes, written when the file is created
+//! so `stats --all` can name the project of an opaque hash; files written before it
+//! existed get it from the next `toolchainkit stats` in their project), `.mark` and
+//! `.history` (`mark`: `stats --mark` snapshots and the counters before `stats --zero`).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -25,6 +31,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub mod format;
+pub mod mark;
+pub mod saved;
 pub mod trace;
 
 use crate::config::Config;
@@ -129,6 +137,28 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
 /// The side file where records go when the lock is held too long.
 pub fn pending_path(path: &Path) -> PathBuf {
     sidecar(path, ".pending")
+}
+
+/// The file next to a stats file that names its project directory.
+pub fn project_file(path: &Path) -> PathBuf {
+    sidecar(path, ".project")
+}
+
+/// The project directory a stats file counts for, as recorded next to it (`None` for a
+/// file written before project paths were recorded, or the per-user default file).
+pub fn recorded_project(path: &Path) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let mut f = private::open_own(&project_file(path), Access::Read).ok()?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).ok()?;
+    (!bytes.is_empty()).then(|| PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+}
+
+/// Record which project directory the stats file at `path` counts for (canonical path;
+/// replaced atomically, so a reader sees the old name or the new one).
+pub fn record_project(path: &Path, project: &Path) -> io::Result<()> {
+    let canon = fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
+    write_atomic(&project_file(path), canon.as_os_str().as_encoded_bytes())
 }
 
 /// How long a compile waits for the stats lock: `TOOLCHAINKIT_STATS_LOCK_WAIT_MS`, else
@@ -330,6 +360,19 @@ pub fn record_with(
     wait: Duration,
     under_lock: impl FnOnce(&Path),
 ) -> io::Result<()> {
+    record_in(path, None, key, nanos, wait, under_lock)
+}
+
+/// As `record_with`, for the project in `project`: a newly created file (once per
+/// project, not per compile) also gets its `.project` name.
+pub fn record_in(
+    path: &Path,
+    project: Option<&Path>,
+    key: &str,
+    nanos: u64,
+    wait: Duration,
+    under_lock: impl FnOnce(&Path),
+) -> io::Result<()> {
     let Some(guard) = lock(path, wait)? else {
         append_pending(path, key, nanos)?;
         log::warn!(
@@ -341,7 +384,14 @@ pub fn record_with(
     let Current { mut stats, slots } = read_or_recover(path)?;
     fold_pending(path, &mut stats);
     stats.add(key, nanos);
+    let created = slots.is_none();
     write_back(path, slots, &stats)?;
+    if created
+        && let Some(p) = project
+        && let Err(e) = record_project(path, p)
+    {
+        log::warn!("cannot record the project of {}: {e}", path.display());
+    }
     under_lock(path);
     drop(guard);
     Ok(())

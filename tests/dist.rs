@@ -649,11 +649,11 @@ fn sccache_dist_scheduler_and_bubblewrap_server() {
     };
     let key = run(&["auth", "generate-jwt-hs256-key"]);
     let (sport, bport) = (free_port(), free_port());
+    // `--secret-key=KEY` in one word: a generated key may start with `-`.
     let server_token = run(&[
         "auth",
         "generate-jwt-hs256-server-token",
-        "--secret-key",
-        &key,
+        &format!("--secret-key={key}"),
         "--server",
         &format!("127.0.0.1:{bport}"),
     ]);

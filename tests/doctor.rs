@@ -368,8 +368,8 @@ fn sccache_server_with_another_cache_location_is_a_problem() {
     assert!(stop.status.success(), "{}", text(&stop));
     let status = text(&w.run(&["server", "status"]));
     let sock = status
-        .split("would use ")
-        .nth(1)
+        .lines()
+        .find_map(|l| l.split("would use ").nth(1))
         .and_then(|s| s.trim().strip_suffix(')'))
         .unwrap_or_else(|| panic!("no socket in: {status}"))
         .to_string();

@@ -311,7 +311,7 @@ fn container_args_mount_a_host_directory_that_exists() {
     assert_eq!(
         stdout.trim(),
         format!(
-            "--volume={}:/home/dev/.cache/ccache:z --env=CCACHE_DIR=/home/dev/.cache/ccache",
+            "--volume={}:/home/dev/.cache/ccache:z --env=CCACHE_DIR=/home/dev/.cache/ccache --env=CCACHE_COMPILERCHECK=content",
             host.display()
         )
     );

@@ -595,11 +595,12 @@ fn fails_open_when_the_tool_fails() {
         "{s}"
     );
     assert_eq!(reasons["ccache_failed"].as_u64(), Some(2), "{s}");
-    // 5. ar through the shim is not given to a cache tool at all.
+    // 5. ar through the shim (forced with `--`: `ar` is no compiler name) is not given
+    // to a cache tool at all.
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     silent(
         w.tk()
-            .args(["ar", "rcs", "libx.a", "ref.o"])
+            .args(["--", "ar", "rcs", "libx.a", "ref.o"])
             .output()
             .expect("run"),
     );

@@ -2,6 +2,7 @@
 //!
 //! Errors print as `toolchainkit: error: <cause chain>` and exit 1; usage errors exit 2.
 
+mod cache_cmd;
 mod cmake_cmd;
 mod config_cmd;
 mod container_cmd;
@@ -13,6 +14,7 @@ mod manual;
 mod run_cmd;
 mod server;
 mod shims;
+mod stats_all;
 mod stats_cmd;
 mod tool;
 mod which;
@@ -61,13 +63,26 @@ enum Cmd {
         action: ShimsAction,
     },
     /// Show this project's cache statistics.
+    ///
+    /// `--since-mark` shows one build's (since `--mark`), `--all` every project's.
+    #[command(group(clap::ArgGroup::new("action").args(["zero", "mark", "since_mark", "all"])))]
     Stats {
         /// One JSON object instead of the table.
         #[arg(long)]
         json: bool,
-        /// Reset the counters.
+        /// Reset the counters, and those of this project's sccache server.
         #[arg(long, short = 'z')]
         zero: bool,
+        /// Remember the counters now (before a build; then `--since-mark` after it).
+        #[arg(long)]
+        mark: bool,
+        /// One line for a CI log: invocations, hits, misses, hit rate and time saved
+        /// since `--mark`.
+        #[arg(long)]
+        since_mark: bool,
+        /// Every project's stats file, with its project directory, and the totals.
+        #[arg(long)]
+        all: bool,
     },
     /// Show the build trace as a timeline: Chrome trace-event JSON (Perfetto), SVG or HTML.
     #[command(group(clap::ArgGroup::new("output").required(true).multiple(true).args(["chrome", "svg", "html"])))]
@@ -94,6 +109,14 @@ enum Cmd {
         /// Trace file to read (default: this project's).
         #[arg(long, value_name = "TRACE")]
         input: Option<PathBuf>,
+    },
+    /// This project's cache, through its tool: show, zero, clean, size [SIZE].
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+        /// The tool (default: the one the configuration uses).
+        #[arg(long, value_enum, global = true)]
+        tool: Option<ToolArg>,
     },
     /// The sccache server toolchainkit runs for this project's settings.
     Server {
@@ -240,6 +263,21 @@ enum DistAction {
 }
 
 #[derive(Debug, Subcommand)]
+enum CacheAction {
+    /// The tool's statistics for this cache (ccache -s, sccache --show-stats).
+    Show,
+    /// Empty the cache (ccache -C; for sccache only a configured cache.dir).
+    Clean,
+    /// Zero the tool's counters (ccache -z, sccache --zero-stats).
+    Zero,
+    /// Show the maximum size and the disk usage, or set it (ccache -M SIZE).
+    Size {
+        /// The new maximum, in ccache's syntax (20G, 500M).
+        size: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ServerAction {
     /// Is the server for this project's settings running?
     Status,
@@ -255,6 +293,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     crate::logging::init();
+    if let Some(code) = unknown_subcommand(&args) {
+        return code;
+    }
     let cli = match Cli::try_parse_from(std::iter::once(OsString::from("toolchainkit")).chain(args))
     {
         Ok(c) => c,
@@ -277,7 +318,23 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Some(Cmd::Shims {
             action: ShimsAction::Install { dir, names, force },
         }) => shims::install(&dir, &names, force),
-        Some(Cmd::Stats { json, zero }) => stats_cmd::run(json, zero),
+        Some(Cmd::Stats {
+            json,
+            zero,
+            mark,
+            since_mark,
+            all,
+        }) => {
+            use stats_cmd::Action;
+            let action = match (zero, mark, since_mark, all) {
+                (true, ..) => Action::Zero,
+                (_, true, ..) => Action::Mark,
+                (_, _, true, _) => Action::SinceMark,
+                (.., true) => Action::All,
+                _ => Action::Show,
+            };
+            stats_cmd::run(action, json)
+        }
         Some(Cmd::Trace {
             chrome,
             svg,
@@ -297,6 +354,15 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 gap_us: gap,
             },
         }),
+        Some(Cmd::Cache { action, tool }) => cache_cmd::run(
+            match action {
+                CacheAction::Show => cache_cmd::Action::Show,
+                CacheAction::Clean => cache_cmd::Action::Clean,
+                CacheAction::Zero => cache_cmd::Action::Zero,
+                CacheAction::Size { size } => cache_cmd::Action::Size(size),
+            },
+            tool.map(ToolArg::tool),
+        ),
         Some(Cmd::Server { action }) => match action {
             ServerAction::Status => server::status(),
             ServerAction::Stop => server::stop(),
@@ -345,6 +411,25 @@ pub fn run(args: Vec<OsString>) -> i32 {
             1
         }
     }
+}
+
+/// A first word that is neither a subcommand nor a flag (`mode::classify` hands words
+/// that do not name a compiler to the CLI): say so, suggest the nearest subcommand and
+/// how to run a compiler of that name, and exit 2 (a usage error) without running it.
+fn unknown_subcommand(args: &[OsString]) -> Option<i32> {
+    let first = args.first()?;
+    let word = first.to_string_lossy();
+    if word.starts_with('-') || crate::mode::SUBCOMMANDS.contains(&word.as_ref()) {
+        return None;
+    }
+    let hint = crate::config::suggest(&word, crate::mode::SUBCOMMANDS, "");
+    eprintln!(
+        "toolchainkit: error: unknown subcommand `{word}`{}{hint}\n\
+         hint: `toolchainkit help` lists the subcommands; to run a compiler named `{word}` \
+         through the cache, give its path or use `toolchainkit -- {word} ARGS...`",
+        if hint.is_empty() { "" } else { "; " },
+    );
+    Some(2)
 }
 
 /// `--since`: Unix seconds or a UTC time, to microseconds.

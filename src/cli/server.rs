@@ -1,33 +1,210 @@
 //! `toolchainkit server status|stop`: the sccache server for this project's settings.
+//!
+//! `status` shows the socket, the server's pid (the process holding the listening socket,
+//! found through `/proc/net/unix` and `/proc/PID/fd`), its uptime, its log and cache, and
+//! the command that queries it with sccache's own client. It also removes stale sockets
+//! in the runtime directory: only toolchainkit's own names (`sccache-HEX.sock`), only
+//! when nothing answers (`ECONNREFUSED`), and only under the socket's start lock, so a
+//! server being started right now is never touched.
+
+use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use fs2::FileExt;
 
 use crate::backend::{self, sccache};
-use crate::config::Tool;
+use crate::config::{Config, Tool};
+use crate::private::{self, Access};
 
-fn locate() -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
-    let (cwd, _cfg) = super::load_config()?;
-    let (_, cfg) = super::load_config()?;
+fn locate() -> anyhow::Result<(PathBuf, PathBuf, Config)> {
+    let (cwd, cfg) = super::load_config()?;
     let exe = backend::find_tool(Tool::Sccache, std::env::var_os("PATH").as_deref(), &cwd)
         .ok_or_else(|| anyhow::anyhow!("sccache is not installed"))?;
     let sock = sccache::socket_for(&exe, &sccache::env(&cfg));
-    Ok((exe, sock))
+    Ok((exe, sock, cfg))
 }
 
-pub fn status() -> anyhow::Result<i32> {
-    let (_exe, sock) = locate()?;
-    if sccache::server_up(&sock) {
-        println!("running on {}", sock.display());
-        if let Ok(why) = std::fs::read_to_string(sccache::local_only_marker(&sock)) {
-            println!("without its remote cache: {why}");
+/// Is `name` one of the sockets toolchainkit names (`sccache-` 16 hex digits `.sock`)?
+pub fn is_our_socket_name(name: &str) -> bool {
+    name.strip_prefix("sccache-")
+        .and_then(|r| r.strip_suffix(".sock"))
+        .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A socket whose server is gone: connecting is refused.
+fn refused(sock: &Path) -> bool {
+    matches!(UnixStream::connect(sock), Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
+}
+
+/// Remove the stale sockets of `dir` (see the module note); returns the removed paths.
+pub fn clean_stale(dir: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return removed;
+    };
+    for e in rd.filter_map(Result::ok) {
+        let name = e.file_name();
+        let is_socket = e.file_type().is_ok_and(|t| t.is_socket());
+        if !is_socket || !name.to_str().is_some_and(is_our_socket_name) {
+            continue;
         }
-        Ok(0)
+        let sock = e.path();
+        if !refused(&sock) {
+            continue;
+        }
+        // The start lock: held while a server is being started on this socket.
+        let Ok(lock) = private::open_or_create_own(&sock.with_extension("lock"), Access::Read)
+        else {
+            continue;
+        };
+        if FileExt::try_lock_exclusive(&lock).is_err() {
+            continue;
+        }
+        if refused(&sock) && std::fs::remove_file(&sock).is_ok() {
+            let _ = std::fs::remove_file(sccache::local_only_marker(&sock));
+            removed.push(sock);
+        }
+        drop(lock);
+    }
+    removed
+}
+
+/// The inode of the listening unix socket bound to `sock`, from `/proc/net/unix`.
+fn socket_inode(net_unix: &str, sock: &Path) -> Option<u64> {
+    let want = sock.to_str()?;
+    net_unix.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // Num RefCount Protocol Flags Type St Inode Path; listening: Flags 00010000.
+        (f.len() >= 8 && f[7] == want && f[3] == "00010000")
+            .then(|| f[6].parse().ok())
+            .flatten()
+    })
+}
+
+/// The process holding socket inode `inode` open (scans `/proc/*/fd`; the user's own
+/// processes are the ones readable).
+fn pid_holding(inode: u64) -> Option<u32> {
+    let want = format!("socket:[{inode}]");
+    for e in std::fs::read_dir("/proc").ok()?.filter_map(Result::ok) {
+        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(e.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds
+            .filter_map(Result::ok)
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t.as_os_str() == want.as_str()));
+        if holds {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+/// Seconds since process `pid` started (`/proc/PID/stat` field 22 against
+/// `/proc/uptime`).
+fn uptime_secs(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let start_ticks: u64 = rest.split_whitespace().nth(19)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).ok()?;
+    let up: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some((up as u64).saturating_sub(start_ticks / hz.max(1)))
+}
+
+/// `3 h 02 min`, `5 min 07 s`, `12 s`.
+pub fn human_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if secs >= 86_400 {
+        format!("{} d {:02} h", secs / 86_400, h % 24)
+    } else if h > 0 {
+        format!("{h} h {m:02} min")
+    } else if m > 0 {
+        format!("{m} min {s:02} s")
     } else {
-        println!("not running (would use {})", sock.display());
-        Ok(1)
+        format!("{s} s")
     }
 }
 
+/// A word for a shell command line: as it is when it needs no quoting, else in single
+/// quotes.
+fn sh_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The command that asks this server for its statistics with sccache's own client.
+pub fn query_command(exe: &Path, sock: &Path) -> String {
+    format!(
+        "SCCACHE_SERVER_UDS={} {} -s",
+        sh_word(&sock.to_string_lossy()),
+        sh_word(&exe.to_string_lossy())
+    )
+}
+
+pub fn status() -> anyhow::Result<i32> {
+    let (exe, sock, _cfg) = locate()?;
+    let dir = sock.parent().map(Path::to_path_buf).unwrap_or_default();
+    let removed = clean_stale(&dir);
+    for r in &removed {
+        println!(
+            "removed a stale socket (no server answered): {}",
+            r.display()
+        );
+    }
+    if !sccache::server_up(&sock) {
+        println!("not running (would use {})", sock.display());
+        println!("the first compile through the shim starts it");
+        return Ok(1);
+    }
+    println!("running");
+    println!("  socket:    {}", sock.display());
+    let pid = std::fs::read_to_string("/proc/net/unix")
+        .ok()
+        .and_then(|t| socket_inode(&t, &sock))
+        .and_then(pid_holding);
+    match pid {
+        Some(pid) => {
+            println!("  pid:       {pid}");
+            if let Some(up) = uptime_secs(pid) {
+                println!("  uptime:    {}", human_duration(up));
+            }
+        }
+        None => println!("  pid:       unknown (not visible in /proc to this user)"),
+    }
+    if let Some(info) = show_stats(&exe, &sock) {
+        if let Some(loc) = info.get("cache_location").and_then(|v| v.as_str()) {
+            println!("  cache:     {loc}");
+        }
+        if let Some(v) = info.get("version").and_then(|v| v.as_str()) {
+            println!("  sccache:   {v} ({})", exe.display());
+        }
+    }
+    println!("  log:       {}", sock.with_extension("log").display());
+    if let Ok(why) = std::fs::read_to_string(sccache::local_only_marker(&sock)) {
+        println!("  without its remote cache: {why}");
+    }
+    println!("  query it:  {}", query_command(&exe, &sock));
+    Ok(0)
+}
+
 pub fn stop() -> anyhow::Result<i32> {
-    let (exe, sock) = locate()?;
+    let (exe, sock, _cfg) = locate()?;
     if sccache::stop_server(&exe, &sock) {
         println!("stopped the server on {}", sock.display());
     } else {
@@ -36,32 +213,89 @@ pub fn stop() -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// sccache's own aggregate counters for this project's server, if it is running.
-pub fn sccache_counters(
-    cwd: &std::path::Path,
-    cfg: &crate::config::Config,
-) -> Option<serde_json::Value> {
-    let exe = backend::find_tool(Tool::Sccache, std::env::var_os("PATH").as_deref(), cwd)?;
-    let sock = sccache::socket_for(&exe, &sccache::env(cfg));
-    if !sccache::server_up(&sock) {
-        return None;
-    }
-    let out = std::process::Command::new(&exe)
+/// `sccache --show-stats --stats-format=json` of the server on `sock`.
+fn show_stats(exe: &Path, sock: &Path) -> Option<serde_json::Value> {
+    let out = std::process::Command::new(exe)
         .args(["--show-stats", "--stats-format=json"])
-        .env("SCCACHE_SERVER_UDS", &sock)
+        .env("SCCACHE_SERVER_UDS", sock)
         .env_remove("SCCACHE_SERVER_PORT")
         .output()
         .ok()?;
     serde_json::from_slice(&out.stdout).ok()
 }
 
-/// Why this project's sccache server runs without its remote cache, if it does.
-pub fn local_only_reason(cwd: &std::path::Path, cfg: &crate::config::Config) -> Option<String> {
-    cfg.remote.value.as_ref()?;
+/// This project's sccache server, when it is running: the binary and the socket.
+pub fn running_server(cwd: &Path, cfg: &Config) -> Option<(PathBuf, PathBuf)> {
     let exe = backend::find_tool(Tool::Sccache, std::env::var_os("PATH").as_deref(), cwd)?;
     let sock = sccache::socket_for(&exe, &sccache::env(cfg));
-    if !sccache::server_up(&sock) {
-        return None;
-    }
+    sccache::server_up(&sock).then_some((exe, sock))
+}
+
+/// sccache's own aggregate counters for this project's server, if it is running.
+pub fn sccache_counters(cwd: &Path, cfg: &Config) -> Option<serde_json::Value> {
+    let (exe, sock) = running_server(cwd, cfg)?;
+    show_stats(&exe, &sock)
+}
+
+/// Zero the counters of this project's sccache server (`sccache --zero-stats`), when it
+/// runs: `None` when there is none (a new server starts from zero anyway).
+pub fn zero_sccache(cwd: &Path, cfg: &Config) -> Option<Result<PathBuf, String>> {
+    let (exe, sock) = running_server(cwd, cfg)?;
+    let out = std::process::Command::new(&exe)
+        .arg("--zero-stats")
+        // Should the server stop in between, sccache starts one: with these settings.
+        .envs(sccache::env(cfg))
+        .env("SCCACHE_SERVER_UDS", &sock)
+        .env_remove("SCCACHE_SERVER_PORT")
+        .env_remove("TOOLCHAINKIT_GUARD")
+        .output();
+    Some(match out {
+        Ok(o) if o.status.success() => Ok(sock),
+        Ok(o) => Err(format!(
+            "`sccache --zero-stats` failed ({}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Err(format!("cannot run {}: {e}", exe.display())),
+    })
+}
+
+/// Why this project's sccache server runs without its remote cache, if it does.
+pub fn local_only_reason(cwd: &Path, cfg: &Config) -> Option<String> {
+    cfg.remote.value.as_ref()?;
+    let (_, sock) = running_server(cwd, cfg)?;
     std::fs::read_to_string(sccache::local_only_marker(&sock)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_inodes_and_words() {
+        assert!(is_our_socket_name("sccache-0123456789abcdef.sock"));
+        for n in [
+            "sccache-0123456789abcdef.lock",
+            "sccache-xyz.sock",
+            "other.sock",
+            "sccache-0123456789abcdef0.sock",
+        ] {
+            assert!(!is_our_socket_name(n), "{n}");
+        }
+        let net = "Num       RefCount Protocol Flags    Type St Inode Path\n\
+            0000000000000000: 00000002 00000000 00010000 0001 01 4242 /run/tk/sccache-a.sock\n\
+            0000000000000000: 00000003 00000000 00000000 0001 03 4343 /run/tk/sccache-a.sock\n";
+        assert_eq!(
+            socket_inode(net, Path::new("/run/tk/sccache-a.sock")),
+            Some(4242)
+        );
+        assert_eq!(socket_inode(net, Path::new("/run/tk/other.sock")), None);
+        assert_eq!(human_duration(12), "12 s");
+        assert_eq!(human_duration(307), "5 min 07 s");
+        assert_eq!(human_duration(3 * 3600 + 120), "3 h 02 min");
+        assert_eq!(
+            query_command(Path::new("/opt/sccache"), Path::new("/run/a b.sock")),
+            "SCCACHE_SERVER_UDS='/run/a b.sock' /opt/sccache -s"
+        );
+    }
 }

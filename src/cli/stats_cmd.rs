@@ -1,12 +1,28 @@
-//! `toolchainkit stats [--json] [--zero]` and `toolchainkit trace` (Chrome JSON, SVG or
-//! HTML of the build trace, optionally only the last build or since a time).
+//! `toolchainkit stats [--json] [--zero | --mark | --since-mark | --all]` and
+//! `toolchainkit trace` (Chrome JSON, SVG or HTML of the build trace, optionally only the
+//! last build or since a time).
+//!
+//! `--zero` also zeroes the counters of this project's sccache server, so every number
+//! shown afterwards is about the builds since. `--mark` / `--since-mark` bracket one
+//! build (a CI job marks before it and prints the one-line summary after it); `--all`
+//! lives in `stats_all`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
 use crate::stats::trace::{svg, timeline};
-use crate::stats::{self, Stats};
+use crate::stats::{self, Stats, mark, saved};
+
+/// What `toolchainkit stats` was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Show,
+    Zero,
+    Mark,
+    SinceMark,
+    All,
+}
 
 /// Hit rate in percent, `None` when there were neither hits nor misses.
 pub fn hit_rate(s: &Stats) -> Option<f64> {
@@ -20,16 +36,31 @@ fn avg_ms(b: stats::Bucket) -> Option<f64> {
     (b.count > 0).then(|| b.nanos as f64 / b.count as f64 / 1e6)
 }
 
-/// Estimated time saved: hits × (average miss time − average hit time), in seconds.
-pub fn time_saved_secs(s: &Stats) -> Option<f64> {
-    let hits = s.sum("hit.");
-    let misses = s.sum("miss");
-    let (h, m) = (avg_ms(hits)?, avg_ms(misses)?);
-    Some((hits.count as f64 * (m - h) / 1000.0).max(0.0))
+/// Time saved by the hits of `s` (the counters of the stats file at `path`): per compile
+/// from the trace where it can, else at the project's average miss time (see `saved`).
+pub fn time_saved(s: &Stats, path: &Path) -> saved::Saved {
+    let matched = saved::match_trace(path, s.since.saturating_mul(1_000_000));
+    let earlier = mark::load_history(path)
+        .map(|h| h.misses)
+        .unwrap_or_default();
+    saved::estimate(
+        s.sum("hit."),
+        matched,
+        &[
+            saved::MissTimes {
+                misses: s.sum("miss"),
+                whose: "the project's",
+            },
+            saved::MissTimes {
+                misses: earlier,
+                whose: "the project's (before the last `stats --zero`)",
+            },
+        ],
+    )
 }
 
 /// The JSON document of `stats --json`.
-pub fn to_json(s: &Stats, path: &Path) -> serde_json::Value {
+pub fn to_json(s: &Stats, path: &Path, t: &saved::Saved) -> serde_json::Value {
     let group = |p: &str| s.sum(p);
     let reasons = |p: &str| -> serde_json::Map<String, serde_json::Value> {
         s.outcomes
@@ -44,6 +75,7 @@ pub fn to_json(s: &Stats, path: &Path) -> serde_json::Value {
     let misses = group("miss");
     serde_json::json!({
         "file": path.display().to_string(),
+        "project": stats::recorded_project(path).map(|p| p.display().to_string()),
         "since": s.since,
         "invocations": s.invocations,
         "hits": hits.count,
@@ -64,17 +96,35 @@ pub fn to_json(s: &Stats, path: &Path) -> serde_json::Value {
         "fallback_reasons": reasons("fallback."),
         "error_reasons": reasons("error."),
         "forwarded_tools": reasons("forwarded."),
+        "outer_wrapper": crate::outer::counted(s).into_iter().map(|(t, n)| (t.to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
         "avg_hit_ms": avg_ms(hits),
         "avg_miss_ms": avg_ms(misses),
-        "time_saved_secs": time_saved_secs(s),
+        "time_saved_secs": t.secs,
+        "time_saved_basis": t.basis,
+        "time_saved_how": t.how,
         "late_records": s.late_records,
         "notices": s.notices,
         "outcomes": s.outcomes.iter().map(|(k, b)| (k.clone(), serde_json::json!({"count": b.count, "total_ms": b.nanos as f64 / 1e6}))).collect::<serde_json::Map<_, _>>(),
     })
 }
 
-fn print_table(s: &Stats, path: &Path) {
+/// The "time saved" line's value: shown whenever there are hits.
+fn saved_words(t: &saved::Saved) -> Option<String> {
+    if t.hits == 0 {
+        return None;
+    }
+    Some(match t.secs {
+        Some(secs) => format!("{secs:.1} s ({})", t.how),
+        None => t.how.clone(),
+    })
+}
+
+fn print_table(s: &Stats, path: &Path, t: &saved::Saved) {
     println!("stats file:     {}", path.display());
+    if let Some(p) = stats::recorded_project(path) {
+        println!("project:        {}", p.display());
+    }
+    println!("since:          {} UTC", timeline::format_utc(s.since));
     println!("invocations:    {}", s.invocations);
     let hits = s.sum("hit.");
     let misses = s.sum("miss");
@@ -91,8 +141,8 @@ fn print_table(s: &Stats, path: &Path) {
     if let (Some(h), Some(m)) = (avg_ms(hits), avg_ms(misses)) {
         println!("average time:   hit {h:.1} ms, miss {m:.1} ms");
     }
-    if let Some(t) = time_saved_secs(s) {
-        println!("time saved:     {t:.1} s (hits x (avg miss - avg hit))");
+    if let Some(words) = saved_words(t) {
+        println!("time saved:     {words}");
     }
     println!();
     println!("{:<44} {:>9} {:>12}", "outcome", "count", "avg ms");
@@ -112,22 +162,37 @@ fn print_table(s: &Stats, path: &Path) {
     }
 }
 
-pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
+/// The notices to print above the table: one-time ones from the file, and compiles that
+/// came through an outer cache tool.
+fn notices(s: &Stats) -> Vec<String> {
+    let mut out = s.notices.clone();
+    for (tool, n) in crate::outer::counted(s) {
+        out.push(format!(
+            "{n} compile(s) reached toolchainkit through an outer {tool} (Meson 1.x puts the {tool} it finds in front of `cc` when CC is unset); \
+             they ran uncached here, so nothing is cached twice, and only {tool} knows their hits. Fix: {}",
+            crate::outer::FIX
+        ));
+    }
+    out
+}
+
+pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let path = stats::stats_path(&cfg);
-    if zero {
-        stats::update(&path, |s| *s = Stats::default())
-            .with_context(|| format!("cannot reset {}", path.display()))?;
-        super::dist_cmd::zero(&cfg);
-        println!("statistics zeroed ({})", path.display());
-        return Ok(0);
+    match action {
+        Action::All => return super::stats_all::run(&cfg, json),
+        Action::Zero => return zero(&cwd, &cfg, &path),
+        _ => {}
     }
-    // Folding pending records and showing notices once both go through the lock.
+    // Folding pending records and showing notices once both go through the lock; only
+    // `stats` and `stats --json` show them, so only those clear them.
     let exists = path.exists() || stats::pending_path(&path).exists();
     let s = if exists {
         stats::update(&path, |s| {
             let shown = s.clone();
-            s.notices.clear();
+            if action == Action::Show {
+                s.notices.clear();
+            }
             shown
         })
         // A lock held too long still lets the counters be shown; a refused file does not.
@@ -143,10 +208,23 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
             .with_context(|| format!("cannot use {}", path.display()))?;
         Stats::default()
     };
+    if exists
+        && let Some(p) = cfg.project_dir()
+        && stats::recorded_project(&path).is_none()
+    {
+        // A file from before project names were recorded: name it now.
+        let _ = stats::record_project(&path, p);
+    }
+    match action {
+        Action::Mark => return set_mark(&path, &s, json),
+        Action::SinceMark => return since_mark(&path, &s, json),
+        _ => {}
+    }
     let tool_stats = super::server::sccache_counters(&cwd, &cfg);
     let local_only = super::server::local_only_reason(&cwd, &cfg);
+    let t = time_saved(&s, &path);
     if json {
-        let mut v = to_json(&s, &path);
+        let mut v = to_json(&s, &path, &t);
         if let Some(d) = super::dist_cmd::stats_json(&cfg, tool_stats.as_ref()) {
             v["dist"] = d;
         }
@@ -159,41 +237,199 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
 
         println!("{v}");
     } else {
-        for n in &s.notices {
+        for n in notices(&s) {
             println!("notice: {n}");
         }
         if let Some(why) = &local_only {
             println!("notice: the sccache server runs without its remote cache: {why}");
         }
-        print_table(&s, &path);
+        print_table(&s, &path, &t);
         super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());
         if let Some(t) = tool_stats {
-            println!("\nsccache's own counters (aggregate for its server, since it started):");
-            if let Some(st) = t.get("stats") {
-                for key in [
-                    "compile_requests",
-                    "requests_executed",
-                    "cache_hits",
-                    "cache_misses",
-                    "cache_errors",
-                ] {
-                    if let Some(v) = st.get(key) {
-                        println!("  {key:<20} {}", summarize(v));
-                    }
-                }
-                let hits = st.get("cache_hits").and_then(total);
-                let misses = st.get("cache_misses").and_then(total);
-                if let (Some(h), Some(m)) = (hits, misses)
-                    && h + m > 0
-                {
-                    println!(
-                        "  {:<20} {:.1} %  (cache_hits / (cache_hits + cache_misses), since the server started)",
-                        "hit rate",
-                        h as f64 * 100.0 / (h + m) as f64
-                    );
-                }
-            }
+            print_sccache_counters(&t);
         }
+    }
+    Ok(0)
+}
+
+fn print_sccache_counters(t: &serde_json::Value) {
+    println!(
+        "\nsccache's own counters (its server's, since it started or the last `stats --zero`):"
+    );
+    let Some(st) = t.get("stats") else {
+        return;
+    };
+    for key in [
+        "compile_requests",
+        "requests_executed",
+        "cache_hits",
+        "cache_misses",
+        "cache_errors",
+    ] {
+        if let Some(v) = st.get(key) {
+            println!("  {key:<20} {}", summarize(v));
+        }
+    }
+    let hits = st.get("cache_hits").and_then(total);
+    let misses = st.get("cache_misses").and_then(total);
+    if let (Some(h), Some(m)) = (hits, misses)
+        && h + m > 0
+    {
+        println!(
+            "  {:<20} {:.1} %  (cache_hits / (cache_hits + cache_misses))",
+            "hit rate",
+            h as f64 * 100.0 / (h + m) as f64
+        );
+    }
+}
+
+/// `stats --zero`: our counters (remembering their miss times for "time saved") and the
+/// counters of this project's sccache server, if one runs.
+fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<i32> {
+    let old = stats::update(path, std::mem::take)
+        .with_context(|| format!("cannot reset {}", path.display()))?;
+    if let Err(e) = mark::remember_zeroed(path, &old) {
+        log::warn!("cannot keep the zeroed miss times: {e}");
+    }
+    super::dist_cmd::zero(cfg);
+    println!("statistics zeroed ({})", path.display());
+    match super::server::zero_sccache(cwd, cfg) {
+        Some(Ok(sock)) => println!(
+            "sccache's counters zeroed too (its server on {})",
+            sock.display()
+        ),
+        Some(Err(e)) => {
+            eprintln!("toolchainkit: warning: sccache's own counters were not zeroed: {e}")
+        }
+        None => {}
+    }
+    Ok(0)
+}
+
+/// `stats --mark`: remember the counters now.
+fn set_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
+    let m = mark::save_mark(path, s)
+        .with_context(|| format!("cannot write {}", mark::mark_path(path).display()))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"file": path.display().to_string(), "marked_at_us": m.marked_at_us, "invocations": s.invocations})
+        );
+    } else {
+        println!(
+            "marked at {} invocations ({}); `toolchainkit stats --since-mark` shows what comes after",
+            s.invocations,
+            path.display()
+        );
+    }
+    Ok(0)
+}
+
+/// One line for a CI log: the counters since the mark (pure).
+pub fn summary_line(
+    w: &Stats,
+    t: &saved::Saved,
+    window: mark::Window,
+    marked_at_us: Option<u64>,
+) -> String {
+    let since = match (window, marked_at_us) {
+        (mark::Window::SinceMark, Some(at)) => {
+            format!(
+                "since the mark at {} UTC",
+                timeline::format_utc(at / 1_000_000)
+            )
+        }
+        (mark::Window::ZeroedAfterMark, _) => format!(
+            "since the counters were zeroed at {} UTC (after the mark)",
+            timeline::format_utc(w.since)
+        ),
+        _ => format!(
+            "no mark set, since counting started at {} UTC",
+            timeline::format_utc(w.since)
+        ),
+    };
+    let hits = w.sum("hit.").count;
+    let misses = w.sum("miss").count;
+    let mut parts = vec![
+        format!("{} invocations", w.invocations),
+        format!("{hits} hits"),
+        format!("{misses} misses"),
+        match hit_rate(w) {
+            Some(r) => format!("hit rate {r:.1} %"),
+            None => "hit rate n/a".to_string(),
+        },
+        match (t.hits, t.secs) {
+            (0, _) => "time saved 0.0 s".to_string(),
+            (_, Some(secs)) => format!("time saved {secs:.1} s ({})", short_basis(t.basis)),
+            (_, None) => "time saved unknown (no miss recorded to compare with)".to_string(),
+        },
+    ];
+    for (prefix, name) in [
+        ("uncacheable.", "uncacheable"),
+        ("fallback.", "fallback"),
+        ("error.", "errors"),
+        ("forwarded.", "forwarded"),
+    ] {
+        let n = w.sum(prefix).count;
+        if n > 0 {
+            parts.push(format!("{n} {name}"));
+        }
+    }
+    format!("toolchainkit: {}; {since}", parts.join(", "))
+}
+
+fn short_basis(basis: &str) -> &'static str {
+    match basis {
+        "per_compile" => "each hit against its compile's recorded miss",
+        "per_compile_and_average" => "recorded misses of the same compiles, else the average miss",
+        "average" => "average miss time",
+        _ => "partly unknown",
+    }
+}
+
+/// `stats --since-mark`: the counters added since `stats --mark`, as one line.
+fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
+    let m = mark::load_mark(path);
+    let (w, window) = mark::since(s, m.as_ref().map(|m| &m.stats));
+    let from_us = match (window, &m) {
+        (mark::Window::SinceMark, Some(m)) => m.marked_at_us,
+        _ => w.since.saturating_mul(1_000_000),
+    };
+    let earlier = mark::load_history(path)
+        .map(|h| h.misses)
+        .unwrap_or_default();
+    let t = saved::estimate(
+        w.sum("hit."),
+        saved::match_trace(path, from_us),
+        &[
+            saved::MissTimes {
+                misses: w.sum("miss"),
+                whose: "this build's",
+            },
+            saved::MissTimes {
+                misses: s.sum("miss"),
+                whose: "the project's",
+            },
+            saved::MissTimes {
+                misses: earlier,
+                whose: "the project's (before the last `stats --zero`)",
+            },
+        ],
+    );
+    if json {
+        let mut v = to_json(&w, path, &t);
+        v["window"] = serde_json::json!(match window {
+            mark::Window::SinceMark => "since_mark",
+            mark::Window::ZeroedAfterMark => "zeroed_after_mark",
+            mark::Window::NoMark => "no_mark",
+        });
+        v["marked_at_us"] = serde_json::json!(m.as_ref().map(|m| m.marked_at_us));
+        println!("{v}");
+    } else {
+        println!(
+            "{}",
+            summary_line(&w, &t, window, m.as_ref().map(|m| m.marked_at_us))
+        );
     }
     Ok(0)
 }
@@ -231,10 +467,10 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
     };
     let mut text = String::new();
     let rotated = input.with_extension("jsonl.1");
-    if let Ok(old) = std::fs::read(&rotated) {
+    if let Ok(old) = crate::private::read_own(&rotated) {
         text.push_str(&String::from_utf8_lossy(&old));
     }
-    let current = std::fs::read(&input).with_context(|| {
+    let current = crate::private::read_own(&input).with_context(|| {
         format!(
             "cannot read trace {} (is `[stats] trace = true` set, and has a compile run since?)",
             input.display()

@@ -86,11 +86,36 @@ pub fn judge_sharing(
             format!("{} is yours and private", dir.display()),
         );
     }
-    let fix = match tool {
-        Tool::Ccache => "set `umask = 002` in the cache's ccache.conf (or CCACHE_UMASK=002)",
-        Tool::Sccache => "run builds with `umask 002`",
-    };
+    if owner != me && !group_writable {
+        // Not shared through a group: a umask cannot help. The directory is someone
+        // else's (often root's, from a container or a `sudo` build).
+        let who = if owner == 0 {
+            "root (uid 0)".to_string()
+        } else {
+            format!("uid {owner}")
+        };
+        return Check::warn(
+            "cache-dir.sharing",
+            format!(
+                "{} is owned by {who} (you are uid {me}) and not group-writable: {}",
+                dir.display(),
+                if me == 0 {
+                    "files you write there belong to root and its owner cannot prune them"
+                } else {
+                    "compiles cannot add to it, and its owner's files cannot be pruned by you"
+                }
+            ),
+            format!(
+                "sudo chown -R $(id -u):$(id -g) {} (or point cache.dir at a directory of your own)",
+                dir.display()
+            ),
+        );
+    }
     if umask & 0o020 != 0 && !tool_umask_set {
+        let fix = match tool {
+            Tool::Ccache => "set `umask = 002` in the cache's ccache.conf (or CCACHE_UMASK=002)",
+            Tool::Sccache => "run builds with `umask 002`",
+        };
         return Check::warn(
             "cache-dir.sharing",
             format!(
@@ -105,19 +130,6 @@ pub fn judge_sharing(
                 umask
             ),
             fix,
-        );
-    }
-    if owner != me && !group_writable {
-        return Check::warn(
-            "cache-dir.sharing",
-            format!(
-                "{} is owned by uid {owner} (you are uid {me}) and not group-writable",
-                dir.display()
-            ),
-            format!(
-                "chown -R $(id -u) {} (or use a cache directory of your own)",
-                dir.display()
-            ),
         );
     }
     Check::ok(
@@ -266,5 +278,14 @@ mod tests {
             judge_sharing(d, Tool::Sccache, 0o40755, 2, 1, 0o002, false).level,
             Level::Warning
         );
+        // A root-owned cache that is not group-writable: ownership, never the umask.
+        let c = judge_sharing(d, Tool::Ccache, 0o40755, 0, 1000, 0o022, false);
+        assert_eq!(c.level, Level::Warning);
+        assert!(c.message.contains("owned by root (uid 0)"), "{}", c.message);
+        let fix = c.fix.unwrap_or_default();
+        assert!(fix.contains("chown") && !fix.contains("umask"), "{fix}");
+        // Group-writable and owned by another user: the umask matters.
+        let c = judge_sharing(d, Tool::Ccache, 0o42775, 0, 1000, 0o022, false);
+        assert!(c.fix.unwrap_or_default().contains("umask = 002"));
     }
 }

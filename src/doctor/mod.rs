@@ -10,6 +10,7 @@ pub mod config_files;
 pub mod container;
 pub mod dirs;
 pub mod dist;
+pub mod outer;
 pub mod path;
 pub mod remote;
 pub mod stats_file;
@@ -130,6 +131,7 @@ pub fn run_all(ctx: &Ctx) -> Vec<Check> {
     out.extend(config_files::checks(ctx));
     out.extend(dirs::checks(ctx));
     out.extend(path::checks(ctx));
+    out.extend(outer::checks(ctx));
     out.extend(tool::checks(ctx));
     out.extend(cache_dir::checks(ctx));
     out.extend(container::checks(ctx));

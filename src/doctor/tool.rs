@@ -134,10 +134,10 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
                 ),
             )];
         }
-        let want = match cfg.tool.value {
-            ToolChoice::Ccache => "ccache",
-            _ => "sccache",
-        };
+        if let Some(w) = configured(cfg.tool.value) {
+            return vec![missing_configured(w, &cfg.tool.origin.to_string(), None)];
+        }
+        let want = cfg.prefer.value.first().map_or("sccache", |t| t.name());
         return vec![Check::warn(
             "tool",
             format!(
@@ -154,23 +154,13 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
         "tool",
         format!("{} at {} ({})", tool.name(), exe.display(), ctx.choice.why),
     );
-    let wanted = match cfg.tool.value {
-        ToolChoice::Sccache => Some(Tool::Sccache),
-        ToolChoice::Ccache => Some(Tool::Ccache),
-        _ => None,
-    };
-    if let Some(w) = wanted
+    if let Some(w) = configured(cfg.tool.value)
         && w != *tool
     {
-        found = Check::warn(
-            "tool",
-            format!(
-                "tool = \"{}\" but it is not installed; using {} at {}",
-                w.name(),
-                tool.name(),
-                exe.display()
-            ),
-            format!("`toolchainkit tool install {}`", w.name()),
+        found = missing_configured(
+            w,
+            &cfg.tool.origin.to_string(),
+            Some(&format!("{} at {}", tool.name(), exe.display())),
         );
     }
     out.push(found);
@@ -227,6 +217,34 @@ fn sccache_client(ctx: &Ctx, exe: &Path) -> Check {
             ),
         ),
     }
+}
+
+/// The tool a configuration names explicitly (`tool = "ccache"`), if it does.
+fn configured(choice: ToolChoice) -> Option<Tool> {
+    match choice {
+        ToolChoice::Sccache => Some(Tool::Sccache),
+        ToolChoice::Ccache => Some(Tool::Ccache),
+        ToolChoice::Auto | ToolChoice::None => None,
+    }
+}
+
+/// The configuration names a tool that is not installed: a problem (pure), since the
+/// project asked for that tool and gets another one or none (`instead`).
+pub fn missing_configured(tool: Tool, origin: &str, instead: Option<&str>) -> Check {
+    let n = tool.name();
+    Check::problem(
+        "tool",
+        format!(
+            "tool = \"{n}\" ({origin}) but {n} is not installed: {}",
+            match instead {
+                Some(other) => format!("compiles use {other} instead, with another cache"),
+                None => "every compile runs uncached (counted as a fallback)".to_string(),
+            }
+        ),
+        format!(
+            "`toolchainkit tool install {n}`, install {n} into PATH, or set `install = true` in [cache]"
+        ),
+    )
 }
 
 /// `cache_location` of `sccache --show-stats --stats-format=json`: `Local disk: "DIR"`.
@@ -329,5 +347,33 @@ mod tests {
             super::super::Level::Ok
         );
         assert_eq!(local_dir_of("Local disk: \"/a/b\""), Some("/a/b"));
+    }
+
+    #[test]
+    fn a_configured_tool_that_is_missing_is_a_problem_naming_it() {
+        let c = missing_configured(Tool::Ccache, "project file /p/.toolchainkit.toml", None);
+        assert_eq!(c.level, super::super::Level::Problem);
+        assert!(
+            c.message.starts_with("tool = \"ccache\" (project file"),
+            "{}",
+            c.message
+        );
+        assert!(
+            c.message.contains("ccache is not installed"),
+            "{}",
+            c.message
+        );
+        assert!(
+            c.fix
+                .as_deref()
+                .is_some_and(|f| f.contains("tool install ccache"))
+        );
+        let c = missing_configured(Tool::Sccache, "default", Some("ccache at /x/ccache"));
+        assert!(
+            c.message
+                .contains("compiles use ccache at /x/ccache instead"),
+            "{}",
+            c.message
+        );
     }
 }
