@@ -78,16 +78,40 @@ fn cold_then_warm(w: &World, tool: &str, launcher: bool) {
 
 #[test]
 fn cmake_launcher_ccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("cmake", "cmake"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
     cold_then_warm(&World::new(), "ccache", true);
 }
 
 #[test]
 fn cmake_launcher_sccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("cmake", "cmake"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
     cold_then_warm(&World::new(), "sccache", true);
 }
 
 #[test]
 fn cmake_masquerade_ccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("cmake", "cmake"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims);
@@ -96,6 +120,14 @@ fn cmake_masquerade_ccache() {
 
 #[test]
 fn cmake_masquerade_sccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("cmake", "cmake"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims);
@@ -104,6 +136,13 @@ fn cmake_masquerade_sccache() {
 
 #[test]
 fn make_masquerade_with_the_bundled_makefile() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("make", "make"),
+    ]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims);
@@ -136,7 +175,14 @@ fn make_masquerade_with_the_bundled_makefile() {
 
 #[test]
 fn meson_masquerade_ccache() {
-    require("meson", "meson");
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("meson", "meson"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims);
@@ -286,10 +332,26 @@ fn configure_and_make(tool: &str) {
 
 #[test]
 fn autoconf_configure_and_make_masquerade_ccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("autoconf", "autoconf"),
+        Need::program("make", "make"),
+    ]) {
+        return;
+    }
     configure_and_make("ccache");
 }
 
 #[test]
 fn autoconf_configure_and_make_masquerade_sccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("autoconf", "autoconf"),
+        Need::program("make", "make"),
+    ]) {
+        return;
+    }
     configure_and_make("sccache");
 }

@@ -59,6 +59,13 @@ fn big_source(w: &World) {
 /// modes: the outcome is the bare compiler's, promptly.
 #[test]
 fn closed_standard_descriptors_never_hang_and_match_the_bare_compiler() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     for tool in ["ccache", "sccache"] {
         let (w, shims) = world(tool);
         w.write("a.c", LIB_C);
@@ -112,6 +119,13 @@ fn socket_of(w: &World) -> PathBuf {
 /// A signal with no child must end the shim promptly, as that signal.
 #[test]
 fn a_signal_while_no_child_runs_ends_the_shim_promptly() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     use fs2::FileExt;
     let (w, shims) = world("sccache");
     w.write("a.c", LIB_C);
@@ -148,6 +162,13 @@ fn a_signal_while_no_child_runs_ends_the_shim_promptly() {
 /// compiler, as without the shim.
 #[test]
 fn an_ignored_signal_stays_ignored() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     let (w, shims) = world("none");
     let fake = w.root().join("fake/gcc");
     w.script(&fake, "#!/bin/sh\nsleep 1\necho done\n");
@@ -198,6 +219,13 @@ fn runs(count: &Path) -> usize {
 /// `error.no_result_recorded`. Also `disable = true` in ccache's own configuration.
 #[test]
 fn a_disabled_ccache_never_runs_a_compile_twice() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     let (mut w, _) = world("ccache");
     w.write("x.c", LIB_C);
     for fail in [true, false] {
@@ -267,6 +295,13 @@ fn normalize(stderr: &[u8]) -> String {
 /// modes.
 #[test]
 fn verbose_and_introspection_output_is_the_bare_compilers() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     for tool in ["ccache", "sccache"] {
         let (w, shims) = world(tool);
         w.write("x.c", LIB_C);
@@ -306,6 +341,13 @@ fn verbose_and_introspection_output_is_the_bare_compilers() {
 /// and the user's own `CCACHE_STATSLOG` got no line.
 #[test]
 fn a_non_utf8_source_name_through_ccache_is_counted_and_logged() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     use std::os::unix::ffi::OsStrExt;
     let (mut w, shims) = world("ccache");
     let name = std::ffi::OsStr::from_bytes(b"a\xff.c");

@@ -26,6 +26,9 @@ fn stats_file(w: &World) -> PathBuf {
 
 #[test]
 fn exact_totals_under_32_concurrent_processes() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -100,6 +103,9 @@ fn exact_totals_under_32_concurrent_processes() {
 
 #[test]
 fn ccache_outcomes_are_distinguished() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let (w, shims) = {
         let mut w = World::new();
         let s = w.install_shims("shims");
@@ -145,6 +151,9 @@ fn ccache_outcomes_are_distinguished() {
 
 #[test]
 fn user_ccache_statslog_keeps_receiving_lines() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -180,6 +189,9 @@ fn user_ccache_statslog_keeps_receiving_lines() {
 
 #[test]
 fn json_schema_zero_and_table() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -228,6 +240,9 @@ fn json_schema_zero_and_table() {
 
 #[test]
 fn configured_stats_file_is_used() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -258,6 +273,9 @@ fn configured_stats_file_is_used() {
 
 #[test]
 fn corrupt_file_is_moved_aside_and_mentioned_once() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -310,6 +328,9 @@ fn corrupt_file_is_moved_aside_and_mentioned_once() {
 
 #[test]
 fn a_file_that_is_not_ours_at_the_stats_path_is_never_touched() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -351,6 +372,9 @@ fn a_file_that_is_not_ours_at_the_stats_path_is_never_touched() {
 
 #[test]
 fn sigkill_while_holding_the_lock_leaves_a_usable_file() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -391,6 +415,9 @@ fn sigkill_while_holding_the_lock_leaves_a_usable_file() {
 
 #[test]
 fn a_lock_held_too_long_never_hangs_the_compile() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -435,6 +462,9 @@ fn a_lock_held_too_long_never_hangs_the_compile() {
 
 #[test]
 fn unwritable_stats_location_never_fails_the_compile() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -477,6 +507,9 @@ fn unwritable_stats_location_never_fails_the_compile() {
 
 #[test]
 fn trace_lines_and_chrome_export() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -532,6 +565,9 @@ fn trace_lines_and_chrome_export() {
 
 #[test]
 fn sccache_invocations_are_forwarded_and_its_counters_shown_labelled() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());

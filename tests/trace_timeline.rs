@@ -116,6 +116,14 @@ fn peak_parallelism(x: &[serde_json::Value]) -> usize {
 
 #[test]
 fn make_j4_build_on_reused_lanes_picked_by_last_build_and_since() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("make", "make"),
+        Need::program("chromium", "chromium"),
+    ]) {
+        return;
+    }
     let mut w = World::new();
     let between = two_builds(&mut w);
     let gap = ["--gap", "2"];

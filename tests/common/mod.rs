@@ -58,6 +58,9 @@ pub fn skip_unless_root() -> bool {
 /// Something a test needs from the machine, and how to get it.
 pub struct Need {
     what: String,
+    /// Debian packages that provide it (gathered into one `apt-get install` line).
+    apt: Vec<String>,
+    /// Otherwise, what to do.
     how: String,
     met: bool,
 }
@@ -71,6 +74,7 @@ impl Need {
                 "the pinned ccache {CCACHE_VERSION} and sccache {SCCACHE_VERSION} in {}",
                 dir.display()
             ),
+            apt: Vec::new(),
             how: format!("run `{SETUP}` or set TOOLCHAINKIT_TEST_TOOLS"),
             met: pinned_tools().is_some(),
         }
@@ -80,6 +84,7 @@ impl Need {
     pub fn root() -> Need {
         Need {
             what: "root (the test creates users or network namespaces)".into(),
+            apt: Vec::new(),
             how: "run `bash scripts/test.sh` as root, as CI does".into(),
             // SAFETY: geteuid has no preconditions.
             met: unsafe { libc::geteuid() } == 0,
@@ -90,7 +95,8 @@ impl Need {
     pub fn program(name: &str, package: &str) -> Need {
         Need {
             what: format!("`{name}`"),
-            how: format!("apt-get install {package}, or `{SETUP}` as root"),
+            apt: vec![package.to_string()],
+            how: String::new(),
             met: on_system_path(name),
         }
     }
@@ -98,8 +104,9 @@ impl Need {
     /// gcc and g++ (as `gcc`, `g++`, `cc` and `c++`) on the system PATH.
     pub fn compilers() -> Need {
         Need {
-            what: "gcc and g++ (`gcc`, `g++`, `cc`, `c++`)".into(),
-            how: "apt-get install gcc g++".into(),
+            what: "gcc and g++".into(),
+            apt: vec!["gcc".into(), "g++".into()],
+            how: String::new(),
             met: ["gcc", "g++", "cc", "c++"]
                 .iter()
                 .all(|p| on_system_path(p)),
@@ -110,6 +117,7 @@ impl Need {
     pub fn file(path: &Path, how: &str) -> Need {
         Need {
             what: format!("{}", path.display()),
+            apt: Vec::new(),
             how: how.to_string(),
             met: path.exists(),
         }
@@ -129,12 +137,23 @@ pub fn skip_unless(needs: &[Need]) -> bool {
         .map(|n| n.what.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let how = missing
+    let mut how: Vec<String> = Vec::new();
+    let apt: Vec<&str> = missing
         .iter()
-        .map(|n| n.how.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    skip(&format!("needs {what}"), &how)
+        .flat_map(|n| n.apt.iter().map(String::as_str))
+        .collect();
+    if !apt.is_empty() {
+        how.push(format!(
+            "apt-get install {} (or `{SETUP}` as root)",
+            apt.join(" ")
+        ));
+    }
+    for n in &missing {
+        if !n.how.is_empty() && !how.contains(&n.how) {
+            how.push(n.how.clone());
+        }
+    }
+    skip(&format!("needs {what}"), &how.join("; "))
 }
 
 fn on_system_path(program: &str) -> bool {
