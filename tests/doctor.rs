@@ -372,12 +372,12 @@ fn corrupt_or_locked_stats_file_is_named() {
     let w = healthy();
     w.write(
         ".toolchainkit.toml",
-        &format!("{CCACHE_PROJECT}[stats]\nfile = \"stats.json\"\n"),
+        format!("{CCACHE_PROJECT}[stats]\nfile = \"stats.json\"\n"),
     );
     // A damaged file of ours: the next compile moves it aside.
     w.write(
         "stats.json",
-        &format!(
+        format!(
             "{:<63}\n1 5 0000000000000000\nbroken",
             "toolchainkit-stats 2 4096"
         ),
@@ -425,7 +425,7 @@ fn remote_endpoint_and_credentials() {
             "{CCACHE_PROJECT}[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{port}\"\npassword_env = \"TK_TEST_REDIS_PASSWORD\"\n"
         )
     };
-    w.write(".toolchainkit.toml", &remote(closed));
+    w.write(".toolchainkit.toml", remote(closed));
     let r = doctor(&w, 1);
     let l = line(&r, "remote.endpoint");
     assert!(l.starts_with("problem"), "{r}");
@@ -436,7 +436,7 @@ fn remote_endpoint_and_credentials() {
         "{r}"
     );
 
-    w.write(".toolchainkit.toml", &remote(open));
+    w.write(".toolchainkit.toml", remote(open));
     w.set_env("TK_TEST_REDIS_PASSWORD", "s3cr3t-value");
     let r = doctor(&w, 0);
     assert!(

@@ -35,6 +35,7 @@ pub fn strict() -> bool {
 /// A test that cannot run here: outside strict runs it reports itself skipped (with how
 /// to get what is missing) and the caller returns; under `scripts/test.sh` it fails.
 #[must_use]
+#[track_caller]
 pub fn skip(what: &str, how: &str) -> bool {
     let test = std::thread::current()
         .name()
@@ -51,6 +52,7 @@ pub fn skip(what: &str, how: &str) -> bool {
 
 /// Root is needed (test users, network namespaces): `true` means the caller must return.
 #[must_use]
+#[track_caller]
 pub fn skip_unless_root() -> bool {
     skip_unless(&[Need::root()])
 }
@@ -127,6 +129,7 @@ impl Need {
 /// `true` (after reporting the test skipped, or failing it under strict runs) when any
 /// need is not met: the caller returns.
 #[must_use]
+#[track_caller]
 pub fn skip_unless(needs: &[Need]) -> bool {
     let missing: Vec<&Need> = needs.iter().filter(|n| !n.met).collect();
     if missing.is_empty() {

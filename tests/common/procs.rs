@@ -170,14 +170,15 @@ pub fn listening_ports(pids: &[i32]) -> Vec<u16> {
         for line in text.lines().skip(1) {
             let f: Vec<&str> = line.split_whitespace().collect();
             // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
-            if f.len() > 9 && f[3] == "0A" && inodes.contains(f[9]) {
-                if let Some(port) = f[1]
+            if f.len() > 9
+                && f[3] == "0A"
+                && inodes.contains(f[9])
+                && let Some(port) = f[1]
                     .rsplit(':')
                     .next()
                     .and_then(|h| u16::from_str_radix(h, 16).ok())
-                {
-                    ports.push(port);
-                }
+            {
+                ports.push(port);
             }
         }
     }
