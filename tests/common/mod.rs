@@ -606,6 +606,28 @@ impl Drop for World {
     }
 }
 
+/// Wait (polling every few milliseconds) until `cond` holds; fail after `limit`, naming
+/// `what`. For a condition the test cannot be told about, instead of a fixed sleep.
+#[track_caller]
+pub fn wait_until(what: &str, limit: std::time::Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Does process `pid` have `path` open?
+pub fn has_open(pid: u32, path: &Path) -> bool {
+    fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|rd| {
+        rd.filter_map(Result::ok)
+            .any(|e| fs::read_link(e.path()).is_ok_and(|t| t == path))
+    })
+}
+
 /// A TCP port on 127.0.0.1 where connections are refused for as long as this lives: the
 /// socket is bound (so no other process can listen there meanwhile) but not listening.
 pub struct ClosedPort {
