@@ -588,7 +588,7 @@ fn server_environment_has_no_tokens_and_every_file_is_private() {
             assert!(!text.contains(TOKEN), "the sccache server holds the token");
         }
     }
-    assert!(found >= 1, "no sccache server found for {}", run.display());
+    assert_eq!(found, 1, "sccache servers for {}", run.display());
     let stop = victim
         .cmd(&b.bin, &env)
         .args(["server", "stop"])

@@ -532,13 +532,11 @@ fn signals_pass_through_both_ways() {
         .env("TOOLCHAINKIT_TOOL", "none")
         .spawn()
         .expect("spawn");
-    for _ in 0..400 {
-        if started.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert!(started.exists(), "fake compiler never started");
+    wait_until(
+        "the fake compiler starts",
+        std::time::Duration::from_secs(30),
+        || started.exists(),
+    );
     // SAFETY: signalling our own child process.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
@@ -870,25 +868,26 @@ fn masquerade_through_hard_link_copy_and_relative_path() {
     let copy = w.root().join("copy");
     std::fs::create_dir_all(&hard).expect("mkdir");
     std::fs::create_dir_all(&copy).expect("mkdir");
-    let linked = std::fs::hard_link(bin(), hard.join("gcc")).is_ok();
+    // A copy of the binary named gcc, and a hard link to that copy (on the same file
+    // system whatever the checkout's, so the hard link is always made and tested).
     std::fs::copy(bin(), copy.join("gcc")).expect("copy binary");
-    let mut dirs = vec![copy.clone()];
-    if linked {
-        dirs.push(hard.clone());
-    }
+    std::fs::hard_link(copy.join("gcc"), hard.join("gcc")).expect("hard link");
+    let dirs = [copy.clone(), hard.clone()];
     for (i, dir) in dirs.iter().enumerate() {
         let out = format!("o{i}.o");
-        let mut c = w.cmd(dir.join("gcc"));
-        c.env(
-            "PATH",
-            format!(
-                "{}:{}:{}",
-                dir.display(),
-                tools_dir().display(),
-                system_path()
-            ),
-        );
-        silent(c.args(["-c", "hello.c", "-o", &out]).output().expect("run"));
+        w.test(dir.join("gcc"))
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}:{}",
+                    dir.display(),
+                    tools_dir().display(),
+                    system_path()
+                ),
+            )
+            .args(["-c", "hello.c", "-o", &out])
+            .silent()
+            .run();
         assert_eq!(read(&w.work.join(&out)), want, "{}", dir.display());
     }
     // Relative path to a shim, from the project directory.
