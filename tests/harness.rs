@@ -44,7 +44,7 @@ fn helper_owner_of_a_server_and_a_daemon() {
     server.arg("600").stdin(Stdio::null());
     scrub(&mut server);
     procs::own_group_dying_with_parent(&mut server);
-    let server = server.spawn().expect("server");
+    let mut server = server.spawn().expect("server");
     let daemon = w
         .test("sh")
         .args([
@@ -60,6 +60,9 @@ fn helper_owner_of_a_server_and_a_daemon() {
         w.root().display()
     );
     std::thread::sleep(Duration::from_secs(600));
+    // Not reached: the test kills this process first.
+    let _ = server.kill();
+    let _ = server.wait();
 }
 
 /// SIGKILL a test process (as a hung suite's timeout does): its server dies at once with
