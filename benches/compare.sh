@@ -5,7 +5,10 @@
 #   floor       the launch of an empty process (/bin/true): the cost of any wrapper
 #   hit         a cache hit of a small C file: ccache/sccache as a CMake-style launcher
 #               (`ccache /usr/bin/cc ...`) vs `toolchainkit /usr/bin/cc ...` (launcher) and
-#               a toolchainkit `cc` shim first in PATH (masquerade)
+#               a toolchainkit `cc` shim first in PATH (masquerade); sccache hits through
+#               the native client (the default) and, in their own group, through the
+#               sccache client process (`sccache_client = "process"`); the sccache group
+#               also times a bare ccache hit, the fastest local hit to compare with
 #   fallback    bare `/usr/bin/cc` vs toolchainkit with tool = "none"
 #   reference   in the hit and fallback groups, two minimal static C wrappers
 #               (benches/ref/): one that execs the next program, one that spawns it
@@ -150,7 +153,8 @@ mapfile -t R_CCACHE < <(refs "$CCACHE $CC ${C[*]}")
 mapfile -t R_SCCACHE < <(refs "$SCCACHE $CC ${C[*]}")
 mapfile -t R_NONE < <(refs "$CC ${C[*]}")
 bench hit_ccache "$WORK/ccache" "$CCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "${R_CCACHE[@]}"
-bench hit_sccache "$WORK/sccache" "$SCCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "${R_SCCACHE[@]}"
+bench hit_sccache "$WORK/sccache" "$SCCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "${R_SCCACHE[@]}" "$CCACHE $CC ${C[*]}"
+TOOLCHAINKIT_SCCACHE_CLIENT=process bench hit_sccache_process "$WORK/sccache" "$SCCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}"
 bench fallback "$WORK/none" "$CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "${R_NONE[@]}"
 
 # --- scaling ------------------------------------------------------------------------------

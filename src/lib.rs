@@ -4,6 +4,7 @@
 //! run the compile hot path in `invoke`; management runs the CLI in `cli`, which is the
 //! only place that parses arguments with clap.
 
+pub mod args;
 pub mod backend;
 pub mod cli;
 pub mod config;

@@ -26,6 +26,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "server",
     "completions",
     "man",
+    "run",
 ];
 
 /// Names of programs that wrap a compiler; launcher mode peels them off the front

@@ -22,14 +22,18 @@ pub enum HitKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Hit(HitKind, Storage),
+    /// A hit reported by a tool that does not say how or where it was found (sccache's
+    /// `cache hit`): counted as `hit.TOOL`.
+    ToolHit(&'static str),
     Miss,
     /// A miss during which the remote storage failed (ccache's `remote_storage_error`):
     /// compiled and stored locally.
     MissRemoteError,
     /// The tool ran the compiler without caching, for this reason (ccache's statistic id).
     Uncacheable(String),
-    /// Forwarded to a tool that reports no per-invocation result (sccache): not a hit or a
-    /// miss we could observe.
+    /// Forwarded to a tool whose result for this invocation was not observed (a sccache
+    /// server that logs nothing, or lines that disagree: `ambiguous`): not a hit or a
+    /// miss we could tell.
     Forwarded(&'static str),
     /// The real compiler ran directly: no tool, disabled, or the tool failed (reason).
     Fallback(String),
@@ -52,6 +56,7 @@ impl Outcome {
                     Storage::Remote => "remote",
                 }
             ),
+            Outcome::ToolHit(t) => format!("hit.{t}"),
             Outcome::Miss => "miss".into(),
             Outcome::MissRemoteError => "miss.remote_error".into(),
             Outcome::Uncacheable(r) => format!("uncacheable.{r}"),

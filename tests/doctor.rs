@@ -287,7 +287,7 @@ fn size_beyond_free_space_is_a_warning() {
     let w = healthy();
     w.write(
         ".toolchainkit.toml",
-        "[cache]\ntool = \"ccache\"\ndir = \"cache\"\nsize_gb = 100000000\n",
+        "[cache]\ntool = \"ccache\"\ndir = \"cache\"\nsize_gb = 1000000\n",
     );
     let r = doctor(&w, 0);
     let l = line(&r, "cache-dir.space");

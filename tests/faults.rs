@@ -385,3 +385,99 @@ fn a_non_utf8_source_name_through_ccache_is_counted_and_logged() {
         .expect("log");
     f.write_all(b"").expect("still a normal file");
 }
+
+/// Issue: `stats.file = "/tmp"` created `/tmp.lock` at `/`; empty paths, `size_gb = 1e300`,
+/// `trace_max_mb = 0` and `redis://127.0.0.1:99999` were accepted. Each is refused with
+/// exit 78 naming the file, line and key, and nothing is created.
+#[test]
+fn bad_values_are_refused_with_file_line_and_key() {
+    let (w, shims) = world("none");
+    w.write("a.c", LIB_C);
+    let dir = w.root().join("a-directory");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let cases = [
+        (
+            format!("[stats]\nfile = \"{}\"\n", dir.display()),
+            ":2:",
+            "`stats.file`",
+        ),
+        ("[stats]\nfile = \"\"\n".to_string(), ":2:", "`stats.file`"),
+        ("[cache]\ndir = \"\"\n".to_string(), ":2:", "`cache.dir`"),
+        (
+            "[cache]\nsize_gb = 1e300\n".to_string(),
+            ":2:",
+            "`cache.size_gb`",
+        ),
+        (
+            "[stats]\ntrace_max_mb = 0\n".to_string(),
+            ":2:",
+            "`stats.trace_max_mb`",
+        ),
+        (
+            "[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:99999\"\n"
+                .to_string(),
+            ":3:",
+            "`cache.remote.endpoint`",
+        ),
+        ("[cach]\ntool = \"ccache\"\n".to_string(), ":1:", "`cach`"),
+        ("cache.tol = 1\n".to_string(), ":1:", "`cache.tol`"),
+        ("[cache]\ntool = 1\n".to_string(), ":2:", "`cache.tool`"),
+        (
+            "[cache.remote]\nendpoint = \"redis://h\"\n".to_string(),
+            ":1:",
+            "`cache.remote.type`",
+        ),
+    ];
+    for (text, line, key) in &cases {
+        w.config(text);
+        let out = w
+            .shim(&shims, "cc")
+            .args(["-c", "a.c"])
+            .output()
+            .expect("compile");
+        assert_eq!(out.status.code(), Some(78), "{text}\n{}", describe(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(".toolchainkit.toml")
+                && err.contains(line)
+                && err.contains(key)
+                && err.contains("hint: "),
+            "{text}\n{err}"
+        );
+        assert!(
+            !err.contains("variant") && !err.contains("untagged"),
+            "{err}"
+        );
+    }
+    let mut lock = dir.into_os_string();
+    lock.push(".lock");
+    assert!(
+        !Path::new(&lock).exists(),
+        "nothing created next to a directory"
+    );
+    // `config check` lists every problem of a file, not the first.
+    w.config("[cach]\n[cache]\ntool = 1\nsize_gb = 0\n[stats]\ntrace_max_mb = 0\nfile = \"\"\n");
+    let out = w
+        .tk()
+        .args(["config", "check", "--json"])
+        .output()
+        .expect("check");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let keys: Vec<&str> = v["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|p| p["key"].as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "cach",
+            "cache.tool",
+            "cache.size_gb",
+            "stats.trace_max_mb",
+            "stats.file"
+        ],
+        "{v}"
+    );
+}

@@ -29,10 +29,24 @@ fn exact_totals_under_32_concurrent_processes() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
+    exact_totals_under_32_concurrent_processes_with("ccache");
+}
+
+/// The same with sccache: per-compile outcomes read from its server's log equal its own
+/// counters, with 32 workers compiling the same 16 object names at once.
+#[test]
+fn exact_totals_under_32_concurrent_processes_sccache() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    exact_totals_under_32_concurrent_processes_with("sccache");
+}
+
+fn exact_totals_under_32_concurrent_processes_with(tool: &str) {
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
-    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
     // 16 sources: each worker compiles them (miss first, then hits) and links.
     for i in 0..16 {
         w.write(
@@ -72,17 +86,26 @@ fn exact_totals_under_32_concurrent_processes() {
     let s = w.stats();
     let total = (WORKERS * PER_WORKER) as u64;
     assert_eq!(s["invocations"].as_u64(), Some(total), "{s}");
-    let c = w.ccache_counters(&w.work.join("cache/ccache"));
-    let ccache_hits = c["direct_cache_hit"] + c["preprocessed_cache_hit"];
-    assert_eq!(
-        s["hits"].as_u64(),
-        Some(ccache_hits),
-        "ours vs ccache's: {s} {c:?}"
-    );
+    let (tool_hits, tool_misses) = if tool == "ccache" {
+        let c = w.ccache_counters(&w.work.join("cache/ccache"));
+        (
+            c["direct_cache_hit"] + c["preprocessed_cache_hit"],
+            c["cache_miss"],
+        )
+    } else {
+        let socks = w.sccache_sockets();
+        assert_eq!(socks.len(), 1, "{socks:?}");
+        let st = w.sccache_stats(&socks[0]);
+        (
+            sccache_total(&st, "cache_hits"),
+            sccache_total(&st, "cache_misses"),
+        )
+    };
+    assert_eq!(s["hits"].as_u64(), Some(tool_hits), "ours vs {tool}'s: {s}");
     assert_eq!(
         s["misses"].as_u64(),
-        Some(c["cache_miss"]),
-        "ours vs ccache's: {s} {c:?}"
+        Some(tool_misses),
+        "ours vs {tool}'s: {s}"
     );
     let links = (WORKERS * (0..PER_WORKER).filter(|i| i % 9 == 8).count()) as u64;
     assert_eq!(
@@ -840,8 +863,15 @@ fn trace_lines_and_chrome_export() {
         .collect();
     assert_eq!(events.len(), 3);
     assert!(events[0]["dur"].as_u64().is_some() && events[0]["ts"].as_u64().is_some());
-    // The size cap rotates the file.
-    w.config("[cache]\ntool = \"none\"\n[stats]\ntrace = true\ntrace_max_mb = 0\n");
+    // The size cap rotates the file (a cap of 0 is refused: 1 MiB is the smallest).
+    w.config("[cache]\ntool = \"none\"\n[stats]\ntrace = true\ntrace_max_mb = 1\n");
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(&trace)
+        .expect("trace");
+    std::io::Write::write_all(&mut f, &vec![b'#'; 1024 * 1024]).expect("pad");
+    std::io::Write::write_all(&mut f, b"\n").expect("pad");
+    drop(f);
     silent(
         w.cmd(shims.join("gcc"))
             .args(["-c", "a.c"])
@@ -853,7 +883,7 @@ fn trace_lines_and_chrome_export() {
 }
 
 #[test]
-fn sccache_invocations_are_forwarded_and_its_counters_shown_labelled() {
+fn sccache_outcomes_per_compile_and_its_own_counters_beside_them() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
@@ -862,40 +892,59 @@ fn sccache_invocations_are_forwarded_and_its_counters_shown_labelled() {
     w.path_front.push(shims.clone());
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
+    w.write("bad.c", "int f(void) { return nope; }\n");
+    w.write("nohdr.c", "#include \"missing.h\"\n");
+    for _ in 0..2 {
+        silent(
+            w.cmd(shims.join("gcc"))
+                .args(["-c", "a.c"])
+                .output()
+                .expect("run"),
+        );
+    }
     silent(
         w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
+            .args(["-c", "a.c", "-o", "nc.o"])
+            .env("SCCACHE_NO_CACHE", "1")
             .output()
             .expect("run"),
     );
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
+    for (src, code) in [("bad.c", 1), ("nohdr.c", 1)] {
+        let out = w
+            .cmd(shims.join("gcc"))
+            .args(["-c", src])
             .output()
-            .expect("run"),
-    );
+            .expect("run");
+        assert_eq!(out.status.code(), Some(code), "{}", describe(&out));
+    }
+    ok(w.cmd(shims.join("gcc"))
+        .args(["-E", "a.c"])
+        .output()
+        .expect("run"));
     let s = w.stats();
-    assert_eq!(s["forwarded_tools"]["sccache"].as_u64(), Some(2), "{s}");
     assert_eq!(
         (s["hits"].as_u64(), s["misses"].as_u64()),
-        (Some(0), Some(0)),
-        "never invented: {s}"
-    );
-    assert!(s["hit_rate"].is_null());
-    assert!(
-        s["sccache_server_stats"]["stats"]["compile_requests"].as_u64() == Some(2),
+        (Some(1), Some(1)),
         "{s}"
     );
+    assert_eq!(s["hit_rate"].as_f64(), Some(50.0), "{s}");
+    let reasons = &s["uncacheable_reasons"];
+    assert_eq!(reasons["disabled_by_env"].as_u64(), Some(1), "{s}");
+    assert_eq!(reasons["compile_failed"].as_u64(), Some(1), "{s}");
+    assert_eq!(reasons["preprocessor_error"].as_u64(), Some(1), "{s}");
+    assert_eq!(reasons["called_for_preprocessing"].as_u64(), Some(1), "{s}");
+    assert_eq!(s["forwarded"].as_u64(), Some(0), "{s}");
+    assert_eq!(s["invocations"].as_u64(), Some(6), "{s}");
+    // sccache's own counters agree.
+    let st = &s["sccache_server_stats"];
+    assert_eq!(sccache_total(st, "cache_hits"), 1, "{s}");
+    assert_eq!(sccache_total(st, "cache_misses"), 1, "{s}");
     let table = String::from_utf8_lossy(&ok(w.tk().arg("stats").output().expect("stats")).stdout)
         .into_owned();
-    assert!(table.contains("sccache's own counters"), "{table}");
     assert!(
-        table.contains("hit rate:       n/a (sccache reports no per-compile result"),
-        "{table}"
-    );
-    // One miss, then one hit, by sccache's own counters: its hit rate, labelled as its own.
-    assert!(
-        table.contains("hit rate             50.0 %  (cache_hits / (cache_hits + cache_misses)"),
-        "{table}"
+        table.contains("hit rate:       50.0 %  (1 hits, 1 misses)")
+            && table.contains("hit.sccache")
+            && table.contains("sccache's own counters"),
+        "reads like the ccache table: {table}"
     );
 }

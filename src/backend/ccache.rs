@@ -20,6 +20,13 @@ use crate::paths;
 /// The variables ccache needs for this configuration, the remote's `CCACHE_REMOTE_STORAGE`
 /// included (with its credential read from the variable the config names; never logged).
 pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
+    let mut env = local_env(cfg);
+    env.extend(super::remote::tool_env(Tool::Ccache, cfg));
+    env
+}
+
+/// The variables for ccache's local cache: directory, size, and `[ccache]`'s settings.
+pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
     let mut env = Vec::new();
     if let Some(d) = cfg.tool_dir(Tool::Ccache) {
         env.push(("CCACHE_DIR".into(), d.into_os_string()));
@@ -30,7 +37,30 @@ pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
             format!("{}Mi", (gb * 1024.0).round() as u64).into(),
         ));
     }
-    env.extend(super::remote::tool_env(Tool::Ccache, cfg));
+    let c = &cfg.ccache.value;
+    if let Some(d) = &c.base_dir {
+        env.push(("CCACHE_BASEDIR".into(), d.clone().into_os_string()));
+    }
+    if let Some(v) = &c.compiler_check {
+        env.push(("CCACHE_COMPILERCHECK".into(), v.into()));
+    }
+    if let Some(v) = &c.sloppiness {
+        env.push(("CCACHE_SLOPPINESS".into(), v.join(",").into()));
+    }
+    // ccache's booleans: a set variable means true; the CCACHE_NO form means false.
+    for (on, name, negated) in [
+        (c.hash_dir, "CCACHE_HASHDIR", "CCACHE_NOHASHDIR"),
+        (c.compression, "CCACHE_COMPRESS", "CCACHE_NOCOMPRESS"),
+    ] {
+        match on {
+            Some(true) => env.push((name.into(), "1".into())),
+            Some(false) => env.push((negated.into(), "1".into())),
+            None => {}
+        }
+    }
+    if let Some(l) = c.compression_level {
+        env.push(("CCACHE_COMPRESSLEVEL".into(), l.to_string().into()));
+    }
     env
 }
 

@@ -6,6 +6,9 @@
 pub mod ccache;
 pub mod remote;
 pub mod sccache;
+pub mod sccache_log;
+pub mod sccache_native;
+pub mod sccache_wire;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
@@ -188,97 +191,13 @@ pub fn forward_stderr(bytes: &[u8]) {
     }
 }
 
-/// Is this compiler something the cache tools understand (gcc, clang and their
-/// cross/versioned names)? Others run directly: sccache fails outright on `ar` or an
-/// unknown driver.
-pub fn is_known_compiler(name: &OsStr) -> bool {
-    let base = crate::mode::basename(name).to_string_lossy();
-    let base = base.as_ref();
-    // Strip a version suffix: gcc-12, clang-16, g++-12, clang++-16.
-    let stem = match base.rfind('-') {
-        Some(i)
-            if base[i + 1..]
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
-                && i + 1 < base.len() =>
-        {
-            &base[..i]
-        }
-        _ => base,
-    };
-    let last = stem.rsplit('-').next().unwrap_or(stem);
-    matches!(
-        last,
-        "cc" | "c++"
-            | "gcc"
-            | "g++"
-            | "clang"
-            | "clang++"
-            | "nvcc"
-            | "icc"
-            | "icpc"
-            | "icx"
-            | "icpx"
-    )
-}
-
-/// Does the invocation ask the compiler about itself (`-v`, `--verbose`, `-###`,
-/// `-print-*`, `-dump*`, `--help`)? Such output is parsed by build systems and must be
-/// exactly the bare compiler's.
-pub fn is_introspection(args: &[OsString]) -> bool {
-    args.iter().any(|a| {
-        let b = a.as_encoded_bytes();
-        matches!(
-            b,
-            b"-v" | b"--verbose" | b"-###" | b"--help" | b"-dumpspecs"
-        ) || b.starts_with(b"-print-")
-            || b.starts_with(b"--print-")
-            || b.starts_with(b"-dumpmachine")
-            || b.starts_with(b"-dumpversion")
-            || b.starts_with(b"-dumpfullversion")
-    })
-}
-
-/// Does the invocation only preprocess (`-E`, or `-M`/`-MM` without `-MD`/`-MMD`)?
-pub fn preprocess_only(args: &[OsString]) -> bool {
-    args.iter()
-        .any(|a| matches!(a.as_encoded_bytes(), b"-E" | b"-M" | b"-MM"))
-}
-
-/// Does the argument list possibly compile a source file? Link-only steps, `--version`,
-/// `-v` and similar run the compiler directly (a cache tool could only pass them through).
-pub fn may_compile(args: &[OsString]) -> bool {
-    const SOURCE_EXTS: &[&str] = &[
-        "c", "cc", "cp", "cpp", "cxx", "c++", "C", "CPP", "i", "ii", "m", "mm", "M", "mi", "mii",
-        "s", "S", "sx", "cu", "h", "hh", "hpp", "hxx", "H", "tcc", "F", "f", "for", "f90", "f95",
-        "F90",
-    ];
-    args.iter().any(|a| {
-        let b = a.as_encoded_bytes();
-        if b.first() == Some(&b'@')
-            || b == b"-"
-            || b == b"-x"
-            || b.starts_with(b"-x") && b.len() > 2
-        {
-            return true;
-        }
-        if b.first() == Some(&b'-') {
-            return false;
-        }
-        Path::new(a)
-            .extension()
-            .and_then(OsStr::to_str)
-            .is_some_and(|e| SOURCE_EXTS.contains(&e))
-    })
-}
-
 /// Fix the permissions of files a tool wrote for a successful compile so they match
 /// what the compiler itself creates (`0666 & !umask`). A link's output (an executable or
 /// a shared library) keeps the mode the linker gave it: `outputs` names none for a link.
 pub fn fix_output_modes(args: &[OsString], cwd: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let want = 0o666 & !process::umask();
-    for out in outputs(args) {
+    for out in crate::args::parse(args).outputs() {
         let p = cwd.join(&out);
         if let Ok(m) = std::fs::metadata(&p)
             && m.is_file()
@@ -286,136 +205,5 @@ pub fn fix_output_modes(args: &[OsString], cwd: &Path) {
         {
             let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(want));
         }
-    }
-}
-
-/// The files a compile-only invocation (`-c`, `-S`, `-E`) writes: `-o X`, `-MF X`, and the
-/// defaults for `-c` and `-MD`. None for anything else: that links, and the linker's
-/// output is not a compile's.
-fn outputs(args: &[OsString]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut explicit_o = None;
-    let mut mode_c = false;
-    let mut compile_only = false;
-    let mut md = false;
-    let mut sources = Vec::new();
-    let mut it = args.iter().peekable();
-    while let Some(a) = it.next() {
-        let b = a.as_encoded_bytes();
-        match b {
-            b"-o" => explicit_o = it.next().map(PathBuf::from),
-            b"-MF" => out.extend(it.next().map(PathBuf::from)),
-            b"-c" => (mode_c, compile_only) = (true, true),
-            b"-S" | b"-E" => compile_only = true,
-            b"-MD" | b"-MMD" => md = true,
-            _ if b.starts_with(b"-o") => {
-                explicit_o = Some(PathBuf::from(OsStr::from_encoded_bytes_checked(&b[2..])))
-            }
-            _ if b.starts_with(b"-MF") => {
-                out.push(PathBuf::from(OsStr::from_encoded_bytes_checked(&b[3..])))
-            }
-            _ if !b.starts_with(b"-") => sources.push(PathBuf::from(a)),
-            _ => {}
-        }
-    }
-    if !compile_only {
-        return Vec::new();
-    }
-    let obj = explicit_o.clone().or_else(|| {
-        (mode_c && sources.len() == 1)
-            .then(|| PathBuf::from(sources[0].file_name().unwrap_or_default()).with_extension("o"))
-    });
-    if let Some(o) = &obj {
-        if md
-            && !out
-                .iter()
-                .any(|p: &PathBuf| p.extension().is_some_and(|e| e == "d"))
-        {
-            out.push(o.with_extension("d"));
-        }
-        out.push(o.clone());
-    }
-    out
-}
-
-trait FromBytes {
-    fn from_encoded_bytes_checked(b: &[u8]) -> &OsStr;
-}
-
-impl FromBytes for OsStr {
-    fn from_encoded_bytes_checked(b: &[u8]) -> &OsStr {
-        use std::os::unix::ffi::OsStrExt;
-        OsStr::from_bytes(b)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn os(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn known_compilers() {
-        for n in [
-            "cc",
-            "gcc",
-            "/usr/bin/g++",
-            "clang++-16",
-            "x86_64-linux-gnu-gcc-12",
-            "c++",
-            "clang",
-        ] {
-            assert!(is_known_compiler(OsStr::new(n)), "{n}");
-        }
-        for n in ["ar", "ld", "python3", "my-tool"] {
-            assert!(!is_known_compiler(OsStr::new(n)), "{n}");
-        }
-    }
-
-    #[test]
-    fn introspection_detection() {
-        for a in [
-            &["-v", "-c", "x.c"][..],
-            &["-###", "-c", "x.c"],
-            &["-print-file-name=libc.a"],
-            &["-dumpmachine"],
-            &["--verbose", "x.c"],
-        ] {
-            assert!(is_introspection(&os(a)), "{a:?}");
-        }
-        for a in [
-            &["-c", "x.c"][..],
-            &["-Wl,-v", "a.o"],
-            &["-DV=-v", "-c", "x.c"],
-        ] {
-            assert!(!is_introspection(&os(a)), "{a:?}");
-        }
-    }
-
-    #[test]
-    fn compile_detection() {
-        assert!(may_compile(&os(&["-c", "a.c"])));
-        assert!(may_compile(&os(&["-x", "c", "-"])));
-        assert!(may_compile(&os(&["@args.rsp"])));
-        assert!(!may_compile(&os(&["a.o", "b.o", "-o", "prog"])));
-        assert!(!may_compile(&os(&["--version"])));
-        assert!(!may_compile(&os(&["-v"])));
-    }
-
-    #[test]
-    fn output_files() {
-        assert_eq!(outputs(&os(&["-c", "src/a.c"])), vec![PathBuf::from("a.o")]);
-        assert_eq!(outputs(&os(&["a.c", "-o", "prog"])), Vec::<PathBuf>::new());
-        assert_eq!(
-            outputs(&os(&["-c", "a.c", "-o", "x/y.o", "-MD"])),
-            vec![PathBuf::from("x/y.d"), PathBuf::from("x/y.o")]
-        );
-        assert_eq!(
-            outputs(&os(&["-c", "a.c", "-ox.o", "-MF", "dep.d"])),
-            vec![PathBuf::from("dep.d"), PathBuf::from("x.o")]
-        );
     }
 }

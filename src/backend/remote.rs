@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::remote::{RemoteKind, redact_url};
-use crate::config::{self, Config, ConfigError, Origin, Remote, Tool};
+use crate::config::{self, Config, ConfigError, Remote, Tool};
 
 /// One piece of a variable's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -566,27 +566,14 @@ pub fn describe(r: &Remote) -> Vec<(String, String)> {
 }
 
 fn effective_error(cfg: &Config, key: &str, msg: String, fix: String) -> ConfigError {
-    match &cfg.remote.origin {
-        Origin::User(p) | Origin::Project(p) => config::value_error(p, key, &msg, &fix),
-        other => ConfigError {
-            source: other.to_string(),
-            line: None,
-            column: None,
-            key: Some(key.into()),
-            message: msg,
-            hint: Some(fix),
-        },
-    }
+    cfg.error_at(key, &cfg.remote.origin, msg, fix)
 }
 
 /// Every problem with the configuration in effect for `cwd`: the files' problems, then
 /// the effective remote's (variables it references being set, a key file existing, the
 /// chosen tool being able to serve it).
 pub fn check_all(cwd: &Path) -> Vec<ConfigError> {
-    let (mut problems, loaded) = config::check_files(cwd);
-    let Ok(cfg) = loaded else {
-        return problems;
-    };
+    let (mut problems, cfg) = config::check(config::Place::cwd(cwd));
     let Some(r) = &cfg.remote.value else {
         return problems;
     };

@@ -1,11 +1,16 @@
 //! sccache: one server per distinct effective configuration, started by toolchainkit under
-//! a lock on its own unix socket, and a direct-compile fallback when sccache fails.
+//! a lock on its own unix socket; each compile sent to it by the native client
+//! (`sccache_native`) or the sccache client process, its outcome read from the server's
+//! log (`sccache_log`), and a direct compile whenever sccache fails on its own.
 //!
-//! sccache reports no per-invocation hit or miss to its client, so an invocation through
-//! it is recorded as `forwarded.sccache`; `toolchainkit stats` shows the server's own
-//! aggregate counters beside ours, labelled as such.
+//! Next to each socket `sccache-HASH.sock` live its start lock (`.lock`), the server's
+//! log (`.log`: the start output and the compile-result lines), the lock file of the
+//! outcome reader (`.olock`), the marker of a server that runs without its remote
+//! (`.local-only`) and the server record (`.info`: the binary's path, size and mtime and
+//! its `--version`, written when toolchainkit starts the server; the native client speaks
+//! only to a server whose record names an allowed version and the binary as it is now).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
 use std::os::unix::net::UnixStream;
@@ -17,8 +22,10 @@ use std::time::{Duration, Instant};
 use fs2::FileExt;
 use sha2::{Digest, Sha256};
 
-use super::{Job, Ran, fall_back, fix_output_modes, forward_stderr, run_tool, said};
-use crate::config::{Config, Tool};
+use super::sccache_log::{self, Seen, Watch};
+use super::sccache_native::{self as native, Attempt};
+use super::{Job, Ran, fall_back, fix_output_modes, forward_stderr, run_direct, run_tool, said};
+use crate::config::{Config, SccacheClient, Tool};
 use crate::outcome::Outcome;
 use crate::paths;
 use crate::private::{self, Access};
@@ -41,6 +48,15 @@ pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
             "SCCACHE_CACHE_SIZE".into(),
             format!("{}M", (gb * 1024.0).round() as u64).into(),
         ));
+    }
+    let s = &cfg.sccache.value;
+    if let Some(dirs) = &s.basedirs
+        && let Ok(joined) = std::env::join_paths(dirs)
+    {
+        env.push(("SCCACHE_BASEDIRS".into(), joined));
+    }
+    if let Some(d) = s.direct {
+        env.push(("SCCACHE_DIRECT".into(), d.to_string().into()));
     }
     env
 }
@@ -118,6 +134,14 @@ pub struct LocalOnly {
     pub probe: Vec<(String, u16)>,
 }
 
+/// How the server running on `sock` was started (its local-only marker).
+fn running_state(sock: &Path) -> Started {
+    match fs::read_to_string(local_only_marker(sock)) {
+        Ok(why) => Started::LocalOnly(why),
+        Err(_) => Started::AsConfigured,
+    }
+}
+
 /// Make sure a server for these settings is running; start it under a lock if not.
 pub fn ensure_server(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), String> {
     ensure_server_or_local(exe, sock, env, None).map(|_| ())
@@ -131,10 +155,7 @@ pub fn ensure_server_or_local(
     env: &[(String, OsString)],
     local: Option<&LocalOnly>,
 ) -> Result<Started, String> {
-    let running = || match fs::read_to_string(local_only_marker(sock)) {
-        Ok(why) => Started::LocalOnly(why),
-        Err(_) => Started::AsConfigured,
-    };
+    let running = || running_state(sock);
     if server_up(sock) {
         return Ok(running());
     }
@@ -191,11 +212,13 @@ pub fn ensure_server_or_local(
 
 /// Start a server on `sock` (the caller holds the start lock).
 fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), String> {
-    let log_path = sock.with_extension("log");
+    let log_path = sccache_log::log_path(sock);
+    // Appending: the server appends its compile-result lines to the same file.
     let log = private::open_or_create_own(&log_path, Access::Append)
         .and_then(|f| f.set_len(0).map(|()| f))
         .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
+    let _ = fs::remove_file(info_path(sock));
     let mut cmd = Command::new(exe);
     // The server outlives this compile: it must not keep any descriptor the build handed
     // the compiler (configure's `config.log` and its stdout copy on fds 5 and 6, make's
@@ -219,6 +242,10 @@ fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), Stri
         .env("SCCACHE_SERVER_UDS", sock)
         .env_remove("SCCACHE_SERVER_PORT")
         .env_remove("TOOLCHAINKIT_GUARD")
+        // The compile-result lines, and nothing else, into the log (see `sccache_log`).
+        .env("SCCACHE_ERROR_LOG", &log_path)
+        .env("SCCACHE_LOG", sccache_log::LOG_FILTER)
+        .env_remove("RUST_LOG_STYLE")
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log2))
@@ -226,6 +253,7 @@ fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), Stri
         .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
     if status.success() && server_up(sock) {
         log::info!("started sccache server on {}", sock.display());
+        write_record(exe, sock);
         return Ok(());
     }
     Err(format!(
@@ -259,56 +287,447 @@ pub fn stop_server(exe: &Path, sock: &Path) -> bool {
         .stderr(Stdio::null())
         .status();
     let _ = fs::remove_file(local_only_marker(sock));
+    let _ = fs::remove_file(info_path(sock));
     true
+}
+
+/// The server record next to a socket.
+pub fn info_path(sock: &Path) -> PathBuf {
+    sock.with_extension("info")
+}
+
+/// The identity of a binary on disk: size and modification time in nanoseconds.
+fn identity(exe: &Path) -> Option<(u64, i128)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(exe).ok()?;
+    Some((
+        m.len(),
+        i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+    ))
+}
+
+/// Record the server's binary and its version (`EXE --version`, once per server start:
+/// never on a compile that finds its server running).
+fn write_record(exe: &Path, sock: &Path) {
+    let Some((size, mtime)) = identity(exe) else {
+        return;
+    };
+    let version = match Command::new(exe)
+        .arg("--version")
+        .env_remove("TOOLCHAINKIT_GUARD")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+    {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .to_string(),
+        _ => String::new(),
+    };
+    let text = format!(
+        "version {version}\nsize {size}\nmtime {mtime}\nexe {}\n",
+        exe.display()
+    );
+    let tmp = sock.with_extension("info.tmp");
+    if fs::write(&tmp, text)
+        .and_then(|()| fs::rename(&tmp, info_path(sock)))
+        .is_err()
+    {
+        let _ = fs::remove_file(&tmp);
+    }
+}
+
+/// The version of the server on `sock`, if toolchainkit started it from `exe` as it is
+/// now; else why not.
+pub fn server_version(exe: &Path, sock: &Path) -> Result<String, String> {
+    let text = fs::read_to_string(info_path(sock))
+        .map_err(|_| "no server record (a server this toolchainkit did not start)".to_string())?;
+    let mut version = "";
+    let (mut size, mut mtime, mut path) = ("", "", "");
+    for line in text.lines() {
+        match line.split_once(' ') {
+            Some(("version", v)) => version = v,
+            Some(("size", v)) => size = v,
+            Some(("mtime", v)) => mtime = v,
+            Some(("exe", v)) => path = v,
+            _ => {}
+        }
+    }
+    let now = identity(exe).ok_or_else(|| format!("cannot stat {}", exe.display()))?;
+    if path != exe.display().to_string()
+        || size.parse::<u64>().ok() != Some(now.0)
+        || mtime.parse::<i128>().ok() != Some(now.1)
+    {
+        return Err(format!(
+            "{} changed since its server started",
+            exe.display()
+        ));
+    }
+    if version.is_empty() {
+        return Err("the server's version is unknown".into());
+    }
+    Ok(version.to_string())
+}
+
+/// Whether compiles for the server on `sock` use the native client, and why not.
+pub fn client_for(cfg: &Config, exe: &Path, sock: &Path) -> Result<String, String> {
+    if cfg.sccache_client.value == SccacheClient::Process {
+        return Err(format!(
+            "sccache_client = \"process\" ({})",
+            cfg.sccache_client.origin
+        ));
+    }
+    let v = server_version(exe, sock)?;
+    if native::ALLOWED_VERSIONS.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "sccache {v} is not on the native client's allowlist ({})",
+            native::ALLOWED_VERSIONS.join(", ")
+        ))
+    }
+}
+
+/// The variables named by the project's remote settings (`password_env`, ...): never
+/// sent to a server in a compile request, whatever their names.
+pub fn credential_names(cfg: &Config) -> Vec<String> {
+    let Some(r) = &cfg.remote.value else {
+        return Vec::new();
+    };
+    [
+        &r.access_key_env,
+        &r.secret_key_env,
+        &r.session_token_env,
+        &r.password_env,
+        &r.token_env,
+        &r.connection_string_env,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect()
+}
+
+/// `-o -` (or `-o-`): gcc refuses to write an object to stdout with `-c`; sccache would
+/// write a file named `-`. Such compiles run directly.
+fn output_is_stdout(args: &[OsString]) -> bool {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let b = a.as_encoded_bytes();
+        if (b == b"-o" && it.next().is_some_and(|o| o == "-")) || b == b"-o-" {
+            return true;
+        }
+    }
+    false
+}
+
+/// The sccache client refuses to run when one of these is `1` (`commands.rs`).
+fn incremental_var() -> Option<&'static str> {
+    ["CARGO_BUILD_INCREMENTAL", "CARGO_INCREMENTAL"]
+        .into_iter()
+        .find(|v| std::env::var_os(v).is_some_and(|x| x == "1"))
+}
+
+fn direct(job: &Job<'_>, outcome: Outcome) -> io::Result<Ran> {
+    Ok(Ran {
+        status: run_direct(job)?,
+        outcome,
+    })
+}
+
+/// The outcome of a compile the server was asked to run, from its log lines and
+/// whether the compile failed. A failed compile is never a hit or a miss for sccache.
+fn observed(seen: Option<Seen>, failed: bool, tool_name: &'static str) -> Outcome {
+    use sccache_log::Result as R;
+    match seen {
+        Some(Seen::One(R::CacheError)) if failed => {
+            Outcome::Uncacheable("preprocessor_error".into())
+        }
+        _ if failed => Outcome::Uncacheable("compile_failed".into()),
+        Some(Seen::One(r)) => match r {
+            R::Hit => Outcome::ToolHit("sccache"),
+            R::Miss => Outcome::Miss,
+            R::NotCached => Outcome::Uncacheable("disabled_by_env".into()),
+            R::NotCacheable => Outcome::Uncacheable("not_cacheable".into()),
+            R::CompileFailed => Outcome::Uncacheable("compile_failed".into()),
+            R::CacheError => Outcome::Error("sccache_cache_error".into()),
+        },
+        Some(Seen::Conflict) => Outcome::Forwarded("ambiguous"),
+        Some(Seen::Nothing | Seen::Lost) | None => Outcome::Forwarded(tool_name),
+    }
+}
+
+/// Everything a compile through a running server needs.
+struct Ctx<'a> {
+    exe: &'a Path,
+    job: &'a Job<'a>,
+    sock: &'a Path,
+    /// The variables the server was started with (the local-only set when it runs
+    /// without its remote).
+    server_env: Vec<(String, OsString)>,
+    secrets: Vec<String>,
+    tool_name: &'static str,
 }
 
 /// Run one compile through sccache at `exe`.
 pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
-    let mut env = env(job.cfg);
-    let sock = socket_for(exe, &env);
+    if output_is_stdout(job.args) {
+        return direct(job, Outcome::Uncacheable("output_to_stdout".into()));
+    }
+    if let Some(var) = incremental_var() {
+        log::info!("{var}=1: the sccache client refuses to run; compiling directly");
+        return direct(job, Outcome::Uncacheable("cargo_incremental".into()));
+    }
+    let full_env = env(job.cfg);
+    let sock = socket_for(exe, &full_env);
     let local = job.cfg.remote.value.as_ref().and_then(|r| {
         let base = local_env(job.cfg);
-        (env.len() > base.len()).then(|| LocalOnly {
+        (full_env.len() > base.len()).then(|| LocalOnly {
             env: base,
             probe: super::remote::probe_targets(r),
         })
     });
-    let mut tool_name = "sccache";
-    match ensure_server_or_local(exe, &sock, &env, local.as_ref()) {
+    let native_wanted = job.cfg.sccache_client.value == SccacheClient::Native;
+    // A running server answers the native client's own connection: no separate check.
+    let mut conn = if native_wanted {
+        native::connect(&sock).ok()
+    } else {
+        None
+    };
+    let state = if conn.is_some() {
+        Ok(running_state(&sock))
+    } else {
+        ensure_server_or_local(exe, &sock, &full_env, local.as_ref())
+    };
+    let (server_env, tool_name) = match state {
         Err(why) => {
             return fall_back(job, "sccache_server_unavailable", format_args!("{why}"));
         }
-        Ok(Started::AsConfigured) => {}
+        Ok(Started::AsConfigured) => (full_env.clone(), "sccache"),
         Ok(Started::LocalOnly(why)) => {
-            tool_name = "sccache_local_only";
-            if let Some(l) = local {
-                env = l.env;
-            }
             log::warn!("sccache server runs without its remote cache: {why}");
+            (
+                local.as_ref().map(|l| l.env.clone()).unwrap_or_default(),
+                "sccache_local_only",
+            )
+        }
+    };
+    let ctx = Ctx {
+        exe,
+        job,
+        sock: &sock,
+        server_env,
+        secrets: credential_names(job.cfg),
+        tool_name,
+    };
+    let watch = sccache_log::object_basename(job.args).and_then(|b| Watch::begin(&sock, &b));
+    if native_wanted {
+        match client_for(job.cfg, exe, &sock) {
+            Ok(_) => {
+                let stream = match conn.take() {
+                    Some(c) => Ok(c),
+                    None => native::connect(&sock),
+                };
+                match stream {
+                    Ok(stream) => match run_native(&ctx, stream, watch) {
+                        Ok(ran) => return ran,
+                        Err((why, w)) => {
+                            log::info!(
+                                "native sccache request not accepted ({why}); using the sccache client"
+                            );
+                            // The server may have gone between the connection and the
+                            // request: start the next one here, with its log, rather
+                            // than let the sccache client start one without it.
+                            if let Err(why) =
+                                ensure_server_or_local(exe, &sock, &full_env, local.as_ref())
+                            {
+                                drop(w);
+                                return fall_back(
+                                    job,
+                                    "sccache_server_unavailable",
+                                    format_args!("{why}"),
+                                );
+                            }
+                            return run_process(&ctx, w);
+                        }
+                    },
+                    Err(e) => log::info!("cannot connect to {}: {e}", sock.display()),
+                }
+            }
+            Err(why) => log::info!("sccache client process: {why}"),
         }
     }
-    let mut cmd = Command::new(exe);
+    drop(conn);
+    run_process(&ctx, watch)
+}
+
+/// The environment changes for a compile request or the sccache client: the job's, the
+/// server's variables without credentials, the server's socket.
+fn client_overrides(ctx: &Ctx<'_>) -> Vec<(OsString, OsString)> {
+    let mut v: Vec<(OsString, OsString)> = ctx.job.env.clone();
+    v.extend(
+        ctx.server_env
+            .iter()
+            .filter(|(k, _)| !native::is_secret(OsStr::new(k), &ctx.secrets))
+            .map(|(k, val)| (OsString::from(k), val.clone())),
+    );
+    v.push(("SCCACHE_SERVER_UDS".into(), ctx.sock.as_os_str().to_owned()));
+    v
+}
+
+/// The native client. `Err` (with the watch, unused) when the server did not accept the
+/// compile: nothing ran, so the process path may try.
+fn run_native(
+    ctx: &Ctx<'_>,
+    stream: std::os::unix::net::UnixStream,
+    watch: Option<Watch>,
+) -> Result<io::Result<Ran>, (String, Option<Watch>)> {
+    let job = ctx.job;
+    let env_vars = native::request_env(
+        &client_overrides(ctx),
+        &["SCCACHE_SERVER_PORT"],
+        &ctx.secrets,
+    );
+    let req = super::sccache_wire::Compile {
+        exe: job.real.as_os_str(),
+        cwd: job.cwd.as_os_str(),
+        args: job.args,
+        env_vars: &env_vars,
+    };
+    let attempt = native::compile(stream, &req);
+    let ran = match attempt {
+        Attempt::NotAccepted(why) => return Err((why, watch)),
+        Attempt::Unhandled => {
+            drop(watch);
+            direct(job, Outcome::Uncacheable("unhandled_by_sccache".into()))
+        }
+        Attempt::Unsupported(why) => {
+            drop(watch);
+            log::info!(
+                "sccache does not support {}: {}",
+                job.real.display(),
+                why.to_string_lossy()
+            );
+            direct(job, Outcome::Uncacheable("unsupported_compiler".into()))
+        }
+        Attempt::Lost(why) => {
+            drop(watch);
+            fall_back(
+                job,
+                "sccache_connection_lost",
+                format_args!("the sccache server took the compile, then {why}"),
+            )
+        }
+        Attempt::Finished(f) => {
+            let seen = watch.map(Watch::finish);
+            match native::status_of(&f) {
+                Some(status) if !native::is_fatal(&f) => {
+                    native::write_outputs(&f);
+                    if status.success() {
+                        fix_output_modes(job.args, job.cwd);
+                    }
+                    Ok(Ran {
+                        status,
+                        outcome: observed(seen, !status.success(), ctx.tool_name),
+                    })
+                }
+                _ => fall_back(
+                    job,
+                    "sccache_failed",
+                    format_args!("sccache failed on its own: {}", said(Some(&f.stderr))),
+                ),
+            }
+        }
+    };
+    Ok(ran)
+}
+
+/// `line` occurs in `bytes` at the start of a line.
+fn has_line(bytes: &[u8], line: &[u8]) -> bool {
+    bytes.starts_with(line)
+        || bytes
+            .windows(line.len() + 1)
+            .any(|w| w[0] == b'\n' && &w[1..] == line)
+}
+
+/// The sccache client's warning when its server went away mid-compile (it then compiles
+/// locally). Removed from what reaches the build.
+const SHUT_DOWN: &[u8] =
+    b"sccache: warning: The server looks like it shut down unexpectedly, compiling locally instead\n";
+
+fn without_line(bytes: &[u8], line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        if &rest[..end] != line {
+            out.extend_from_slice(&rest[..end]);
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Did a compile-only invocation write its object (or other outputs) after `since`?
+fn produced_output(job: &Job<'_>, since: std::time::SystemTime) -> bool {
+    crate::args::parse(job.args).outputs().iter().any(|o| {
+        fs::metadata(job.cwd.join(o))
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= since)
+    })
+}
+
+/// The sccache client process.
+fn run_process(ctx: &Ctx<'_>, watch: Option<Watch>) -> io::Result<Ran> {
+    let job = ctx.job;
+    let mut cmd = Command::new(ctx.exe);
     cmd.arg(job.real)
         .args(job.args)
-        .envs(job.env.iter().map(|(k, v)| (k, v)))
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("SCCACHE_SERVER_UDS", &sock)
+        .envs(client_overrides(ctx))
         .env_remove("SCCACHE_SERVER_PORT");
+    // Credentials never reach the client (it would send them to the server).
+    for (k, _) in std::env::vars_os() {
+        if native::is_secret(&k, &ctx.secrets) {
+            cmd.env_remove(k);
+        }
+    }
+    let since = std::time::SystemTime::now();
     let (status, captured) = match run_tool(&mut cmd) {
         Ok(r) => r,
         Err(e) => {
+            drop(watch);
             return fall_back(
                 job,
                 "sccache_not_runnable",
-                format_args!("cannot run {}: {e}", exe.display()),
+                format_args!("cannot run {}: {e}", ctx.exe.display()),
             );
         }
     };
-    // sccache exits 2 on its own errors ("sccache: error: ..."); compilers use 1.
-    let own_failure = status.code() == Some(2)
-        && captured.as_deref().is_none_or(|b| {
-            b.starts_with(b"sccache: error") || b.windows(16).any(|w| w == b"\nsccache: error:")
-        });
+    let seen = watch.map(Watch::finish);
+    let server_ran_it = matches!(seen, Some(Seen::One(_) | Seen::Conflict));
+    // sccache's own failures: exit 2 with `sccache: error: ...` (the client's errors),
+    // or 254 (its `-2`) with `sccache: encountered fatal error` (the server's). A
+    // compiler exits 1 (4 on an internal error). On a terminal the client's stderr is
+    // not captured: then a 254 whose compile left no result line and no fresh output.
+    let own_failure = !server_ran_it
+        && match status.code() {
+            Some(2) => captured
+                .as_deref()
+                .is_none_or(|b| has_line(b, b"sccache: error")),
+            Some(254) => match captured.as_deref() {
+                Some(b) => {
+                    has_line(b, b"sccache: encountered fatal error")
+                        || has_line(b, b"sccache: error:")
+                }
+                None => !produced_output(job, since),
+            },
+            _ => false,
+        };
     if own_failure {
         return fall_back(
             job,
@@ -316,14 +735,71 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
             format_args!("sccache failed on its own: {}", said(captured.as_deref())),
         );
     }
+    let mut lost = false;
     if let Some(bytes) = captured {
-        forward_stderr(&bytes);
+        lost = has_line(&bytes, SHUT_DOWN);
+        forward_stderr(&if lost {
+            without_line(&bytes, SHUT_DOWN)
+        } else {
+            bytes
+        });
     }
     if status.success() {
         fix_output_modes(job.args, job.cwd);
     }
-    Ok(Ran {
-        status,
-        outcome: Outcome::Forwarded(tool_name),
-    })
+    let outcome = if lost {
+        log::warn!("the sccache server went away during the compile; its client compiled locally");
+        Outcome::Fallback("sccache_connection_lost".into())
+    } else {
+        observed(seen, !status.success(), ctx.tool_name)
+    };
+    Ok(Ran { status, outcome })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn stdout_objects() {
+        assert!(output_is_stdout(&os(&["-c", "a.c", "-o", "-"])));
+        assert!(output_is_stdout(&os(&["-c", "a.c", "-o-"])));
+        assert!(!output_is_stdout(&os(&["-c", "a.c", "-o", "a.o"])));
+    }
+
+    #[test]
+    fn outcomes_from_lines() {
+        use sccache_log::Result as R;
+        let o = |seen, failed| observed(seen, failed, "sccache").key();
+        assert_eq!(o(Some(Seen::One(R::Hit)), false), "hit.sccache");
+        assert_eq!(o(Some(Seen::One(R::Miss)), false), "miss");
+        assert_eq!(
+            o(Some(Seen::One(R::NotCached)), false),
+            "uncacheable.disabled_by_env"
+        );
+        assert_eq!(
+            o(Some(Seen::One(R::CacheError)), true),
+            "uncacheable.preprocessor_error"
+        );
+        assert_eq!(o(Some(Seen::Nothing), true), "uncacheable.compile_failed");
+        assert_eq!(o(Some(Seen::Nothing), false), "forwarded.sccache");
+        assert_eq!(o(Some(Seen::Conflict), false), "forwarded.ambiguous");
+        assert_eq!(o(Some(Seen::Lost), false), "forwarded.sccache");
+        assert_eq!(o(None, false), "forwarded.sccache");
+    }
+
+    #[test]
+    fn shut_down_warning_is_removed() {
+        let mut b = b"a.c: warning: x\n".to_vec();
+        b.extend_from_slice(SHUT_DOWN);
+        b.extend_from_slice(b"more\n");
+        assert!(has_line(&b, SHUT_DOWN));
+        assert_eq!(without_line(&b, SHUT_DOWN), b"a.c: warning: x\nmore\n");
+        assert!(has_line(b"sccache: error: x", b"sccache: error"));
+        assert!(!has_line(b"x sccache: error: x", b"sccache: error"));
+    }
 }

@@ -50,6 +50,11 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
             cfg.install.value.to_string(),
             cfg.install.origin.to_string(),
         ),
+        (
+            "cache.sccache_client".into(),
+            format!("\"{}\"", cfg.sccache_client.value.name()),
+            cfg.sccache_client.origin.to_string(),
+        ),
     ];
     match &cfg.remote.value {
         None => out.push((
@@ -67,6 +72,63 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
             }
         }
     }
+    let c = &cfg.ccache;
+    let list = |v: &[String]| {
+        let q: Vec<String> = v.iter().map(|s| format!("\"{s}\"")).collect();
+        format!("[{}]", q.join(", "))
+    };
+    let unset = || "(unset: ccache's own setting)".to_string();
+    for (k, v) in [
+        (
+            "ccache.base_dir",
+            c.value
+                .base_dir
+                .as_ref()
+                .map_or_else(unset, |d| format!("\"{}\"", d.display())),
+        ),
+        (
+            "ccache.compiler_check",
+            c.value
+                .compiler_check
+                .as_ref()
+                .map_or_else(unset, |v| format!("\"{v}\"")),
+        ),
+        (
+            "ccache.sloppiness",
+            c.value.sloppiness.as_deref().map_or_else(unset, list),
+        ),
+        (
+            "ccache.hash_dir",
+            c.value.hash_dir.map_or_else(unset, |b| b.to_string()),
+        ),
+        (
+            "ccache.compression",
+            c.value.compression.map_or_else(unset, |b| b.to_string()),
+        ),
+        (
+            "ccache.compression_level",
+            c.value
+                .compression_level
+                .map_or_else(unset, |l| l.to_string()),
+        ),
+    ] {
+        out.push((k.into(), v, c.origin.to_string()));
+    }
+    let s = &cfg.sccache;
+    let unset = || "(unset: sccache's own setting)".to_string();
+    out.push((
+        "sccache.basedirs".into(),
+        s.value.basedirs.as_ref().map_or_else(unset, |v| {
+            let q: Vec<String> = v.iter().map(|d| format!("\"{}\"", d.display())).collect();
+            format!("[{}]", q.join(", "))
+        }),
+        s.origin.to_string(),
+    ));
+    out.push((
+        "sccache.direct".into(),
+        s.value.direct.map_or_else(unset, |b| b.to_string()),
+        s.origin.to_string(),
+    ));
     out.push((
         "stats.file".into(),
         match &cfg.stats_file.value {
@@ -90,7 +152,7 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
 
 pub fn show() -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
-    let cfg = match config::load(&cwd) {
+    let cfg = match config::load(config::Place::cwd(&cwd)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("toolchainkit: error: {e}");

@@ -56,19 +56,7 @@ pub fn configured_tool(cfg: &Config, cwd: &std::path::Path) -> anyhow::Result<To
 fn local_vars(tool: Tool, cfg: &Config) -> Vec<(String, OsString)> {
     match tool {
         Tool::Sccache => crate::backend::sccache::local_env(cfg),
-        Tool::Ccache => {
-            let mut e = Vec::new();
-            if let Some(d) = cfg.tool_dir(Tool::Ccache) {
-                e.push(("CCACHE_DIR".to_string(), d.into_os_string()));
-            }
-            if let Some(gb) = cfg.size_gb.value {
-                e.push((
-                    "CCACHE_MAXSIZE".to_string(),
-                    format!("{}Mi", (gb * 1024.0).round() as u64).into(),
-                ));
-            }
-            e
-        }
+        Tool::Ccache => crate::backend::ccache::local_env(cfg),
     }
 }
 

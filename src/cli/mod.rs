@@ -9,6 +9,7 @@ mod doctor;
 mod env_cmd;
 mod env_quote;
 mod manual;
+mod run_cmd;
 mod server;
 mod shims;
 mod stats_cmd;
@@ -145,6 +146,13 @@ enum Cmd {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Run a command (a whole build) with this project's configuration pinned for every
+    /// compile in it, wherever they run (TOOLCHAINKIT_CONFIG).
+    Run {
+        /// The command and its arguments, e.g. `-- cargo build`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<OsString>,
     },
     /// Print the manual page (roff), or write one page per command into DIR.
     Man {
@@ -305,6 +313,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             use clap::CommandFactory;
             manual::completions(Cli::command(), shell)
         }
+        Some(Cmd::Run { command }) => run_cmd::run(&command),
         Some(Cmd::Man { dir }) => {
             use clap::CommandFactory;
             manual::man(Cli::command(), dir.as_deref())
@@ -336,7 +345,7 @@ fn parse_gap(s: &str) -> Result<u64, String> {
 /// The working directory and its effective configuration, or the config error.
 fn load_config() -> anyhow::Result<(PathBuf, crate::config::Config)> {
     let cwd = std::env::current_dir()?;
-    match crate::config::load(&cwd) {
+    match crate::config::load(crate::config::Place::cwd(&cwd)) {
         Ok(c) => Ok((cwd, c)),
         Err(e) => Err(anyhow::anyhow!("{e}")),
     }

@@ -58,6 +58,7 @@ pub fn to_json(s: &Stats, path: &Path) -> serde_json::Value {
             "direct_remote": s.outcomes.get("hit.direct.remote").map_or(0, |b| b.count),
             "preprocessed_local": s.outcomes.get("hit.preprocessed.local").map_or(0, |b| b.count),
             "preprocessed_remote": s.outcomes.get("hit.preprocessed.remote").map_or(0, |b| b.count),
+            "sccache": s.outcomes.get("hit.sccache").map_or(0, |b| b.count),
         },
         "uncacheable_reasons": reasons("uncacheable."),
         "fallback_reasons": reasons("fallback."),
@@ -83,7 +84,7 @@ fn print_table(s: &Stats, path: &Path) {
             hits.count, misses.count
         ),
         None if s.sum("forwarded.").count > 0 => println!(
-            "hit rate:       n/a (sccache reports no per-compile result; its own counters follow when its server runs)"
+            "hit rate:       n/a (no result observed for the forwarded compiles; sccache's own counters follow when its server runs)"
         ),
         None => println!("hit rate:       n/a (no hits or misses observed)"),
     }
@@ -153,9 +154,7 @@ pub fn run(json: bool, zero: bool) -> anyhow::Result<i32> {
         }
         print_table(&s, &path);
         if let Some(t) = tool_stats {
-            println!(
-                "\nsccache's own counters (aggregate for its server; sccache reports no per-compile result):"
-            );
+            println!("\nsccache's own counters (aggregate for its server, since it started):");
             if let Some(st) = t.get("stats") {
                 for key in [
                     "compile_requests",

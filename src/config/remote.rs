@@ -395,8 +395,17 @@ fn check_scheme(kind: RemoteKind, endpoint: &str) -> Result<(), RemoteError> {
         | RemoteKind::Gcs
         | RemoteKind::Azure => &["http://", "https://"],
     };
-    if allowed.iter().any(|s| endpoint.starts_with(s)) {
-        return Ok(());
+    if let Some(scheme) = allowed.iter().find(|s| endpoint.starts_with(*s)) {
+        if scheme.contains("unix") {
+            return Ok(());
+        }
+        return check_authority(&endpoint[scheme.len()..]).map_err(|why| {
+            (
+                "cache.remote.endpoint".into(),
+                format!("`{}`: {why}", redact_url(endpoint)),
+                format!("write it as `{scheme}HOST:PORT`, with a port from 1 to 65535"),
+            )
+        });
     }
     Err((
         "cache.remote.endpoint".into(),
@@ -409,6 +418,33 @@ fn check_scheme(kind: RemoteKind, endpoint: &str) -> Result<(), RemoteError> {
     ))
 }
 
+/// Check the `[user@]host[:port]` part of a URL (pure): a host, and a port in 1..=65535.
+fn check_authority(rest: &str) -> Result<(), String> {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let hostport = authority.rsplit('@').next().unwrap_or("");
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, rest)) => (h, rest.strip_prefix(':')),
+            None => return Err("an IPv6 address without its closing `]`".into()),
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("no host".into());
+    }
+    match port {
+        None => Ok(()),
+        Some(p) => match p.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => Ok(()),
+            _ => Err(format!("port `{p}` is not a number from 1 to 65535")),
+        },
+    }
+}
+
 /// A URL with any `user:password@` part replaced, for messages.
 pub fn redact_url(url: &str) -> String {
     if let Some(scheme_end) = url.find("://") {
@@ -419,4 +455,21 @@ pub fn redact_url(url: &str) -> String {
         }
     }
     url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorities() {
+        assert!(check_authority("127.0.0.1:6379").is_ok());
+        assert!(check_authority("cache.internal").is_ok());
+        assert!(check_authority("u:pw@h:1/x").is_ok());
+        assert!(check_authority("[::1]:11211").is_ok());
+        assert!(check_authority("127.0.0.1:99999").is_err());
+        assert!(check_authority("127.0.0.1:0").is_err());
+        assert!(check_authority(":6379").is_err());
+        assert!(check_authority("h:port").is_err());
+    }
 }

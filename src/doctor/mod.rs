@@ -107,7 +107,7 @@ impl Ctx {
     pub fn from_env() -> Ctx {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let path_var = std::env::var_os("PATH");
-        let (cfg, cfg_error) = match config::load(&cwd) {
+        let (cfg, cfg_error) = match config::load(config::Place::cwd(&cwd)) {
             Ok(c) => (c, None),
             Err(e) => (Config::default(), Some(e)),
         };

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::process::Command;
 
 use super::{Check, Ctx};
-use crate::backend::sccache;
-use crate::config::{Tool, ToolChoice};
+use crate::backend::{sccache, sccache_native as native};
+use crate::config::{SccacheClient, Tool, ToolChoice};
 
 /// The oldest version toolchainkit fully supports, and the one that names remote hits.
 pub fn minimum(tool: Tool) -> (u32, u32, u32) {
@@ -184,8 +184,49 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
     }
     if *tool == Tool::Sccache {
         out.push(sccache_server(ctx, exe));
+        out.push(sccache_client(ctx, exe));
     }
     out
+}
+
+/// How compiles reach the sccache server: the native client or the sccache process.
+fn sccache_client(ctx: &Ctx, exe: &Path) -> Check {
+    let cfg = &ctx.cfg;
+    let sock = sccache::socket_for(exe, &sccache::env(cfg));
+    let setting = format!(
+        "sccache_client = \"{}\" ({})",
+        cfg.sccache_client.value.name(),
+        cfg.sccache_client.origin
+    );
+    if cfg.sccache_client.value == SccacheClient::Process {
+        return Check::ok(
+            "sccache.client",
+            format!("{setting}: every compile starts the sccache client"),
+        );
+    }
+    if !sccache::server_up(&sock) {
+        return Check::ok(
+            "sccache.client",
+            format!(
+                "{setting}: the shim sends compiles itself once a server of an allowed version ({}) runs",
+                native::ALLOWED_VERSIONS.join(", ")
+            ),
+        );
+    }
+    match sccache::client_for(cfg, exe, &sock) {
+        Ok(v) => Check::ok(
+            "sccache.client",
+            format!("{setting}: native, the server runs sccache {v}"),
+        ),
+        Err(why) => Check::warn(
+            "sccache.client",
+            format!("{setting}, but compiles start the sccache client: {why}"),
+            format!(
+                "use sccache {} for the native client (`toolchainkit server stop` restarts the server)",
+                native::ALLOWED_VERSIONS.join(" or ")
+            ),
+        ),
+    }
 }
 
 /// `cache_location` of `sccache --show-stats --stats-format=json`: `Local disk: "DIR"`.

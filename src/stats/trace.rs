@@ -61,23 +61,14 @@ pub fn trace_path(stats_path: &Path) -> PathBuf {
 }
 
 fn source_and_output(args: &[OsString]) -> (Option<String>, Option<String>) {
-    let mut src = None;
-    let mut out = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let b = a.as_encoded_bytes();
-        if b == b"-o" {
-            out = it.next().map(|o| o.to_string_lossy().into_owned());
-        } else if b.starts_with(b"-o") {
-            out = Some(String::from_utf8_lossy(&b[2..]).into_owned());
-        } else if !b.starts_with(b"-")
-            && crate::backend::may_compile(std::slice::from_ref(a))
-            && b.first() != Some(&b'@')
-        {
-            src = Some(a.to_string_lossy().into_owned());
-        }
-    }
-    (src, out)
+    let parsed = crate::args::parse(args);
+    (
+        parsed
+            .sources
+            .last()
+            .map(|s| s.to_string_lossy().into_owned()),
+        parsed.output.map(|o| o.to_string_lossy().into_owned()),
+    )
 }
 
 /// Append one event (called under the stats lock). Rotates at `trace_max_mb`.

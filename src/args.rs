@@ -1,0 +1,243 @@
+//! The one home of what toolchainkit understands of a compiler's arguments (as sccache's
+//! `compiler/args.rs` is for sccache): one pass over argv gives the output file, the
+//! source files, the compile mode and the flags that decide how an invocation runs.
+//! Arguments are bytes (`OsStr`); nothing here allocates per argument but the lists.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// File extensions the C-family drivers compile (or assemble, or preprocess).
+const SOURCE_EXTS: &[&str] = &[
+    "c", "cc", "cp", "cpp", "cxx", "c++", "C", "CPP", "i", "ii", "m", "mm", "M", "mi", "mii", "s",
+    "S", "sx", "cu", "h", "hh", "hpp", "hxx", "H", "tcc", "F", "f", "for", "f90", "f95", "F90",
+];
+
+/// What one pass over the arguments found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Args<'a> {
+    /// `-o X` / `-oX`.
+    pub output: Option<&'a OsStr>,
+    /// `-MF X` / `-MFX`.
+    pub depfile: Option<&'a OsStr>,
+    /// Arguments that name a source file by its extension.
+    pub sources: Vec<&'a OsStr>,
+    /// `-c`.
+    pub compile: bool,
+    /// `-c`, `-S` or `-E`: the invocation does not link.
+    pub compile_only: bool,
+    /// `-MD` / `-MMD`.
+    pub dep_md: bool,
+    /// `-E`, `-M`, `-MM`: preprocessing only.
+    pub preprocess_only: bool,
+    /// `-v`, `--verbose`, `-###`, `-print-*`, `-dump*`, `--help`: the compiler is asked
+    /// about itself, and build systems parse what it answers.
+    pub introspection: bool,
+    /// A source may be compiled: a source file, `-` (stdin), `-x LANG`, or an `@file`
+    /// whose contents are unknown here.
+    pub may_compile: bool,
+    /// An `@file` response file.
+    pub response_file: bool,
+}
+
+fn is_source(a: &OsStr) -> bool {
+    Path::new(a)
+        .extension()
+        .and_then(OsStr::to_str)
+        .is_some_and(|e| SOURCE_EXTS.contains(&e))
+}
+
+/// Parse `args` (the arguments after the compiler).
+pub fn parse(args: &[OsString]) -> Args<'_> {
+    let mut a = Args::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let b = arg.as_bytes();
+        match b {
+            b"-o" => a.output = it.next().map(OsString::as_os_str),
+            b"-MF" => a.depfile = it.next().map(OsString::as_os_str),
+            b"-c" => (a.compile, a.compile_only) = (true, true),
+            b"-S" => a.compile_only = true,
+            b"-E" | b"-M" | b"-MM" => (a.compile_only, a.preprocess_only) = (true, true),
+            b"-MD" | b"-MMD" => a.dep_md = true,
+            b"-" | b"-x" => a.may_compile = true,
+            b"-v" | b"--verbose" | b"-###" | b"--help" | b"-dumpspecs" => a.introspection = true,
+            _ if b.starts_with(b"-print-")
+                || b.starts_with(b"--print-")
+                || b.starts_with(b"-dumpmachine")
+                || b.starts_with(b"-dumpversion")
+                || b.starts_with(b"-dumpfullversion") =>
+            {
+                a.introspection = true
+            }
+            _ if b.starts_with(b"-o") => a.output = Some(OsStr::from_bytes(&b[2..])),
+            _ if b.starts_with(b"-MF") => a.depfile = Some(OsStr::from_bytes(&b[3..])),
+            _ if b.starts_with(b"-x") => a.may_compile = true,
+            _ if b.first() == Some(&b'@') => (a.may_compile, a.response_file) = (true, true),
+            _ if b.first() == Some(&b'-') => {}
+            _ if is_source(arg) => {
+                a.sources.push(arg);
+                a.may_compile = true;
+            }
+            _ => {}
+        }
+    }
+    a
+}
+
+impl Args<'_> {
+    /// The object a compile-only invocation writes: `-o X`, else `-c`'s default (the
+    /// source's stem + `.o` in the working directory). `None` for a link.
+    pub fn object(&self) -> Option<PathBuf> {
+        if !self.compile_only {
+            return None;
+        }
+        self.output.map(PathBuf::from).or_else(|| {
+            (self.compile && self.sources.len() == 1).then(|| {
+                PathBuf::from(Path::new(self.sources[0]).file_name().unwrap_or_default())
+                    .with_extension("o")
+            })
+        })
+    }
+
+    /// The files a compile-only invocation (`-c`, `-S`, `-E`) writes: its object, `-MF X`,
+    /// and `-MD`'s default. None for anything else: that links, and the linker's output is
+    /// not a compile's.
+    pub fn outputs(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self.depfile.map(PathBuf::from).into_iter().collect();
+        if !self.compile_only {
+            return Vec::new();
+        }
+        if let Some(o) = self.object() {
+            if self.dep_md && self.depfile.is_none() {
+                out.push(o.with_extension("d"));
+            }
+            out.push(o);
+        }
+        out
+    }
+
+    /// The directory of the (last) source file, if it names one (`../src/x.c`).
+    pub fn source_dir(&self) -> Option<&Path> {
+        Path::new(self.sources.last()?)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+    }
+
+    /// The directory the invocation writes its output to (`-o DIR/x`), if it names one.
+    pub fn output_dir(&self) -> Option<&Path> {
+        Path::new(self.output?)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+    }
+}
+
+/// Is this compiler something the cache tools understand (gcc, clang and their
+/// cross/versioned names)? Others run directly: sccache fails outright on `ar` or an
+/// unknown driver.
+pub fn is_known_compiler(name: &OsStr) -> bool {
+    let base = crate::mode::basename(name).to_string_lossy();
+    let base = base.as_ref();
+    // Strip a version suffix: gcc-12, clang-16, g++-12, clang++-16.
+    let stem = match base.rfind('-') {
+        Some(i)
+            if base[i + 1..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.')
+                && i + 1 < base.len() =>
+        {
+            &base[..i]
+        }
+        _ => base,
+    };
+    let last = stem.rsplit('-').next().unwrap_or(stem);
+    matches!(
+        last,
+        "cc" | "c++"
+            | "gcc"
+            | "g++"
+            | "clang"
+            | "clang++"
+            | "nvcc"
+            | "icc"
+            | "icpc"
+            | "icx"
+            | "icpx"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn known_compilers() {
+        for n in [
+            "cc",
+            "gcc",
+            "/usr/bin/g++",
+            "clang++-16",
+            "x86_64-linux-gnu-gcc-12",
+            "c++",
+            "clang",
+        ] {
+            assert!(is_known_compiler(OsStr::new(n)), "{n}");
+        }
+        for n in ["ar", "ld", "python3", "my-tool"] {
+            assert!(!is_known_compiler(OsStr::new(n)), "{n}");
+        }
+    }
+
+    #[test]
+    fn compile_detection() {
+        let may = |v: &[&str]| parse(&os(v)).may_compile;
+        assert!(may(&["-c", "a.c"]));
+        assert!(may(&["-x", "c", "-"]));
+        assert!(may(&["@args.rsp"]));
+        assert!(!may(&["a.o", "b.o", "-o", "prog"]));
+        assert!(!may(&["--version"]));
+        assert!(!may(&["-v"]));
+    }
+
+    #[test]
+    fn introspection_detection() {
+        for a in [
+            &["-v", "-c", "x.c"][..],
+            &["-###", "-c", "x.c"],
+            &["-print-file-name=libc.a"],
+            &["-dumpmachine"],
+            &["--verbose", "x.c"],
+        ] {
+            assert!(parse(&os(a)).introspection, "{a:?}");
+        }
+        for a in [
+            &["-c", "x.c"][..],
+            &["-Wl,-v", "a.o"],
+            &["-DV=-v", "-c", "x.c"],
+        ] {
+            assert!(!parse(&os(a)).introspection, "{a:?}");
+        }
+    }
+
+    #[test]
+    fn output_files() {
+        let outs = |v: &[&str]| parse(&os(v)).outputs();
+        assert_eq!(outs(&["-c", "src/a.c"]), vec![PathBuf::from("a.o")]);
+        assert_eq!(outs(&["a.c", "-o", "prog"]), Vec::<PathBuf>::new());
+        assert_eq!(
+            outs(&["-c", "a.c", "-o", "x/y.o", "-MD"]),
+            vec![PathBuf::from("x/y.d"), PathBuf::from("x/y.o")]
+        );
+        assert_eq!(
+            outs(&["-c", "a.c", "-ox.o", "-MF", "dep.d"]),
+            vec![PathBuf::from("dep.d"), PathBuf::from("x.o")]
+        );
+        let a = os(&["-c", "a.c", "-o", "/w/target/out/a.o"]);
+        assert_eq!(parse(&a).output_dir(), Some(Path::new("/w/target/out")));
+        assert_eq!(parse(&os(&["-c", "a.c", "-o", "a.o"])).output_dir(), None);
+    }
+}

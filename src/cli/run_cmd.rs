@@ -1,0 +1,41 @@
+//! `toolchainkit run -- COMMAND...`: run a whole build with this project's configuration
+//! pinned. The project file found from the working directory is put in
+//! `TOOLCHAINKIT_CONFIG` (absolute), so every compile of the build uses it, wherever it
+//! runs: a Cargo build script in `~/.cargo/registry/src`, an out-of-tree build directory,
+//! a generated makefile in `/tmp`.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+
+use crate::config::{self, Place, discover};
+
+pub fn run(command: &[OsString]) -> anyhow::Result<i32> {
+    let cwd = std::env::current_dir()?;
+    let Some((file, _)) = discover::project_file(Place::cwd(&cwd)) else {
+        eprintln!(
+            "toolchainkit: error: no {} in {} or its parents: nothing to pin\nhint: run it from the project, or set {} yourself",
+            config::PROJECT_FILE,
+            cwd.display(),
+            discover::CONFIG_VAR
+        );
+        return Ok(2);
+    };
+    let file = std::fs::canonicalize(&file).unwrap_or(file);
+    // The build would fail on every compile with an invalid file: say so once, now.
+    if let Err(e) = config::load(Place::cwd(&cwd)) {
+        eprintln!("toolchainkit: error: {e}");
+        return Ok(crate::EXIT_CONFIG);
+    }
+    let Some((program, args)) = command.split_first() else {
+        anyhow::bail!("no command given: toolchainkit run -- COMMAND [ARGS...]");
+    };
+    let err = std::process::Command::new(program)
+        .args(args)
+        .env(discover::CONFIG_VAR, &file)
+        .exec();
+    eprintln!(
+        "toolchainkit: error: cannot run {}: {err}",
+        program.to_string_lossy()
+    );
+    Ok(crate::EXIT_NOT_FOUND)
+}
