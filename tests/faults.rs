@@ -391,6 +391,9 @@ fn a_non_utf8_source_name_through_ccache_is_counted_and_logged() {
 /// exit 78 naming the file, line and key, and nothing is created.
 #[test]
 fn bad_values_are_refused_with_file_line_and_key() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
     let (w, shims) = world("none");
     w.write("a.c", LIB_C);
     let dir = w.root().join("a-directory");
