@@ -22,72 +22,122 @@ fn copy_example(w: &World) {
     }
 }
 
-/// Configure and build in `build/`, then wipe it and build again; returns nothing but
-/// asserts the rebuild was served from the cache.
+/// (hits, misses) by the tool's own counters: ccache's for the project's cache dir, or
+/// sccache's for the one server of this world (none yet: zero).
+fn tool_counts(w: &World, tool: &str) -> (u64, u64) {
+    if tool == "ccache" {
+        let c = w.ccache_counters(&w.work.join("cache/ccache"));
+        let get = |k: &str| c.get(k).copied().unwrap_or(0);
+        (
+            get("direct_cache_hit") + get("preprocessed_cache_hit"),
+            get("cache_miss"),
+        )
+    } else {
+        let socks = w.sccache_sockets();
+        assert!(
+            socks.len() <= 1,
+            "one server for one configuration: {socks:?}"
+        );
+        socks.first().map_or((0, 0), |s| {
+            let st = w.sccache_stats(s);
+            (
+                sccache_total(&st, "cache_hits"),
+                sccache_total(&st, "cache_misses"),
+            )
+        })
+    }
+}
+
+/// (hits, misses) in toolchainkit's own stats.
+fn our_counts(w: &World) -> (u64, u64) {
+    let s = w.stats();
+    (
+        s["hits"].as_u64().expect("hits"),
+        s["misses"].as_u64().expect("misses"),
+    )
+}
+
+/// The change from `before` to `after`.
+fn delta(before: (u64, u64), after: (u64, u64)) -> (u64, u64) {
+    (after.0 - before.0, after.1 - before.1)
+}
+
+/// Configure and build in `build/`, then wipe it and build again: the first build misses
+/// its three translation units and the second hits all three, exactly, by the tool's own
+/// counters (and by ours for ccache), counted from after each configure step.
 fn cold_then_warm(w: &World, tool: &str, launcher: bool) {
-    require("cmake", "cmake");
-    require("ninja", "ninja-build");
     copy_example(w);
     w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
     for round in 0..2 {
         let build = w.work.join("build");
         let _ = std::fs::remove_dir_all(&build);
-        let mut configure = w.cmd("cmake");
-        configure.args(["-S", ".", "-B", "build", "-G", "Ninja"]);
+        let mut configure = w
+            .test("cmake")
+            .args(["-S", ".", "-B", "build", "-G", "Ninja"]);
         if launcher {
-            configure
+            configure = configure
                 .arg(format!("-DCMAKE_C_COMPILER_LAUNCHER={}", bin().display()))
                 .arg(format!("-DCMAKE_CXX_COMPILER_LAUNCHER={}", bin().display()));
         } else {
-            configure.env("CC", "cc").env("CXX", "c++");
+            configure = configure.env("CC", "cc").env("CXX", "c++");
         }
-        ok(configure.output().expect("cmake configure"));
-        ok(w.cmd("cmake")
+        configure.stderr("").run();
+        let (tool_before, ours_before) = (tool_counts(w, tool), our_counts(w));
+        w.test("cmake")
             .args(["--build", "build", "-j2"])
-            .output()
-            .expect("cmake build"));
-        let run = ok(w.cmd(build.join("hello")).output().expect("run hello"));
-        assert_eq!(
-            String::from_utf8_lossy(&run.stdout),
-            "hello from a cached build\n"
-        );
-        let _ = round;
-    }
-    // Three translation units: the rebuild hits for all three.
-    match tool {
-        "ccache" => {
-            let c = w.ccache_counters(&w.work.join("cache/ccache"));
-            let hits = c.get("direct_cache_hit").unwrap_or(&0)
-                + c.get("preprocessed_cache_hit").unwrap_or(&0);
-            assert!(
-                hits >= 3 && c.get("cache_miss") >= Some(&3),
-                "ccache's own counters: {c:?}"
-            );
-            let s = w.stats();
-            assert!(s["hits"].as_u64() >= Some(3), "{s}");
+            .stderr("")
+            .run();
+        // Three translation units: all missed, then all hit.
+        let want = if round == 0 { (0, 3) } else { (3, 0) };
+        let got = delta(tool_before, tool_counts(w, tool));
+        assert_eq!(got, want, "round {round}: {tool}'s own (hits, misses)");
+        if tool == "ccache" {
+            let ours = delta(ours_before, our_counts(w));
+            assert_eq!(ours, want, "round {round}: toolchainkit's (hits, misses)");
         }
-        _ => {
-            let socks = w.sccache_sockets();
-            assert_eq!(socks.len(), 1, "{socks:?}");
-            let st = w.sccache_stats(&socks[0]);
-            let hits = sccache_total(&st, "cache_hits");
-            assert!(hits >= 3, "sccache's own counters: {st}");
-        }
+        w.test(build.join("hello"))
+            .stdout("hello from a cached build\n")
+            .stderr("")
+            .run();
     }
 }
 
 #[test]
 fn cmake_launcher_ccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("cmake", "cmake"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
     cold_then_warm(&World::new(), "ccache", true);
 }
 
 #[test]
 fn cmake_launcher_sccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("cmake", "cmake"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
     cold_then_warm(&World::new(), "sccache", true);
 }
 
 #[test]
 fn cmake_masquerade_ccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("cmake", "cmake"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims);
@@ -96,6 +146,14 @@ fn cmake_masquerade_ccache() {
 
 #[test]
 fn cmake_masquerade_sccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("cmake", "cmake"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims);
@@ -104,6 +162,13 @@ fn cmake_masquerade_sccache() {
 
 #[test]
 fn make_masquerade_with_the_bundled_makefile() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("make", "make"),
+    ]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims);
@@ -113,30 +178,38 @@ fn make_masquerade_with_the_bundled_makefile() {
     }
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     for _ in 0..2 {
-        ok(w.cmd("make")
-            .args(["-s", "clean"])
-            .output()
-            .expect("make clean"));
-        silent(
-            w.cmd("make")
-                .args(["-s", "CC=cc", "CXX=c++"])
-                .output()
-                .expect("make"),
-        );
+        w.test("make").args(["-s", "clean"]).silent().run();
+        w.test("make")
+            .args(["-s", "CC=cc", "CXX=c++"])
+            .silent()
+            .run();
     }
     let s = w.stats();
     assert_eq!(s["misses"].as_u64(), Some(3), "{s}");
     assert_eq!(s["hits"].as_u64(), Some(3), "{s}");
     assert_eq!(
+        tool_counts(&w, "ccache"),
+        (3, 3),
+        "ccache's own (hits, misses)"
+    );
+    assert_eq!(
         s["uncacheable_reasons"]["not_a_compile"].as_u64(),
         Some(2),
         "two link steps: {s}"
     );
+    assert_eq!(s["invocations"].as_u64(), Some(8), "{s}");
 }
 
 #[test]
 fn meson_masquerade_ccache() {
-    require("meson", "meson");
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("meson", "meson"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims);
@@ -145,24 +218,30 @@ fn meson_masquerade_ccache() {
         std::fs::copy(src.join(f), w.work.join(f)).expect("copy example");
     }
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
-    for _ in 0..2 {
+    for round in 0..2 {
         let _ = std::fs::remove_dir_all(w.work.join("build"));
-        ok(w.cmd("meson")
+        w.test("meson")
             .args(["setup", "build"])
             .env("CC", "cc")
             .env("CXX", "c++")
-            .output()
-            .expect("meson setup"));
-        ok(w.cmd("ninja")
-            .args(["-C", "build"])
-            .output()
-            .expect("ninja"));
+            .stderr("")
+            .run();
+        // Counted from after meson's own compiler checks: the three translation units
+        // miss, then hit, exactly.
+        let (tool_before, ours_before) = (tool_counts(&w, "ccache"), our_counts(&w));
+        w.test("ninja").args(["-C", "build"]).stderr("").run();
+        let want = if round == 0 { (0, 3) } else { (3, 0) };
+        assert_eq!(
+            delta(tool_before, tool_counts(&w, "ccache")),
+            want,
+            "round {round}: ccache's own (hits, misses)"
+        );
+        assert_eq!(
+            delta(ours_before, our_counts(&w)),
+            want,
+            "round {round}: toolchainkit's (hits, misses)"
+        );
     }
-    let c = w.ccache_counters(&w.work.join("cache/ccache"));
-    let hits =
-        c.get("direct_cache_hit").unwrap_or(&0) + c.get("preprocessed_cache_hit").unwrap_or(&0);
-    assert!(hits >= 3, "ccache's own counters: {c:?}");
-    assert!(w.stats()["hits"].as_u64() >= Some(3));
 }
 
 const CONFIGURE_AC: &str = "AC_INIT([hello], [1.0])
@@ -194,7 +273,6 @@ clean:
 /// An autoconf project in `dir`: the example's sources, configure.ac, Makefile.in, and
 /// the `configure` script generated by the real autoconf.
 fn autoconf_project(w: &World, dir: &Path) {
-    require("autoconf", "autoconf");
     std::fs::create_dir_all(dir).expect("mkdir");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello");
     for f in ["hello.c", "greet.c", "greet.h", "util.cpp"] {
@@ -202,94 +280,106 @@ fn autoconf_project(w: &World, dir: &Path) {
     }
     std::fs::write(dir.join("configure.ac"), CONFIGURE_AC).expect("configure.ac");
     std::fs::write(dir.join("Makefile.in"), MAKEFILE_IN).expect("Makefile.in");
-    ok(w.cmd("autoconf")
-        .current_dir(dir)
-        .output()
-        .expect("autoconf"));
+    w.test("autoconf").current_dir(dir).stdout("").run();
+}
+
+/// The compiler invocations configure logged (`configure:LINE: gcc ...` in config.log).
+fn logged_compiler_runs(config_log: &Path) -> u64 {
+    String::from_utf8_lossy(&read(config_log))
+        .lines()
+        .filter_map(|l| l.strip_prefix("configure:"))
+        .filter_map(|l| l.split_once(": ").map(|(_, cmd)| cmd))
+        .filter(|cmd| {
+            ["gcc", "g++", "cc", "c++"].contains(&cmd.split_whitespace().next().unwrap_or(""))
+        })
+        .count() as u64
 }
 
 /// `./configure && make` with the shims first in PATH: configure prints exactly what it
 /// prints with the bare compilers (its checks read the compiler's output and exit codes),
-/// its checks go through the shim, and a clean rebuild is served from the cache.
+/// every compiler run it logs goes through the shim, and a clean rebuild is served from
+/// the cache.
 fn configure_and_make(tool: &str) {
     let mut w = World::new();
     let bare = w.work.join("bare");
     autoconf_project(&w, &bare);
-    let reference = ok(w
-        .cmd("./configure")
+    let reference = w
+        .test("./configure")
         .current_dir(&bare)
         .env("PATH", system_path())
-        .output()
-        .expect("configure, bare"));
+        .run();
 
     let shims = w.install_shims("shims");
     w.path_front.push(shims);
     w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
     let proj = w.work.join("proj");
     autoconf_project(&w, &proj);
-    let through = ok(w
-        .cmd("./configure")
+    let through = w
+        .test("./configure")
         .current_dir(&proj)
-        .output()
-        .expect("configure, through the shim"));
-    let text = String::from_utf8_lossy(&through.stdout);
+        .stdout(&reference.stdout)
+        .stderr(&reference.stderr)
+        .stdout_contains("checking whether the C compiler works... yes")
+        .run();
+    let after_configure = w.stats()["invocations"].as_u64().expect("invocations");
+    let logged = logged_compiler_runs(&proj.join("config.log"));
     assert_eq!(
-        text,
-        String::from_utf8_lossy(&reference.stdout),
-        "configure's output differs through the shim"
+        after_configure,
+        logged,
+        "every compiler run configure logged went through the shim, and nothing else\n{}",
+        String::from_utf8_lossy(&through.stdout)
     );
-    assert_eq!(
-        through.stderr, reference.stderr,
-        "configure's stderr differs"
-    );
-    assert!(
-        text.contains("checking whether the C compiler works... yes"),
-        "{text}"
-    );
-    let after_configure = w.stats()["invocations"].as_u64().unwrap_or(0);
-    assert!(
-        after_configure >= 5,
-        "configure's compiler checks went through the shim: {after_configure}"
-    );
+    assert_eq!(logged, logged_compiler_runs(&bare.join("config.log")));
 
-    for _ in 0..2 {
-        ok(w.cmd("make")
+    for round in 0..2 {
+        w.test("make")
             .args(["-s", "clean"])
             .current_dir(&proj)
-            .output()
-            .expect("make clean"));
-        silent(
-            w.cmd("make")
-                .arg("-s")
-                .current_dir(&proj)
-                .output()
-                .expect("make"),
+            .silent()
+            .run();
+        let tool_before = tool_counts(&w, tool);
+        w.test("make").arg("-s").current_dir(&proj).silent().run();
+        let want = if round == 0 { (0, 3) } else { (3, 0) };
+        assert_eq!(
+            delta(tool_before, tool_counts(&w, tool)),
+            want,
+            "round {round}: {tool}'s own (hits, misses)"
         );
     }
-    let run = ok(w.cmd(proj.join("hello")).output().expect("run the program"));
-    assert!(!run.stdout.is_empty());
+    w.test(proj.join("hello"))
+        .stdout("hello from a cached build\n")
+        .stderr("")
+        .run();
     let s = w.stats();
     assert_eq!(
         s["invocations"].as_u64(),
         Some(after_configure + 8),
         "two builds of 3 compiles and a link: {s}"
     );
-    if tool == "ccache" {
-        assert!(s["hits"].as_u64() >= Some(3), "{s}");
-    } else {
-        let sock = w.sccache_sockets().pop().expect("an sccache server");
-        let own = w.sccache_stats(&sock);
-        let hits = sccache_total(&own, "cache_hits");
-        assert!(hits >= 3, "sccache's own counters: {own}");
-    }
 }
 
 #[test]
 fn autoconf_configure_and_make_masquerade_ccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("autoconf", "autoconf"),
+        Need::program("make", "make"),
+    ]) {
+        return;
+    }
     configure_and_make("ccache");
 }
 
 #[test]
 fn autoconf_configure_and_make_masquerade_sccache() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("autoconf", "autoconf"),
+        Need::program("make", "make"),
+    ]) {
+        return;
+    }
     configure_and_make("sccache");
 }

@@ -29,6 +29,9 @@ fn shell(w: &World, shell: &Path, args: &[&str], script: &str) -> String {
 
 #[test]
 fn bash_completes_subcommands_options_and_values() {
+    if skip_unless(&[Need::program("bash", "bash")]) {
+        return;
+    }
     let w = World::new();
     let bash = require("bash", "bash");
     // bash calls the function with the command, the current word and the previous word.
@@ -67,6 +70,9 @@ fn bash_completes_subcommands_options_and_values() {
 
 #[test]
 fn fish_completes_with_descriptions() {
+    if skip_unless(&[Need::program("fish", "fish")]) {
+        return;
+    }
     let w = World::new();
     let fish = require("fish", "fish");
     let out = shell(
@@ -93,6 +99,9 @@ fn fish_completes_with_descriptions() {
 
 #[test]
 fn zsh_loads_the_completion_function() {
+    if skip_unless(&[Need::program("zsh", "zsh")]) {
+        return;
+    }
     let w = World::new();
     let zsh = require("zsh", "zsh");
     let out = shell(
@@ -106,6 +115,12 @@ fn zsh_loads_the_completion_function() {
 
 #[test]
 fn manual_pages_render_without_warnings() {
+    if skip_unless(&[
+        Need::program("groff", "groff-base"),
+        Need::program("man", "man-db"),
+    ]) {
+        return;
+    }
     let w = World::new();
     let groff = require("groff", "groff-base");
     let man = require("man", "man-db");

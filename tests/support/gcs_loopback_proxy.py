@@ -8,9 +8,15 @@ is refused with 403 and logged; nothing is ever forwarded off the machine.
 GET /token on the same port returns a TaskCluster-style token for SCCACHE_GCS_CREDENTIALS_URL.
 usage: python gcs_loopback_proxy.py PROXY_PORT GCS_PORT [FAKE_GCS_BIN DATA_DIR CERT KEY]
 With the 4 optional args it also runs fake-gcs-server (https, 127.0.0.1:GCS_PORT) as a
-child and stops it when this process gets SIGTERM/SIGINT.
+child: in this process's process group (the tests kill the group), stopped when this
+process gets SIGTERM/SIGINT, and killed by the kernel when this process dies
+(PR_SET_PDEATHSIG), so it never outlives the proxy.
 """
-import socket, sys, threading, select, json, signal, subprocess, os
+import ctypes, socket, sys, threading, select, json, signal, subprocess, os
+
+def _die_with_parent():
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 PROXY_PORT, GCS_PORT = int(sys.argv[1]), int(sys.argv[2])
 child = None
@@ -19,6 +25,7 @@ if len(sys.argv) >= 7:
     child = subprocess.Popen([fg, "-scheme", "https", "-host", "127.0.0.1", "-port", str(GCS_PORT),
         "-backend", "filesystem", "-filesystem-root", data, "-cert-location", cert,
         "-private-key-location", key, "-public-host", "storage.googleapis.com", "-log-level", "info"],
+        preexec_fn=_die_with_parent,
         stdout=open(os.path.join(os.path.dirname(data.rstrip("/")), "fake-gcs.log"), "ab"), stderr=subprocess.STDOUT)
 def _stop(*_):
     if child:
