@@ -241,9 +241,19 @@ fn record(
     let key = outcome.key();
     let trace = cfg.trace.value;
     let project = cfg.project_dir();
+    // A compile (not a probe such as `cc --version`) that found no project file.
+    let outside = project.is_none()
+        && cfg.stats_file.value.is_none()
+        && !matches!(
+            key.as_str(),
+            "uncacheable.not_a_compile" | "uncacheable.introspection"
+        );
     let result = stats::record_in(&path, project, &key, nanos, stats::lock_wait(), |p| {
         if trace {
             crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
+        }
+        if outside && let Ok(cwd) = std::env::current_dir() {
+            let _ = crate::stats::outside::note(p, &cwd);
         }
     });
     if let Err(e) = result {

@@ -383,3 +383,98 @@ fn autoconf_configure_and_make_masquerade_sccache() {
     }
     configure_and_make("sccache");
 }
+
+const MAKEFILE_IN_VPATH: &str = "srcdir = @srcdir@
+VPATH = @srcdir@
+CC = @CC@
+CXX = @CXX@
+CFLAGS = @CFLAGS@
+CXXFLAGS = @CXXFLAGS@
+OBJS = hello.o greet.o util.o
+
+hello: $(OBJS)
+\t$(CXX) -o $@ $(OBJS)
+
+%.o: %.c greet.h
+\t$(CC) $(CFLAGS) -I$(srcdir) -c $< -o $@
+
+%.o: %.cpp
+\t$(CXX) $(CXXFLAGS) -c $< -o $@
+
+clean:
+\trm -f $(OBJS) hello
+";
+
+/// Issue: an out-of-tree build compiles in a build directory outside the checkout, and the
+/// project file was silently ignored. `../proj/configure && make` from a directory outside
+/// the project, and `meson setup ../build-m`, now use the project's configuration: its
+/// cache directory's own counters show every translation unit missing, then hitting.
+#[test]
+fn out_of_tree_autotools_and_meson_builds_use_the_project_configuration() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("autoconf", "autoconf"),
+        Need::program("make", "make"),
+        Need::program("meson", "meson"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
+        return;
+    }
+    let mut w = World::new();
+    let shims = w.install_shims("shims");
+    w.path_front.push(shims);
+    autoconf_project(&w, &w.work);
+    std::fs::write(w.work.join("Makefile.in"), MAKEFILE_IN_VPATH).expect("Makefile.in");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello/meson.build"),
+        w.work.join("meson.build"),
+    )
+    .expect("meson.build");
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    let out_of_tree = w.root().join("build-at");
+    std::fs::create_dir_all(&out_of_tree).expect("mkdir");
+    w.test("sh")
+        .args(["-c", "../proj/configure"])
+        .current_dir(&out_of_tree)
+        .stderr("")
+        .run();
+    for round in 0..2 {
+        let before = tool_counts(&w, "ccache");
+        w.test("make")
+            .args(["-s"])
+            .current_dir(&out_of_tree)
+            .stderr("")
+            .run();
+        let want = if round == 0 { (0, 3) } else { (3, 0) };
+        assert_eq!(
+            delta(before, tool_counts(&w, "ccache")),
+            want,
+            "autotools round {round}: the project's cache (hits, misses)"
+        );
+        w.test("make")
+            .args(["-s", "clean"])
+            .current_dir(&out_of_tree)
+            .run();
+    }
+    let meson_dir = w.root().join("build-m");
+    for round in 0..2 {
+        let _ = std::fs::remove_dir_all(&meson_dir);
+        w.test("meson")
+            .arg("setup")
+            .arg(&meson_dir)
+            .env("CC", "cc")
+            .env("CXX", "c++")
+            .stderr("")
+            .run();
+        let before = tool_counts(&w, "ccache");
+        w.test("ninja").arg("-C").arg(&meson_dir).stderr("").run();
+        // The same three translation units: they hit what the autotools build stored
+        // unless meson's flags differ, so count misses and hits together.
+        let (h, m) = delta(before, tool_counts(&w, "ccache"));
+        assert_eq!(h + m, 3, "meson round {round}: the project's cache");
+        if round == 1 {
+            assert_eq!((h, m), (3, 0), "meson round 1: all hits");
+        }
+    }
+}

@@ -193,10 +193,32 @@ fn run_pins_the_configuration_for_a_whole_build() {
     );
     let cache = w.work.join("cache/ccache");
     assert_eq!(ccache_misses_and_hits(&w, &cache), (1, 1));
-    // Without `run`, the same build finds no project and uses the defaults.
+    // `stats` and `doctor` in the project have nothing to flag yet.
+    w.toolchainkit()
+        .arg("stats")
+        .stdout_lacks("outside any project")
+        .run();
+    // Without `run`, the same build finds no project and uses the defaults: flagged by
+    // `stats` and `doctor` in the project, naming where they ran.
     let out = w.cmd("sh").args(["-c", &script]).output().expect("sh");
     assert!(out.status.success());
     assert_eq!(ccache_misses_and_hits(&w, &cache), (1, 1), "unchanged");
+    let want = format!(
+        "2 compile(s) in the last day ran outside any project (no .toolchainkit.toml found from their directories; the last in {})",
+        elsewhere.display()
+    );
+    w.toolchainkit()
+        .arg("stats")
+        .stdout_contains(format!("notice: {want}"))
+        .run();
+    let j = w.toolchainkit().args(["stats", "--json"]).json();
+    assert_eq!(j["outside_project"][0]["count"].as_u64(), Some(2), "{j}");
+    let doc = w.toolchainkit().arg("doctor").any_status().stdout_text();
+    assert!(
+        doc.lines()
+            .any(|l| l.starts_with("warning") && l.contains("stats.outside") && l.contains(&want)),
+        "{doc}"
+    );
     // Outside any project there is nothing to pin: said, and nothing runs.
     let out = w
         .tk()

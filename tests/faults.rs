@@ -637,3 +637,118 @@ fn the_side_file_hand_off_loses_no_record_under_32_way_contention() {
     );
     let _ = shims;
 }
+
+/// A file system mounted for one test (tmpfs of a given size), unmounted when dropped.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(dir: &Path, size: &str) -> Option<Mount> {
+        fs::create_dir_all(dir).expect("mkdir");
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Mount(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Issue: on a full stats file system each compile left a `…stats.tmp.PID` file behind and
+/// `doctor` said ok. The compile still succeeds, nothing is left, and doctor says why
+/// nothing is counted.
+#[test]
+fn a_full_stats_file_system_leaves_nothing_behind_and_doctor_says_so() {
+    if skip_unless_root() {
+        return;
+    }
+    let (w, shims) = world("none");
+    let full = w.root().join("full");
+    let Some(_mount) = Mount::tmpfs(&full, "64k") else {
+        assert!(!strict(), "cannot mount a tmpfs for the test");
+        return;
+    };
+    // Fill it.
+    let mut f = fs::File::create(full.join("filler")).expect("filler");
+    let block = vec![0u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    drop(f);
+    w.config(&format!(
+        "[cache]\ntool = \"none\"\n\n[stats]\nfile = \"{}\"\n",
+        full.join("s.stats").display()
+    ));
+    w.write("a.c", LIB_C);
+    for _ in 0..3 {
+        w.test_shim(&shims, "cc")
+            .args(["-c", "a.c", "-o", "a.o"])
+            .silent()
+            .run();
+    }
+    let left: Vec<String> = fs::read_dir(&full)
+        .expect("list")
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n != "filler" && n != "s.stats.lock")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let out = w.toolchainkit().arg("doctor").any_status().run();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("problem") && l.contains("No space left on device")),
+        "{text}"
+    );
+}
+
+/// Issue: the runtime directory accumulated the sockets of servers that had exited. A
+/// server start sweeps the stale ones (and their logs and records), never a live one.
+#[test]
+fn stale_sockets_are_swept_when_a_server_starts() {
+    let (w, shims) = world("sccache");
+    w.write("a.c", LIB_C);
+    w.test_shim(&shims, "cc")
+        .args(["-c", "a.c", "-o", "a.o"])
+        .silent()
+        .run();
+    let first = w.sccache_sockets();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let sock = first[0].clone();
+    // Kill that server hard: its socket file stays behind.
+    let want = format!("SCCACHE_SERVER_UDS={}", sock.display());
+    let mut killed = 0;
+    for e in fs::read_dir("/proc").expect("proc").filter_map(Result::ok) {
+        let Ok(env) = fs::read(e.path().join("environ")) else {
+            continue;
+        };
+        if env.split(|&b| b == 0).any(|v| v == want.as_bytes())
+            && let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok())
+        {
+            // SAFETY: signalling a process this test started.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+            killed += 1;
+        }
+    }
+    assert!(killed >= 1, "no server found for {}", sock.display());
+    wait_until("the server is gone", Duration::from_secs(10), || {
+        std::os::unix::net::UnixStream::connect(&sock).is_err()
+    });
+    assert!(sock.exists(), "the dead server's socket stays until swept");
+    // Another configuration starts another server: the dead one's files go.
+    w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\nsize_gb = 2\n");
+    w.test_shim(&shims, "cc")
+        .args(["-c", "a.c", "-o", "a.o"])
+        .silent()
+        .run();
+    assert!(!sock.exists(), "stale socket swept");
+    assert!(!sock.with_extension("log").exists(), "its log swept");
+    assert!(!sock.with_extension("info").exists(), "its record swept");
+    let now = w.sccache_sockets();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert!(std::os::unix::net::UnixStream::connect(&now[0]).is_ok());
+}

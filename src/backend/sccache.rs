@@ -13,6 +13,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -181,6 +182,7 @@ pub fn ensure_server_or_local(
     let _ = fs::remove_file(sock);
     let marker = local_only_marker(sock);
     let _ = fs::remove_file(&marker);
+    clean_stale(dir);
     let Some(local) = local else {
         return start(exe, sock, env).map(|()| Started::AsConfigured);
     };
@@ -276,6 +278,64 @@ pub fn server_may_see(name: &std::ffi::OsStr) -> bool {
     ["SCCACHE_", "AWS_", "ACTIONS_", "GOOGLE_", "AZURE_"]
         .iter()
         .any(|p| n.starts_with(p))
+}
+
+/// Is `name` one of the sockets toolchainkit names (`sccache-` 16 hex digits `.sock`)?
+pub fn is_our_socket_name(name: &str) -> bool {
+    name.strip_prefix("sccache-")
+        .and_then(|r| r.strip_suffix(".sock"))
+        .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A socket whose server is gone: connecting is refused.
+fn refused(sock: &Path) -> bool {
+    matches!(UnixStream::connect(sock), Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
+}
+
+/// Remove the stale sockets of `dir`, and what belonged to their servers: only
+/// toolchainkit's own names (`sccache-HEX.sock`), only when nothing answers
+/// (`ECONNREFUSED`), and only under the socket's start lock, so a server being started
+/// right now is never touched. Returns the removed sockets. Run when a server is started
+/// and by `toolchainkit server status`, so a runtime directory does not fill up with the
+/// sockets of servers that reached their idle timeout.
+pub fn clean_stale(dir: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return removed;
+    };
+    for e in rd.filter_map(Result::ok) {
+        let name = e.file_name();
+        let is_socket = e.file_type().is_ok_and(|t| t.is_socket());
+        if !is_socket || !name.to_str().is_some_and(is_our_socket_name) {
+            continue;
+        }
+        let sock = e.path();
+        if !refused(&sock) {
+            continue;
+        }
+        // The start lock: held while a server is being started on this socket.
+        let Ok(lock) = private::open_or_create_own(&sock.with_extension("lock"), Access::Read)
+        else {
+            continue;
+        };
+        if FileExt::try_lock_exclusive(&lock).is_err() {
+            continue;
+        }
+        if refused(&sock) && std::fs::remove_file(&sock).is_ok() {
+            // What belonged to the dead server; the start and outcome locks stay (another
+            // process may hold one open, and a new file would not be the same lock).
+            for f in [
+                local_only_marker(&sock),
+                info_path(&sock),
+                super::sccache_log::log_path(&sock),
+            ] {
+                let _ = std::fs::remove_file(f);
+            }
+            removed.push(sock);
+        }
+        drop(lock);
+    }
+    removed
 }
 
 /// Stop the server for these settings, if one runs. Returns whether one was running.

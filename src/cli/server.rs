@@ -7,16 +7,10 @@
 //! when nothing answers (`ECONNREFUSED`), and only under the socket's start lock, so a
 //! server being started right now is never touched.
 
-use std::io;
-use std::os::unix::fs::FileTypeExt;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-
-use fs2::FileExt;
 
 use crate::backend::{self, sccache};
 use crate::config::{Config, Tool};
-use crate::private::{self, Access};
 
 fn locate() -> anyhow::Result<(PathBuf, PathBuf, Config)> {
     let (cwd, cfg) = super::load_config()?;
@@ -24,51 +18,6 @@ fn locate() -> anyhow::Result<(PathBuf, PathBuf, Config)> {
         .ok_or_else(|| anyhow::anyhow!("sccache is not installed"))?;
     let sock = sccache::socket_for(&exe, &sccache::env(&cfg));
     Ok((exe, sock, cfg))
-}
-
-/// Is `name` one of the sockets toolchainkit names (`sccache-` 16 hex digits `.sock`)?
-pub fn is_our_socket_name(name: &str) -> bool {
-    name.strip_prefix("sccache-")
-        .and_then(|r| r.strip_suffix(".sock"))
-        .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// A socket whose server is gone: connecting is refused.
-fn refused(sock: &Path) -> bool {
-    matches!(UnixStream::connect(sock), Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
-}
-
-/// Remove the stale sockets of `dir` (see the module note); returns the removed paths.
-pub fn clean_stale(dir: &Path) -> Vec<PathBuf> {
-    let mut removed = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return removed;
-    };
-    for e in rd.filter_map(Result::ok) {
-        let name = e.file_name();
-        let is_socket = e.file_type().is_ok_and(|t| t.is_socket());
-        if !is_socket || !name.to_str().is_some_and(is_our_socket_name) {
-            continue;
-        }
-        let sock = e.path();
-        if !refused(&sock) {
-            continue;
-        }
-        // The start lock: held while a server is being started on this socket.
-        let Ok(lock) = private::open_or_create_own(&sock.with_extension("lock"), Access::Read)
-        else {
-            continue;
-        };
-        if FileExt::try_lock_exclusive(&lock).is_err() {
-            continue;
-        }
-        if refused(&sock) && std::fs::remove_file(&sock).is_ok() {
-            let _ = std::fs::remove_file(sccache::local_only_marker(&sock));
-            removed.push(sock);
-        }
-        drop(lock);
-    }
-    removed
 }
 
 /// The inode of the listening unix socket bound to `sock`, from `/proc/net/unix`.
@@ -160,7 +109,7 @@ pub fn query_command(exe: &Path, sock: &Path) -> String {
 pub fn status() -> anyhow::Result<i32> {
     let (exe, sock, _cfg) = locate()?;
     let dir = sock.parent().map(Path::to_path_buf).unwrap_or_default();
-    let removed = clean_stale(&dir);
+    let removed = sccache::clean_stale(&dir);
     for r in &removed {
         println!(
             "removed a stale socket (no server answered): {}",
@@ -273,14 +222,14 @@ mod tests {
 
     #[test]
     fn names_inodes_and_words() {
-        assert!(is_our_socket_name("sccache-0123456789abcdef.sock"));
+        assert!(sccache::is_our_socket_name("sccache-0123456789abcdef.sock"));
         for n in [
             "sccache-0123456789abcdef.lock",
             "sccache-xyz.sock",
             "other.sock",
             "sccache-0123456789abcdef0.sock",
         ] {
-            assert!(!is_our_socket_name(n), "{n}");
+            assert!(!sccache::is_our_socket_name(n), "{n}");
         }
         let net = "Num       RefCount Protocol Flags    Type St Inode Path\n\
             0000000000000000: 00000002 00000000 00010000 0001 01 4242 /run/tk/sccache-a.sock\n\

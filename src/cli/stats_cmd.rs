@@ -223,8 +223,27 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
     let tool_stats = super::server::sccache_counters(&cwd, &cfg);
     let local_only = super::server::local_only_reason(&cwd, &cfg);
     let t = time_saved(&s, &path);
+    // Compiles of the last day that found no project file, when this is a project.
+    let outside = match cfg.project_file {
+        Some(_) => stats::outside::recent(&stats::default_path(), 86_400),
+        None => Vec::new(),
+    };
     if json {
         let mut v = to_json(&s, &path, &t);
+        if cfg.project_file.is_some() {
+            v["outside_project"] = serde_json::Value::Array(
+                outside
+                    .iter()
+                    .map(|o| {
+                        serde_json::json!({
+                            "dir": o.dir.display().to_string(),
+                            "count": o.count,
+                            "last": o.last,
+                        })
+                    })
+                    .collect(),
+            );
+        }
         if let Some(d) = super::dist_cmd::stats_json(&cfg, tool_stats.as_ref()) {
             v["dist"] = d;
         }
@@ -242,6 +261,9 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         }
         if let Some(why) = &local_only {
             println!("notice: the sccache server runs without its remote cache: {why}");
+        }
+        if let Some(a) = stats::outside::advice(&outside) {
+            println!("notice: {a}");
         }
         print_table(&s, &path, &t);
         super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());

@@ -34,8 +34,12 @@ pub fn run(name: &OsStr) -> anyhow::Result<i32> {
     }
     let code = match resolve::resolve(name, path_var.as_deref(), &cwd, me) {
         Ok(r) => {
-            for s in &r.skipped {
-                println!("  skipped:   {} ({})", s.path.display(), s.reason);
+            // The PATH candidates are listed above with why each was skipped; a path
+            // given as the name (a wrapper link) is not among them.
+            if crate::mode::is_path(name) {
+                for s in &r.skipped {
+                    println!("  skipped:   {} ({})", s.path.display(), s.reason);
+                }
             }
             println!("real compiler: {}", r.real.display());
             if !r.shim_dirs.is_empty() {

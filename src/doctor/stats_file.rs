@@ -9,10 +9,16 @@ use crate::stats;
 fn writable(path: &Path) -> Result<(), String> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     stats::prepare_dir(path).map_err(|e| e.to_string())?;
-    let (_, probe) = crate::private::create_unique(dir, ".toolchainkit-doctor")
+    let (mut f, probe) = crate::private::create_unique(dir, ".toolchainkit-doctor")
         .map_err(|e| format!("{} is not writable: {e}", dir.display()))?;
+    // As much as a stats file takes: an empty file fits on a full file system, a record
+    // does not.
+    use std::io::Write;
+    let written = f
+        .write_all(&[0u8; 2 * crate::stats::format::MIN_SLOT + crate::stats::format::HEADER_LEN])
+        .and_then(|()| f.sync_all());
     let _ = std::fs::remove_file(&probe);
-    Ok(())
+    written.map_err(|e| format!("{} cannot take a stats file: {e}", dir.display()))
 }
 
 pub fn checks(ctx: &Ctx) -> Vec<Check> {
@@ -83,6 +89,20 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
             format!("cannot open {}.lock: {e}", path.display()),
             "make the state directory writable",
         )),
+    }
+    if ctx.cfg.project_file.is_some() {
+        let outside = stats::outside::recent(&stats::default_path(), 86_400);
+        out.push(match stats::outside::advice(&outside) {
+            Some(a) => Check::warn(
+                "stats.outside",
+                a,
+                "pin the project's configuration for the build (`toolchainkit run -- make`, `toolchainkit run -- cargo build`), or set TOOLCHAINKIT_CONFIG in the build's environment",
+            ),
+            None => Check::ok(
+                "stats.outside",
+                "no compile ran outside a project in the last day",
+            ),
+        });
     }
     out
 }

@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 
 pub mod format;
 pub mod mark;
+pub mod outside;
 pub mod saved;
 pub mod trace;
 
@@ -112,6 +113,11 @@ pub fn now_secs() -> u64 {
 
 /// The stats file for this configuration: `[stats] file`, else per project (SHA-256 of
 /// the project directory), else the per-user default.
+/// `default.stats`: where compiles outside any project are counted.
+pub fn default_path() -> PathBuf {
+    paths::state_dir().join("stats").join("default.stats")
+}
+
 pub fn stats_path(cfg: &Config) -> PathBuf {
     if let Some(f) = &cfg.stats_file.value {
         return f.clone();
