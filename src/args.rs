@@ -132,64 +132,12 @@ impl Args<'_> {
     }
 }
 
-/// Is this compiler something the cache tools understand (gcc, clang and their
-/// cross/versioned names)? Others run directly: sccache fails outright on `ar` or an
-/// unknown driver.
-pub fn is_known_compiler(name: &OsStr) -> bool {
-    let base = crate::mode::basename(name).to_string_lossy();
-    let base = base.as_ref();
-    // Strip a version suffix: gcc-12, clang-16, g++-12, clang++-16.
-    let stem = match base.rfind('-') {
-        Some(i)
-            if base[i + 1..]
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
-                && i + 1 < base.len() =>
-        {
-            &base[..i]
-        }
-        _ => base,
-    };
-    let last = stem.rsplit('-').next().unwrap_or(stem);
-    matches!(
-        last,
-        "cc" | "c++"
-            | "gcc"
-            | "g++"
-            | "clang"
-            | "clang++"
-            | "nvcc"
-            | "icc"
-            | "icpc"
-            | "icx"
-            | "icpx"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn os(v: &[&str]) -> Vec<OsString> {
         v.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn known_compilers() {
-        for n in [
-            "cc",
-            "gcc",
-            "/usr/bin/g++",
-            "clang++-16",
-            "x86_64-linux-gnu-gcc-12",
-            "c++",
-            "clang",
-        ] {
-            assert!(is_known_compiler(OsStr::new(n)), "{n}");
-        }
-        for n in ["ar", "ld", "python3", "my-tool"] {
-            assert!(!is_known_compiler(OsStr::new(n)), "{n}");
-        }
     }
 
     #[test]

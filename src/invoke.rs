@@ -14,7 +14,7 @@ use crate::config::{self, Config, Tool};
 use crate::mode::{self, Call};
 use crate::outcome::Outcome;
 use crate::resolve::{self, SelfId};
-use crate::{EXIT_CONFIG, EXIT_NOT_FOUND, logging, process, stats};
+use crate::{EXIT_CONFIG, EXIT_NOT_FOUND, logging, names, process, stats};
 
 /// The re-entry guard: set in every child's environment to the nesting depth.
 pub const GUARD: &str = "TOOLCHAINKIT_GUARD";
@@ -42,7 +42,7 @@ pub fn run(call: Call) -> ! {
                 "recursion detected: toolchainkit was re-entered {depth} times for `{}`; a wrapper in PATH \
                  leads back to toolchainkit\nhint: run `toolchainkit which {}` to see the resolution chain",
                 call.compiler.to_string_lossy(),
-                mode::basename(&call.compiler).to_string_lossy()
+                names::basename(&call.compiler).to_string_lossy()
             ),
         );
     }
@@ -159,8 +159,8 @@ fn dispatch(
             && parsed.may_compile
             && !parsed.introspection
             && !parsed.preprocess_only
-            && (crate::args::is_known_compiler(&call.compiler)
-                || crate::args::is_known_compiler(job.real.as_os_str()))
+            && (crate::names::is_known_compiler(&call.compiler)
+                || crate::names::is_known_compiler(job.real.as_os_str()))
         {
             let served = if reason == "tool_none" {
                 Outcome::Forwarded(match backend::dist::active(job.cfg).map(|d| d.engine) {
@@ -194,8 +194,8 @@ fn dispatch(
         // an unhandled compile its client runs itself): run it once, here.
         return direct(Outcome::Uncacheable("called_for_preprocessing".into()));
     }
-    if !crate::args::is_known_compiler(&call.compiler)
-        && !crate::args::is_known_compiler(job.real.as_os_str())
+    if !crate::names::is_known_compiler(&call.compiler)
+        && !crate::names::is_known_compiler(job.real.as_os_str())
     {
         return direct(Outcome::Uncacheable("unsupported_compiler".into()));
     }

@@ -13,6 +13,7 @@ pub mod invoke;
 pub mod logging;
 pub mod managed;
 pub mod mode;
+pub mod names;
 pub mod outcome;
 pub mod outer;
 pub mod paths;

@@ -23,7 +23,7 @@ pub fn init() {
     let level = level.to_string_lossy().into_owned();
     let path = log_file();
     if paths::var_nonempty("TOOLCHAINKIT_LOG_FILE").is_none()
-        && paths::own_dir(&paths::state_dir()).is_err()
+        && crate::private::own_dir(&paths::state_dir()).is_err()
     {
         return;
     }

@@ -5,7 +5,7 @@
 //! - management: `toolchainkit SUBCOMMAND ...`, `toolchainkit --version`, no arguments.
 //!
 //! In launcher mode the first word is a compiler only when it names one: a path (it
-//! holds a `/`), a known compiler name (`backend::is_known_compiler`: gcc, g++, cc, c++,
+//! holds a `/`), a known compiler name (`names::is_known_compiler`: gcc, g++, cc, c++,
 //! clang, clang++, nvcc, icx, ... with their versioned and cross prefixed forms), or a
 //! wrapper word in front of one (`toolchainkit ccache gcc`). Any other word is handed to
 //! the management CLI, which answers `unknown subcommand` with a suggestion: a typo such
@@ -15,6 +15,8 @@
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use crate::names::{basename, is_own_name, is_wrapper_name};
 
 /// The management subcommands. A compiler whose name collides with one of these is
 /// reached with `toolchainkit -- NAME ARGS`. Must name exactly the clap subcommands in
@@ -38,10 +40,6 @@ pub const SUBCOMMANDS: &[&str] = &[
     "run",
     "dist",
 ];
-
-/// Names of programs that wrap a compiler; launcher mode peels them off the front
-/// (`toolchainkit ccache gcc -c x.c` caches once, through toolchainkit's choice).
-pub const WRAPPER_NAMES: &[&str] = &["toolchainkit", "ccache", "sccache", "distcc", "icecc"];
 
 /// How the compiler was named by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,30 +65,6 @@ pub enum Mode {
     Compile(Call),
     /// The arguments after `toolchainkit`.
     Management(Vec<OsString>),
-}
-
-/// True when `name` (a basename) is the toolchainkit binary itself.
-pub fn is_own_name(name: &OsStr) -> bool {
-    let b = name.as_bytes();
-    b == b"toolchainkit" || b.starts_with(b"toolchainkit.") || b.starts_with(b"toolchainkit-")
-}
-
-/// True when the basename of `word` is one of the known wrapper programs.
-pub fn is_wrapper_name(word: &OsStr) -> bool {
-    let base = basename(word);
-    is_own_name(base)
-        || WRAPPER_NAMES
-            .iter()
-            .any(|w| base.as_bytes() == w.as_bytes())
-}
-
-/// The last path component of `word` (the whole word when it has no `/`).
-pub fn basename(word: &OsStr) -> &OsStr {
-    let b = word.as_bytes();
-    match b.iter().rposition(|&c| c == b'/') {
-        Some(i) => OsStr::from_bytes(&b[i + 1..]),
-        None => word,
-    }
 }
 
 /// Classify a full argv (including `argv[0]`).
@@ -128,7 +102,7 @@ pub fn classify(mut argv: Vec<OsString>) -> Mode {
 /// a known compiler name, or a wrapper word (`ccache`, `sccache`, ...) that launcher mode
 /// peels off. Pure: no file system access.
 pub fn names_a_compiler(word: &OsStr) -> bool {
-    is_path(word) || is_wrapper_name(word) || crate::args::is_known_compiler(word)
+    is_path(word) || is_wrapper_name(word) || crate::names::is_known_compiler(word)
 }
 
 /// `toolchainkit [WRAPPER...] COMPILER ARGS`: peel leading wrapper words, keep the rest.

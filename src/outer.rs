@@ -24,7 +24,7 @@ pub fn key_reason(tool: &str) -> String {
 /// The cache tool named by a `/proc/PID/exe` link target, if it is one (pure).
 pub fn tool_of_exe(target: &[u8]) -> Option<&'static str> {
     let target = target.strip_suffix(b" (deleted)").unwrap_or(target);
-    let base = crate::mode::basename(std::ffi::OsStr::from_bytes(target)).as_bytes();
+    let base = crate::names::basename(std::ffi::OsStr::from_bytes(target)).as_bytes();
     TOOLS.iter().copied().find(|t| t.as_bytes() == base)
 }
 

@@ -1,19 +1,18 @@
 //! Where toolchainkit keeps its files: XDG base directories with the usual fallbacks.
 //!
-//! The functions that compute a path read only environment variables (and, when `HOME`
-//! is unset, this user's `/etc/passwd` entry), so the hot path can call them freely.
-//! Before a directory is used, `own_dir` makes sure it is private to this user (see
-//! `crate::private`): a directory another user created, at a predictable name in a
-//! shared place such as `/tmp`, is refused rather than trusted.
+//! The functions here compute paths and read only environment variables (and, when
+//! `HOME` is unset, this user's `/etc/passwd` entry), so the hot path can call them
+//! freely; they create nothing. Before a directory is used, `crate::private::own_dir`
+//! makes sure it is private to this user: a directory another user created, at a
+//! predictable name in a shared place such as `/tmp`, is refused rather than trusted.
 //!
 //! Without `HOME`, the home directory is this user's `/etc/passwd` entry (when it exists
 //! and belongs to the user), as ccache and sccache find it; without either, everything
 //! lives under `$TMPDIR/toolchainkit-UID` (default `/tmp`), which must then be ours.
 
 use std::ffi::OsString;
-use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn env_dir(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
@@ -94,29 +93,6 @@ pub fn runtime_dir() -> PathBuf {
 /// The directory of tools installed by `toolchainkit tool install`.
 pub fn tools_dir() -> PathBuf {
     data_dir().join("tools")
-}
-
-/// Make sure `dir` (one of the directories above, or a directory below one) exists and
-/// is private to this user, and return it. Below the shared fallback base, that base is
-/// checked too, so another user's `/tmp/toolchainkit-UID` is never used.
-pub fn own_dir(dir: &Path) -> io::Result<PathBuf> {
-    let base = fallback_base();
-    if let Ok(rest) = dir.strip_prefix(&base) {
-        let parts: Vec<String> = rest
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-        return crate::private::ensure_private_tree(&base, &parts);
-    }
-    crate::private::ensure_private_dir(dir)?;
-    Ok(dir.to_path_buf())
-}
-
-/// `own_dir` for the state directory and a subdirectory of it (`stats`, `tmp`, ...).
-pub fn own_state_subdir(sub: &str) -> io::Result<PathBuf> {
-    let state = own_dir(&state_dir())?;
-    crate::private::ensure_private_tree(&state, &[sub])
 }
 
 /// An environment variable as an `OsString`, treating empty as unset.

@@ -340,9 +340,32 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
-/// Move `path` aside to `PATH.SUFFIX-SECS[-N]`, never replacing anything; returns where.
-pub fn move_aside(path: &Path, suffix: &str) -> io::Result<PathBuf> {
-    let secs = crate::stats::now_secs();
+/// Make sure `dir` (one of `paths`' directories, or a directory below one) exists and
+/// is private to this user, and return it. Below the shared fallback base, that base is
+/// checked too, so another user's `/tmp/toolchainkit-UID` is never used.
+pub fn own_dir(dir: &Path) -> io::Result<PathBuf> {
+    let base = paths::fallback_base();
+    if let Ok(rest) = dir.strip_prefix(&base) {
+        let parts: Vec<String> = rest
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        return ensure_private_tree(&base, &parts);
+    }
+    ensure_private_dir(dir)?;
+    Ok(dir.to_path_buf())
+}
+
+/// `own_dir` for the state directory and a subdirectory of it (`stats`, `tmp`, ...).
+pub fn own_state_subdir(sub: &str) -> io::Result<PathBuf> {
+    let state = own_dir(&paths::state_dir())?;
+    ensure_private_tree(&state, &[sub])
+}
+
+/// Move `path` aside to `PATH.SUFFIX-SECS[-N]` (`secs`: the time now, in Unix seconds),
+/// never replacing anything; returns where.
+pub fn move_aside(path: &Path, suffix: &str, secs: u64) -> io::Result<PathBuf> {
     for n in 0..100u32 {
         let mut name = path.as_os_str().to_os_string();
         name.push(format!(".{suffix}-{secs}"));
@@ -404,10 +427,11 @@ mod tests {
         let t = tempfile::tempdir().expect("tempdir");
         let p = t.path().join("s");
         fs::write(&p, "one").expect("write");
-        let a = move_aside(&p, "corrupt").expect("moved");
+        let a = move_aside(&p, "corrupt", 1_700_000_000).expect("moved");
         fs::write(&p, "two").expect("write");
-        let b = move_aside(&p, "corrupt").expect("moved");
-        assert_ne!(a, b);
+        let b = move_aside(&p, "corrupt", 1_700_000_000).expect("moved");
+        assert_eq!(a, t.path().join("s.corrupt-1700000000"));
+        assert_eq!(b, t.path().join("s.corrupt-1700000000-1"));
         assert_eq!(fs::read_to_string(a).expect("a"), "one");
         assert_eq!(fs::read_to_string(b).expect("b"), "two");
     }

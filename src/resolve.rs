@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::mode;
+use crate::{mode, names};
 
 /// Identity of the running binary, to recognise our own shims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,8 +124,8 @@ fn link_to_wrapper(path: &Path) -> Option<String> {
     let mut cur = path.to_path_buf();
     for _ in 0..40 {
         let target = std::fs::read_link(&cur).ok()?;
-        let base = mode::basename(target.as_os_str());
-        if mode::is_wrapper_name(base) {
+        let base = names::basename(target.as_os_str());
+        if names::is_wrapper_name(base) {
             return Some(base.to_string_lossy().into_owned());
         }
         cur = if target.is_absolute() {
@@ -194,7 +194,7 @@ pub fn search(
             }
             Err(reason) => {
                 if matches!(reason, SkipReason::OwnShim)
-                    || matches!(&reason, SkipReason::WrapperLink(w) if mode::is_own_name(OsStr::new(w)))
+                    || matches!(&reason, SkipReason::WrapperLink(w) if names::is_own_name(OsStr::new(w)))
                 {
                     shim_dirs.push(dir.clone());
                 }
@@ -245,7 +245,7 @@ pub fn resolve(
             }],
         }),
         Err(reason) => {
-            let mut r = search(mode::basename(word), path_var, cwd, me).map_err(|mut nf| {
+            let mut r = search(names::basename(word), path_var, cwd, me).map_err(|mut nf| {
                 nf.skipped.insert(
                     0,
                     Skipped {

@@ -107,7 +107,7 @@ impl PrivateLog {
         if let Some(p) = log_pipe() {
             return Ok(PrivateLog::Pipe(p));
         }
-        let dir = paths::own_state_subdir("tmp")?;
+        let dir = crate::private::own_state_subdir("tmp")?;
         let (_, log) = crate::private::create_unique(&dir, "ccache.statslog")?;
         Ok(PrivateLog::File(log))
     }

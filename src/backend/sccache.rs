@@ -165,7 +165,7 @@ pub fn ensure_server_or_local(
     let dir = sock.parent().unwrap_or(Path::new("/tmp"));
     // The runtime directory must be ours (0700, not a symlink): in another user's
     // directory a planted socket would receive our compile requests.
-    paths::own_dir(dir).map_err(|e| format!("runtime directory refused: {e}"))?;
+    private::own_dir(dir).map_err(|e| format!("runtime directory refused: {e}"))?;
     let lock_path = sock.with_extension("lock");
     let lock = private::open_or_create_own(&lock_path, Access::Read)
         .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;

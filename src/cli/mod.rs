@@ -19,8 +19,6 @@ mod stats_cmd;
 mod tool;
 mod which;
 
-pub use shims::DEFAULT_NAMES as DEFAULT_SHIM_NAMES;
-
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -195,7 +193,7 @@ enum Cmd {
 enum ToolAction {
     /// Download a tool's official PyPI wheel, verify its SHA-256, install the binary.
     Install {
-        tool: tool::ToolArg,
+        tool: ToolArg,
         /// Version to install (default: the version toolchainkit pins).
         #[arg(long)]
         version: Option<String>,
@@ -213,16 +211,16 @@ enum ToolAction {
     List,
 }
 
-/// `--tool` values.
+/// A cache tool named on the command line (`--tool`, `tool install`).
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ToolArg {
     Sccache,
     Ccache,
 }
 
-impl ToolArg {
-    fn tool(self) -> crate::config::Tool {
-        match self {
+impl From<ToolArg> for crate::config::Tool {
+    fn from(t: ToolArg) -> Self {
+        match t {
             ToolArg::Sccache => crate::config::Tool::Sccache,
             ToolArg::Ccache => crate::config::Tool::Ccache,
         }
@@ -361,19 +359,19 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 CacheAction::Zero => cache_cmd::Action::Zero,
                 CacheAction::Size { size } => cache_cmd::Action::Size(size),
             },
-            tool.map(ToolArg::tool),
+            tool.map(Into::into),
         ),
         Some(Cmd::Server { action }) => match action {
             ServerAction::Status => server::status(),
             ServerAction::Stop => server::stop(),
         },
-        Some(Cmd::Env { format, tool }) => env_cmd::run(format, tool.map(ToolArg::tool)),
+        Some(Cmd::Env { format, tool }) => env_cmd::run(format, tool.map(Into::into)),
         Some(Cmd::Cmake { write, cuda, objc }) => cmake_cmd::run(write, cuda, objc),
         Some(Cmd::ContainerArgs {
             engine,
             target_home,
             tool,
-        }) => container_cmd::run(engine, &target_home, tool.map(ToolArg::tool)),
+        }) => container_cmd::run(engine, &target_home, tool.map(Into::into)),
         Some(Cmd::Doctor { json }) => doctor::run(json),
         Some(Cmd::Dist {
             action: DistAction::Status { json },

@@ -2,18 +2,15 @@
 
 use std::path::Path;
 
-/// The default compiler names.
-pub const DEFAULT_NAMES: &[&str] = &["cc", "c++", "gcc", "g++", "clang", "clang++"];
-
 pub fn install(dir: &Path, extra: &[String], force: bool) -> anyhow::Result<i32> {
     use anyhow::Context;
     let exe = std::env::current_exe().context("cannot find the toolchainkit binary")?;
     let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut names: Vec<&str> = DEFAULT_NAMES.to_vec();
+    let mut names: Vec<&str> = crate::names::DEFAULT_SHIMS.to_vec();
     names.extend(extra.iter().map(String::as_str).filter(|n| !n.is_empty()));
     for name in names {
-        if name.contains('/') || crate::mode::is_own_name(std::ffi::OsStr::new(name)) {
+        if name.contains('/') || crate::names::is_own_name(std::ffi::OsStr::new(name)) {
             anyhow::bail!("`{name}` is not a compiler name");
         }
         let link = dir.join(name);

@@ -3,24 +3,7 @@
 use std::path::Path;
 
 use crate::config::Tool;
-use crate::doctor::tool::version_of;
-use crate::managed::{self, wheel};
-
-/// The tool names `tool install` accepts.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ToolArg {
-    Sccache,
-    Ccache,
-}
-
-impl From<ToolArg> for Tool {
-    fn from(t: ToolArg) -> Tool {
-        match t {
-            ToolArg::Sccache => Tool::Sccache,
-            ToolArg::Ccache => Tool::Ccache,
-        }
-    }
-}
+use crate::managed::{self, version_of, wheel};
 
 pub fn install(
     tool: Tool,

@@ -70,7 +70,7 @@ pub fn run(name: &OsStr) -> anyhow::Result<i32> {
         ),
         None => println!("cache tool: none ({})", choice.why),
     }
-    if choice.tool.is_some() && !crate::args::is_known_compiler(name) {
+    if choice.tool.is_some() && !crate::names::is_known_compiler(name) {
         println!(
             "note: `{}` is not a known C/C++ compiler name; it runs uncached",
             name.to_string_lossy()

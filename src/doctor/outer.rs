@@ -68,7 +68,7 @@ fn reaches_shim(word: &str, ctx: &Ctx) -> bool {
     if word.contains('/') {
         return match check_candidate(Path::new(word), ctx.me) {
             Err(SkipReason::OwnShim) => true,
-            Err(SkipReason::WrapperLink(w)) => crate::mode::is_own_name(std::ffi::OsStr::new(&w)),
+            Err(SkipReason::WrapperLink(w)) => crate::names::is_own_name(std::ffi::OsStr::new(&w)),
             _ => false,
         };
     }

@@ -6,8 +6,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use super::{Check, Ctx, Level};
-use crate::cli::DEFAULT_SHIM_NAMES;
-use crate::mode;
+use crate::names::{self, DEFAULT_SHIMS};
 use crate::resolve::{self, SkipReason};
 
 /// What one `PATH` candidate for a compiler name is.
@@ -27,7 +26,7 @@ fn classify(candidate: &Path, ctx: &Ctx) -> Entry {
     match resolve::check_candidate(candidate, ctx.me) {
         Ok(()) => Entry::Real,
         Err(SkipReason::OwnShim) => Entry::Shim,
-        Err(SkipReason::WrapperLink(w)) if mode::is_own_name(OsStr::new(&w)) => Entry::Shim,
+        Err(SkipReason::WrapperLink(w)) if names::is_own_name(OsStr::new(&w)) => Entry::Shim,
         Err(SkipReason::WrapperLink(w)) | Err(SkipReason::WrapperDir(w)) => Entry::Wrapper(w),
         Err(SkipReason::NotExecutable) => Entry::NotExecutable,
     }
@@ -151,7 +150,7 @@ pub fn judge(name: &str, entries: &[(PathBuf, Entry)]) -> Check {
 /// Wrapper farm directories in `PATH` (any default name there is another tool's wrapper).
 pub fn masquerade_dirs(ctx: &Ctx) -> Vec<(PathBuf, String)> {
     let mut dirs: Vec<(PathBuf, String)> = Vec::new();
-    for name in DEFAULT_SHIM_NAMES {
+    for name in DEFAULT_SHIMS {
         for (p, e) in entries(name, ctx) {
             if let Entry::Wrapper(kind) = e {
                 let d = p.parent().unwrap_or(Path::new("/")).to_path_buf();
@@ -165,7 +164,7 @@ pub fn masquerade_dirs(ctx: &Ctx) -> Vec<(PathBuf, String)> {
 }
 
 pub fn checks(ctx: &Ctx) -> Vec<Check> {
-    let mut out: Vec<Check> = DEFAULT_SHIM_NAMES
+    let mut out: Vec<Check> = DEFAULT_SHIMS
         .iter()
         .map(|n| judge(n, &entries(n, ctx)))
         .collect();

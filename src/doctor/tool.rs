@@ -15,6 +15,7 @@ use std::process::Command;
 use super::{Check, Ctx};
 use crate::backend::{sccache, sccache_native as native};
 use crate::config::{SccacheClient, Tool, ToolChoice};
+use crate::managed::version_of;
 
 /// The oldest version toolchainkit fully supports, and the one that names remote hits.
 pub fn minimum(tool: Tool) -> (u32, u32, u32) {
@@ -44,23 +45,6 @@ pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
 
 fn show(v: (u32, u32, u32)) -> String {
     format!("{}.{}.{}", v.0, v.1, v.2)
-}
-
-/// Run `EXE --version` (management only: never on the compile path).
-pub fn version_of(exe: &Path) -> Result<String, String> {
-    let out = Command::new(exe)
-        .arg("--version")
-        .env_remove("TOOLCHAINKIT_GUARD")
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} --version failed ({})",
-            exe.display(),
-            out.status
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The verdict on a tool's version (pure).
@@ -168,7 +152,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
         Ok(text) => out.push(judge_version(*tool, exe, &text)),
         Err(e) => out.push(Check::problem(
             format!("tool.{}", tool.name()),
-            e,
+            e.to_string(),
             format!("reinstall {}", tool.name()),
         )),
     }

@@ -77,7 +77,7 @@ pub fn ensure(tool: Tool) -> Option<PathBuf> {
         }
         Err(e) => {
             log::warn!("install = true: cannot install {}: {e:#}", tool.name());
-            if paths::own_dir(&paths::data_dir())
+            if crate::private::own_dir(&paths::data_dir())
                 .and_then(|d| crate::private::ensure_private_tree(&d, &["tools"]))
                 .is_ok()
                 && let Ok(mut f) = crate::private::open_or_create_own(

@@ -10,7 +10,10 @@
 pub mod first_use;
 pub mod wheel;
 
+use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
 
 use sha2::{Digest, Sha256};
 
@@ -84,6 +87,65 @@ pub enum Expect {
     Unverified,
 }
 
+/// Why a tool's wheel is not installed, or a tool's version cannot be read.
+#[derive(Debug)]
+pub enum Error {
+    /// `--sha256` is not a SHA-256.
+    BadHash(String),
+    /// No pin for this version and neither `--sha256` nor `--allow-unverified`.
+    Unpinned {
+        tool: Tool,
+        version: String,
+        platform: String,
+        pinned: Vec<&'static str>,
+    },
+    /// The download does not hash to what was expected.
+    Mismatch {
+        file: PathBuf,
+        want: String,
+        got: String,
+    },
+    /// A file could not be read.
+    Read(PathBuf, io::Error),
+    /// `EXE --version` could not be started.
+    Run(PathBuf, io::Error),
+    /// `EXE --version` exited with a failure.
+    Failed(PathBuf, ExitStatus),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadHash(h) => write!(f, "--sha256 `{h}` is not 64 hexadecimal digits"),
+            Error::Unpinned {
+                tool,
+                version,
+                platform,
+                pinned,
+            } => write!(
+                f,
+                "no pinned SHA-256 for {} {version} on {platform} (pinned: {})\nhint: pass --sha256 HASH of the wheel, or --allow-unverified to install it unchecked",
+                tool.name(),
+                if pinned.is_empty() {
+                    "none".to_string()
+                } else {
+                    pinned.join(", ")
+                }
+            ),
+            Error::Mismatch { file, want, got } => write!(
+                f,
+                "SHA-256 mismatch for {}:\n  expected {want}\n  got      {got}\nrefusing to install it (the download is not the file toolchainkit was built to trust)",
+                file.display()
+            ),
+            Error::Read(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            Error::Run(p, e) => write!(f, "cannot run {}: {e}", p.display()),
+            Error::Failed(p, status) => write!(f, "{} --version failed ({status})", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
 /// Decide what to verify against (pure): an explicit hash wins, then the pin; without
 /// either the install is refused unless `allow_unverified`.
 pub fn expectation(
@@ -92,11 +154,11 @@ pub fn expectation(
     platform: &str,
     explicit: Option<&str>,
     allow_unverified: bool,
-) -> Result<Expect, String> {
+) -> Result<Expect, Error> {
     if let Some(h) = explicit {
         let h = h.trim().to_ascii_lowercase();
         if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("--sha256 `{h}` is not 64 hexadecimal digits"));
+            return Err(Error::BadHash(h));
         }
         return Ok(Expect::Sha256(h));
     }
@@ -106,36 +168,47 @@ pub fn expectation(
     if allow_unverified {
         return Ok(Expect::Unverified);
     }
-    let known: Vec<&str> = PINS
-        .iter()
-        .filter(|(t, _, p, _)| *t == tool && *p == platform)
-        .map(|(_, v, _, _)| *v)
-        .collect();
-    Err(format!(
-        "no pinned SHA-256 for {} {version} on {platform} (pinned: {})\nhint: pass --sha256 HASH of the wheel, or --allow-unverified to install it unchecked",
-        tool.name(),
-        if known.is_empty() {
-            "none".to_string()
-        } else {
-            known.join(", ")
-        }
-    ))
+    Err(Error::Unpinned {
+        tool,
+        version: version.into(),
+        platform: platform.into(),
+        pinned: PINS
+            .iter()
+            .filter(|(t, _, p, _)| *t == tool && *p == platform)
+            .map(|(_, v, _, _)| *v)
+            .collect(),
+    })
 }
 
 /// Check a file's SHA-256 against the expectation; returns the actual hash.
-pub fn verify(file: &Path, expect: &Expect) -> Result<String, String> {
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+pub fn verify(file: &Path, expect: &Expect) -> Result<String, Error> {
+    let bytes = std::fs::read(file).map_err(|e| Error::Read(file.into(), e))?;
     let actual: String = Sha256::digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     match expect {
-        Expect::Sha256(want) if *want != actual => Err(format!(
-            "SHA-256 mismatch for {}:\n  expected {want}\n  got      {actual}\nrefusing to install it (the download is not the file toolchainkit was built to trust)",
-            file.display()
-        )),
+        Expect::Sha256(want) if *want != actual => Err(Error::Mismatch {
+            file: file.into(),
+            want: want.clone(),
+            got: actual,
+        }),
         _ => Ok(actual),
     }
+}
+
+/// Run `EXE --version` and return what it printed (management only: never on the
+/// compile path).
+pub fn version_of(exe: &Path) -> Result<String, Error> {
+    let out = Command::new(exe)
+        .arg("--version")
+        .env_remove("TOOLCHAINKIT_GUARD")
+        .output()
+        .map_err(|e| Error::Run(exe.into(), e))?;
+    if !out.status.success() {
+        return Err(Error::Failed(exe.into(), out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// May the managed binary at `path` be run? Its directories (up to the data directory,
@@ -169,12 +242,19 @@ mod tests {
             Ok(Expect::Sha256(_))
         ));
         let e = expectation(Tool::Ccache, "4.9", p, None, false).expect_err("refused");
-        assert!(e.contains("no pinned SHA-256"), "{e}");
-        assert_eq!(
+        assert!(
+            matches!(&e, Error::Unpinned { pinned, .. } if pinned == &["4.14.2"]),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("no pinned SHA-256"), "{e}");
+        assert!(matches!(
             expectation(Tool::Ccache, "4.9", p, None, true),
             Ok(Expect::Unverified)
-        );
-        assert!(expectation(Tool::Ccache, "4.9", p, Some("abc"), false).is_err());
+        ));
+        assert!(matches!(
+            expectation(Tool::Ccache, "4.9", p, Some("abc"), false),
+            Err(Error::BadHash(_))
+        ));
     }
 
     #[test]
@@ -183,9 +263,16 @@ mod tests {
         let f = dir.path().join("x.whl");
         std::fs::write(&f, b"wheel bytes").expect("write");
         let good = verify(&f, &Expect::Unverified).expect("hash");
-        assert_eq!(verify(&f, &Expect::Sha256(good.clone())), Ok(good));
+        assert_eq!(
+            verify(&f, &Expect::Sha256(good.clone())).expect("verified"),
+            good
+        );
         let bad = Expect::Sha256("0".repeat(64));
         let e = verify(&f, &bad).expect_err("mismatch refused");
-        assert!(e.contains("SHA-256 mismatch"), "{e}");
+        assert!(
+            matches!(&e, Error::Mismatch { got, .. } if *got == good),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("SHA-256 mismatch"), "{e}");
     }
 }

@@ -144,15 +144,14 @@ pub fn install(req: &Request<'_>) -> anyhow::Result<PathBuf> {
         plat,
         req.sha256,
         req.allow_unverified,
-    )
-    .map_err(|e| anyhow::anyhow!(e))?;
+    )?;
     let py = python();
     check_pip(&py)?;
     let bin = bin_dir(req.dir);
     match req.dir {
         // The managed directory: private to this user (its binaries run every compile).
         None => {
-            crate::paths::own_dir(&crate::paths::data_dir())
+            crate::private::own_dir(&crate::paths::data_dir())
                 .and_then(|d| crate::private::ensure_private_tree(&d, &["tools", "bin"]))
                 .with_context(|| format!("cannot use {}", bin.display()))?;
         }
@@ -188,7 +187,7 @@ pub fn install(req: &Request<'_>) -> anyhow::Result<PathBuf> {
         if !req.quiet {
             eprintln!("toolchainkit: verifying SHA-256 of {}...", wheel.display());
         }
-        let actual = verify(&wheel, &expect).map_err(|e| anyhow::anyhow!(e))?;
+        let actual = verify(&wheel, &expect)?;
         if expect == Expect::Unverified && !req.quiet {
             eprintln!(
                 "toolchainkit: warning: installing unverified; the wheel's SHA-256 is {actual}"

@@ -183,7 +183,7 @@ pub fn prepare_dir(path: &Path) -> io::Result<()> {
         return Ok(());
     };
     if dir == paths::state_dir().join("stats") {
-        paths::own_state_subdir("stats").map(|_| ())
+        private::own_state_subdir("stats").map(|_| ())
     } else {
         private::ensure_trusted_dir(dir)
     }
@@ -258,7 +258,7 @@ fn read_or_recover(path: &Path) -> io::Result<Current> {
     let mut stats = Stats::default();
     stats
         .notices
-        .push(match private::move_aside(path, "corrupt") {
+        .push(match private::move_aside(path, "corrupt", now_secs()) {
             Ok(aside) => format!(
                 "the stats file was {why}; it was moved to {} and counting restarted",
                 aside.display()

@@ -1,0 +1,98 @@
+//! Names of programs, as facts: toolchainkit's own name, the wrappers launcher mode peels
+//! off and the compiler search skips, the compiler names the cache tools understand, and
+//! the compiler names a shim directory holds by default. Pure: no I/O.
+//!
+//! Every module that asks "what is this program?" asks here (`mode` when it classifies
+//! argv, `resolve` when it skips wrappers, `doctor` when it checks the shims, `cli` when it
+//! installs them), so none of them has to reach into another for a list.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+
+/// The compiler names `toolchainkit shims install` links (and `doctor` checks).
+pub const DEFAULT_SHIMS: &[&str] = &["cc", "c++", "gcc", "g++", "clang", "clang++"];
+
+/// Names of programs that wrap a compiler; launcher mode peels them off the front
+/// (`toolchainkit ccache gcc -c x.c` caches once, through toolchainkit's choice).
+pub const WRAPPER_NAMES: &[&str] = &["toolchainkit", "ccache", "sccache", "distcc", "icecc"];
+
+/// True when `name` (a basename) is the toolchainkit binary itself.
+pub fn is_own_name(name: &OsStr) -> bool {
+    let b = name.as_bytes();
+    b == b"toolchainkit" || b.starts_with(b"toolchainkit.") || b.starts_with(b"toolchainkit-")
+}
+
+/// True when the basename of `word` is one of the known wrapper programs.
+pub fn is_wrapper_name(word: &OsStr) -> bool {
+    let base = basename(word);
+    is_own_name(base)
+        || WRAPPER_NAMES
+            .iter()
+            .any(|w| base.as_bytes() == w.as_bytes())
+}
+
+/// The last path component of `word` (the whole word when it has no `/`).
+pub fn basename(word: &OsStr) -> &OsStr {
+    let b = word.as_bytes();
+    match b.iter().rposition(|&c| c == b'/') {
+        Some(i) => OsStr::from_bytes(&b[i + 1..]),
+        None => word,
+    }
+}
+
+/// Is this compiler something the cache tools understand (gcc, clang and their
+/// cross/versioned names)? Others run directly: sccache fails outright on `ar` or an
+/// unknown driver.
+pub fn is_known_compiler(name: &OsStr) -> bool {
+    let base = basename(name).to_string_lossy();
+    let base = base.as_ref();
+    // Strip a version suffix: gcc-12, clang-16, g++-12, clang++-16.
+    let stem = match base.rfind('-') {
+        Some(i)
+            if base[i + 1..]
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.')
+                && i + 1 < base.len() =>
+        {
+            &base[..i]
+        }
+        _ => base,
+    };
+    let last = stem.rsplit('-').next().unwrap_or(stem);
+    matches!(
+        last,
+        "cc" | "c++"
+            | "gcc"
+            | "g++"
+            | "clang"
+            | "clang++"
+            | "nvcc"
+            | "icc"
+            | "icpc"
+            | "icx"
+            | "icpx"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_compilers() {
+        for n in [
+            "cc",
+            "gcc",
+            "/usr/bin/g++",
+            "clang++-16",
+            "x86_64-linux-gnu-gcc-12",
+            "c++",
+            "clang",
+        ] {
+            assert!(is_known_compiler(OsStr::new(n)), "{n}");
+        }
+        for n in ["ar", "ld", "python3", "my-tool"] {
+            assert!(!is_known_compiler(OsStr::new(n)), "{n}");
+        }
+    }
+}
