@@ -569,6 +569,68 @@ mod tests {
     }
 
     #[test]
+    fn sccache_table_reads_the_keys_each_kind_takes() {
+        use crate::config::remote::COMMON_KEYS;
+        for kind in RemoteKind::ALL {
+            let spec = kind.spec();
+            let read: Vec<&str> = sccache_table(kind)
+                .iter()
+                .map(|(_, from)| match from {
+                    Source::Key(k) => k,
+                    Source::Prefix => "prefix",
+                    Source::EndpointNoSlash => "endpoint",
+                    Source::UseSsl => "use_ssl",
+                    Source::RwMode => "read_only",
+                })
+                .collect();
+            for k in &read {
+                assert!(
+                    COMMON_KEYS.contains(k) || spec.takes(k),
+                    "{} {k}",
+                    kind.name()
+                );
+            }
+            // sccache 0.16 has no timeout for remote storage (`config check` says so).
+            let unread: Vec<&str> = spec
+                .keys
+                .iter()
+                .map(|k| k.name)
+                .filter(|k| !read.contains(k))
+                .collect();
+            assert!(
+                unread.iter().all(|k| *k == "timeout_ms"),
+                "{}: {unread:?}",
+                kind.name()
+            );
+        }
+    }
+
+    #[test]
+    fn sccache_s3_variables_in_order_with_secrets_as_references() {
+        let r = remote(
+            "type = \"s3\"\nbucket = \"b\"\nregion = \"r\"\nendpoint = \"https://h:9000\"\nprefix = \"/p/\"\naccess_key_env = \"AK\"\nsecret_key_env = \"SK\"\nsession_token_env = \"ST\"\nread_only = true\n",
+        );
+        let v: Vec<String> = sccache_vars(&r)
+            .iter()
+            .map(|v| format!("{}={}", v.name, render(v)))
+            .collect();
+        assert_eq!(
+            v,
+            [
+                "SCCACHE_BUCKET=b",
+                "SCCACHE_REGION=r",
+                "SCCACHE_ENDPOINT=https://h:9000",
+                "SCCACHE_S3_USE_SSL=true",
+                "SCCACHE_S3_KEY_PREFIX=p",
+                "AWS_ACCESS_KEY_ID=${AK}",
+                "AWS_SECRET_ACCESS_KEY=${SK}",
+                "AWS_SESSION_TOKEN=${ST}",
+                "SCCACHE_S3_RW_MODE=READ_ONLY",
+            ]
+        );
+    }
+
+    #[test]
     fn probe_targets_parse_urls() {
         let r = remote("type = \"memcached\"\nendpoint = [\"tcp://10.0.0.1:11311\"]\n");
         assert_eq!(probe_targets(&r), vec![("10.0.0.1".into(), 11311)]);

@@ -786,6 +786,134 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
+    use crate::config::schema::REMOTE;
+
+    /// A file of `kind` with every key its table lists, each written as the schema's example.
+    fn full(kind: RemoteKind) -> FileRemote {
+        let mut text = format!("type = \"{}\"\n", kind.name());
+        for key in kind.spec().keys {
+            let field = REMOTE
+                .iter()
+                .find(|f| f.name == key.name)
+                .expect("in schema");
+            text.push_str(field.example);
+            text.push('\n');
+        }
+        toml::from_str(&text).expect("examples parse")
+    }
+
+    #[test]
+    fn kind_tables_and_schema_name_the_same_keys() {
+        for kind in RemoteKind::ALL {
+            for key in kind.spec().keys {
+                assert!(
+                    REMOTE.iter().any(|f| f.name == key.name),
+                    "{} takes {}, which the schema does not know",
+                    kind.name(),
+                    key.name
+                );
+                assert!(!COMMON_KEYS.contains(&key.name), "{}", key.name);
+            }
+        }
+        for field in REMOTE {
+            let common = COMMON_KEYS.contains(&field.name);
+            let taken = RemoteKind::ALL.iter().any(|k| k.spec().takes(field.name));
+            assert!(
+                common != taken,
+                "schema key {} is taken by {} ",
+                field.name,
+                if common {
+                    "every kind and a kind's table"
+                } else {
+                    "no kind"
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn every_key_a_kind_takes_reaches_the_validated_remote() {
+        for kind in RemoteKind::ALL {
+            let f = full(kind);
+            let r = from_file_unchecked(f, Path::new("/p"));
+            assert_eq!(r.kind(), kind);
+            let mut want: Vec<&str> = kind.spec().keys.iter().map(|k| k.name).collect();
+            want.sort_by_key(|k| schema_index(k));
+            let got: Vec<&str> = r.settings().iter().map(|(k, _)| *k).collect();
+            assert_eq!(got, want, "{}", kind.name());
+            let shown: Vec<String> = describe(&r).into_iter().map(|(k, _)| k).collect();
+            for k in want.iter().chain(&["type", "read_only"]) {
+                assert_eq!(
+                    shown.iter().filter(|s| s == k).count(),
+                    1,
+                    "{} {k}: {shown:?}",
+                    kind.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn env_refs_cover_every_env_key_of_the_schema() {
+        let mut refs: Vec<&str> = Vec::new();
+        for kind in RemoteKind::ALL {
+            let r = from_file_unchecked(full(kind), Path::new("/p"));
+            for (key, var) in r.env_refs() {
+                assert!(is_env_key(key), "{key}");
+                assert!(is_env_name(var), "{key} = {var}");
+                refs.push(key);
+            }
+        }
+        for field in REMOTE.iter().filter(|f| is_env_key(f.name)) {
+            assert!(
+                refs.contains(&field.name),
+                "{} is in no env_refs",
+                field.name
+            );
+        }
+    }
+
+    #[test]
+    fn validate_follows_the_kind_table() {
+        for kind in RemoteKind::ALL {
+            let f = full(kind);
+            let not_used: Vec<RemoteError> = validate(&f)
+                .into_iter()
+                .filter(|(_, m, _)| m.starts_with("not used"))
+                .collect();
+            assert_eq!(not_used, Vec::new(), "{}", kind.name());
+            for field in REMOTE {
+                if COMMON_KEYS.contains(&field.name) || kind.spec().takes(field.name) {
+                    continue;
+                }
+                let text = format!("type = \"{}\"\n{}\n", kind.name(), field.example);
+                let f: FileRemote = toml::from_str(&text).expect("parse");
+                let errs = validate(&f);
+                assert!(
+                    errs.iter()
+                        .any(|(k, m, _)| k == &format!("cache.remote.{}", field.name)
+                            && m.starts_with("not used")),
+                    "{} {}: {errs:?}",
+                    kind.name(),
+                    field.name
+                );
+            }
+            for key in kind.spec().keys.iter().filter(|k| k.required.is_some()) {
+                let f: FileRemote =
+                    toml::from_str(&format!("type = \"{}\"\n", kind.name())).expect("parse");
+                assert!(
+                    validate(&f)
+                        .iter()
+                        .any(|(k, m, _)| k == &format!("cache.remote.{}", key.name)
+                            && m.starts_with("required")),
+                    "{} {}",
+                    kind.name(),
+                    key.name
+                );
+            }
+        }
+    }
+
     #[test]
     fn authorities() {
         assert!(check_authority("127.0.0.1:6379").is_ok());
