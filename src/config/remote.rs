@@ -384,6 +384,10 @@ impl Remote {
         fn num<'a>(k: &'static str, v: Option<u64>) -> Set<'a> {
             v.map(|v| (k, Value::Num(v)))
         }
+        /// A required value: empty when not written (`config check` reported it).
+        fn required<'a>(k: &'static str, v: &'a str, value: fn(&'a str) -> Value<'a>) -> Set<'a> {
+            (!v.is_empty()).then(|| (k, value(v)))
+        }
         fn login(l: &Login) -> [Set<'_>; 2] {
             [
                 text("username", &l.username),
@@ -399,7 +403,7 @@ impl Remote {
                 use_ssl,
                 keys,
             } => {
-                out.push(("bucket", Value::Text(bucket)));
+                out.extend(required("bucket", bucket, Value::Text));
                 out.extend(text("region", region));
                 out.extend(use_ssl.map(|b| ("use_ssl", Value::Flag(b))));
                 out.extend(env("access_key_env", &keys.access_key_env));
@@ -427,7 +431,7 @@ impl Remote {
                 out.extend(num("ttl", *ttl));
             }
             Store::Gcs { bucket, key_path } => {
-                out.push(("bucket", Value::Text(bucket)));
+                out.extend(required("bucket", bucket, Value::Text));
                 out.extend(key_path.as_deref().map(|p| ("key_path", Value::Path(p))));
             }
             Store::Http(d) | Store::Webdav(d) => {
@@ -439,8 +443,12 @@ impl Remote {
                 container,
                 connection_string_env,
             } => {
-                out.push(("container", Value::Text(container)));
-                out.push(("connection_string_env", Value::Env(connection_string_env)));
+                out.extend(required("container", container, Value::Text));
+                out.extend(required(
+                    "connection_string_env",
+                    connection_string_env,
+                    Value::Env,
+                ));
             }
         }
         out.sort_by_key(|(k, _)| schema_index(k));
