@@ -1,7 +1,9 @@
-//! Remote caches: `[cache.remote]` mapped to each tool's own settings, described without
-//! secrets, and checked (`toolchainkit config check`).
+//! Remote caches: `[cache.remote]` mapped to each tool's own settings, and the probe of
+//! the endpoints before an sccache server starts. (Describing and checking a remote is
+//! `crate::config`'s: `config::remote::describe`, `config::check`.)
 //!
-//! A mapping is a list of [`Var`]s whose values are made of literal text and references
+//! sccache's mapping is a table per kind (`sccache_table`): each variable and where its
+//! value comes from. A mapping is a list of [`Var`]s whose values are made of literal text and references
 //! to the environment variables that hold secrets. The compile path resolves the
 //! references (`resolve`); `toolchainkit env` prints them as references (`${VAR}`), so a
 //! secret value is never written anywhere by toolchainkit.

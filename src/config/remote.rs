@@ -271,8 +271,9 @@ pub struct Dav {
     pub timeout_ms: Option<u64>,
 }
 
-/// What each kind of store takes. A required value written nowhere is empty (only
-/// `config check` sees such a store, after reporting the missing key).
+/// What each kind of store takes. A required value written nowhere is empty and left out
+/// of [`Remote::settings`] (only `config check` sees such a store, after reporting the
+/// missing key).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Store {
     S3 {
