@@ -460,18 +460,10 @@ pub fn credential_names(cfg: &Config) -> Vec<String> {
     let Some(r) = &cfg.remote.value else {
         return Vec::new();
     };
-    [
-        &r.access_key_env,
-        &r.secret_key_env,
-        &r.session_token_env,
-        &r.password_env,
-        &r.token_env,
-        &r.connection_string_env,
-    ]
-    .into_iter()
-    .flatten()
-    .cloned()
-    .collect()
+    r.env_refs()
+        .into_iter()
+        .map(|(_, var)| var.to_string())
+        .collect()
 }
 
 /// `-o -` (or `-o-`): gcc refuses to write an object to stdout with `-c`; sccache would

@@ -1,6 +1,6 @@
 //! `toolchainkit config` and `toolchainkit config check`.
 
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config, ConfigError, Remote};
 
 fn quote_path(p: &Option<std::path::PathBuf>) -> String {
     match p {
@@ -63,7 +63,7 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
             cfg.remote.origin.to_string(),
         )),
         Some(r) => {
-            for (k, v) in crate::backend::remote::describe(r) {
+            for (k, v) in crate::config::remote::describe(r) {
                 out.push((
                     format!("cache.remote.{k}"),
                     v,
@@ -210,7 +210,18 @@ pub fn show() -> anyhow::Result<i32> {
 /// Validate and list every problem. Returns 0 when valid, 1 otherwise.
 pub fn check(json: bool) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
-    let problems: Vec<ConfigError> = crate::backend::remote::check_all(&cwd);
+    let path_var = std::env::var_os("PATH");
+    let chosen = |cfg: &Config| {
+        crate::backend::choose(cfg, path_var.as_deref(), &cwd)
+            .tool
+            .map(|(t, _)| t)
+    };
+    let serves = |tool, r: &Remote| crate::backend::remote::vars_for(tool, r).map(drop);
+    let tools = config::check::Tools {
+        chosen: &chosen,
+        serves: &serves,
+    };
+    let problems: Vec<ConfigError> = config::check::check_all(config::Place::cwd(&cwd), &tools);
     if json {
         let list: Vec<serde_json::Value> = problems
             .iter()

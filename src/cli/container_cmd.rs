@@ -107,7 +107,7 @@ pub fn tool_settings(
         anyhow::anyhow!(
             "{} cannot serve the remote cache (type = \"{}\", {}): {}\nhint: {}",
             tool.name(),
-            r.kind.name(),
+            r.kind().name(),
             cfg.remote.origin,
             u.message,
             u.fix
@@ -146,7 +146,7 @@ pub fn tool_settings(
             .collect();
         out.push(EnvArg::Value(v.name, value));
     }
-    if let Some(ep) = r.endpoints.iter().find(|e| is_loopback(e)) {
+    if let Some(ep) = r.endpoints().iter().find(|e| is_loopback(e)) {
         notes.push(format!(
             "the remote endpoint {ep} is a loopback address: inside the container it is the container itself; \
              add --network=host, or point cache.remote.endpoint at an address the container can reach"

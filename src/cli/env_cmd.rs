@@ -69,7 +69,7 @@ fn remote_vars(tool: Tool, cfg: &Config) -> anyhow::Result<Vec<Var>> {
             Err(u) => bail!(
                 "{} cannot serve the remote cache (type = \"{}\", {}): {}\nhint: {}",
                 tool.name(),
-                r.kind.name(),
+                r.kind().name(),
                 cfg.remote.origin,
                 u.message,
                 u.fix
@@ -82,7 +82,7 @@ fn remote_vars(tool: Tool, cfg: &Config) -> anyhow::Result<Vec<Var>> {
 /// Every variable `tool` needs for `cfg` (cache dir and size, then the remote's):
 /// literal bytes kept as they are (a path may not be UTF-8), secrets as references.
 pub fn entries(tool: Tool, cfg: &Config, notes: &mut Vec<String>) -> anyhow::Result<Vec<Entry>> {
-    let key_path = cfg.remote.value.as_ref().and_then(|r| r.key_path.as_ref());
+    let key_path = cfg.remote.value.as_ref().and_then(|r| r.key_path());
     let mut out: Vec<Entry> = local_vars(tool, cfg)
         .into_iter()
         .map(|(name, v)| Entry {

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::paths;
 
+pub mod check;
 pub mod discover;
 pub mod dist;
 pub mod error;
@@ -275,7 +276,7 @@ pub fn load(place: Place<'_>) -> Result<Config, ConfigError> {
 
 /// Every problem of the configuration files for `place`, all at once, with the effective
 /// configuration as well as it could be built (problems of the effective settings, such as
-/// referenced variables being set, are added by `crate::backend::remote::check_all`).
+/// referenced variables being set, are added by `check::check_all`).
 pub fn check(place: Place<'_>) -> (Vec<ConfigError>, Config) {
     build(place, true)
 }

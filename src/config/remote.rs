@@ -2,6 +2,12 @@
 //!
 //! Secrets are never values here: only the names of environment variables (or files)
 //! that hold them. How each tool is told about the remote lives in `crate::backend`.
+//!
+//! What each kind of store takes is data: [`RemoteKind::spec`] lists its keys (required
+//! ones with the example for the hint) and its endpoint schemes; `validate` is driven by
+//! it. The validated [`Remote`] is a per-kind [`Store`], so a key a kind does not take
+//! cannot exist for it, and [`Remote::settings`] is the one list of the keys a remote has
+//! set, with their values (`describe`, [`Remote::env_refs`] and the tools' mappings read it).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +28,16 @@ pub enum RemoteKind {
 }
 
 impl RemoteKind {
+    pub const ALL: [RemoteKind; 7] = [
+        RemoteKind::S3,
+        RemoteKind::Redis,
+        RemoteKind::Gcs,
+        RemoteKind::Http,
+        RemoteKind::Webdav,
+        RemoteKind::Memcached,
+        RemoteKind::Azure,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             RemoteKind::S3 => "s3",
@@ -33,65 +49,473 @@ impl RemoteKind {
             RemoteKind::Azure => "azure",
         }
     }
+
+    /// What this kind takes.
+    pub fn spec(self) -> &'static KindSpec {
+        match self {
+            RemoteKind::S3 => &S3,
+            RemoteKind::Redis => &REDIS,
+            RemoteKind::Gcs => &GCS,
+            RemoteKind::Http | RemoteKind::Webdav => &DAV,
+            RemoteKind::Memcached => &MEMCACHED,
+            RemoteKind::Azure => &AZURE,
+        }
+    }
 }
 
-/// One endpoint or a list of them (memcached).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum Endpoints {
-    One(String),
-    Many(Vec<String>),
+/// One key a kind takes; `required` holds the key written correctly, for the hint.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub name: &'static str,
+    pub required: Option<&'static str>,
 }
 
+const fn opt(name: &'static str) -> Key {
+    Key {
+        name,
+        required: None,
+    }
+}
+
+const fn req(name: &'static str, example: &'static str) -> Key {
+    Key {
+        name,
+        required: Some(example),
+    }
+}
+
+/// What a kind of store takes, besides the keys every kind takes ([`COMMON_KEYS`]).
+#[derive(Debug)]
+pub struct KindSpec {
+    /// Its keys, in the order the "takes ..." hint lists them.
+    pub keys: &'static [Key],
+    /// The URL schemes its endpoints may use.
+    pub schemes: &'static [&'static str],
+    /// Whether `endpoint` may be a list.
+    pub many_endpoints: bool,
+}
+
+impl KindSpec {
+    pub fn takes(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k.name == key)
+    }
+}
+
+/// The keys every kind takes.
+pub const COMMON_KEYS: &[&str] = &["type", "read_only", "extra"];
+
+const HTTP_SCHEMES: &[&str] = &["http://", "https://"];
+
+const S3: KindSpec = KindSpec {
+    keys: &[
+        opt("endpoint"),
+        req("bucket", "bucket = \"build-cache\""),
+        opt("region"),
+        opt("prefix"),
+        opt("use_ssl"),
+        opt("access_key_env"),
+        opt("secret_key_env"),
+        opt("session_token_env"),
+    ],
+    schemes: HTTP_SCHEMES,
+    many_endpoints: false,
+};
+
+const REDIS: KindSpec = KindSpec {
+    keys: &[
+        req("endpoint", "endpoint = \"redis://127.0.0.1:6379\""),
+        opt("prefix"),
+        opt("username"),
+        opt("password_env"),
+        opt("db"),
+        opt("ttl"),
+        opt("timeout_ms"),
+    ],
+    schemes: &["redis://", "rediss://", "redis+unix://"],
+    many_endpoints: false,
+};
+
+const MEMCACHED: KindSpec = KindSpec {
+    keys: &[
+        req("endpoint", "endpoint = [\"tcp://127.0.0.1:11211\"]"),
+        opt("prefix"),
+        opt("username"),
+        opt("password_env"),
+        opt("ttl"),
+    ],
+    schemes: &["tcp://", "udp://", "unix://", "memcache://"],
+    many_endpoints: true,
+};
+
+const GCS: KindSpec = KindSpec {
+    keys: &[
+        req("bucket", "bucket = \"build-cache\""),
+        opt("prefix"),
+        opt("key_path"),
+    ],
+    schemes: HTTP_SCHEMES,
+    many_endpoints: false,
+};
+
+/// `http` and `webdav`.
+const DAV: KindSpec = KindSpec {
+    keys: &[
+        req(
+            "endpoint",
+            "endpoint = \"http://cache.internal:8080/ccache\"",
+        ),
+        opt("prefix"),
+        opt("username"),
+        opt("password_env"),
+        opt("token_env"),
+        opt("timeout_ms"),
+    ],
+    schemes: HTTP_SCHEMES,
+    many_endpoints: false,
+};
+
+const AZURE: KindSpec = KindSpec {
+    keys: &[
+        req("container", "container = \"build-cache\""),
+        opt("prefix"),
+        req(
+            "connection_string_env",
+            "connection_string_env = \"AZURE_STORAGE_CONNECTION_STRING\"",
+        ),
+    ],
+    schemes: HTTP_SCHEMES,
+    many_endpoints: false,
+};
+
+/// Is this key a reference to an environment variable that holds a secret?
+pub fn is_env_key(key: &str) -> bool {
+    key.ends_with("_env")
+}
+
+/// A key's position in the schema's `[cache.remote]` table (the order keys are listed in).
+fn schema_index(key: &str) -> usize {
+    super::schema::REMOTE
+        .iter()
+        .position(|f| f.name == key)
+        .unwrap_or(usize::MAX)
+}
+
+/// `[cache.remote]` as written, after `schema::check` found no problem in it.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FileRemote {
     #[serde(rename = "type")]
     pub kind: RemoteKind,
-    pub endpoint: Option<Endpoints>,
-    pub bucket: Option<String>,
-    pub region: Option<String>,
-    pub prefix: Option<String>,
-    pub use_ssl: Option<bool>,
     pub read_only: Option<bool>,
+    pub extra: Option<BTreeMap<String, String>>,
+    /// Every other key as written; which of them the kind takes is `validate`'s question.
+    #[serde(flatten)]
+    pub keys: toml::Table,
+}
+
+impl FileRemote {
+    fn text(&self, key: &str) -> Option<&str> {
+        self.keys.get(key).and_then(toml::Value::as_str)
+    }
+
+    fn int(&self, key: &str) -> Option<i64> {
+        self.keys.get(key).and_then(toml::Value::as_integer)
+    }
+
+    /// `endpoint`: one URL or a list of them.
+    fn endpoints(&self) -> Vec<&str> {
+        match self.keys.get("endpoint") {
+            Some(toml::Value::String(s)) => vec![s.as_str()],
+            Some(toml::Value::Array(a)) => a.iter().filter_map(toml::Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A required key is missing when it is absent or an empty list.
+    fn lacks(&self, key: &str) -> bool {
+        match self.keys.get(key) {
+            None => true,
+            Some(toml::Value::Array(a)) => a.is_empty(),
+            Some(_) => false,
+        }
+    }
+
+    /// The keys written, in the schema's order.
+    fn written(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self.keys.keys().map(String::as_str).collect();
+        keys.sort_by_key(|k| schema_index(k));
+        keys
+    }
+}
+
+/// A user name and the variable holding its password.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Login {
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+}
+
+/// The variables holding S3 credentials.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct S3Keys {
     pub access_key_env: Option<String>,
     pub secret_key_env: Option<String>,
     pub session_token_env: Option<String>,
-    pub username: Option<String>,
-    pub password_env: Option<String>,
+}
+
+/// An HTTP or WebDAV server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dav {
+    pub endpoint: String,
+    pub login: Login,
     pub token_env: Option<String>,
-    pub db: Option<u32>,
-    pub ttl: Option<u64>,
-    pub key_path: Option<PathBuf>,
-    pub container: Option<String>,
-    pub connection_string_env: Option<String>,
     pub timeout_ms: Option<u64>,
-    pub extra: Option<BTreeMap<String, String>>,
+}
+
+/// What each kind of store takes. A required value written nowhere is empty and left out
+/// of [`Remote::settings`] (only `config check` sees such a store, after reporting the
+/// missing key).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Store {
+    S3 {
+        bucket: String,
+        region: Option<String>,
+        endpoint: Option<String>,
+        use_ssl: Option<bool>,
+        keys: S3Keys,
+    },
+    Redis {
+        endpoint: String,
+        login: Login,
+        db: Option<u32>,
+        ttl: Option<u64>,
+        timeout_ms: Option<u64>,
+    },
+    Memcached {
+        endpoints: Vec<String>,
+        login: Login,
+        ttl: Option<u64>,
+    },
+    Gcs {
+        bucket: String,
+        key_path: Option<PathBuf>,
+    },
+    Http(Dav),
+    Webdav(Dav),
+    Azure {
+        container: String,
+        connection_string_env: String,
+    },
 }
 
 /// A validated remote configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Remote {
-    pub kind: RemoteKind,
-    pub endpoints: Vec<String>,
-    pub bucket: Option<String>,
-    pub region: Option<String>,
+    pub store: Store,
     pub prefix: Option<String>,
-    pub use_ssl: Option<bool>,
     pub read_only: bool,
-    pub access_key_env: Option<String>,
-    pub secret_key_env: Option<String>,
-    pub session_token_env: Option<String>,
-    pub username: Option<String>,
-    pub password_env: Option<String>,
-    pub token_env: Option<String>,
-    pub db: Option<u32>,
-    pub ttl: Option<u64>,
-    pub key_path: Option<PathBuf>,
-    pub container: Option<String>,
-    pub connection_string_env: Option<String>,
-    pub timeout_ms: Option<u64>,
     pub extra: BTreeMap<String, String>,
+}
+
+/// A set key's value, by what it means.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Endpoints(&'a [String]),
+    Text(&'a str),
+    /// The name of the environment variable that holds a secret.
+    Env(&'a str),
+    Flag(bool),
+    Num(u64),
+    Path(&'a Path),
+}
+
+impl Remote {
+    pub fn kind(&self) -> RemoteKind {
+        match &self.store {
+            Store::S3 { .. } => RemoteKind::S3,
+            Store::Redis { .. } => RemoteKind::Redis,
+            Store::Memcached { .. } => RemoteKind::Memcached,
+            Store::Gcs { .. } => RemoteKind::Gcs,
+            Store::Http(_) => RemoteKind::Http,
+            Store::Webdav(_) => RemoteKind::Webdav,
+            Store::Azure { .. } => RemoteKind::Azure,
+        }
+    }
+
+    /// The endpoint URLs (none: the provider's default).
+    pub fn endpoints(&self) -> &[String] {
+        fn one(e: &String) -> &[String] {
+            if e.is_empty() {
+                &[]
+            } else {
+                std::slice::from_ref(e)
+            }
+        }
+        match &self.store {
+            Store::S3 { endpoint, .. } => endpoint.as_ref().map_or(&[], one),
+            Store::Redis { endpoint, .. } => one(endpoint),
+            Store::Http(d) | Store::Webdav(d) => one(&d.endpoint),
+            Store::Memcached { endpoints, .. } => endpoints,
+            Store::Gcs { .. } | Store::Azure { .. } => &[],
+        }
+    }
+
+    /// The service-account key file (gcs).
+    pub fn key_path(&self) -> Option<&Path> {
+        match &self.store {
+            Store::Gcs { key_path, .. } => key_path.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Every key this remote has set besides `type`, `read_only` and `extra`, with its
+    /// value, in the schema's order.
+    pub fn settings(&self) -> Vec<(&'static str, Value<'_>)> {
+        let mut out: Vec<(&'static str, Value<'_>)> = Vec::new();
+        let endpoints = self.endpoints();
+        if !endpoints.is_empty() {
+            out.push(("endpoint", Value::Endpoints(endpoints)));
+        }
+        type Set<'a> = Option<(&'static str, Value<'a>)>;
+        fn text<'a>(k: &'static str, v: &'a Option<String>) -> Set<'a> {
+            v.as_deref().map(|v| (k, Value::Text(v)))
+        }
+        fn env<'a>(k: &'static str, v: &'a Option<String>) -> Set<'a> {
+            v.as_deref().map(|v| (k, Value::Env(v)))
+        }
+        fn num<'a>(k: &'static str, v: Option<u64>) -> Set<'a> {
+            v.map(|v| (k, Value::Num(v)))
+        }
+        /// A required value: empty when not written (`config check` reported it).
+        fn required<'a>(k: &'static str, v: &'a str, value: fn(&'a str) -> Value<'a>) -> Set<'a> {
+            (!v.is_empty()).then(|| (k, value(v)))
+        }
+        fn login(l: &Login) -> [Set<'_>; 2] {
+            [
+                text("username", &l.username),
+                env("password_env", &l.password_env),
+            ]
+        }
+        out.extend(text("prefix", &self.prefix));
+        match &self.store {
+            Store::S3 {
+                bucket,
+                region,
+                endpoint: _,
+                use_ssl,
+                keys,
+            } => {
+                out.extend(required("bucket", bucket, Value::Text));
+                out.extend(text("region", region));
+                out.extend(use_ssl.map(|b| ("use_ssl", Value::Flag(b))));
+                out.extend(env("access_key_env", &keys.access_key_env));
+                out.extend(env("secret_key_env", &keys.secret_key_env));
+                out.extend(env("session_token_env", &keys.session_token_env));
+            }
+            Store::Redis {
+                endpoint: _,
+                login: l,
+                db,
+                ttl,
+                timeout_ms,
+            } => {
+                out.extend(login(l).into_iter().flatten());
+                out.extend(num("db", db.map(u64::from)));
+                out.extend(num("ttl", *ttl));
+                out.extend(num("timeout_ms", *timeout_ms));
+            }
+            Store::Memcached {
+                endpoints: _,
+                login: l,
+                ttl,
+            } => {
+                out.extend(login(l).into_iter().flatten());
+                out.extend(num("ttl", *ttl));
+            }
+            Store::Gcs { bucket, key_path } => {
+                out.extend(required("bucket", bucket, Value::Text));
+                out.extend(key_path.as_deref().map(|p| ("key_path", Value::Path(p))));
+            }
+            Store::Http(d) | Store::Webdav(d) => {
+                out.extend(login(&d.login).into_iter().flatten());
+                out.extend(env("token_env", &d.token_env));
+                out.extend(num("timeout_ms", d.timeout_ms));
+            }
+            Store::Azure {
+                container,
+                connection_string_env,
+            } => {
+                out.extend(required("container", container, Value::Text));
+                out.extend(required(
+                    "connection_string_env",
+                    connection_string_env,
+                    Value::Env,
+                ));
+            }
+        }
+        out.sort_by_key(|(k, _)| schema_index(k));
+        out
+    }
+
+    /// The value of `key`, if this remote has it set.
+    pub fn get(&self, key: &str) -> Option<Value<'_>> {
+        self.settings()
+            .into_iter()
+            .find_map(|(k, v)| (k == key).then_some(v))
+    }
+
+    /// The credential references: (key, environment variable), in the schema's order.
+    pub fn env_refs(&self) -> Vec<(&'static str, &str)> {
+        self.settings()
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                Value::Env(var) => Some((k, var)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// `(key, value)` pairs describing a remote, secrets shown only as variable references:
+/// `type`, then the set keys grouped by what they hold (endpoints, text, variable
+/// references, flags, `read_only`, numbers and paths), each group in the schema's order,
+/// then `extra`.
+pub fn describe(r: &Remote) -> Vec<(String, String)> {
+    let q = |s: &str| format!("\"{s}\"");
+    let mut rows: Vec<(u8, &str, String)> = r
+        .settings()
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::Endpoints(e) => {
+                let eps: Vec<String> = e.iter().map(|e| q(&redact_url(e))).collect();
+                (0, k, eps.join(", "))
+            }
+            Value::Text(t) => (1, k, q(t)),
+            Value::Env(var) => (2, k, format!("\"{var}\" (value hidden)")),
+            Value::Flag(b) => (3, k, b.to_string()),
+            Value::Num(n) => (5, k, n.to_string()),
+            Value::Path(p) => (5, k, q(&p.display().to_string())),
+        })
+        .collect();
+    rows.push((4, "read_only", r.read_only.to_string()));
+    rows.sort_by_key(|(group, _, _)| *group);
+    let mut out = vec![("type".to_string(), q(r.kind().name()))];
+    out.extend(rows.into_iter().map(|(_, k, v)| (k.to_string(), v)));
+    for (k, v) in &r.extra {
+        let shown = if crate::secrets::is_credential_name(k) {
+            "(hidden)".to_string()
+        } else {
+            q(v)
+        };
+        out.push((format!("extra.{k}"), shown));
+    }
+    out
+}
+
+/// Why a tool cannot serve a remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    pub message: String,
+    pub fix: String,
 }
 
 /// (dotted key, message, hint)
@@ -109,51 +533,16 @@ fn missing(field: &str, kind: RemoteKind, example: &str) -> RemoteError {
 pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
     let mut out = Vec::new();
     let kind = f.kind;
-    let endpoints: Vec<&String> = match &f.endpoint {
-        None => Vec::new(),
-        Some(Endpoints::One(s)) => vec![s],
-        Some(Endpoints::Many(v)) => v.iter().collect(),
-    };
-    match kind {
-        RemoteKind::S3 | RemoteKind::Gcs if f.bucket.is_none() => {
-            out.push(missing("bucket", kind, "bucket = \"build-cache\""));
-        }
-        RemoteKind::Redis if endpoints.is_empty() => {
-            out.push(missing(
-                "endpoint",
-                kind,
-                "endpoint = \"redis://127.0.0.1:6379\"",
-            ));
-        }
-        RemoteKind::Memcached if endpoints.is_empty() => {
-            out.push(missing(
-                "endpoint",
-                kind,
-                "endpoint = [\"tcp://127.0.0.1:11211\"]",
-            ));
-        }
-        RemoteKind::Http | RemoteKind::Webdav if endpoints.is_empty() => {
-            out.push(missing(
-                "endpoint",
-                kind,
-                "endpoint = \"http://cache.internal:8080/ccache\"",
-            ));
-        }
-        _ => {}
-    }
-    if kind == RemoteKind::Azure {
-        if f.container.is_none() {
-            out.push(missing("container", kind, "container = \"build-cache\""));
-        }
-        if f.connection_string_env.is_none() {
-            out.push(missing(
-                "connection_string_env",
-                kind,
-                "connection_string_env = \"AZURE_STORAGE_CONNECTION_STRING\"",
-            ));
+    let spec = kind.spec();
+    let endpoints = f.endpoints();
+    for key in spec.keys {
+        if let Some(example) = key.required
+            && f.lacks(key.name)
+        {
+            out.push(missing(key.name, kind, example));
         }
     }
-    if endpoints.len() > 1 && kind != RemoteKind::Memcached {
+    if endpoints.len() > 1 && !spec.many_endpoints {
         out.push((
             "cache.remote.endpoint".into(),
             format!("type = \"{}\" takes one endpoint, not a list", kind.name()),
@@ -165,21 +554,23 @@ pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
             out.push(err);
         }
     }
-    for (field, set) in present_fields(f) {
-        if set && !allowed_fields(kind).contains(&field) {
+    let written = f.written();
+    for field in &written {
+        if !spec.takes(field) {
+            let takes: Vec<&str> = spec.keys.iter().map(|k| k.name).collect();
             out.push((
                 format!("cache.remote.{field}"),
                 format!("not used by type = \"{}\"", kind.name()),
                 format!(
                     "remove it; type = \"{}\" takes {}",
                     kind.name(),
-                    allowed_fields(kind).join(", ")
+                    takes.join(", ")
                 ),
             ));
         }
     }
-    for (field, name) in env_refs(f) {
-        if !is_env_name(name) {
+    for field in written.iter().filter(|k| is_env_key(k)) {
+        if f.text(field).is_some_and(|name| !is_env_name(name)) {
             out.push((
                 format!("cache.remote.{field}"),
                 "must be the name of an environment variable that holds the secret, not the secret"
@@ -188,14 +579,14 @@ pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
             ));
         }
     }
-    if f.ttl == Some(0) {
+    if f.int("ttl") == Some(0) {
         out.push((
             "cache.remote.ttl".into(),
             "must be a positive number of seconds".into(),
             "e.g. `ttl = 604800` (7 days), or remove it for no expiry".into(),
         ));
     }
-    if f.timeout_ms == Some(0) {
+    if f.int("timeout_ms") == Some(0) {
         out.push((
             "cache.remote.timeout_ms".into(),
             "must be a positive number of milliseconds".into(),
@@ -218,79 +609,6 @@ pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
     out
 }
 
-/// Which optional fields each type takes.
-fn allowed_fields(kind: RemoteKind) -> &'static [&'static str] {
-    match kind {
-        RemoteKind::S3 => &[
-            "endpoint",
-            "bucket",
-            "region",
-            "prefix",
-            "use_ssl",
-            "access_key_env",
-            "secret_key_env",
-            "session_token_env",
-        ],
-        RemoteKind::Redis => &[
-            "endpoint",
-            "prefix",
-            "username",
-            "password_env",
-            "db",
-            "ttl",
-            "timeout_ms",
-        ],
-        RemoteKind::Memcached => &["endpoint", "prefix", "username", "password_env", "ttl"],
-        RemoteKind::Gcs => &["bucket", "prefix", "key_path"],
-        RemoteKind::Http | RemoteKind::Webdav => &[
-            "endpoint",
-            "prefix",
-            "username",
-            "password_env",
-            "token_env",
-            "timeout_ms",
-        ],
-        RemoteKind::Azure => &["container", "prefix", "connection_string_env"],
-    }
-}
-
-fn present_fields(f: &FileRemote) -> [(&'static str, bool); 17] {
-    [
-        ("endpoint", f.endpoint.is_some()),
-        ("bucket", f.bucket.is_some()),
-        ("region", f.region.is_some()),
-        ("prefix", f.prefix.is_some()),
-        ("use_ssl", f.use_ssl.is_some()),
-        ("access_key_env", f.access_key_env.is_some()),
-        ("secret_key_env", f.secret_key_env.is_some()),
-        ("session_token_env", f.session_token_env.is_some()),
-        ("username", f.username.is_some()),
-        ("password_env", f.password_env.is_some()),
-        ("token_env", f.token_env.is_some()),
-        ("db", f.db.is_some()),
-        ("ttl", f.ttl.is_some()),
-        ("key_path", f.key_path.is_some()),
-        ("container", f.container.is_some()),
-        ("connection_string_env", f.connection_string_env.is_some()),
-        ("timeout_ms", f.timeout_ms.is_some()),
-    ]
-}
-
-/// The `*_env` fields that are set: (field, variable name).
-fn env_refs(f: &FileRemote) -> Vec<(&'static str, &str)> {
-    [
-        ("access_key_env", &f.access_key_env),
-        ("secret_key_env", &f.secret_key_env),
-        ("session_token_env", &f.session_token_env),
-        ("password_env", &f.password_env),
-        ("token_env", &f.token_env),
-        ("connection_string_env", &f.connection_string_env),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
-    .collect()
-}
-
 /// A plausible environment variable name.
 pub fn is_env_name(s: &str) -> bool {
     let mut b = s.bytes();
@@ -303,12 +621,7 @@ pub fn is_env_name(s: &str) -> bool {
 /// `extra`. (key, message, fix) for each.
 pub fn literal_secrets(f: &FileRemote) -> Vec<RemoteError> {
     let mut out = Vec::new();
-    let endpoints: Vec<&String> = match &f.endpoint {
-        None => Vec::new(),
-        Some(Endpoints::One(s)) => vec![s],
-        Some(Endpoints::Many(v)) => v.iter().collect(),
-    };
-    for e in endpoints {
+    for e in f.endpoints() {
         if url_has_password(e) {
             out.push((
                 "cache.remote.endpoint".into(),
@@ -354,47 +667,68 @@ pub fn from_file(f: FileRemote, base: &Path) -> Result<Remote, RemoteError> {
     Ok(from_file_unchecked(f, base))
 }
 
-/// As `from_file` without validation (for `config check`, which lists the problems itself).
+/// As `from_file` without validation (for `config check`, which lists the problems itself):
+/// keys the kind does not take are left out, a required value not written is empty.
 pub fn from_file_unchecked(f: FileRemote, base: &Path) -> Remote {
-    let endpoints = match f.endpoint {
-        None => Vec::new(),
-        Some(Endpoints::One(s)) => vec![s],
-        Some(Endpoints::Many(v)) => v,
+    let text = |k: &str| f.text(k).map(str::to_owned);
+    let count = |k: &str| f.int(k).and_then(|i| u64::try_from(i).ok());
+    let login = || Login {
+        username: text("username"),
+        password_env: text("password_env"),
+    };
+    let mut endpoints: Vec<String> = f.endpoints().into_iter().map(str::to_owned).collect();
+    let first = endpoints.first().cloned();
+    let dav = || Dav {
+        endpoint: first.clone().unwrap_or_default(),
+        login: login(),
+        token_env: text("token_env"),
+        timeout_ms: count("timeout_ms"),
+    };
+    let store = match f.kind {
+        RemoteKind::S3 => Store::S3 {
+            bucket: text("bucket").unwrap_or_default(),
+            region: text("region"),
+            endpoint: first.clone(),
+            use_ssl: f.keys.get("use_ssl").and_then(toml::Value::as_bool),
+            keys: S3Keys {
+                access_key_env: text("access_key_env"),
+                secret_key_env: text("secret_key_env"),
+                session_token_env: text("session_token_env"),
+            },
+        },
+        RemoteKind::Redis => Store::Redis {
+            endpoint: first.clone().unwrap_or_default(),
+            login: login(),
+            db: f.int("db").and_then(|i| u32::try_from(i).ok()),
+            ttl: count("ttl"),
+            timeout_ms: count("timeout_ms"),
+        },
+        RemoteKind::Memcached => Store::Memcached {
+            endpoints: std::mem::take(&mut endpoints),
+            login: login(),
+            ttl: count("ttl"),
+        },
+        RemoteKind::Gcs => Store::Gcs {
+            bucket: text("bucket").unwrap_or_default(),
+            key_path: f.text("key_path").map(|p| base.join(p)),
+        },
+        RemoteKind::Http => Store::Http(dav()),
+        RemoteKind::Webdav => Store::Webdav(dav()),
+        RemoteKind::Azure => Store::Azure {
+            container: text("container").unwrap_or_default(),
+            connection_string_env: text("connection_string_env").unwrap_or_default(),
+        },
     };
     Remote {
-        kind: f.kind,
-        endpoints,
-        bucket: f.bucket,
-        region: f.region,
-        prefix: f.prefix,
-        use_ssl: f.use_ssl,
+        store,
+        prefix: text("prefix"),
         read_only: f.read_only.unwrap_or(false),
-        access_key_env: f.access_key_env,
-        secret_key_env: f.secret_key_env,
-        session_token_env: f.session_token_env,
-        username: f.username,
-        password_env: f.password_env,
-        token_env: f.token_env,
-        db: f.db,
-        ttl: f.ttl,
-        key_path: f.key_path.map(|p| base.join(p)),
-        container: f.container,
-        connection_string_env: f.connection_string_env,
-        timeout_ms: f.timeout_ms,
         extra: f.extra.unwrap_or_default(),
     }
 }
 
 fn check_scheme(kind: RemoteKind, endpoint: &str) -> Result<(), RemoteError> {
-    let allowed: &[&str] = match kind {
-        RemoteKind::Redis => &["redis://", "rediss://", "redis+unix://"],
-        RemoteKind::Memcached => &["tcp://", "udp://", "unix://", "memcache://"],
-        RemoteKind::Http
-        | RemoteKind::Webdav
-        | RemoteKind::S3
-        | RemoteKind::Gcs
-        | RemoteKind::Azure => &["http://", "https://"],
-    };
+    let allowed = kind.spec().schemes;
     if let Some(scheme) = allowed.iter().find(|s| endpoint.starts_with(*s)) {
         if scheme.contains("unix") {
             return Ok(());
@@ -460,6 +794,134 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::config::schema::REMOTE;
+
+    /// A file of `kind` with every key its table lists, each written as the schema's example.
+    fn full(kind: RemoteKind) -> FileRemote {
+        let mut text = format!("type = \"{}\"\n", kind.name());
+        for key in kind.spec().keys {
+            let field = REMOTE
+                .iter()
+                .find(|f| f.name == key.name)
+                .expect("in schema");
+            text.push_str(field.example);
+            text.push('\n');
+        }
+        toml::from_str(&text).expect("examples parse")
+    }
+
+    #[test]
+    fn kind_tables_and_schema_name_the_same_keys() {
+        for kind in RemoteKind::ALL {
+            for key in kind.spec().keys {
+                assert!(
+                    REMOTE.iter().any(|f| f.name == key.name),
+                    "{} takes {}, which the schema does not know",
+                    kind.name(),
+                    key.name
+                );
+                assert!(!COMMON_KEYS.contains(&key.name), "{}", key.name);
+            }
+        }
+        for field in REMOTE {
+            let common = COMMON_KEYS.contains(&field.name);
+            let taken = RemoteKind::ALL.iter().any(|k| k.spec().takes(field.name));
+            assert!(
+                common != taken,
+                "schema key {} is taken by {} ",
+                field.name,
+                if common {
+                    "every kind and a kind's table"
+                } else {
+                    "no kind"
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn every_key_a_kind_takes_reaches_the_validated_remote() {
+        for kind in RemoteKind::ALL {
+            let f = full(kind);
+            let r = from_file_unchecked(f, Path::new("/p"));
+            assert_eq!(r.kind(), kind);
+            let mut want: Vec<&str> = kind.spec().keys.iter().map(|k| k.name).collect();
+            want.sort_by_key(|k| schema_index(k));
+            let got: Vec<&str> = r.settings().iter().map(|(k, _)| *k).collect();
+            assert_eq!(got, want, "{}", kind.name());
+            let shown: Vec<String> = describe(&r).into_iter().map(|(k, _)| k).collect();
+            for k in want.iter().chain(&["type", "read_only"]) {
+                assert_eq!(
+                    shown.iter().filter(|s| s == k).count(),
+                    1,
+                    "{} {k}: {shown:?}",
+                    kind.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn env_refs_cover_every_env_key_of_the_schema() {
+        let mut refs: Vec<&str> = Vec::new();
+        for kind in RemoteKind::ALL {
+            let r = from_file_unchecked(full(kind), Path::new("/p"));
+            for (key, var) in r.env_refs() {
+                assert!(is_env_key(key), "{key}");
+                assert!(is_env_name(var), "{key} = {var}");
+                refs.push(key);
+            }
+        }
+        for field in REMOTE.iter().filter(|f| is_env_key(f.name)) {
+            assert!(
+                refs.contains(&field.name),
+                "{} is in no env_refs",
+                field.name
+            );
+        }
+    }
+
+    #[test]
+    fn validate_follows_the_kind_table() {
+        for kind in RemoteKind::ALL {
+            let f = full(kind);
+            let not_used: Vec<RemoteError> = validate(&f)
+                .into_iter()
+                .filter(|(_, m, _)| m.starts_with("not used"))
+                .collect();
+            assert_eq!(not_used, Vec::new(), "{}", kind.name());
+            for field in REMOTE {
+                if COMMON_KEYS.contains(&field.name) || kind.spec().takes(field.name) {
+                    continue;
+                }
+                let text = format!("type = \"{}\"\n{}\n", kind.name(), field.example);
+                let f: FileRemote = toml::from_str(&text).expect("parse");
+                let errs = validate(&f);
+                assert!(
+                    errs.iter()
+                        .any(|(k, m, _)| k == &format!("cache.remote.{}", field.name)
+                            && m.starts_with("not used")),
+                    "{} {}: {errs:?}",
+                    kind.name(),
+                    field.name
+                );
+            }
+            for key in kind.spec().keys.iter().filter(|k| k.required.is_some()) {
+                let f: FileRemote =
+                    toml::from_str(&format!("type = \"{}\"\n", kind.name())).expect("parse");
+                assert!(
+                    validate(&f)
+                        .iter()
+                        .any(|(k, m, _)| k == &format!("cache.remote.{}", key.name)
+                            && m.starts_with("required")),
+                    "{} {}",
+                    kind.name(),
+                    key.name
+                );
+            }
+        }
+    }
 
     #[test]
     fn authorities() {

@@ -96,7 +96,8 @@ pub const SLOPPINESS: &[&str] = &[
 /// The largest cache size accepted, in GiB (1 PiB).
 pub const MAX_SIZE_GB: f64 = 1_048_576.0;
 
-const REMOTE: &[Field] = &[
+/// `[cache.remote]`'s keys (which kind takes which: `super::remote::RemoteKind::spec`).
+pub const REMOTE: &[Field] = &[
     Field {
         name: "type",
         ty: Ty::Enum(REMOTE_KINDS),

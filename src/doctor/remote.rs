@@ -5,7 +5,6 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use super::{Check, Ctx};
-use crate::config::Remote;
 use crate::config::remote::{RemoteKind, redact_url};
 
 /// How long an endpoint gets to accept a connection.
@@ -67,38 +66,23 @@ fn probe(t: &Target) -> Result<(), String> {
     }
 }
 
-/// The credential variables a remote references, by setting name.
-pub fn credential_vars(r: &Remote) -> Vec<(&'static str, &str)> {
-    [
-        ("access_key_env", &r.access_key_env),
-        ("secret_key_env", &r.secret_key_env),
-        ("session_token_env", &r.session_token_env),
-        ("password_env", &r.password_env),
-        ("token_env", &r.token_env),
-        ("connection_string_env", &r.connection_string_env),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
-    .collect()
-}
-
 pub fn checks(ctx: &Ctx) -> Vec<Check> {
     let Some(r) = &ctx.cfg.remote.value else {
         return vec![Check::ok("remote", "no [cache.remote] configured")];
     };
     let mut out = Vec::new();
-    if r.endpoints.is_empty() {
+    if r.endpoints().is_empty() {
         out.push(Check::ok(
             "remote",
             format!(
                 "type = \"{}\" with the provider's default endpoint (not probed)",
-                r.kind.name()
+                r.kind().name()
             ),
         ));
     }
-    for e in &r.endpoints {
+    for e in r.endpoints() {
         let shown = redact_url(e);
-        let Some(t) = target(r.kind, e) else {
+        let Some(t) = target(r.kind(), e) else {
             out.push(Check::problem(
                 "remote.endpoint",
                 format!("cannot tell where to connect for {shown}"),
@@ -121,7 +105,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
             )),
         }
     }
-    for (key, var) in credential_vars(r) {
+    for (key, var) in r.env_refs() {
         if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
             out.push(Check::ok(
                 "remote.credentials",
