@@ -399,7 +399,10 @@ mod tests {
         assert_eq!(r.real, t.p("real/c++"));
         assert_eq!(
             reasons(&r.skipped),
-            [(t.p("lib/ccache/c++"), SkipReason::WrapperDir("ccache".into()))]
+            [(
+                t.p("lib/ccache/c++"),
+                SkipReason::WrapperDir("ccache".into())
+            )]
         );
         assert!(r.shim_dirs.is_empty(), "a wrapper farm is not our shim dir");
     }
@@ -422,8 +425,8 @@ mod tests {
             ]
         );
         // The same symlink given as a launcher path is unwrapped to the real compiler.
-        let r = resolve(t.p("wrap/gcc").as_os_str(), Some(&path), &t.p(""), t.me())
-            .expect("unwrapped");
+        let r =
+            resolve(t.p("wrap/gcc").as_os_str(), Some(&path), &t.p(""), t.me()).expect("unwrapped");
         assert_eq!(r.real, t.p("real/gcc"));
         assert_eq!(r.skipped[0].path, t.p("wrap/gcc"));
     }
@@ -457,11 +460,8 @@ mod tests {
         // "" and "." are the working directory, as in a shell.
         t.exe("cc");
         for entry in ["", "."] {
-            let path: OsString = std::env::join_paths([
-                PathBuf::from(entry),
-                t.p("real"),
-            ])
-            .expect("join");
+            let path: OsString =
+                std::env::join_paths([PathBuf::from(entry), t.p("real")]).expect("join");
             let r = search(OsStr::new("cc"), Some(&path), &cwd, t.me()).expect("found");
             assert_eq!(
                 r.real.canonicalize().expect("canon"),

@@ -510,17 +510,19 @@ fn an_invalid_configuration_exits_78_from_every_command_and_lists_every_problem(
     w.config("[cache]\ntool = \"sccach\"\nsize_gb = 0\n");
     w.write("a.c", HELLO_C);
     let file = w.work.join(".toolchainkit.toml");
-    let at = |line: u32, key: &str| {
+    // Line and column of the value, the dotted key.
+    let at = |line: u32, col: u32, key: &str| {
         format!(
-            "toolchainkit: error: {}:{line}:1: `{key}`: ",
+            "toolchainkit: error: {}:{line}:{col}: `{key}`: ",
             file.display()
         )
     };
     let both = |t: Test| {
         t.status(78)
             .stdout("")
-            .stderr_contains(at(2, "cache.tool"))
-            .stderr_contains(at(3, "cache.size_gb"))
+            .stderr_contains(at(2, 8, "cache.tool"))
+            .stderr_contains("hint: did you mean `sccache`?")
+            .stderr_contains(at(3, 11, "cache.size_gb"))
             .run()
     };
     for args in [
@@ -538,7 +540,11 @@ fn an_invalid_configuration_exits_78_from_every_command_and_lists_every_problem(
     ] {
         let out = both(w.toolchainkit().args(args));
         let err = text(&out.stderr);
-        assert_eq!(err.matches("toolchainkit: error: ").count(), 2, "{args:?}\n{err}");
+        assert_eq!(
+            err.matches("toolchainkit: error: ").count(),
+            2,
+            "{args:?}\n{err}"
+        );
         assert_eq!(err.matches("\nhint: ").count(), 2, "{args:?}\n{err}");
     }
     // The compile path, launcher and masquerade: the same two problems, no object.
@@ -552,8 +558,8 @@ fn an_invalid_configuration_exits_78_from_every_command_and_lists_every_problem(
         .args(["config", "check"])
         .status(78)
         .stderr("")
-        .stdout_contains(format!("problem: {}:2:1: `cache.tool`", file.display()))
-        .stdout_contains(format!("problem: {}:3:1: `cache.size_gb`", file.display()))
+        .stdout_contains(format!("problem: {}:2:8: `cache.tool`", file.display()))
+        .stdout_contains(format!("problem: {}:3:11: `cache.size_gb`", file.display()))
         .stdout_contains("2 problem(s)")
         .stdout_text();
     assert_eq!(listed.matches("\nhint: ").count(), 2, "{listed}");

@@ -67,12 +67,7 @@ pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
 /// The server socket for these settings: a SHA-256 of the binary, the variables we set
 /// and every inherited `SCCACHE_*` variable the server would read.
 pub fn socket_for(exe: &Path, env: &[(String, OsString)]) -> PathBuf {
-    paths::runtime_dir().join(socket_name(
-        paths::uid(),
-        exe,
-        env,
-        std::env::vars_os(),
-    ))
+    paths::runtime_dir().join(socket_name(paths::uid(), exe, env, std::env::vars_os()))
 }
 
 /// `sccache-HEX.sock` for `uid`, the binary `exe`, the variables we set (`env`) and the
@@ -915,7 +910,10 @@ mod tests {
         let mut secret = env.clone();
         secret[2].1 = "another password".into();
         let same = [
-            ("our credential's value", name(1000, exe, &secret, &base_inh)),
+            (
+                "our credential's value",
+                name(1000, exe, &secret, &base_inh),
+            ),
             (
                 "an inherited credential's value",
                 name(
@@ -970,7 +968,11 @@ mod tests {
             )
         };
         assert_ne!(base, with_token("t1"), "a new credential variable");
-        assert_eq!(with_token("t1"), with_token("t2"), "its value is not hashed");
+        assert_eq!(
+            with_token("t1"),
+            with_token("t2"),
+            "its value is not hashed"
+        );
     }
 
     #[test]
