@@ -13,8 +13,12 @@
 //! a search directory in which `libc.so`, `libgcc_s.so`, ... are linker scripts naming
 //! the static archives. The libraries and tests keep the normal dynamic link.
 //!
-//! `TOOLCHAINKIT_LINK=dynamic` turns this off; so does any missing archive (then the
-//! binary is linked dynamically, as usual).
+//! `TOOLCHAINKIT_LINK=dynamic` turns this off; so does a C driver without `rcrt1.o`
+//! (the static-pie start file) or any missing archive: then the binary is linked
+//! dynamically, as usual, with a `cargo:warning` saying why.
+//!
+//! The driver asked is the one rustc links with: `RUSTC_LINKER` when a linker is
+//! configured, else `CC`, else `cc`. Each of those variables is a rerun trigger.
 
 use std::env;
 use std::fs;
@@ -34,7 +38,9 @@ const LIBS: &[(&str, &[&str])] = &[
 ];
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=TOOLCHAINKIT_LINK");
+    for v in ["TOOLCHAINKIT_LINK", "CC", "RUSTC_LINKER"] {
+        println!("cargo:rerun-if-env-changed={v}");
+    }
     println!("cargo:rerun-if-changed=build.rs");
     let var = |k: &str| env::var(k).unwrap_or_default();
     if var("CARGO_CFG_TARGET_OS") != "linux"
@@ -49,7 +55,11 @@ fn main() {
     let Some(out) = env::var_os("OUT_DIR").map(PathBuf::from) else {
         return;
     };
-    let cc = env::var("CC").unwrap_or_else(|_| "cc".into());
+    let cc = env::var("RUSTC_LINKER")
+        .or_else(|_| env::var("CC"))
+        .ok()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "cc".into());
     let find = |name: &str| -> Option<PathBuf> {
         let out = Command::new(&cc)
             .arg(format!("-print-file-name={name}"))
@@ -59,6 +69,16 @@ fn main() {
         // The driver echoes the bare name back when it does not find the file.
         (path.is_absolute() && path.is_file()).then_some(path)
     };
+    // `-static-pie` starts from rcrt1.o; a driver without it (an old glibc, a C library
+    // packaged without it) fails the link instead of falling back.
+    if find("rcrt1.o").is_none() {
+        println!(
+            "cargo:warning=toolchainkit: `{cc}` finds no rcrt1.o (static-pie start file), \
+             linking dynamically (a static binary starts faster; install glibc's static \
+             development files, e.g. libc6-dev)"
+        );
+        return;
+    }
     let dir = out.join("static-link");
     if fs::create_dir_all(&dir).is_err() {
         return;

@@ -70,6 +70,26 @@ ALT=()
 if [ -n "${TK_ALT:-}" ]; then
     TK_ALT="$(cd "$(dirname "$TK_ALT")" && pwd)/$(basename "$TK_ALT")"
 fi
+# hyperfine runs each command without a shell (-N) and splits it into words as a POSIX
+# shell would: every path goes into a command string quoted, so paths with spaces work.
+q() { printf '%q' "$1"; }
+Q_TK="$(q "$TK")" Q_CCACHE="$(q "$CCACHE")" Q_SCCACHE="$(q "$SCCACHE")"
+
+# sccache servers started for this run are found by their socket under $WORK; the
+# cleanup is armed before the first temporary file exists and copes with a partial setup.
+WORK=""
+our_servers() { [ -f "$WORK/our-servers.sh" ] && sh "$WORK/our-servers.sh"; }
+cleanup() {
+    [ -n "$WORK" ] && [ -d "$WORK" ] || return 0
+    SCCACHE_SERVER_UDS="$WORK/run/direct-sccache.sock" "$SCCACHE" --stop-server >/dev/null 2>&1 || true
+    for d in "$WORK"/sccache "$WORK"/project-sccache; do
+        [ -d "$d" ] && (cd "$d" && "$TK" server stop >/dev/null 2>&1 || true)
+    done
+    local p
+    for p in $(our_servers); do kill "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 # --- private environment --------------------------------------------------------------
 WORK="$(mktemp -d /tmp/tk-compare.XXXXXX)"
@@ -88,7 +108,7 @@ SHIMS="$WORK/shims"
 mkdir -p "$SHIMS" && ln -s "$TK" "$SHIMS/cc"
 if [ -n "${TK_ALT:-}" ]; then
     mkdir -p "$WORK/alt-shims" && ln -s "$TK_ALT" "$WORK/alt-shims/cc"
-    ALT=("$TK_ALT $CC -c x.c -o x.o" "$WORK/alt-shims/cc -c x.c -o x.o")
+    ALT=("$(q "$TK_ALT") $CC -c x.c -o x.o" "$(q "$WORK/alt-shims/cc") -c x.c -o x.o")
 fi
 export PATH="$SHIMS:$PLAIN_PATH"
 
@@ -103,17 +123,6 @@ for d in /proc/[0-9]*; do
 done
 true
 EOF
-our_servers() { sh "$WORK/our-servers.sh"; }
-cleanup() {
-    SCCACHE_SERVER_UDS="$WORK/run/direct-sccache.sock" "$SCCACHE" --stop-server >/dev/null 2>&1 || true
-    for d in "$WORK"/sccache "$WORK"/project-sccache; do
-        [ -d "$d" ] && (cd "$d" && "$TK" server stop >/dev/null 2>&1 || true)
-    done
-    local p
-    for p in $(our_servers); do kill "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 project() { # DIR TOOL: a directory whose .toolchainkit.toml selects TOOL
     mkdir -p "$1"
@@ -148,19 +157,21 @@ for r in exec spawn; do
     /usr/bin/cc -O2 -static -o "$WORK/ref-$r" "$ROOT/benches/ref/$r.c" 2>/dev/null ||
         /usr/bin/cc -O2 -o "$WORK/ref-$r" "$ROOT/benches/ref/$r.c" || die "cannot build benches/ref/$r.c"
 done
-refs() { echo "$REF_EXEC $*"; echo "$REF_SPAWN $*"; }
-mapfile -t R_CCACHE < <(refs "$CCACHE $CC ${C[*]}")
-mapfile -t R_SCCACHE < <(refs "$SCCACHE $CC ${C[*]}")
+refs() { echo "$(q "$REF_EXEC") $*"; echo "$(q "$REF_SPAWN") $*"; }
+Q_SHIM="$(q "$SHIMS/cc")"
+mapfile -t R_CCACHE < <(refs "$Q_CCACHE $CC ${C[*]}")
+mapfile -t R_SCCACHE < <(refs "$Q_SCCACHE $CC ${C[*]}")
 mapfile -t R_NONE < <(refs "$CC ${C[*]}")
-bench hit_ccache "$WORK/ccache" "$CCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "${R_CCACHE[@]}"
-bench hit_sccache "$WORK/sccache" "$SCCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "${R_SCCACHE[@]}" "$CCACHE $CC ${C[*]}"
-TOOLCHAINKIT_SCCACHE_CLIENT=process bench hit_sccache_process "$WORK/sccache" "$SCCACHE $CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}"
-bench fallback "$WORK/none" "$CC ${C[*]}" "$TK $CC ${C[*]}" "$SHIMS/cc ${C[*]}" "${ALT[@]}" "${R_NONE[@]}"
+bench hit_ccache "$WORK/ccache" "$Q_CCACHE $CC ${C[*]}" "$Q_TK $CC ${C[*]}" "$Q_SHIM ${C[*]}" "${ALT[@]}" "${R_CCACHE[@]}"
+bench hit_sccache "$WORK/sccache" "$Q_SCCACHE $CC ${C[*]}" "$Q_TK $CC ${C[*]}" "$Q_SHIM ${C[*]}" "${ALT[@]}" "${R_SCCACHE[@]}" "$Q_CCACHE $CC ${C[*]}"
+TOOLCHAINKIT_SCCACHE_CLIENT=process bench hit_sccache_process "$WORK/sccache" "$Q_SCCACHE $CC ${C[*]}" "$Q_TK $CC ${C[*]}" "$Q_SHIM ${C[*]}"
+bench fallback "$WORK/none" "$CC ${C[*]}" "$Q_TK $CC ${C[*]}" "$Q_SHIM ${C[*]}" "${ALT[@]}" "${R_NONE[@]}"
 
 # --- scaling ------------------------------------------------------------------------------
 # A compiler that does nothing (a copy of /bin/true named cc) isolates the shim's own cost.
 FAKE="$WORK/fake"
 mkdir -p "$FAKE" && cp /bin/true "$FAKE/cc"
+Q_FAKE="$(q "$FAKE/cc")"
 SCALE="$WORK/scale"
 project "$SCALE" none
 deep="$SCALE"
@@ -177,9 +188,9 @@ rss() { # DIR CMD...: max RSS in KiB
 RSS_SHIM="$(rss "$SCALE" "$TK" "$FAKE/cc" -c x.c)"
 RSS_TRUE="$(rss "$SCALE" "$FAKE/cc" -c x.c)"
 
-bench scale_depth "$SCALE" "$FAKE/cc -c x.c" "$TK $FAKE/cc -c x.c"
-bench scale_depth10 "$mid" "$TK $FAKE/cc -c x.c"
-bench scale_depth40 "$deep" "$TK $FAKE/cc -c x.c"
+bench scale_depth "$SCALE" "$Q_FAKE -c x.c" "$Q_TK $Q_FAKE -c x.c"
+bench scale_depth10 "$mid" "$Q_TK $Q_FAKE -c x.c"
+bench scale_depth40 "$deep" "$Q_TK $Q_FAKE -c x.c"
 
 path_with() { # N: shims, N-2 empty dirs, the fake compiler's dir
     local p="$SHIMS" i
@@ -187,7 +198,7 @@ path_with() { # N: shims, N-2 empty dirs, the fake compiler's dir
     echo "$p:$FAKE:$PLAIN_PATH"
 }
 for n in 5 50; do
-    PATH="$(path_with $n)" bench "scale_path$n" "$SCALE" "$SHIMS/cc -c x.c"
+    PATH="$(path_with $n)" bench "scale_path$n" "$SCALE" "$Q_SHIM -c x.c"
 done
 
 TRACED="$WORK/traced"
@@ -195,7 +206,7 @@ project "$TRACED" none
 printf '[stats]\nfile = "stats.json"\ntrace = true\n' >>"$TRACED/.toolchainkit.toml"
 for mb in 0 8 48; do
     head -c $((mb * 1024 * 1024)) /dev/zero | tr '\0' 'x' >"$TRACED/stats.trace.jsonl"
-    bench "scale_trace${mb}mb" "$TRACED" "$TK $FAKE/cc -c x.c"
+    bench "scale_trace${mb}mb" "$TRACED" "$Q_TK $Q_FAKE -c x.c"
 done
 
 CONC="$WORK/conc"
@@ -216,7 +227,7 @@ for k in 1 8 64; do
     (cd "$CONC" && "$TK" "$FAKE/cc" -c x.c) # creates the stats file: one invocation
     size0="$(stat -c %s "$CONC/stats.json")"
     (cd "$CONC" && "${HF[@]}" --export-json "$WORK/raw/scale_conc$k.json" \
-        "$WORK/burst.sh $k $FAKE/cc -c x.c" "$WORK/burst.sh $k $TK $FAKE/cc -c x.c" >/dev/null)
+        "$(q "$WORK/burst.sh") $k $Q_FAKE -c x.c" "$(q "$WORK/burst.sh") $k $Q_TK $Q_FAKE -c x.c" >/dev/null)
     counted="$(cd "$CONC" && "$TK" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["invocations"])')"
     expected=$((1 + k * (WARMUP + RUNS)))
     size1="$(stat -c %s "$CONC/stats.json")"
@@ -250,7 +261,7 @@ EOF
     configure() { # BUILD_DIR PROJECT_DIR [LAUNCHER]
         mkdir -p "$2"
         (cd "$2" && cmake -S "$WORK" -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
-            -DCMAKE_C_COMPILER=$CC ${3:+-DCMAKE_C_COMPILER_LAUNCHER=$3} >/dev/null)
+            -DCMAKE_C_COMPILER=$CC ${3:+"-DCMAKE_C_COMPILER_LAUNCHER=$3"} >/dev/null)
     }
     project "$WORK/project-ccache" ccache
     project "$WORK/project-sccache" sccache
@@ -264,7 +275,7 @@ EOF
     build_bench() { # NAME RUNS WARMUP PREPARE(sh) BUILD_DIR...
         local name="$1" runs="$2" warm="$3" prep="$4" cmds=() b
         shift 4
-        for b in "$@"; do cmds+=("ninja -C $b -j2"); done
+        for b in "$@"; do cmds+=("ninja -C $(q "$b") -j2"); done
         echo "== $name" >&2
         # The build runs in the project dir so toolchainkit finds its .toolchainkit.toml
         # through the build directory's parent.
@@ -286,12 +297,12 @@ for p in \$(sh "$WORK/our-servers.sh"); do kill "\$p" 2>/dev/null; done # any th
 rm -rf "$SCCACHE_DIR"
 true
 EOF
-    clean_all="sh $WORK/clean.sh"
+    clean_all="sh $(q "$WORK/clean.sh")"
     # Warm rebuilds: clean outputs, caches full (the warm-up run fills them).
     build_bench warm_ccache "$BUILD_RUNS" 1 "$clean_all" "$WORK/project-ccache/b-direct" "$WORK/project-ccache/b-tk"
     build_bench warm_sccache "$BUILD_RUNS" 1 "$clean_all" "$WORK/project-sccache/b-direct" "$WORK/project-sccache/b-tk"
     # Cold builds: clean outputs and empty caches before every run.
-    wipe="sh $WORK/wipe.sh"
+    wipe="sh $(q "$WORK/wipe.sh")"
     # Without a cache every build compiles everything: tool = none is measured cold only.
     build_bench cold_none "$COLD_RUNS" 0 "$clean_all" "$WORK/project-none/b-bare" "$WORK/project-none/b-tk"
     build_bench cold_ccache "$COLD_RUNS" 0 "$wipe" "$WORK/project-ccache/b-direct" "$WORK/project-ccache/b-tk"

@@ -19,17 +19,19 @@ CRATE="$ROOT/target/bench-src/zstd-sys-2.0.16+zstd.1.5.7.crate"
 for t in hyperfine distccd ip; do command -v "$t" >/dev/null || { echo "dist.sh: $t missing" >&2; exit 1; }; done
 [ -f "$CRATE" ] || { echo "dist.sh: run bash scripts/setup-tools.sh first" >&2; exit 1; }
 (cd "$ROOT" && cargo build --release --quiet)
-WORK="$(mktemp -d /tmp/tk-dist-bench.XXXXXX)"
 NS=tkb-1
+WORK=""
+# Armed before the first temporary file or link exists; copes with a partial setup.
 cleanup() {
     [ -n "${DPID:-}" ] && kill -9 -- "-$DPID" 2>/dev/null || true
     ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$NS" 2>/dev/null || true
     ip link del tkbv1 2>/dev/null || true
-    rm -rf "$WORK"
+    [ -z "$WORK" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM
+WORK="$(mktemp -d /tmp/tk-dist-bench.XXXXXX)"
 cleanup_start() { ip netns del "$NS" 2>/dev/null || true; ip link del tkbv1 2>/dev/null || true; }
 cleanup_start
 ip netns add "$NS"
@@ -55,14 +57,21 @@ printf '[cache]\ntool = "ccache"\ndir = "%s/cache"\n' "$WORK" >"$WORK/hit/.toolc
 printf '[cache]\ntool = "ccache"\ndir = "%s/cache"\n[dist]\nengine = "distcc"\n%s\n' "$WORK" "$HOSTS" >"$WORK/hitdist/.toolchainkit.toml"
 export HOME="$WORK/home" XDG_STATE_HOME="$WORK/state" XDG_RUNTIME_DIR="$WORK/run" TOOLCHAINKIT_CCACHE_PATH="$CCACHE"
 mkdir -p "$XDG_RUNTIME_DIR"
-CMD="$TK /usr/bin/gcc -O2 -DNDEBUG -DZSTD_DISABLE_ASM -I$Z -I$Z/common -c $SRC -o out.o"
-(cd "$WORK/hit" && $CMD) # warm the cache: the hit rows are hits
+CMD=("$TK" /usr/bin/gcc -O2 -DNDEBUG -DZSTD_DISABLE_ASM "-I$Z" "-I$Z/common" -c "$SRC" -o out.o)
+(cd "$WORK/hit" && "${CMD[@]}") # warm the cache: the hit rows are hits
+# hyperfine -N splits a command into words as a POSIX shell would: `sh -c SCRIPT` with
+# every path quoted (printf %q), so a checkout path with spaces works.
+in_dir() { # DIR: the hyperfine command that runs CMD in DIR
+    local script
+    script="cd $(printf '%q' "$1") && $(printf '%q ' "${CMD[@]}")"
+    printf 'sh -c %q' "$script"
+}
 hyperfine -N -w 2 -r "$RUNS" --export-json "$WORK/compile.json" \
-    -n "local compile (tool = none)" "sh -c 'cd $WORK/none && $CMD'" \
-    -n "remote compile (tool = none, engine = distcc)" "sh -c 'cd $WORK/dist && $CMD'"
+    -n "local compile (tool = none)" "$(in_dir "$WORK/none")" \
+    -n "remote compile (tool = none, engine = distcc)" "$(in_dir "$WORK/dist")"
 hyperfine -N -w 5 -r "$((RUNS * 5))" --export-json "$WORK/hit.json" \
-    -n "ccache hit, no [dist]" "sh -c 'cd $WORK/hit && $CMD'" \
-    -n "ccache hit, engine = distcc" "sh -c 'cd $WORK/hitdist && $CMD'"
+    -n "ccache hit, no [dist]" "$(in_dir "$WORK/hit")" \
+    -n "ccache hit, engine = distcc" "$(in_dir "$WORK/hitdist")"
 echo
 echo "distccd served $(grep -c COMPILE_OK "$WORK/distccd.log" || true) compiles (log level error: only failures are logged)"
 "$TK" stats --json 2>/dev/null | head -c 0 || true

@@ -82,7 +82,11 @@ pub fn run(call: Call) -> ! {
     let cfg = match cfg_result {
         None => Config::default(),
         Some(Ok(c)) => c,
-        Some(Err(e)) => fail(EXIT_CONFIG, e),
+        Some(Err(e)) => {
+            // Every problem of the file, as `config check` lists them: the one hard error.
+            eprint!("{}", e.render());
+            std::process::exit(EXIT_CONFIG)
+        }
     };
     let job = Job {
         real: &res.real,

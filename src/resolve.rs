@@ -277,3 +277,222 @@ pub fn path_without(path_var: &OsStr, remove: &[PathBuf], cwd: &Path) -> OsStrin
         .collect();
     std::env::join_paths(kept).unwrap_or_else(|_| path_var.to_os_string())
 }
+
+#[cfg(test)]
+mod tests {
+    //! Real files in a temporary directory: executables, symlinks to wrappers, a copy of
+    //! "ourselves" recognised by device and inode, relative `PATH` entries.
+
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    struct Tree {
+        dir: tempfile::TempDir,
+    }
+
+    impl Tree {
+        fn new() -> Tree {
+            Tree {
+                dir: tempfile::tempdir().expect("tempdir"),
+            }
+        }
+
+        fn p(&self, rel: &str) -> PathBuf {
+            self.dir.path().join(rel)
+        }
+
+        /// An executable file at `rel` (parents created).
+        fn exe(&self, rel: &str) -> PathBuf {
+            let p = self.p(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, "#!/bin/sh\nexit 0\n").expect("write");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            p
+        }
+
+        /// A symlink at `rel` pointing at `target` (parents created).
+        fn link(&self, rel: &str, target: impl AsRef<Path>) -> PathBuf {
+            let p = self.p(rel);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            symlink(target, &p).expect("symlink");
+            p
+        }
+
+        /// `PATH` of these directories of the tree, as absolute paths.
+        fn path(&self, dirs: &[&str]) -> OsString {
+            std::env::join_paths(dirs.iter().map(|d| self.p(d))).expect("join")
+        }
+
+        /// "Us": the running binary is this file, as `SelfId::current` would report it.
+        fn me(&self) -> Option<SelfId> {
+            let m = std::fs::metadata(self.p("bin/toolchainkit")).expect("stat self");
+            Some(SelfId {
+                dev: m.dev(),
+                ino: m.ino(),
+            })
+        }
+    }
+
+    fn reasons(skipped: &[Skipped]) -> Vec<(PathBuf, SkipReason)> {
+        skipped
+            .iter()
+            .map(|s| (s.path.clone(), s.reason.clone()))
+            .collect()
+    }
+
+    /// A tree with: our binary, shims to it, a hard link to it under another name, a
+    /// ccache masquerade farm of symlinks, a directory of gcc symlinks to sccache and to
+    /// ccache, a non-executable `cc`, and the real compilers.
+    fn fixture() -> Tree {
+        let t = Tree::new();
+        t.exe("bin/toolchainkit");
+        t.exe("tools/ccache");
+        t.exe("tools/sccache");
+        t.link("shims/cc", "../bin/toolchainkit");
+        t.link("shims/gcc", t.p("bin/toolchainkit"));
+        std::fs::create_dir_all(t.p("copy")).expect("mkdir");
+        std::fs::hard_link(t.p("bin/toolchainkit"), t.p("copy/cc")).expect("hard link");
+        t.link("lib/ccache/cc", "../../tools/ccache");
+        t.link("lib/ccache/gcc", "../../tools/ccache");
+        t.link("wrap/gcc", t.p("tools/sccache"));
+        t.link("wrap2/gcc", "chain");
+        t.link("wrap2/chain", "../tools/ccache");
+        std::fs::create_dir_all(t.p("noexec")).expect("mkdir");
+        std::fs::write(t.p("noexec/cc"), "not a program").expect("write");
+        t.exe("real/cc");
+        t.exe("real/gcc");
+        t
+    }
+
+    #[test]
+    fn the_search_skips_our_shims_and_wrapper_farms_and_finds_the_real_compiler() {
+        let t = fixture();
+        let cwd = t.p("");
+        let path = t.path(&["shims", "copy", "lib/ccache", "noexec", "real"]);
+        let r = search(OsStr::new("cc"), Some(&path), &cwd, t.me()).expect("found");
+        assert_eq!(r.real, t.p("real/cc"));
+        assert_eq!(
+            reasons(&r.skipped),
+            [
+                (t.p("shims/cc"), SkipReason::OwnShim),
+                (t.p("copy/cc"), SkipReason::OwnShim),
+                (
+                    t.p("lib/ccache/cc"),
+                    SkipReason::WrapperLink("ccache".into())
+                ),
+                (t.p("noexec/cc"), SkipReason::NotExecutable),
+            ]
+        );
+        // Directories holding our shim are taken out of the child's PATH.
+        assert_eq!(r.shim_dirs, [t.p("shims"), t.p("copy")]);
+    }
+
+    #[test]
+    fn a_wrapper_farm_directory_is_skipped_even_for_a_plain_executable() {
+        let t = fixture();
+        // /usr/lib/ccache-style directory holding a copy, not a symlink.
+        t.exe("lib/ccache/c++");
+        t.exe("real/c++");
+        let path = t.path(&["lib/ccache", "real"]);
+        let r = search(OsStr::new("c++"), Some(&path), &t.p(""), t.me()).expect("found");
+        assert_eq!(r.real, t.p("real/c++"));
+        assert_eq!(
+            reasons(&r.skipped),
+            [(
+                t.p("lib/ccache/c++"),
+                SkipReason::WrapperDir("ccache".into())
+            )]
+        );
+        assert!(r.shim_dirs.is_empty(), "a wrapper farm is not our shim dir");
+    }
+
+    #[test]
+    fn gcc_symlinks_to_sccache_or_ccache_are_skipped_through_chains() {
+        let t = fixture();
+        let path = t.path(&["wrap", "wrap2", "lib/ccache", "real"]);
+        let r = search(OsStr::new("gcc"), Some(&path), &t.p(""), t.me()).expect("found");
+        assert_eq!(r.real, t.p("real/gcc"));
+        assert_eq!(
+            reasons(&r.skipped),
+            [
+                (t.p("wrap/gcc"), SkipReason::WrapperLink("sccache".into())),
+                (t.p("wrap2/gcc"), SkipReason::WrapperLink("ccache".into())),
+                (
+                    t.p("lib/ccache/gcc"),
+                    SkipReason::WrapperLink("ccache".into())
+                ),
+            ]
+        );
+        // The same symlink given as a launcher path is unwrapped to the real compiler.
+        let r =
+            resolve(t.p("wrap/gcc").as_os_str(), Some(&path), &t.p(""), t.me()).expect("unwrapped");
+        assert_eq!(r.real, t.p("real/gcc"));
+        assert_eq!(r.skipped[0].path, t.p("wrap/gcc"));
+    }
+
+    #[test]
+    fn only_shims_and_wrappers_in_path_is_not_found_not_a_loop() {
+        let t = fixture();
+        let path = t.path(&["shims", "copy", "lib/ccache", "wrap"]);
+        let nf = search(OsStr::new("cc"), Some(&path), &t.p(""), t.me()).expect_err("no real cc");
+        assert_eq!(nf.name, "cc");
+        assert_eq!(
+            nf.searched,
+            [t.p("shims"), t.p("copy"), t.p("lib/ccache"), t.p("wrap")]
+        );
+        assert_eq!(nf.skipped.len(), 3, "{nf}");
+        let text = nf.to_string();
+        assert!(text.contains("no real compiler `cc` found"), "{text}");
+        assert!(text.contains("toolchainkit shim"), "{text}");
+        assert!(text.contains("\nhint: "), "{text}");
+        // Our own shim given by path, with nothing real behind it: the same.
+        let nf = resolve(t.p("shims/gcc").as_os_str(), Some(&path), &t.p(""), t.me())
+            .expect_err("no real gcc");
+        assert_eq!(nf.skipped[0].path, t.p("shims/gcc"));
+        assert_eq!(nf.skipped[0].reason, SkipReason::OwnShim);
+    }
+
+    #[test]
+    fn relative_and_empty_path_entries_are_taken_from_the_working_directory() {
+        let t = fixture();
+        let cwd = t.p("");
+        // "" and "." are the working directory, as in a shell.
+        t.exe("cc");
+        for entry in ["", "."] {
+            let path: OsString =
+                std::env::join_paths([PathBuf::from(entry), t.p("real")]).expect("join");
+            let r = search(OsStr::new("cc"), Some(&path), &cwd, t.me()).expect("found");
+            assert_eq!(
+                r.real.canonicalize().expect("canon"),
+                t.p("cc").canonicalize().expect("canon"),
+                "{entry:?}"
+            );
+        }
+        // "shims" relative to the working directory: skipped and recorded absolute.
+        let path = OsString::from("shims:real");
+        let r = search(OsStr::new("cc"), Some(&path), &cwd, t.me()).expect("found");
+        assert_eq!(r.real, cwd.join("real").join("cc"));
+        assert_eq!(r.shim_dirs, [cwd.join("shims")]);
+        // And path_without removes it although it is written relative.
+        assert_eq!(path_without(&path, &r.shim_dirs, &cwd), "real");
+    }
+
+    #[test]
+    fn path_without_removes_exactly_the_given_directories_and_keeps_the_order() {
+        let cwd = Path::new("/w");
+        let path = OsString::from("/s:/usr/bin:rel:/s:/bin::/opt/s");
+        let remove = [PathBuf::from("/s"), PathBuf::from("/w/rel")];
+        assert_eq!(path_without(&path, &remove, cwd), "/usr/bin:/bin::/opt/s");
+        // The empty entry is the working directory.
+        assert_eq!(
+            path_without(&path, &[PathBuf::from("/w")], cwd),
+            "/s:/usr/bin:rel:/s:/bin:/opt/s"
+        );
+        assert_eq!(path_without(&path, &[], cwd), path);
+        assert_eq!(
+            path_without(OsStr::new("/s"), &[PathBuf::from("/s")], cwd),
+            ""
+        );
+    }
+}

@@ -498,3 +498,83 @@ fn doctor_on_a_root_owned_cache_points_at_the_owner_not_the_umask() {
         "a umask cannot make root's directory writable: {l}"
     );
 }
+
+/// An invalid configuration is the one hard error, and it looks the same everywhere: every
+/// management command that needs the configuration and the compile itself exit 78
+/// (`EX_CONFIG`) and print every problem of the file, each as `toolchainkit: error:
+/// FILE:LINE:COL: `KEY`: ...` with its `hint:` line; `config check` lists them on stdout
+/// and exits 78 too.
+#[test]
+fn an_invalid_configuration_exits_78_from_every_command_and_lists_every_problem() {
+    let w = World::new();
+    w.config("[cache]\ntool = \"sccach\"\nsize_gb = 0\n");
+    w.write("a.c", HELLO_C);
+    let file = w.work.join(".toolchainkit.toml");
+    // Line and column of the value, the dotted key.
+    let at = |line: u32, col: u32, key: &str| {
+        format!(
+            "toolchainkit: error: {}:{line}:{col}: `{key}`: ",
+            file.display()
+        )
+    };
+    let both = |t: Test| {
+        t.status(78)
+            .stdout("")
+            .stderr_contains(at(2, 8, "cache.tool"))
+            .stderr_contains("hint: did you mean `sccache`?")
+            .stderr_contains(at(3, 11, "cache.size_gb"))
+            .run()
+    };
+    for args in [
+        &["stats"][..],
+        &["stats", "--json"],
+        &["env"],
+        &["config"],
+        &["which", "cc"],
+        &["dist", "status"],
+        &["server", "status"],
+        &["cache", "show"],
+        &["container-args"],
+        &["trace", "--svg", "t.svg"],
+        &["run", "--", "true"],
+    ] {
+        let out = both(w.toolchainkit().args(args));
+        let err = text(&out.stderr);
+        assert_eq!(
+            err.matches("toolchainkit: error: ").count(),
+            2,
+            "{args:?}\n{err}"
+        );
+        assert_eq!(err.matches("\nhint: ").count(), 2, "{args:?}\n{err}");
+    }
+    // The compile path, launcher and masquerade: the same two problems, no object.
+    let shims = w.install_shims("shims");
+    both(w.toolchainkit().args(["gcc", "-c", "a.c"]));
+    both(w.test_shim(&shims, "gcc").args(["-c", "a.c"]));
+    assert!(!w.work.join("a.o").exists());
+    // `config check`: the same problems, listed on stdout, and exit 78.
+    let listed = w
+        .toolchainkit()
+        .args(["config", "check"])
+        .status(78)
+        .stderr("")
+        .stdout_contains(format!("problem: {}:2:8: `cache.tool`", file.display()))
+        .stdout_contains(format!("problem: {}:3:11: `cache.size_gb`", file.display()))
+        .stdout_contains("2 problem(s)")
+        .stdout_text();
+    assert_eq!(listed.matches("\nhint: ").count(), 2, "{listed}");
+    let v = w
+        .toolchainkit()
+        .args(["config", "check", "--json"])
+        .status(78)
+        .json();
+    assert_eq!(v["valid"], false, "{v}");
+    // Valid again: 0 everywhere.
+    w.config("[cache]\ntool = \"none\"\n");
+    w.toolchainkit()
+        .args(["config", "check"])
+        .stdout("configuration is valid\n")
+        .run();
+    w.toolchainkit().args(["gcc", "-c", "a.c"]).stderr("").run();
+    assert!(w.work.join("a.o").exists());
+}

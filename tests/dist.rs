@@ -921,7 +921,7 @@ fn bad_dist_input_is_a_config_error_and_a_missing_engine_a_fallback() {
             .args(["config", "check", "--json"])
             .output()
             .expect("check");
-        assert_eq!(check.status.code(), Some(1));
+        assert_eq!(check.status.code(), Some(78));
         let v: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
         assert!(
             v["problems"]

@@ -179,7 +179,7 @@ fn shim_after_usr_bin_is_a_problem() {
     assert!(l.contains("masquerade inactive"), "{l}");
     assert!(
         l.contains(&format!(
-            "fix: put {} before /usr/bin in PATH",
+            "hint: put {} before /usr/bin in PATH",
             shims.display()
         )),
         "{l}"
@@ -205,7 +205,7 @@ fn ccache_masquerade_before_the_shim_is_double_caching() {
     let l = line(&r, "path.cc");
     assert!(l.contains("double caching"), "{l}");
     assert!(
-        l.contains(&format!("fix: remove {} from PATH", masq.display())),
+        l.contains(&format!("hint: remove {} from PATH", masq.display())),
         "{l}"
     );
     // After the shim it is skipped, but still a second cache for direct compiler calls.

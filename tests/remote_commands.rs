@@ -18,7 +18,7 @@ fn config_check_lists_every_problem_with_file_key_and_fix() {
     let v = w
         .toolchainkit()
         .args(["config", "check", "--json"])
-        .status(1)
+        .status(78)
         .stdout_lacks("hunter2")
         .stderr_lacks("hunter2")
         .json();
@@ -67,7 +67,7 @@ fn config_check_lists_every_problem_with_file_key_and_fix() {
     w.config(
         "[cache]\ntool = \"ccache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:6379\"\nttl = 60\n",
     );
-    let out = w.toolchainkit().args(["config", "check"]).status(1).run();
+    let out = w.toolchainkit().args(["config", "check"]).status(78).run();
     assert!(
         describe(&out).contains("`cache.remote.ttl`"),
         "{}",

@@ -67,11 +67,24 @@ pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
 /// The server socket for these settings: a SHA-256 of the binary, the variables we set
 /// and every inherited `SCCACHE_*` variable the server would read.
 pub fn socket_for(exe: &Path, env: &[(String, OsString)]) -> PathBuf {
+    paths::runtime_dir().join(socket_name(paths::uid(), exe, env, std::env::vars_os()))
+}
+
+/// `sccache-HEX.sock` for `uid`, the binary `exe`, the variables we set (`env`) and the
+/// process environment `inherited`: HEX is the first 8 bytes of a SHA-256 over the uid,
+/// the binary's path, and every variable (name and value) the server sees that changes
+/// what it does. A pure function, so its identity rules are unit-tested.
+fn socket_name(
+    uid: u32,
+    exe: &Path,
+    env: &[(String, OsString)],
+    inherited: impl IntoIterator<Item = (OsString, OsString)>,
+) -> String {
     let mut items: Vec<(OsString, OsString)> = env
         .iter()
         .map(|(k, v)| (OsString::from(k), v.clone()))
         .collect();
-    for (k, v) in std::env::vars_os() {
+    for (k, v) in inherited {
         let ks = k.to_string_lossy();
         if ks.starts_with("SCCACHE_")
             && ks != "SCCACHE_SERVER_UDS"
@@ -83,7 +96,7 @@ pub fn socket_for(exe: &Path, env: &[(String, OsString)]) -> PathBuf {
     }
     items.sort();
     let mut h = Sha256::new();
-    h.update(crate::paths::uid().to_le_bytes());
+    h.update(uid.to_le_bytes());
     h.update(exe.as_os_str().as_encoded_bytes());
     for (k, v) in &items {
         h.update([0]);
@@ -101,7 +114,7 @@ pub fn socket_for(exe: &Path, env: &[(String, OsString)]) -> PathBuf {
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect();
-    paths::runtime_dir().join(format!("sccache-{hex}.sock"))
+    format!("sccache-{hex}.sock")
 }
 
 /// Is a server answering on `sock`?
@@ -818,6 +831,140 @@ mod tests {
 
     fn os(v: &[&str]) -> Vec<OsString> {
         v.iter().map(OsString::from).collect()
+    }
+
+    /// The server identity (`socket_name`): what changes it and what must not.
+    #[test]
+    fn socket_name_follows_binary_settings_and_uid_but_not_credentials() {
+        let ours = |v: &[(&str, &str)]| -> Vec<(String, OsString)> {
+            v.iter().map(|(k, v)| (k.to_string(), v.into())).collect()
+        };
+        let inh = |v: &[(&str, &str)]| -> Vec<(OsString, OsString)> {
+            v.iter().map(|(k, v)| (k.into(), v.into())).collect()
+        };
+        let exe = Path::new("/opt/sccache/bin/sccache");
+        let env = ours(&[
+            ("SCCACHE_DIR", "/p/cache"),
+            ("SCCACHE_REDIS_ENDPOINT", "redis://127.0.0.1:6379"),
+            ("SCCACHE_REDIS_PASSWORD", "hunter2"),
+        ]);
+        let base_inh = inh(&[("SCCACHE_LOG", "info"), ("AWS_SECRET_ACCESS_KEY", "k1")]);
+        let name = |uid, exe: &Path, env: &[(String, OsString)], i: &[(OsString, OsString)]| {
+            socket_name(uid, exe, env, i.iter().cloned())
+        };
+        let base = name(1000, exe, &env, &base_inh);
+        assert!(is_our_socket_name(&base), "{base}");
+        assert_eq!(base, name(1000, exe, &env, &base_inh), "deterministic");
+        // The order the variables come in does not matter.
+        let mut rev = env.clone();
+        rev.reverse();
+        assert_eq!(base, name(1000, exe, &rev, &base_inh));
+
+        // Changes with: the uid, the binary's path, each setting's value, a new setting.
+        let mut differ = vec![
+            ("uid", name(1001, exe, &env, &base_inh)),
+            (
+                "binary",
+                name(1000, Path::new("/usr/bin/sccache"), &env, &base_inh),
+            ),
+        ];
+        for i in 0..env.len() {
+            if env[i].0 == "SCCACHE_REDIS_PASSWORD" {
+                continue;
+            }
+            let mut e = env.clone();
+            e[i].1.push("x");
+            differ.push(("a setting's value", name(1000, exe, &e, &base_inh)));
+        }
+        let mut more = env.clone();
+        more.push(("SCCACHE_DIRECT".into(), "true".into()));
+        differ.push(("an added setting", name(1000, exe, &more, &base_inh)));
+        // Inherited SCCACHE_* variables reach the server: they are part of it.
+        differ.push((
+            "inherited SCCACHE_LOG",
+            name(1000, exe, &env, &inh(&[("SCCACHE_LOG", "debug")])),
+        ));
+        differ.push((
+            "inherited SCCACHE_IDLE_TIMEOUT",
+            name(
+                1000,
+                exe,
+                &env,
+                &inh(&[("SCCACHE_LOG", "info"), ("SCCACHE_IDLE_TIMEOUT", "0")]),
+            ),
+        ));
+        for (what, n) in &differ {
+            assert_ne!(&base, n, "{what} must change the server");
+        }
+
+        // Never hashed: a credential's value (ours or inherited), the server address
+        // variables, an inherited variable we set ourselves, variables outside SCCACHE_*.
+        let mut secret = env.clone();
+        secret[2].1 = "another password".into();
+        let same = [
+            (
+                "our credential's value",
+                name(1000, exe, &secret, &base_inh),
+            ),
+            (
+                "an inherited credential's value",
+                name(
+                    1000,
+                    exe,
+                    &env,
+                    &inh(&[("SCCACHE_LOG", "info"), ("AWS_SECRET_ACCESS_KEY", "k2")]),
+                ),
+            ),
+            (
+                "the server address",
+                name(
+                    1000,
+                    exe,
+                    &env,
+                    &inh(&[
+                        ("SCCACHE_LOG", "info"),
+                        ("SCCACHE_SERVER_UDS", "/tmp/x.sock"),
+                        ("SCCACHE_SERVER_PORT", "4227"),
+                    ]),
+                ),
+            ),
+            (
+                "an inherited copy of a variable we set",
+                name(
+                    1000,
+                    exe,
+                    &env,
+                    &inh(&[("SCCACHE_LOG", "info"), ("SCCACHE_DIR", "/elsewhere")]),
+                ),
+            ),
+            (
+                "a variable sccache does not read",
+                name(
+                    1000,
+                    exe,
+                    &env,
+                    &inh(&[("SCCACHE_LOG", "info"), ("HOME", "/home/other")]),
+                ),
+            ),
+        ];
+        for (what, n) in &same {
+            assert_eq!(&base, n, "{what} must not change the server");
+        }
+        // An inherited credential in SCCACHE_*: its name counts, its value does not.
+        let with_token = |v: &str| {
+            name(
+                1000,
+                exe,
+                &env,
+                &inh(&[("SCCACHE_LOG", "info"), ("SCCACHE_WEBDAV_TOKEN", v)]),
+            )
+        };
+        assert_ne!(base, with_token("t1"), "a new credential variable");
+        assert_eq!(
+            with_token("t1"),
+            with_token("t2"),
+            "its value is not hashed"
+        );
     }
 
     #[test]

@@ -164,13 +164,7 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
 
 pub fn show() -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
-    let cfg = match config::load(config::Place::cwd(&cwd)) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("toolchainkit: error: {e}");
-            return Ok(crate::EXIT_CONFIG);
-        }
-    };
+    let cfg = config::load(config::Place::cwd(&cwd))?;
     println!(
         "project file: {}",
         cfg.project_file
@@ -207,7 +201,8 @@ pub fn show() -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// Validate and list every problem. Returns 0 when valid, 1 otherwise.
+/// Validate and list every problem (on stdout: the listing is the command's output).
+/// Returns 0 when valid, `EXIT_CONFIG` (78) otherwise, as a compile would.
 pub fn check(json: bool) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let path_var = std::env::var_os("PATH");
@@ -244,5 +239,9 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
         }
         println!("{} problem(s)", problems.len());
     }
-    Ok(i32::from(!problems.is_empty()))
+    Ok(if problems.is_empty() {
+        0
+    } else {
+        crate::EXIT_CONFIG
+    })
 }

@@ -1,6 +1,8 @@
 //! The management CLI (`toolchainkit SUBCOMMAND`): the only code that parses with clap.
 //!
-//! Errors print as `toolchainkit: error: <cause chain>` and exit 1; usage errors exit 2.
+//! Errors print as `toolchainkit: error: <cause chain>` and exit 1; an invalid
+//! configuration prints every problem and exits 78, as on the compile path; usage errors
+//! exit 2 (clap), a command that cannot be found or run 127.
 
 mod cache_cmd;
 mod cmake_cmd;
@@ -402,13 +404,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             manual::man(Cli::command(), dir.as_deref())
         }
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("toolchainkit: error: {e:#}");
-            1
-        }
-    }
+    result.unwrap_or_else(|e| report(&e))
 }
 
 /// A first word that is neither a subcommand nor a flag (`mode::classify` hands words
@@ -444,12 +440,27 @@ fn parse_gap(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is not a number of seconds"))
 }
 
-/// The working directory and its effective configuration, or the config error.
+/// The working directory and its effective configuration, or the configuration's
+/// problems (`run` turns them into exit 78).
 fn load_config() -> anyhow::Result<(PathBuf, crate::config::Config)> {
     let cwd = std::env::current_dir()?;
-    match crate::config::load(crate::config::Place::cwd(&cwd)) {
-        Ok(c) => Ok((cwd, c)),
-        Err(e) => Err(anyhow::anyhow!("{e}")),
+    let cfg = crate::config::load(crate::config::Place::cwd(&cwd))?;
+    Ok((cwd, cfg))
+}
+
+/// The one place a management command's error becomes output and an exit code: an
+/// invalid configuration prints every problem and exits 78 (`EXIT_CONFIG`), as a compile
+/// does; anything else prints its cause chain and exits 1.
+fn report(e: &anyhow::Error) -> i32 {
+    match e.downcast_ref::<crate::config::ConfigErrors>() {
+        Some(problems) => {
+            eprint!("{}", problems.render());
+            crate::EXIT_CONFIG
+        }
+        None => {
+            eprintln!("toolchainkit: error: {e:#}");
+            1
+        }
     }
 }
 

@@ -22,10 +22,7 @@ pub fn run(command: &[OsString]) -> anyhow::Result<i32> {
     };
     let file = std::fs::canonicalize(&file).unwrap_or(file);
     // The build would fail on every compile with an invalid file: say so once, now.
-    if let Err(e) = config::load(Place::cwd(&cwd)) {
-        eprintln!("toolchainkit: error: {e}");
-        return Ok(crate::EXIT_CONFIG);
-    }
+    config::load(Place::cwd(&cwd))?;
     let Some((program, args)) = command.split_first() else {
         anyhow::bail!("no command given: toolchainkit run -- COMMAND [ARGS...]");
     };

@@ -169,7 +169,7 @@ fn notices(s: &Stats) -> Vec<String> {
     for (tool, n) in crate::outer::counted(s) {
         out.push(format!(
             "{n} compile(s) reached toolchainkit through an outer {tool} (Meson 1.x puts the {tool} it finds in front of `cc` when CC is unset); \
-             they ran uncached here, so nothing is cached twice, and only {tool} knows their hits. Fix: {}",
+             they ran uncached here, so nothing is cached twice, and only {tool} knows their hits.\nhint: {}",
             crate::outer::FIX
         ));
     }

@@ -1,6 +1,8 @@
 //! The one shape of a configuration error: where (file, line, column, or the environment),
 //! which key, what is wrong, and the fix. `Display` renders it as
-//! `FILE:LINE:COL: `KEY`: MESSAGE` and a `hint:` line.
+//! `FILE:LINE:COL: `KEY`: MESSAGE` and a `hint:` line. `ConfigErrors` is every problem
+//! that made a configuration invalid, as the compile path and the management commands
+//! print it (one `toolchainkit: error:` block each) before exiting 78.
 
 use std::fmt;
 use std::path::Path;
@@ -55,20 +57,28 @@ impl ConfigError {
     }
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.source)?;
+impl ConfigError {
+    /// `FILE:LINE:COL: `KEY`: MESSAGE`, without the hint.
+    pub fn headline(&self) -> String {
+        let mut s = self.source.clone();
         if let Some(l) = self.line {
-            write!(f, ":{l}")?;
+            s.push_str(&format!(":{l}"));
             if let Some(c) = self.column {
-                write!(f, ":{c}")?;
+                s.push_str(&format!(":{c}"));
             }
         }
-        write!(f, ": ")?;
+        s.push_str(": ");
         if let Some(k) = &self.key {
-            write!(f, "`{k}`: ")?;
+            s.push_str(&format!("`{k}`: "));
         }
-        write!(f, "{}", self.message)?;
+        s.push_str(&self.message);
+        s
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.headline())?;
         if let Some(h) = &self.hint {
             write!(f, "\nhint: {h}")?;
         }
@@ -77,6 +87,62 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// Every problem of an invalid configuration, in file order; never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(Vec<ConfigError>);
+
+impl ConfigErrors {
+    /// `None` when there is no problem.
+    pub fn new(problems: Vec<ConfigError>) -> Option<ConfigErrors> {
+        (!problems.is_empty()).then_some(ConfigErrors(problems))
+    }
+
+    pub fn first(&self) -> &ConfigError {
+        &self.0[0]
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, ConfigError> {
+        self.0.iter()
+    }
+
+    pub fn into_vec(self) -> Vec<ConfigError> {
+        self.0
+    }
+
+    /// The text for stderr: each problem as `toolchainkit: error: ...` and its
+    /// `hint:` line, newline-terminated.
+    pub fn render(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| format!("toolchainkit: error: {p}\n"))
+            .collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a ConfigErrors {
+    type Item = &'a ConfigError;
+    type IntoIter = std::slice::Iter<'a, ConfigError>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// One problem per line block, as `Display` of each `ConfigError` (no prefix: that is
+/// `render`'s).
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
 
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {

@@ -25,7 +25,7 @@ pub mod schema;
 pub mod trust;
 
 pub use discover::{PROJECT_FILE, Place};
-pub use error::{ConfigError, suggest};
+pub use error::{ConfigError, ConfigErrors, suggest};
 pub use file::{FileCcache, FileSccache};
 pub use remote::Remote;
 pub use trust::Ignored;
@@ -265,12 +265,14 @@ impl Config {
     }
 }
 
-/// Load the effective configuration for `place`: the first problem is the error.
-pub fn load(place: Place<'_>) -> Result<Config, ConfigError> {
-    let (mut problems, cfg) = build(place, false);
-    match problems.is_empty() {
-        true => Ok(cfg),
-        false => Err(problems.swap_remove(0)),
+/// Load the effective configuration for `place`, or every problem of the first layer
+/// that has any (all of a file's problems, as `config check` lists them for it). Costs
+/// nothing extra when the configuration is valid: a file is parsed and checked once.
+pub fn load(place: Place<'_>) -> Result<Config, ConfigErrors> {
+    let (problems, cfg) = build(place, false);
+    match ConfigErrors::new(problems) {
+        None => Ok(cfg),
+        Some(e) => Err(e),
     }
 }
 

@@ -22,21 +22,19 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
             config::trust::fix_for(&i.path),
         ));
     }
-    if let Some(e) = &ctx.cfg_error {
-        let mut msg = format!("{e}");
-        let hint = match msg.find("\nhint: ") {
-            Some(i) => {
-                let h = msg[i + 7..].to_string();
-                msg.truncate(i);
-                h
-            }
-            None => "correct the file; `toolchainkit config check` lists every error".into(),
-        };
-        out.push(Check::problem(
-            "config",
-            format!("invalid configuration (compiles fail with exit 78): {msg}"),
-            hint,
-        ));
+    if let Some(errors) = &ctx.cfg_error {
+        for e in errors {
+            out.push(Check::problem(
+                "config",
+                format!(
+                    "invalid configuration (compiles fail with exit 78): {}",
+                    e.headline()
+                ),
+                e.hint.clone().unwrap_or_else(|| {
+                    "correct the file; `toolchainkit config check` lists every error".into()
+                }),
+            ));
+        }
         out.push(Check::warn(
             "config",
             "the checks below use the built-in defaults",

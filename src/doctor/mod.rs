@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::backend::{self, Choice};
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config, ConfigErrors};
 use crate::resolve::SelfId;
 
 /// How a check came out. `Skip` is for something that does not apply here (a compiler
@@ -98,8 +98,8 @@ pub struct Ctx {
     pub me: Option<SelfId>,
     /// The effective configuration (defaults when it does not load).
     pub cfg: Config,
-    /// Why the configuration did not load, if it did not.
-    pub cfg_error: Option<ConfigError>,
+    /// Why the configuration did not load (every problem of the first invalid layer).
+    pub cfg_error: Option<ConfigErrors>,
     /// The tool compiles would use now.
     pub choice: Choice,
 }
@@ -158,7 +158,7 @@ pub fn render_text(checks: &[Check]) -> String {
             c.message
         ));
         if let Some(f) = &c.fix {
-            s.push_str(&format!(" -> fix: {f}"));
+            s.push_str(&format!(" -> hint: {f}"));
         }
         s.push('\n');
     }
@@ -199,7 +199,7 @@ mod tests {
         v.push(Check::problem("d", "broken", "do y"));
         assert_eq!(exit_code(&v), 1);
         let text = render_text(&v);
-        assert!(text.contains("problem  d  broken -> fix: do y"), "{text}");
+        assert!(text.contains("problem  d  broken -> hint: do y"), "{text}");
         assert!(text.ends_with("1 problem, 1 warning\n"), "{text}");
     }
 }
