@@ -251,6 +251,10 @@ fn a_failing_command_reports_everything() {
     let msg = hung.expect_err("a hang must fail");
     let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(msg.contains("did not finish within"), "{msg}");
+    // The report shows what the group was doing: the shell and its sleep, with masks.
+    for want in ["Name:\tsh", "Name:\tsleep", "SigIgn:", "wchan"] {
+        assert!(msg.contains(want), "{want:?} missing from:\n{msg}");
+    }
 }
 
 /// `ClosedPort` refuses connections for as long as it lives.

@@ -219,6 +219,21 @@ impl Test {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        // The command starts with the default action for the signals a build's shell
+        // leaves at default, whatever the test runner inherited: a suite started in the
+        // background of a non-interactive shell has SIGINT and SIGQUIT ignored, and an
+        // ignored signal stays ignored through the shim by design. Tests that want one
+        // ignored set it themselves (`sh -c "trap '' INT; exec ..."`).
+        // SAFETY: between fork and exec the closure only calls signal(2), which is
+        // async-signal-safe.
+        unsafe {
+            self.cmd.pre_exec(|| {
+                for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+                Ok(())
+            });
+        }
         let mut child = self
             .cmd
             .spawn()
@@ -292,16 +307,20 @@ impl Running {
             let _ = tx.send(child.wait_with_output());
         });
         let (out, timed_out) = match rx.recv_timeout(self.test.timeout) {
-            Ok(out) => (out.expect("wait"), false),
+            Ok(out) => (out.expect("wait"), None),
             Err(_) => {
+                let seen = group_snapshot(pgid);
                 super::procs::kill_group(pgid, libc::SIGKILL);
-                (rx.recv().expect("wait").expect("wait"), true)
+                (rx.recv().expect("wait").expect("wait"), Some(seen))
             }
         };
         let t = &self.test;
         let mut problems = Vec::new();
-        if timed_out {
-            problems.push(format!("did not finish within {:?}", t.timeout));
+        if let Some(seen) = &timed_out {
+            problems.push(format!(
+                "did not finish within {:?}; its process group then:\n{seen}",
+                t.timeout
+            ));
         } else {
             match t.status {
                 Status::Code(c) if out.status.code() != Some(c) => {
@@ -336,7 +355,7 @@ impl Running {
         if !problems.is_empty() {
             panic!(
                 "{}",
-                t.report(&problems, (!timed_out).then_some(out.status), &out)
+                t.report(&problems, timed_out.is_none().then_some(out.status), &out)
             );
         }
         out
@@ -361,5 +380,48 @@ fn shell_word(s: &str) -> String {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// What each process of group `pgid` is doing (for a command that did not finish): its
+/// state, where it waits, and its signal masks, from `/proc`.
+fn group_snapshot(pgid: i32) -> String {
+    let mut lines = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return "(no /proc)".into();
+    };
+    for e in rd.filter_map(Result::ok) {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the ')'.
+        let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        if fields.get(2).and_then(|g| g.parse::<i32>().ok()) != Some(pgid) {
+            continue;
+        }
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let keep: Vec<&str> = status
+            .lines()
+            .filter(|l| {
+                [
+                    "Name:", "State:", "SigPnd:", "ShdPnd:", "SigBlk:", "SigIgn:", "SigCgt:",
+                ]
+                .iter()
+                .any(|k| l.starts_with(k))
+            })
+            .collect();
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        lines.push(format!("  pid {pid} wchan {wchan}: {}", keep.join(" | ")));
+    }
+    if lines.is_empty() {
+        "  (no process left in the group)".into()
+    } else {
+        lines.join("\n")
     }
 }
