@@ -99,3 +99,9 @@ pub fn tools_dir() -> PathBuf {
 pub fn var_nonempty(name: &str) -> Option<OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())
 }
+
+/// The first 8 bytes of a digest as 16 hex digits: the short names of per-project and
+/// per-settings files (stats files, server sockets, client configs).
+pub fn short_hex(digest: &[u8]) -> String {
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}

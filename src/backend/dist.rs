@@ -621,12 +621,7 @@ pub fn sccache_env(cfg: &Config) -> Vec<(String, OsString)> {
     h.update(d.auth_token_env.as_deref().unwrap_or("").as_bytes());
     h.update([0]);
     h.update(cache_dir.as_os_str().as_encoded_bytes());
-    let hex: String = h
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = paths::short_hex(&h.finalize());
     let path = paths::runtime_dir().join(format!("sccache-dist-{hex}.toml"));
     if let Ok(mut g) = PENDING_CONF.lock() {
         *g = Some(PendingConf {

@@ -70,6 +70,27 @@ pub fn socket_for(exe: &Path, env: &[(String, OsString)]) -> PathBuf {
     paths::runtime_dir().join(socket_name(paths::uid(), exe, env, std::env::vars_os()))
 }
 
+/// `value` with the password of a URL's userinfo (`scheme://user:PASSWORD@host`) left out.
+fn without_url_password(value: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let Some(start) = value.windows(3).position(|w| w == b"://").map(|i| i + 3) else {
+        return value.into();
+    };
+    let rest = &value[start..];
+    let authority = rest
+        .iter()
+        .position(|&b| b == b'/' || b == b'?' || b == b'#')
+        .map_or(rest, |end| &rest[..end]);
+    let Some(at) = authority.iter().rposition(|&b| b == b'@') else {
+        return value.into();
+    };
+    let Some(colon) = authority[..at].iter().position(|&b| b == b':') else {
+        return value.into();
+    };
+    let mut out = value[..start + colon].to_vec();
+    out.extend_from_slice(&value[start + at..]);
+    out.into()
+}
+
 /// `sccache-HEX.sock` for `uid`, the binary `exe`, the variables we set (`env`) and the
 /// process environment `inherited`: HEX is the first 8 bytes of a SHA-256 over the uid,
 /// the binary's path, and every variable (name and value) the server sees that changes
@@ -103,18 +124,14 @@ fn socket_name(
         h.update(k.as_encoded_bytes());
         // A credential's value is not hashed (a socket name must not help guess it): a
         // changed credential takes effect when the server is restarted.
+        // The same for a password inside a URL (`redis://:PW@host`, inherited from the
+        // environment: the configuration file refuses one).
         if !crate::secrets::is_credential_var(k) {
             h.update([b'=']);
-            h.update(v.as_encoded_bytes());
+            h.update(without_url_password(v.as_encoded_bytes()));
         }
     }
-    let hex: String = h
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sccache-{hex}.sock")
+    format!("sccache-{}.sock", paths::short_hex(&h.finalize()))
 }
 
 /// Is a server answering on `sock`?
@@ -964,6 +981,40 @@ mod tests {
             with_token("t1"),
             with_token("t2"),
             "its value is not hashed"
+        );
+        // A password inside an inherited endpoint URL is not hashed; the rest of it is.
+        let with_endpoint = |v: &str| {
+            name(
+                1000,
+                exe,
+                &env,
+                &inh(&[("SCCACHE_LOG", "info"), ("SCCACHE_MEMCACHED_ENDPOINT", v)]),
+            )
+        };
+        assert_eq!(
+            with_endpoint("tcp://user:pw1@127.0.0.1:11211/x"),
+            with_endpoint("tcp://user:pw2@127.0.0.1:11211/x"),
+            "a URL's password is not hashed"
+        );
+        assert_ne!(
+            with_endpoint("tcp://user:pw1@127.0.0.1:11211"),
+            with_endpoint("tcp://user:pw1@127.0.0.2:11211"),
+            "the rest of the URL is"
+        );
+        assert_ne!(
+            with_endpoint("tcp://alice:pw@127.0.0.1:11211"),
+            with_endpoint("tcp://bob:pw@127.0.0.1:11211"),
+            "and so is the user"
+        );
+        assert_eq!(
+            &*without_url_password(b"redis://:secret@h:6379/0"),
+            b"redis://@h:6379/0"
+        );
+        assert_eq!(&*without_url_password(b"/no/url"), b"/no/url");
+        assert_eq!(
+            &*without_url_password(b"https://h/p@q:r"),
+            b"https://h/p@q:r",
+            "an @ after the authority is not userinfo"
         );
     }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::backend::remote::{self, Part};
+use crate::backend::remote::Part;
 use crate::config::{Config, Tool};
 use crate::paths;
 
@@ -100,20 +100,7 @@ pub fn tool_settings(
             .unwrap_or_else(|| "content".into());
         out.push(EnvArg::Value("CCACHE_COMPILERCHECK".into(), check));
     }
-    let Some(r) = &cfg.remote.value else {
-        return Ok(out);
-    };
-    let vars = remote::vars_for(tool, r).map_err(|u| {
-        anyhow::anyhow!(
-            "{} cannot serve the remote cache (type = \"{}\", {}): {}\nhint: {}",
-            tool.name(),
-            r.kind().name(),
-            cfg.remote.origin,
-            u.message,
-            u.fix
-        )
-    })?;
-    for v in vars {
+    for v in super::env_cmd::remote_vars(tool, cfg)? {
         if v.has_hidden() {
             notes.push(format!(
                 "{} is left out: it holds a credential written in the configuration file; move it to a variable and reference it with the matching `*_env` setting",
@@ -146,7 +133,9 @@ pub fn tool_settings(
             .collect();
         out.push(EnvArg::Value(v.name, value));
     }
-    if let Some(ep) = r.endpoints().iter().find(|e| is_loopback(e)) {
+    if let Some(r) = &cfg.remote.value
+        && let Some(ep) = r.endpoints().iter().find(|e| is_loopback(e))
+    {
         notes.push(format!(
             "the remote endpoint {ep} is a loopback address: inside the container it is the container itself; \
              add --network=host, or point cache.remote.endpoint at an address the container can reach"

@@ -61,7 +61,7 @@ fn local_vars(tool: Tool, cfg: &Config) -> Vec<(String, OsString)> {
 }
 
 /// The remote cache's variables for `tool`, or why it cannot serve it.
-fn remote_vars(tool: Tool, cfg: &Config) -> anyhow::Result<Vec<Var>> {
+pub(super) fn remote_vars(tool: Tool, cfg: &Config) -> anyhow::Result<Vec<Var>> {
     let mut out: Vec<Var> = Vec::new();
     if let Some(r) = &cfg.remote.value {
         match remote::vars_for(tool, r) {

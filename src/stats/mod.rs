@@ -127,7 +127,7 @@ pub fn stats_path(cfg: &Config) -> PathBuf {
         Some(p) => {
             let canon = fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
             let digest = Sha256::digest(canon.as_os_str().as_encoded_bytes());
-            let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            let hex = paths::short_hex(&digest);
             dir.join(format!("{hex}.stats"))
         }
         None => dir.join("default.stats"),
