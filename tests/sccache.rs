@@ -874,18 +874,12 @@ fn the_sccache_client_switch() {
         "{err}"
     );
     w.config("[cache]\ntool = \"sccache\"\n");
-    let out = w
-        .tk()
+    w.toolchainkit()
         .args(["gcc", "-c", "a.c"])
         .env("TOOLCHAINKIT_SCCACHE_CLIENT", "fast")
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(78), "{}", describe(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("TOOLCHAINKIT_SCCACHE_CLIENT"),
-        "{}",
-        describe(&out)
-    );
+        .status(78)
+        .stderr_contains("TOOLCHAINKIT_SCCACHE_CLIENT")
+        .run();
 }
 
 /// On a terminal the sccache client's stderr is not captured: its fatal error (exit 254)
