@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 use common::*;
 
 fn world(tool: &str) -> (World, PathBuf) {
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
     (w, shims)
 }
