@@ -706,6 +706,9 @@ fn a_full_stats_file_system_leaves_nothing_behind_and_doctor_says_so() {
 /// server start sweeps the stale ones (and their logs and records), never a live one.
 #[test]
 fn stale_sockets_are_swept_when_a_server_starts() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     let (w, shims) = world("sccache");
     w.write("a.c", LIB_C);
     w.test_shim(&shims, "cc")

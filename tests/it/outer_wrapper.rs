@@ -41,6 +41,9 @@ fn lines_of<'a>(report: &'a str, check: &str) -> Vec<&'a str> {
 
 #[test]
 fn an_outer_ccache_runs_the_real_compiler_once_and_is_counted() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     let (w, _shims) = World::with_shims();
     // The project asks for sccache: had the shim cached too, a server would start.
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
@@ -108,6 +111,9 @@ fn meson_project(w: &World) {
 
 #[test]
 fn meson_with_sccache_in_path_is_detected_and_cc_equals_cc_fixes_it() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     require("meson", "meson");
     require("ninja", "ninja-build");
     let (mut w, _shims) = World::with_shims();

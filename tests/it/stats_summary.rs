@@ -39,6 +39,9 @@ fn sources(w: &World, n: usize) -> Vec<String> {
 
 #[test]
 fn zero_resets_the_sccache_servers_counters_so_the_rebuild_is_all_that_shows() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     let srcs = sources(&w, 3);
@@ -86,6 +89,9 @@ fn zero_resets_the_sccache_servers_counters_so_the_rebuild_is_all_that_shows() {
 
 #[test]
 fn mark_then_since_mark_prints_one_line_per_build() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     let srcs = sources(&w, 2);
@@ -189,6 +195,9 @@ fn mark_then_since_mark_prints_one_line_per_build() {
 
 #[test]
 fn time_saved_is_shown_whenever_there_are_hits_and_says_on_what_it_rests() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     // 1. Zero after filling the cache: the misses counted before the zero still serve.
     let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
@@ -255,6 +264,9 @@ fn time_saved_is_shown_whenever_there_are_hits_and_says_on_what_it_rests() {
 
 #[test]
 fn all_lists_every_projects_file_with_its_path_and_totals() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
