@@ -23,12 +23,13 @@
 //! - **A failing preprocessor.** sccache preprocesses first; when that fails it answers
 //!   with the preprocessor's diagnostics, which lack the compile's context (gcc's
 //!   `In function 'f':` before a `-pedantic-errors` error on a `//` comment). Such a
-//!   compile (`cache error` in the server's log) is run again directly, and only the
-//!   compiler's own output reaches the build (`rerun_directly`).
+//!   compile (`cache error` in the server's log, an exit code) is run again directly,
+//!   and only the compiler's own output reaches the build (`rerun_directly`).
 
 use std::borrow::Cow;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::process::ExitStatus;
 
 use super::sccache_log::{Result as LogResult, Seen};
 
@@ -99,10 +100,14 @@ pub fn locale_buster(get: impl Fn(&str) -> Option<OsString>) -> Option<(OsString
     Some((BUSTER.into(), OsStr::from_bytes(&value).to_owned()))
 }
 
-/// Was sccache's answer its preprocessor's failure (`cache error`, a failed compile)?
-/// Then the build must see the compiler's own diagnostics: run it directly.
-pub fn rerun_directly(seen: Option<&Seen>, failed: bool) -> bool {
-    failed && matches!(seen, Some(Seen::One(LogResult::CacheError)))
+/// Was sccache's answer its preprocessor's failure (`cache error`, and an exit code that
+/// is a failure)? Then the build must see the compiler's own diagnostics: run it
+/// directly. Not for a preprocessor killed by a signal (answered as the bare compiler
+/// would die, or by the sccache client's own line and exit code 254, already printed):
+/// a compiler that was killed is not started again.
+pub fn rerun_directly(seen: Option<&Seen>, status: ExitStatus) -> bool {
+    matches!(status.code(), Some(c) if c != 0 && c != 254)
+        && matches!(seen, Some(Seen::One(LogResult::CacheError)))
 }
 
 #[cfg(test)]
@@ -197,14 +202,22 @@ mod tests {
 
     #[test]
     fn only_a_failed_preprocessor_is_rerun() {
+        use std::os::unix::process::ExitStatusExt;
+        let code = |c: i32| ExitStatus::from_raw(c << 8);
         let ce = Seen::One(LogResult::CacheError);
-        assert!(rerun_directly(Some(&ce), true));
-        assert!(!rerun_directly(Some(&ce), false));
-        assert!(!rerun_directly(
-            Some(&Seen::One(LogResult::CompileFailed)),
-            true
-        ));
-        assert!(!rerun_directly(Some(&Seen::Nothing), true));
-        assert!(!rerun_directly(None, true));
+        assert!(rerun_directly(Some(&ce), code(1)));
+        assert!(!rerun_directly(Some(&ce), code(0)));
+        assert!(
+            !rerun_directly(Some(&ce), code(254)),
+            "the client's own exit"
+        );
+        assert!(
+            !rerun_directly(Some(&ce), ExitStatus::from_raw(11)),
+            "a signal"
+        );
+        let failed = Seen::One(LogResult::CompileFailed);
+        assert!(!rerun_directly(Some(&failed), code(1)));
+        assert!(!rerun_directly(Some(&Seen::Nothing), code(1)));
+        assert!(!rerun_directly(None, code(1)));
     }
 }

@@ -734,7 +734,7 @@ fn run_native(
             let seen = watch.map(Watch::finish);
             match native::status_of(&f) {
                 Some(status) if !native::is_fatal(&f) => {
-                    if fidelity::rerun_directly(seen.as_ref(), !status.success()) {
+                    if fidelity::rerun_directly(seen.as_ref(), status) {
                         return Ok(rerun(job));
                     }
                     native::write_outputs(&f);
@@ -846,7 +846,7 @@ fn run_process(ctx: &Ctx<'_>, watch: Option<Watch>) -> io::Result<Ran> {
             format_args!("sccache failed on its own: {}", said(captured.as_deref())),
         );
     }
-    if captured.is_some() && fidelity::rerun_directly(seen.as_ref(), !status.success()) {
+    if captured.is_some() && fidelity::rerun_directly(seen.as_ref(), status) {
         // On a terminal the client's stderr reached it already: nothing to replace.
         return rerun(job);
     }
