@@ -130,11 +130,12 @@ impl Args<'_> {
         })
     }
 
-    /// `-MD`'s default depfile when no `-MF` (in any form) names one: the object with
-    /// its extension replaced by `.d` (gcc's spec `%{!o:%b.d}%{o*:%.d%*}`, sccache's
+    /// `-MD`'s default depfile when no `-MF` names one (nor `-Wp,`): the object with its
+    /// extension replaced by `.d` (gcc's spec `%{!o:%b.d}%{o*:%.d%*}`, sccache's
     /// `output.with_extension("d")`).
     pub fn default_depfile(&self) -> Option<PathBuf> {
-        if !self.dep_md || self.depfile.is_some() || self.dump_names {
+        if !self.dep_md || self.depfile.is_some() || !self.wp_depfiles.is_empty() || self.dump_names
+        {
             return None;
         }
         Some(self.object()?.with_extension("d"))

@@ -140,6 +140,7 @@ mod tests {
             &["-MD", "-c", "a.c", "b.c"],
             &["-MD", "-c", "@rsp"],
             &["-MD", "-c", "u.c", "-dumpdir", "d/"],
+            &["-MD", "-Wp,-MF,x.d", "-c", "u.c"],
         ] {
             assert!(
                 matches!(for_sccache(&os(v)), Cow::Borrowed(_)),
