@@ -1,8 +1,8 @@
 //! Criterion benches of the compile hot path's parts, in process, through the library's
 //! public API: config discovery and loading, compiler resolution with wrappers to skip,
 //! the locked stats update (alone and with 8 concurrent writers), the ccache outcome read,
-//! the sccache outcome read and native request, and the cost of starting the one child
-//! (posix_spawn as used, versus fork + exec).
+//! the sccache outcome read and native request, what sccache fidelity adds, and the cost
+//! of starting the one child (posix_spawn as used, versus fork + exec).
 //!
 //! Run with `cargo bench --bench hotpath`. Every fixture lives in a temporary directory;
 //! `HOME` and the XDG directories point into it so no user file is read or written.
@@ -226,6 +226,48 @@ fn bench_sccache(c: &mut Criterion) {
     g.finish();
 }
 
+/// What a compile through sccache adds for fidelity (`backend::fidelity`): the argument
+/// check (borrowed for explicit `-MF` as CMake writes it, a copy for gcc's default
+/// depfile), the locale read, and the mode repair of an object and its depfile.
+fn bench_fidelity(c: &mut Criterion) {
+    use toolchainkit::backend::{self, fidelity};
+    let words = |v: &[&str]| -> Vec<OsString> { v.iter().map(OsString::from).collect() };
+    let cmake = words(&[
+        "-DNDEBUG",
+        "-Iinc",
+        "-O2",
+        "-MD",
+        "-MT",
+        "obj/x.o",
+        "-MF",
+        "obj/x.o.d",
+        "-o",
+        "obj/x.o",
+        "-c",
+        "x.c",
+    ]);
+    let make = words(&["-MMD", "-MP", "-Iinc", "-O2", "-c", "x.c", "-o", "obj/x.o"]);
+    let mut g = c.benchmark_group("fidelity");
+    g.bench_function("for_sccache/explicit_mf", |b| {
+        b.iter(|| fidelity::for_sccache(black_box(&cmake)).len())
+    });
+    g.bench_function("for_sccache/default_depfile", |b| {
+        b.iter(|| fidelity::for_sccache(black_box(&make)).len())
+    });
+    g.bench_function("locale_buster/env", |b| {
+        b.iter(|| fidelity::locale_buster(|k| std::env::var_os(k)))
+    });
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fs::create_dir_all(tmp.path().join("obj")).expect("mkdir");
+    for f in ["obj/x.o", "obj/x.d"] {
+        fs::write(tmp.path().join(f), b"x").expect("write");
+    }
+    g.bench_function("fix_output_modes/object_and_depfile", |b| {
+        b.iter(|| backend::fix_output_modes(black_box(&make), tmp.path()))
+    });
+    g.finish();
+}
+
 /// The outer-wrapper check every compile makes: `getppid` and one `readlink` of
 /// `/proc/PPID/exe` (the parent here is cargo or a shell, not a cache tool).
 fn bench_outer(c: &mut Criterion) {
@@ -262,6 +304,7 @@ criterion_group!(
     bench_stats,
     bench_outcome,
     bench_sccache,
+    bench_fidelity,
     bench_outer,
     bench_spawn
 );

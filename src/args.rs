@@ -28,6 +28,15 @@ pub struct Args<'a> {
     pub compile_only: bool,
     /// `-MD` / `-MMD`.
     pub dep_md: bool,
+    /// `-MD X` / `-MMD X` / `-MF X` handed to the preprocessor (`-Wp,-MD,X`, as Linux's
+    /// Kbuild writes its depfiles).
+    pub wp_depfiles: Vec<&'a OsStr>,
+    /// `-gsplit-dwarf`: a `.dwo` beside the object.
+    pub split_dwarf: bool,
+    /// `--coverage` / `-ftest-coverage`: a `.gcno` beside the object.
+    pub coverage: bool,
+    /// `-dumpbase` / `-dumpdir` (they move gcc's auxiliary outputs).
+    pub dump_names: bool,
     /// `-E`, `-M`, `-MM`: preprocessing only.
     pub preprocess_only: bool,
     /// `-v`, `--verbose`, `-###`, `-print-*`, `-dump*`, `--help`: the compiler is asked
@@ -47,6 +56,20 @@ fn is_source(a: &OsStr) -> bool {
         .is_some_and(|e| SOURCE_EXTS.contains(&e))
 }
 
+/// The depfiles named in `-Wp,`'s comma-separated list: the word after each `-MD`,
+/// `-MMD` or `-MF`.
+fn wp_depfiles<'a>(list: &'a [u8], out: &mut Vec<&'a OsStr>) {
+    let mut words = list.split(|&c| c == b',');
+    while let Some(w) = words.next() {
+        if matches!(w, b"-MD" | b"-MMD" | b"-MF")
+            && let Some(path) = words.next()
+            && !path.is_empty()
+        {
+            out.push(OsStr::from_bytes(path));
+        }
+    }
+}
+
 /// Parse `args` (the arguments after the compiler).
 pub fn parse(args: &[OsString]) -> Args<'_> {
     let mut a = Args::default();
@@ -60,6 +83,12 @@ pub fn parse(args: &[OsString]) -> Args<'_> {
             b"-S" => a.compile_only = true,
             b"-E" | b"-M" | b"-MM" => (a.compile_only, a.preprocess_only) = (true, true),
             b"-MD" | b"-MMD" => a.dep_md = true,
+            b"-gsplit-dwarf" => a.split_dwarf = true,
+            b"--coverage" | b"-ftest-coverage" => a.coverage = true,
+            b"-dumpbase" | b"-dumpdir" => {
+                a.dump_names = true;
+                it.next();
+            }
             b"-" | b"-x" => a.may_compile = true,
             b"-v" | b"--verbose" | b"-###" | b"--help" | b"-dumpspecs" => a.introspection = true,
             _ if b.starts_with(b"-print-")
@@ -74,6 +103,7 @@ pub fn parse(args: &[OsString]) -> Args<'_> {
             _ if b.starts_with(b"-MF") => a.depfile = Some(OsStr::from_bytes(&b[3..])),
             _ if b.starts_with(b"-x") => a.may_compile = true,
             _ if b.first() == Some(&b'@') => (a.may_compile, a.response_file) = (true, true),
+            _ if b.starts_with(b"-Wp,") => wp_depfiles(&b[4..], &mut a.wp_depfiles),
             _ if b.first() == Some(&b'-') => {}
             _ if is_source(arg) => {
                 a.sources.push(arg);
@@ -100,17 +130,36 @@ impl Args<'_> {
         })
     }
 
+    /// `-MD`'s default depfile when no `-MF` names one (nor `-Wp,`): the object with its
+    /// extension replaced by `.d` (gcc's spec `%{!o:%b.d}%{o*:%.d%*}`, sccache's
+    /// `output.with_extension("d")`).
+    pub fn default_depfile(&self) -> Option<PathBuf> {
+        if !self.dep_md || self.depfile.is_some() || !self.wp_depfiles.is_empty() || self.dump_names
+        {
+            return None;
+        }
+        Some(self.object()?.with_extension("d"))
+    }
+
     /// The files a compile-only invocation (`-c`, `-S`, `-E`) writes: its object, `-MF X`,
-    /// and `-MD`'s default. None for anything else: that links, and the linker's output is
-    /// not a compile's.
+    /// `-MD`'s default, the depfiles `-Wp,` names, the `.dwo` of `-gsplit-dwarf` and the
+    /// `.gcno` of `--coverage` (beside the object, where gcc and sccache put them). None
+    /// for anything else: that links, and the linker's output is not a compile's.
     pub fn outputs(&self) -> Vec<PathBuf> {
-        let mut out: Vec<PathBuf> = self.depfile.map(PathBuf::from).into_iter().collect();
         if !self.compile_only {
             return Vec::new();
         }
+        let mut out: Vec<PathBuf> = self.depfile.map(PathBuf::from).into_iter().collect();
+        out.extend(self.wp_depfiles.iter().map(PathBuf::from));
         if let Some(o) = self.object() {
-            if self.dep_md && self.depfile.is_none() {
-                out.push(o.with_extension("d"));
+            out.extend(self.default_depfile());
+            if !self.dump_names {
+                if self.split_dwarf {
+                    out.push(o.with_extension("dwo"));
+                }
+                if self.coverage {
+                    out.push(o.with_extension("gcno"));
+                }
             }
             out.push(o);
         }
@@ -183,6 +232,36 @@ mod tests {
         assert_eq!(
             outs(&["-c", "a.c", "-ox.o", "-MF", "dep.d"]),
             vec![PathBuf::from("dep.d"), PathBuf::from("x.o")]
+        );
+        assert_eq!(
+            outs(&["-c", "a.c", "-o", "obj/a.o", "-gsplit-dwarf", "--coverage"]),
+            vec![
+                PathBuf::from("obj/a.dwo"),
+                PathBuf::from("obj/a.gcno"),
+                PathBuf::from("obj/a.o")
+            ]
+        );
+        assert_eq!(
+            outs(&["-c", "a.c", "-Wp,-MD,dep/a.d,-MT,x", "-o", "a.o"]),
+            vec![PathBuf::from("dep/a.d"), PathBuf::from("a.o")]
+        );
+        assert_eq!(
+            outs(&["-c", "a.c", "-MMD", "-o", "obj/noext"]),
+            vec![PathBuf::from("obj/noext.d"), PathBuf::from("obj/noext")]
+        );
+        // -dumpbase/-dumpdir move gcc's auxiliary files: not guessed.
+        assert_eq!(
+            outs(&[
+                "-c",
+                "a.c",
+                "-MD",
+                "-gsplit-dwarf",
+                "-dumpdir",
+                "x/",
+                "-o",
+                "a.o"
+            ]),
+            vec![PathBuf::from("a.o")]
         );
         let a = os(&["-c", "a.c", "-o", "/w/target/out/a.o"]);
         assert_eq!(parse(&a).output_dir(), Some(Path::new("/w/target/out")));

@@ -6,6 +6,7 @@
 pub mod ccache;
 pub mod dist;
 pub mod dist_probe;
+pub mod fidelity;
 pub mod remote;
 pub mod sccache;
 pub mod sccache_log;
@@ -186,15 +187,17 @@ pub fn forward_stderr(bytes: &[u8]) {
     }
 }
 
-/// Fix the permissions of files a tool wrote for a successful compile so they match
-/// what the compiler itself creates (`0666 & !umask`). A link's output (an executable or
-/// a shared library) keeps the mode the linker gave it: `outputs` names none for a link.
+/// Fix the permissions of files a tool wrote for a compile so they match what the
+/// compiler itself creates (`0666 & !umask`): every output `args::Args::outputs` names
+/// (object, depfiles, `.dwo`, `.gcno`). A link's output (an executable or a shared
+/// library) keeps the mode the linker gave it: `outputs` names none for a link. Only
+/// regular files, never through a symlink.
 pub fn fix_output_modes(args: &[OsString], cwd: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let want = 0o666 & !process::umask();
     for out in crate::args::parse(args).outputs() {
         let p = cwd.join(&out);
-        if let Ok(m) = std::fs::metadata(&p)
+        if let Ok(m) = std::fs::symlink_metadata(&p)
             && m.is_file()
             && m.permissions().mode() & 0o777 != want
         {

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use fs2::FileExt;
 use sha2::{Digest, Sha256};
 
+use super::fidelity;
 use super::sccache_log::{self, Seen, Watch};
 use super::sccache_native::{self as native, Attempt};
 use super::{Job, Ran, fall_back, fix_output_modes, forward_stderr, run_direct, run_tool, said};
@@ -523,6 +524,22 @@ fn direct(job: &Job<'_>, outcome: Outcome) -> io::Result<Ran> {
     })
 }
 
+/// sccache's preprocessor failed (`fidelity::rerun_directly`): what it printed is not
+/// what the compiler prints, so the compiler runs directly and only its output reaches
+/// the build. Counted as `uncacheable.preprocessor_error`, as before.
+fn rerun(job: &Job<'_>) -> io::Result<Ran> {
+    log::info!(
+        "sccache's preprocessor failed; running the compiler directly for its own diagnostics"
+    );
+    let status = run_direct(job)?;
+    // A depfile sccache's preprocessing wrote keeps its mode when gcc writes it again.
+    fix_output_modes(job.args, job.cwd);
+    Ok(Ran {
+        status,
+        outcome: Outcome::Uncacheable("preprocessor_error".into()),
+    })
+}
+
 /// The outcome of a compile the server was asked to run, from its log lines and
 /// whether the compile failed. A failed compile is never a hit or a miss for sccache.
 fn observed(seen: Option<Seen>, failed: bool, tool_name: &'static str) -> Outcome {
@@ -555,6 +572,9 @@ struct Ctx<'a> {
     server_env: Vec<(String, OsString)>,
     secrets: Vec<String>,
     tool_name: &'static str,
+    /// The arguments sccache is given (`fidelity::for_sccache`); direct runs use the
+    /// job's own.
+    args: &'a [OsString],
 }
 
 /// Run one compile through sccache at `exe`.
@@ -600,6 +620,7 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
             )
         }
     };
+    let sent = fidelity::for_sccache(job.args);
     let ctx = Ctx {
         exe,
         job,
@@ -607,6 +628,7 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         server_env,
         secrets: credential_names(job.cfg),
         tool_name,
+        args: &sent,
     };
     let watch = sccache_log::object_basename(job.args).and_then(|b| Watch::begin(&sock, &b));
     if native_wanted {
@@ -650,7 +672,8 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
 }
 
 /// The environment changes for a compile request or the sccache client: the job's, the
-/// server's variables without credentials, the server's socket.
+/// server's variables without credentials, the locale in sccache's key
+/// (`fidelity::locale_buster`), the server's socket.
 fn client_overrides(ctx: &Ctx<'_>) -> Vec<(OsString, OsString)> {
     let mut v: Vec<(OsString, OsString)> = ctx.job.env.clone();
     v.extend(
@@ -659,6 +682,7 @@ fn client_overrides(ctx: &Ctx<'_>) -> Vec<(OsString, OsString)> {
             .filter(|(k, _)| !native::is_secret(OsStr::new(k), &ctx.secrets))
             .map(|(k, val)| (OsString::from(k), val.clone())),
     );
+    v.extend(fidelity::locale_buster(|k| std::env::var_os(k)));
     v.push(("SCCACHE_SERVER_UDS".into(), ctx.sock.as_os_str().to_owned()));
     v
 }
@@ -679,7 +703,7 @@ fn run_native(
     let req = super::sccache_wire::Compile {
         exe: job.real.as_os_str(),
         cwd: job.cwd.as_os_str(),
-        args: job.args,
+        args: ctx.args,
         env_vars: &env_vars,
     };
     let attempt = native::compile(stream, &req);
@@ -710,10 +734,11 @@ fn run_native(
             let seen = watch.map(Watch::finish);
             match native::status_of(&f) {
                 Some(status) if !native::is_fatal(&f) => {
-                    native::write_outputs(&f);
-                    if status.success() {
-                        fix_output_modes(job.args, job.cwd);
+                    if fidelity::rerun_directly(seen.as_ref(), status) {
+                        return Ok(rerun(job));
                     }
+                    native::write_outputs(&f);
+                    fix_output_modes(job.args, job.cwd);
                     Ok(Ran {
                         status,
                         outcome: observed(seen, !status.success(), ctx.tool_name),
@@ -773,7 +798,7 @@ fn run_process(ctx: &Ctx<'_>, watch: Option<Watch>) -> io::Result<Ran> {
     let job = ctx.job;
     let mut cmd = Command::new(ctx.exe);
     cmd.arg(job.real)
-        .args(job.args)
+        .args(ctx.args)
         .envs(client_overrides(ctx))
         .env_remove("SCCACHE_SERVER_PORT");
     // Credentials never reach the client (it would send them to the server).
@@ -821,6 +846,10 @@ fn run_process(ctx: &Ctx<'_>, watch: Option<Watch>) -> io::Result<Ran> {
             format_args!("sccache failed on its own: {}", said(captured.as_deref())),
         );
     }
+    if captured.is_some() && fidelity::rerun_directly(seen.as_ref(), status) {
+        // On a terminal the client's stderr reached it already: nothing to replace.
+        return rerun(job);
+    }
     let mut lost = false;
     if let Some(bytes) = captured {
         lost = has_line(&bytes, SHUT_DOWN);
@@ -830,9 +859,7 @@ fn run_process(ctx: &Ctx<'_>, watch: Option<Watch>) -> io::Result<Ran> {
             bytes
         });
     }
-    if status.success() {
-        fix_output_modes(job.args, job.cwd);
-    }
+    fix_output_modes(job.args, job.cwd);
     let outcome = if lost {
         log::warn!("the sccache server went away during the compile; its client compiled locally");
         Outcome::Fallback("sccache_connection_lost".into())
