@@ -578,3 +578,165 @@ fn an_invalid_configuration_exits_78_from_every_command_and_lists_every_problem(
     w.toolchainkit().args(["gcc", "-c", "a.c"]).stderr("").run();
     assert!(w.work.join("a.o").exists());
 }
+
+/// Issue 26.3: what a daily ccache/sccache user types first (`toolchainkit -s`, `-z`,
+/// `-C`, `-M 2G`, `--show-stats`, `--zero-stats`, `--stop-server`) names the toolchainkit
+/// command that does it, exits 2 and does nothing (not clap's bare "unexpected argument").
+#[test]
+fn ccache_and_sccache_options_name_the_toolchainkit_command_and_do_nothing() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = with_shims();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write("a.c", HELLO_C);
+    compile(&w, &shims, "a.c");
+    let dir = w.work.join("cache/ccache");
+    for (args, says) in [
+        (
+            &["-s"][..],
+            "`-s` is a ccache and sccache option; in toolchainkit: `toolchainkit stats`",
+        ),
+        (&["--show-stats"], "`toolchainkit cache show`"),
+        (&["-z"], "`toolchainkit stats --zero`"),
+        (&["--zero-stats"], "`toolchainkit stats --zero`"),
+        (
+            &["-C"],
+            "`-C` is a ccache option; in toolchainkit: `toolchainkit cache clean`",
+        ),
+        (&["--clear"], "`toolchainkit cache clean`"),
+        (&["-M", "2G"], "`toolchainkit cache size 2G`"),
+        (&["--max-size=3G"], "`toolchainkit cache size 3G`"),
+        (&["-p"], "`toolchainkit config`"),
+        (
+            &["--stop-server"],
+            "`--stop-server` is an sccache option; in toolchainkit: `toolchainkit server stop`",
+        ),
+        (
+            &["--start-server"],
+            "the first compile through toolchainkit starts",
+        ),
+    ] {
+        w.toolchainkit()
+            .args(args)
+            .status(2)
+            .stdout("")
+            .stderr_contains(says)
+            .stderr_contains("hint: `toolchainkit help` lists the subcommands")
+            .stderr_lacks("unexpected argument")
+            .run();
+    }
+    // Nothing was done: the miss is still counted, the cache still full, its size unset.
+    let c = w.ccache_counters(&dir);
+    assert_eq!(c["cache_miss"], 1, "{c:?}");
+    let conf = std::fs::read_to_string(dir.join("ccache.conf")).unwrap_or_default();
+    assert!(!conf.contains("max_size"), "{conf}");
+    assert_eq!(w.stats()["misses"], 1);
+}
+
+/// Issue 26.3: `toolchainkit help stats` is `toolchainkit stats --help` (it was exit 2),
+/// down to nested subcommands; an unknown word is a usage error with a suggestion.
+#[test]
+fn help_with_a_subcommand_prints_that_subcommands_help() {
+    let w = World::new();
+    for (words, flag) in [
+        (&["stats"][..], &["stats", "--help"][..]),
+        (&["cache", "size"], &["cache", "size", "--help"]),
+        (&["config", "check"], &["config", "check", "--help"]),
+    ] {
+        let want = w.toolchainkit().args(flag).stderr("").stdout_text();
+        assert!(want.contains("Usage: toolchainkit "), "{want}");
+        w.toolchainkit()
+            .arg("help")
+            .args(words)
+            .stderr("")
+            .stdout(want)
+            .run();
+    }
+    w.toolchainkit()
+        .args(["help", "stat"])
+        .status(2)
+        .stdout("")
+        .stderr_contains("`toolchainkit` has no subcommand `stat`; did you mean `stats`?")
+        .run();
+    w.toolchainkit()
+        .args(["help", "cache", "siz"])
+        .status(2)
+        .stdout("")
+        .stderr_contains("`toolchainkit cache` has no subcommand `siz`; did you mean `size`?")
+        .run();
+}
+
+/// Issue 26.3: `stats --zero` zeroes the tool's own counters for ccache as it does for
+/// sccache's server, so `cache show` and `stats` start from zero together.
+#[test]
+fn stats_zero_zeroes_ccaches_own_counters_too() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = with_shims();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write("a.c", HELLO_C);
+    let dir = w.work.join("cache/ccache");
+    compile(&w, &shims, "a.c");
+    compile(&w, &shims, "a.c");
+    let c = w.ccache_counters(&dir);
+    assert_eq!((c["direct_cache_hit"], c["cache_miss"]), (1, 1), "{c:?}");
+    w.toolchainkit()
+        .args(["stats", "--zero"])
+        .stderr("")
+        .stdout_contains("statistics zeroed")
+        .stdout_contains(format!(
+            "ccache's counters zeroed too (its cache {})",
+            dir.display()
+        ))
+        .run();
+    let c = w.ccache_counters(&dir);
+    assert_eq!((c["direct_cache_hit"], c["cache_miss"]), (0, 0), "{c:?}");
+    assert_eq!(w.stats()["invocations"], 0);
+    // The cache itself is kept: the next compile is a hit, in both counts.
+    compile(&w, &shims, "a.c");
+    let c = w.ccache_counters(&dir);
+    assert_eq!((c["direct_cache_hit"], c["cache_miss"]), (1, 0), "{c:?}");
+    // No ccache directory yet: nothing is created to be zeroed, and nothing is said.
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"other\"\n");
+    w.toolchainkit()
+        .args(["stats", "--zero"])
+        .stderr("")
+        .stdout_lacks("ccache's counters")
+        .run();
+    assert!(!w.work.join("other").exists());
+}
+
+/// Issue 26.3: `doctor` colours its level labels on a terminal (under `script`, a real
+/// pty), never into a pipe, and not with `NO_COLOR` set.
+#[test]
+fn doctor_colours_its_levels_on_a_terminal_only() {
+    if skip_unless(&[Need::program("script", "util-linux")]) {
+        return;
+    }
+    let w = World::new();
+    // A configured tool that is missing is a problem line.
+    w.config("[cache]\ntool = \"ccache\"\n");
+    let mut w = w;
+    w.tools_in_path = false;
+    let piped = w.toolchainkit().arg("doctor").status(1).stdout_text();
+    assert!(piped.contains("problem "), "{piped}");
+    assert!(!piped.contains('\x1b'), "{piped}");
+    let on_tty = |no_color: Option<&str>| {
+        let mut t =
+            w.test("script")
+                .args(["-qec", &format!("{} doctor", bin().display()), "/dev/null"]);
+        t = t.env("TERM", "xterm");
+        if let Some(v) = no_color {
+            t = t.env("NO_COLOR", v);
+        }
+        t.any_status().stdout_text()
+    };
+    let shown = on_tty(None);
+    assert!(shown.contains("\x1b[1;31mproblem\x1b[0m "), "{shown:?}");
+    assert!(shown.contains("\x1b[32mok\x1b[0m "), "{shown:?}");
+    let plain = on_tty(Some("1"));
+    assert!(plain.contains("problem "), "{plain:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}

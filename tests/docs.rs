@@ -100,3 +100,78 @@ fn every_environment_variable_is_in_the_reference() {
         "docs/configuration.md lacks {missing:?}"
     );
 }
+
+/// The manual page's EXIT STATUS, ENVIRONMENT and FILES sections (issue 26.3) say what
+/// the docs' tables say: every exit code of docs/commands.md, every `TOOLCHAINKIT_*`
+/// variable of docs/configuration.md, and the files the README names.
+#[test]
+fn the_manual_page_has_the_exit_codes_variables_and_files_of_the_docs() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolchainkit"))
+        .arg("man")
+        .output()
+        .expect("toolchainkit man");
+    assert!(out.status.success());
+    let page = String::from_utf8_lossy(&out.stdout).replace("\\-", "-");
+    let section = |title: &str| -> String {
+        let start = page
+            .find(&format!(".SH \"{title}\""))
+            .unwrap_or_else(|| panic!("no {title} section:\n{page}"));
+        let rest = &page[start + 4..];
+        rest[..rest.find("\n.SH ").unwrap_or(rest.len())].to_string()
+    };
+    let terms = |sec: &str| -> Vec<String> {
+        sec.split(".TP\n\\fB")
+            .skip(1)
+            .filter_map(|t| t.split("\\fR").next())
+            .map(|t| t.trim_start_matches("\\&").to_string())
+            .collect()
+    };
+    let commands = read("docs/commands.md");
+    let table = commands
+        .split("Exit codes, the same for every command")
+        .nth(1)
+        .expect("docs/commands.md has the exit code table");
+    let doc_codes: Vec<String> = table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.split('|').nth(1).map(|c| c.trim().to_string()))
+        .filter(|c| c.parse::<u32>().is_ok())
+        .collect();
+    assert!(doc_codes.len() >= 5, "{doc_codes:?}");
+    assert_eq!(terms(&section("EXIT STATUS")), doc_codes);
+    let reference = read("docs/configuration.md");
+    let env_table = reference
+        .split("## Environment variables")
+        .nth(1)
+        .expect("the variables table");
+    let mut doc_vars: Vec<String> = env_table
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .flat_map(|l| {
+            let cell = l.split('|').nth(1).unwrap_or("").to_string();
+            cell.split('`')
+                .filter(|w| w.starts_with("TOOLCHAINKIT_"))
+                .map(|w| w.split('=').next().unwrap_or(w).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    doc_vars.sort();
+    let mut man_vars: Vec<String> = terms(&section("ENVIRONMENT"))
+        .into_iter()
+        .filter(|t| t.starts_with("TOOLCHAINKIT_"))
+        .collect();
+    man_vars.sort();
+    assert_eq!(
+        man_vars, doc_vars,
+        "man page ENVIRONMENT vs docs/configuration.md"
+    );
+    let files = terms(&section("FILES"));
+    for f in [
+        ".toolchainkit.toml",
+        "$XDG_CONFIG_HOME/toolchainkit/config.toml",
+    ] {
+        assert!(files.iter().any(|t| t == f), "FILES lacks {f}: {files:?}");
+    }
+}

@@ -2,8 +2,9 @@
 //! `toolchainkit trace` (Chrome JSON, SVG or HTML of the build trace, optionally only the
 //! last build or since a time).
 //!
-//! `--zero` also zeroes the counters of this project's sccache server, so every number
-//! shown afterwards is about the builds since. `--mark` / `--since-mark` bracket one
+//! `--zero` also zeroes the tools' own counters for this project (its sccache server's,
+//! `ccache -z` on its ccache directory), so every number shown afterwards is about the
+//! builds since. `--mark` / `--since-mark` bracket one
 //! build (a CI job marks before it and prints the one-line summary after it); `--all`
 //! lives in `stats_all`.
 
@@ -305,8 +306,9 @@ fn print_sccache_counters(t: &serde_json::Value) {
     }
 }
 
-/// `stats --zero`: our counters (remembering their miss times for "time saved") and the
-/// counters of this project's sccache server, if one runs.
+/// `stats --zero`: our counters (remembering their miss times for "time saved"), the
+/// counters of this project's sccache server, if one runs, and ccache's counters for this
+/// project's ccache directory, if it exists: both tools alike, whichever compiles used.
 fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<i32> {
     let old = stats::update(path, std::mem::take)
         .with_context(|| format!("cannot reset {}", path.display()))?;
@@ -322,6 +324,13 @@ fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<
         ),
         Some(Err(e)) => {
             eprintln!("toolchainkit: warning: sccache's own counters were not zeroed: {e}")
+        }
+        None => {}
+    }
+    match super::cache_cmd::zero_ccache(cfg) {
+        Some(Ok(dir)) => println!("ccache's counters zeroed too (its cache {})", dir.display()),
+        Some(Err(e)) => {
+            eprintln!("toolchainkit: warning: ccache's own counters were not zeroed: {e}")
         }
         None => {}
     }
