@@ -740,3 +740,109 @@ fn doctor_colours_its_levels_on_a_terminal_only() {
     assert!(plain.contains("problem "), "{plain:?}");
     assert!(!plain.contains('\x1b'), "{plain:?}");
 }
+
+/// Issue 26.5: `server status` with ccache configured does not promise that a compile
+/// starts an sccache server; `server stop` removes the socket it leaves, so the next
+/// `status` finds nothing stale to remove.
+#[test]
+fn server_status_and_stop_say_what_really_happens() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = with_shims();
+    w.config("[cache]\ntool = \"ccache\"\n");
+    w.toolchainkit()
+        .args(["server", "status"])
+        .status(1)
+        .stderr("")
+        .stdout_contains("not running (would use ")
+        .stdout_contains("this project's compiles use ccache (project file ")
+        .stdout_contains("so no compile starts an sccache server")
+        .stdout_lacks("starts it")
+        .run();
+    w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
+    w.toolchainkit()
+        .args(["server", "status"])
+        .status(1)
+        .stdout_contains("the first compile through toolchainkit starts it")
+        .run();
+    w.write("a.c", HELLO_C);
+    compile(&w, &shims, "a.c");
+    let sock = w.sccache_sockets().pop().expect("a server");
+    w.toolchainkit()
+        .args(["server", "stop"])
+        .stderr("")
+        .stdout(format!("stopped the server on {}\n", sock.display()))
+        .run();
+    assert!(!sock.exists(), "{} is left behind", sock.display());
+    w.toolchainkit()
+        .args(["server", "status"])
+        .status(1)
+        .stdout_lacks("stale")
+        .stdout_contains("not running")
+        .run();
+}
+
+/// Issue 26.5: `config` labels a key no layer set as a default even inside a table a
+/// file has, prints `base_dir = "."` as the project directory itself (and gives ccache
+/// that), and does not pad every line out to the longest value.
+#[test]
+fn config_shows_true_origins_clean_paths_and_short_lines() {
+    let w = World::new();
+    w.config("[cache]\ntool = \"ccache\"\n\n[ccache]\nbase_dir = \".\"\n");
+    let file = w.work.join(".toolchainkit.toml");
+    let out = w.toolchainkit().arg("config").stderr("").stdout_text();
+    let line = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("no {key}: {out}"))
+            .to_string()
+    };
+    let base = line("ccache.base_dir");
+    assert!(
+        base.contains(&format!("= \"{}\"", w.work.display()))
+            && base.ends_with(&format!("# project file {}", file.display())),
+        "{base}"
+    );
+    for key in [
+        "ccache.compiler_check",
+        "ccache.sloppiness",
+        "sccache.direct",
+    ] {
+        let l = line(key);
+        assert!(l.ends_with("# default"), "{l}");
+    }
+    // Short rows line up at a column of their own; a long value (the stats path) does
+    // not widen the others.
+    let l = line("cache.enabled");
+    assert!(l.len() < 60, "padded to {}: {l:?}", l.len());
+    let env = w.toolchainkit().args(["env"]).stderr("").stdout_text();
+    assert!(
+        env.contains(&format!("CCACHE_BASEDIR={}\n", w.work.display()))
+            || env.contains(&format!("CCACHE_BASEDIR='{}'\n", w.work.display())),
+        "{env}"
+    );
+}
+
+/// Issue 26.5: a compiler given by a path that is not there is not "not found in PATH
+/// (0 directories searched)": the message says what is at the path.
+#[test]
+fn a_missing_compiler_path_says_what_is_at_the_path() {
+    let w = World::new();
+    w.write("a.c", HELLO_C);
+    for (word, what) in [
+        ("/usr/bin/nonexist-cc", "/usr/bin/nonexist-cc: no such file"),
+        ("./a.c", "a.c: not an executable file"),
+    ] {
+        w.toolchainkit()
+            .args([word, "-c", "a.c"])
+            .status(127)
+            .stdout("")
+            .stderr_contains(format!("no real compiler at `{word}` ("))
+            .stderr_contains(what)
+            .stderr_contains("hint: check the path")
+            .stderr_lacks("directories searched")
+            .stderr_lacks("put its directory in PATH")
+            .run();
+    }
+}

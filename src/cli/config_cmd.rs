@@ -9,6 +9,16 @@ fn quote_path(p: &Option<std::path::PathBuf>) -> String {
     }
 }
 
+/// A key of a `[ccache]`/`[sccache]` table that no layer set comes from no file, even
+/// when the table it would be in does: its origin is the default.
+fn origin_unless_unset(value: &str, table: &impl std::fmt::Display) -> String {
+    if value.starts_with("(unset") {
+        "default".into()
+    } else {
+        table.to_string()
+    }
+}
+
 /// Every effective setting with its origin, as `key = value  # origin` lines.
 pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
     let prefer: Vec<String> = cfg
@@ -112,23 +122,20 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
                 .map_or_else(unset, |l| l.to_string()),
         ),
     ] {
-        out.push((k.into(), v, c.origin.to_string()));
+        let origin = origin_unless_unset(&v, &c.origin);
+        out.push((k.into(), v, origin));
     }
     let s = &cfg.sccache;
     let unset = || "(unset: sccache's own setting)".to_string();
-    out.push((
-        "sccache.basedirs".into(),
-        s.value.basedirs.as_ref().map_or_else(unset, |v| {
-            let q: Vec<String> = v.iter().map(|d| format!("\"{}\"", d.display())).collect();
-            format!("[{}]", q.join(", "))
-        }),
-        s.origin.to_string(),
-    ));
-    out.push((
-        "sccache.direct".into(),
-        s.value.direct.map_or_else(unset, |b| b.to_string()),
-        s.origin.to_string(),
-    ));
+    let basedirs = s.value.basedirs.as_ref().map_or_else(unset, |v| {
+        let q: Vec<String> = v.iter().map(|d| format!("\"{}\"", d.display())).collect();
+        format!("[{}]", q.join(", "))
+    });
+    let origin = origin_unless_unset(&basedirs, &s.origin);
+    out.push(("sccache.basedirs".into(), basedirs, origin));
+    let direct = s.value.direct.map_or_else(unset, |b| b.to_string());
+    let origin = origin_unless_unset(&direct, &s.origin);
+    out.push(("sccache.direct".into(), direct, origin));
     match &cfg.dist.value {
         None => out.push((
             "dist.engine".into(),
@@ -162,6 +169,9 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
     out
 }
 
+/// The widest `key = value` that the origin column is aligned after.
+const ORIGIN_COLUMN: usize = 44;
+
 pub fn show() -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let cfg = config::load(config::Place::cwd(&cwd))?;
@@ -189,9 +199,12 @@ pub fn show() -> anyhow::Result<i32> {
     }
     println!();
     let rows = lines(&cfg);
+    // Origins line up in one column, but a long value (a path) does not push every line
+    // out to its width: past the column, two spaces.
     let width = rows
         .iter()
         .map(|(k, v, _)| k.len() + v.len() + 3)
+        .filter(|w| *w <= ORIGIN_COLUMN)
         .max()
         .unwrap_or(0);
     for (k, v, origin) in rows {

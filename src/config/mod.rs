@@ -573,13 +573,21 @@ fn apply_text(
         cfg.dist.set(Some(dist::from_file_unchecked(d)), origin);
     }
     if let Some(mut c) = file.ccache {
-        c.base_dir = c.base_dir.map(|d| base.join(d));
+        c.base_dir = c.base_dir.map(|d| clean_join(base, &d));
         cfg.ccache.set(c, origin);
     }
     if let Some(mut c) = file.sccache {
-        c.basedirs = c.basedirs.map(|v| v.iter().map(|d| base.join(d)).collect());
+        c.basedirs = c
+            .basedirs
+            .map(|v| v.iter().map(|d| clean_join(base, d)).collect());
         cfg.sccache.set(c, origin);
     }
+}
+
+/// `base.join(d)` without `.` components: `base_dir = "."` is the file's directory
+/// itself (`/src/app`, not `/src/app/.`), as the tools compare it with paths they see.
+fn clean_join(base: &Path, d: &Path) -> PathBuf {
+    base.join(d).components().collect()
 }
 
 fn env_str(var: &'static str) -> Option<String> {
