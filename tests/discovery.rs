@@ -273,7 +273,7 @@ fn local_tool_settings_reach_the_tools() {
         .expect("config"));
     let text = String::from_utf8_lossy(&cfg.stdout);
     for line in [
-        format!("ccache.base_dir = \"{}/.\"", checkouts[0].display()),
+        format!("ccache.base_dir = \"{}\"", checkouts[0].display()),
         "ccache.compiler_check = \"content\"".into(),
         "ccache.sloppiness = [\"pch_defines\", \"time_macros\"]".into(),
         "ccache.hash_dir = false".into(),
