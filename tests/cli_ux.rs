@@ -846,3 +846,49 @@ fn a_missing_compiler_path_says_what_is_at_the_path() {
             .run();
     }
 }
+
+/// Issue 26.7: `toolchainkit -E x.c` (compiler flags first, no compiler word, as the `cc`
+/// crate probes `CC="toolchainkit cc"`) is a compile with the compiler after
+/// `toolchainkit` in CC, else `cc`: the output of the bare compiler, not clap's error.
+#[test]
+fn compiler_flags_without_a_compiler_word_compile_with_cc() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
+    let w = World::new();
+    w.config("[cache]\ntool = \"none\"\n");
+    w.write("x.c", "#ifdef __GNUC__\nint gnu;\n#endif\nint x;\n");
+    let bare = w
+        .test_bare("cc")
+        .args(["-E", "x.c"])
+        .stderr("")
+        .stdout_text();
+    assert!(bare.contains("\nint gnu;\n"), "{bare}");
+    w.toolchainkit()
+        .args(["-E", "x.c"])
+        .stderr("")
+        .stdout(bare.clone())
+        .run();
+    w.toolchainkit()
+        .args(["-E", "x.c"])
+        .env("CC", "toolchainkit gcc")
+        .stderr("")
+        .stdout(bare)
+        .run();
+    // The compiler after toolchainkit in CC is the one that runs: a missing one says so.
+    w.toolchainkit()
+        .args(["-E", "x.c"])
+        .env("CC", "toolchainkit no-such-cc-1")
+        .status(127)
+        .stderr_contains("no real compiler `no-such-cc-1` found in PATH")
+        .run();
+    // `-c` through the shim's compile path: the object a bare compile makes.
+    w.toolchainkit()
+        .args(["-c", "x.c", "-o", "tk.o"])
+        .stderr("")
+        .run();
+    w.test_bare("cc").args(["-c", "x.c", "-o", "bare.o"]).run();
+    assert_eq!(read(&w.work.join("tk.o")), read(&w.work.join("bare.o")));
+    let s = w.stats();
+    assert_eq!(s["invocations"], 3, "two -E and one -c, counted: {s}");
+}
