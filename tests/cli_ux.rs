@@ -892,3 +892,64 @@ fn compiler_flags_without_a_compiler_word_compile_with_cc() {
     let s = w.stats();
     assert_eq!(s["invocations"], 3, "two -E and one -c, counted: {s}");
 }
+
+/// Issue 26.7: compiles ccache cannot cache because of a precompiled header come with the
+/// sloppiness ccache needs for them, in `stats` and `stats --json` alike; with it set, the
+/// hint goes and the same compiles hit. Real gcc and ccache.
+#[test]
+fn a_precompiled_header_ccache_cannot_use_comes_with_its_sloppiness_hint() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = with_shims();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write(
+        "all.h",
+        "#include <stdio.h>\nstatic inline int one(void) { return 1; }\n",
+    );
+    w.write(
+        "a.c",
+        "int main(void) { printf(\"%d\\n\", one()); return 0; }\n",
+    );
+    let pch = |w: &World| {
+        w.test_shim(&shims, "gcc")
+            .args(["-x", "c-header", "all.h", "-o", "all.h.gch"])
+            .silent()
+            .run();
+    };
+    let use_it = |w: &World| {
+        w.test_shim(&shims, "gcc")
+            .args(["-include", "all.h", "-c", "a.c", "-o", "a.o"])
+            .silent()
+            .run();
+    };
+    pch(&w);
+    use_it(&w);
+    let s = w.stats();
+    assert_eq!(
+        s["uncacheable_reasons"]["could_not_use_precompiled_header"], 2,
+        "making the header and using it: {s}"
+    );
+    let want = "set `sloppiness = [\"pch_defines\", \"time_macros\", \"include_file_mtime\", \"include_file_ctime\"]` under [ccache]";
+    let notices = s["notices"].to_string();
+    assert!(notices.contains("could_not_use_precompiled_header"), "{s}");
+    assert!(notices.contains(&want.replace('"', "\\\"")), "{notices}");
+    w.toolchainkit()
+        .arg("stats")
+        .stderr("")
+        .stdout_contains(
+            "notice: 2 compile(s) counted uncacheable.could_not_use_precompiled_header",
+        )
+        .stdout_contains(want)
+        .run();
+    // With the sloppiness: no hint, and the compile using the header is cached.
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[ccache]\nsloppiness = [\"pch_defines\", \"time_macros\", \"include_file_mtime\", \"include_file_ctime\"]\n");
+    pch(&w);
+    use_it(&w);
+    std::fs::remove_file(w.work.join("a.o")).expect("rm");
+    let before = w.stats()["hits"].as_u64();
+    use_it(&w);
+    let s = w.stats();
+    assert!(!s["notices"].to_string().contains("precompiled"), "{s}");
+    assert_eq!(s["hits"].as_u64(), before.map(|h| h + 1), "{s}");
+}

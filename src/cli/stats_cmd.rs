@@ -165,7 +165,59 @@ fn print_table(s: &Stats, path: &Path, t: &saved::Saved) {
 
 /// The notices to print above the table: one-time ones from the file, and compiles that
 /// came through an outer cache tool.
-fn notices(s: &Stats) -> Vec<String> {
+/// ccache's sloppiness words without which it cannot use a precompiled header (its
+/// manual, "Precompiled headers").
+const PCH_SLOPPINESS: &[&str] = &[
+    "pch_defines",
+    "time_macros",
+    "include_file_mtime",
+    "include_file_ctime",
+];
+
+/// The hint for compiles ccache could not cache because of a precompiled header, when
+/// the configuration lacks the sloppiness ccache needs for them.
+fn pch_hint(s: &Stats, cfg: &crate::config::Config) -> Option<String> {
+    let n = s
+        .outcomes
+        .get("uncacheable.could_not_use_precompiled_header")
+        .map_or(0, |o| o.count);
+    if n == 0 {
+        return None;
+    }
+    let have = cfg.ccache.value.sloppiness.clone().unwrap_or_default();
+    let missing: Vec<&str> = PCH_SLOPPINESS
+        .iter()
+        .copied()
+        .filter(|w| !have.iter().any(|h| h == w))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let all: Vec<String> = have
+        .iter()
+        .map(String::as_str)
+        .chain(missing.iter().copied())
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    Some(format!(
+        "{n} compile(s) counted uncacheable.could_not_use_precompiled_header: ccache caches \
+         compiles that use a precompiled header only with the sloppiness {}.\n\
+         hint: set `sloppiness = [{}]` under [ccache] in the project file (and use the header \
+         with `-include`, or build with `-fpch-preprocess`, as ccache's manual says)",
+        missing.join(", "),
+        all.join(", ")
+    ))
+}
+
+/// Every notice `stats` shows, in text and as `--json`'s `notices`: the stored
+/// one-time messages, compiles through an outer tool, a sccache server without its
+/// remote, compiles outside the project, a precompiled header ccache could not use.
+fn notices(
+    s: &Stats,
+    cfg: &crate::config::Config,
+    local_only: Option<&str>,
+    outside: &[stats::outside::Outside],
+) -> Vec<String> {
     let mut out = s.notices.clone();
     for (tool, n) in crate::outer::counted(s) {
         out.push(format!(
@@ -174,6 +226,15 @@ fn notices(s: &Stats) -> Vec<String> {
             crate::outer::FIX
         ));
     }
+    if let Some(why) = local_only {
+        out.push(format!(
+            "the sccache server runs without its remote cache: {why}"
+        ));
+    }
+    if let Some(a) = stats::outside::advice(outside) {
+        out.push(a);
+    }
+    out.extend(pch_hint(s, cfg));
     out
 }
 
@@ -229,8 +290,10 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         Some(_) => stats::outside::recent(&stats::default_path(), 86_400),
         None => Vec::new(),
     };
+    let all_notices = notices(&s, &cfg, local_only.as_deref(), &outside);
     if json {
         let mut v = to_json(&s, &path, &t);
+        v["notices"] = serde_json::json!(all_notices);
         if cfg.project_file.is_some() {
             v["outside_project"] = serde_json::Value::Array(
                 outside
@@ -257,14 +320,8 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
 
         println!("{v}");
     } else {
-        for n in notices(&s) {
+        for n in &all_notices {
             println!("notice: {n}");
-        }
-        if let Some(why) = &local_only {
-            println!("notice: the sccache server runs without its remote cache: {why}");
-        }
-        if let Some(a) = stats::outside::advice(&outside) {
-            println!("notice: {a}");
         }
         print_table(&s, &path, &t);
         super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());
