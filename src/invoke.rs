@@ -257,7 +257,9 @@ fn record(
             crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
         }
         if outside && let Ok(cwd) = std::env::current_dir() {
-            let _ = crate::stats::outside::note(p, &cwd);
+            let source = crate::args::parse(&call.args).sources.first().copied();
+            let origin = crate::stats::outside::Origin::of(&cwd, source);
+            let _ = crate::stats::outside::note(p, &cwd, origin);
         }
     });
     if let Err(e) = result {

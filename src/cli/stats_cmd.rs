@@ -246,6 +246,12 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         Action::Zero => return zero(&cwd, &cfg, &path),
         _ => {}
     }
+    // Compiles that found no project file around this project's last build, when this is
+    // a project: looked at before reading the counters below writes the file.
+    let outside = match cfg.project_file {
+        Some(_) => stats::outside::near(&stats::default_path(), &path),
+        None => Vec::new(),
+    };
     // Folding pending records and showing notices once both go through the lock; only
     // `stats` and `stats --json` show them, so only those clear them.
     let exists = path.exists() || stats::pending_path(&path).exists();
@@ -285,11 +291,6 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
     let tool_stats = super::server::sccache_counters(&cwd, &cfg);
     let local_only = super::server::local_only_reason(&cwd, &cfg);
     let t = time_saved(&s, &path);
-    // Compiles of the last day that found no project file, when this is a project.
-    let outside = match cfg.project_file {
-        Some(_) => stats::outside::recent(&stats::default_path(), 86_400),
-        None => Vec::new(),
-    };
     let all_notices = notices(&s, &cfg, local_only.as_deref(), &outside);
     if json {
         let mut v = to_json(&s, &path, &t);
@@ -303,6 +304,8 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
                             "dir": o.dir.display().to_string(),
                             "count": o.count,
                             "last": o.last,
+                            "source": o.source.as_ref().map(|s| s.display().to_string()),
+                            "started_by": o.parent,
                         })
                     })
                     .collect(),

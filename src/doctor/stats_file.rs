@@ -91,7 +91,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
         )),
     }
     if ctx.cfg.project_file.is_some() {
-        let outside = stats::outside::recent(&stats::default_path(), 86_400);
+        let outside = stats::outside::near(&stats::default_path(), &path);
         out.push(match stats::outside::advice(&outside) {
             Some(a) => Check::warn(
                 "stats.outside",
@@ -100,7 +100,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
             ),
             None => Check::ok(
                 "stats.outside",
-                "no compile ran outside a project in the last day",
+                "no compile ran outside a project around this project's last build",
             ),
         });
     }
