@@ -953,3 +953,111 @@ fn a_precompiled_header_ccache_cannot_use_comes_with_its_sloppiness_hint() {
     assert!(!s["notices"].to_string().contains("precompiled"), "{s}");
     assert_eq!(s["hits"].as_u64(), before.map(|h| h + 1), "{s}");
 }
+
+/// Issue 26.2: a typo in the *user* file no longer stops every compile of every project
+/// (bare ccache compiles with `max_sizee` in ccache.conf): the file is left out, the
+/// compile works, and `stats`, `stats --json`, `doctor` and `config` say so loudly. An
+/// invalid project file stays the hard error. `config check` tells the two apart: 78 when
+/// a problem stops compiles, 1 when they still work (this file, an unset secret).
+#[test]
+fn an_invalid_user_file_is_left_out_loudly_and_config_check_tells_fatal_from_degraded() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = with_shims();
+    let user = w.root().join("config/toolchainkit/config.toml");
+    std::fs::create_dir_all(user.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&user, "[cache]\nsize_gbb = 2\n").expect("write");
+    w.config("[cache]\ntool = \"none\"\n");
+    w.write("a.c", HELLO_C);
+    w.test_shim(&shims, "gcc")
+        .args(["-c", "a.c"])
+        .silent()
+        .run();
+    assert!(w.work.join("a.o").is_file());
+    let at = format!(
+        "{}:2:1: `cache.size_gbb`: unknown key `size_gbb`",
+        user.display()
+    );
+    let notice = format!(
+        "the user file {} is invalid and left out of every compile's configuration",
+        user.display()
+    );
+    w.toolchainkit()
+        .arg("stats")
+        .stderr("")
+        .stdout_contains(format!("notice: {notice}"))
+        .stdout_contains(&at)
+        .run();
+    let s = w.stats();
+    assert!(s["notices"].to_string().contains(&notice), "{s}");
+    assert_eq!(s["invocations"], 1, "{s}");
+    let doc = w
+        .toolchainkit()
+        .arg("doctor")
+        .status(1)
+        .stdout_contains("problem  config.user")
+        .stdout_contains(&at)
+        .stdout_contains("did you mean `size_gb`?")
+        .stdout_text();
+    assert!(!doc.contains("compiles fail with exit 78"), "{doc}");
+    w.toolchainkit()
+        .arg("config")
+        .stderr("")
+        .stdout_contains(format!(
+            "user file:    {} (INVALID, left out",
+            user.display()
+        ))
+        .stdout_contains(format!("  invalid:    {at}"))
+        .run();
+    w.toolchainkit()
+        .args(["config", "check"])
+        .status(1)
+        .stderr("")
+        .stdout_contains(format!("degraded: {at}"))
+        .stdout_contains("1 problem(s), none stops a compile")
+        .run();
+    let v = w
+        .toolchainkit()
+        .args(["config", "check", "--json"])
+        .status(1)
+        .json();
+    assert_eq!(v["status"], "degraded", "{v}");
+    assert_eq!(v["problems"][0]["fatal"], false, "{v}");
+    // An unset secret degrades too.
+    std::fs::remove_file(&user).expect("rm");
+    w.config(
+        "[cache]\ntool = \"ccache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:6379\"\npassword_env = \"TK_UNSET_PASSWORD\"\n",
+    );
+    w.toolchainkit()
+        .args(["config", "check"])
+        .status(1)
+        .stdout_contains("degraded: ")
+        .stdout_contains("TK_UNSET_PASSWORD")
+        .run();
+    // An invalid project file stops compiles and is fatal for `config check`.
+    std::fs::write(&user, "[cache]\nsize_gbb = 2\n").expect("write");
+    w.config("[cache]\ntool = \"sccach\"\n");
+    w.test_shim(&shims, "gcc")
+        .args(["-c", "a.c"])
+        .status(78)
+        .stderr_contains("`cache.tool`")
+        .run();
+    let v = w
+        .toolchainkit()
+        .args(["config", "check", "--json"])
+        .status(78)
+        .json();
+    assert_eq!(v["status"], "invalid", "{v}");
+    let fatal: Vec<bool> = v["problems"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| p["fatal"].as_bool().unwrap_or(true))
+        .collect();
+    assert_eq!(
+        fatal,
+        [false, true],
+        "the user file's, then the project's: {v}"
+    );
+}

@@ -183,13 +183,24 @@ pub fn show() -> anyhow::Result<i32> {
                 .display()
                 .to_string())
     );
-    println!(
-        "user file:    {}",
-        cfg.user_file.as_ref().map_or(
-            format!("(none: {})", crate::paths::user_config_file().display()),
-            |p| p.display().to_string()
-        )
-    );
+    match &cfg.invalid_user_file {
+        Some((path, problems)) => {
+            println!(
+                "user file:    {} (INVALID, left out: compiles use the other layers; `toolchainkit config check` lists every problem)",
+                path.display()
+            );
+            for p in problems {
+                println!("  invalid:    {}", p.headline());
+            }
+        }
+        None => println!(
+            "user file:    {}",
+            cfg.user_file.as_ref().map_or(
+                format!("(none: {})", crate::paths::user_config_file().display()),
+                |p| p.display().to_string()
+            )
+        ),
+    }
     for i in &cfg.ignored {
         println!(
             "ignored:      {} ({}; see `toolchainkit doctor`)",
@@ -214,8 +225,13 @@ pub fn show() -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// `config check`'s exit code when every problem leaves compiles working (an unset
+/// secret, an invalid user file left out, a remote setting the tool ignores): degraded.
+pub const EXIT_DEGRADED: i32 = 1;
+
 /// Validate and list every problem (on stdout: the listing is the command's output).
-/// Returns 0 when valid, `EXIT_CONFIG` (78) otherwise, as a compile would.
+/// Returns 0 when valid, `EXIT_CONFIG` (78) when a problem stops every compile (as a
+/// compile would exit), `EXIT_DEGRADED` (1) when compiles still work despite them.
 pub fn check(json: bool) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let path_var = std::env::var_os("PATH");
@@ -230,6 +246,26 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
         serves: &serves,
     };
     let problems: Vec<ConfigError> = config::check::check_all(config::Place::cwd(&cwd), &tools);
+    // Fatal: what a compile stops on (exactly what loading the configuration refuses).
+    let fatal_list: Vec<ConfigError> = match config::load(config::Place::cwd(&cwd)) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.into_vec(),
+    };
+    let is_fatal = |p: &ConfigError| fatal_list.contains(p);
+    let fatal = problems.iter().filter(|p| is_fatal(p)).count()
+        + fatal_list.iter().filter(|p| !problems.contains(p)).count();
+    let code = if fatal > 0 {
+        crate::EXIT_CONFIG
+    } else if problems.is_empty() {
+        0
+    } else {
+        EXIT_DEGRADED
+    };
+    let status = match code {
+        0 => "valid",
+        crate::EXIT_CONFIG => "invalid",
+        _ => "degraded",
+    };
     if json {
         let list: Vec<serde_json::Value> = problems
             .iter()
@@ -237,24 +273,39 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
                 serde_json::json!({
                     "file": p.source, "line": p.line, "column": p.column,
                     "key": p.key, "message": p.message, "fix": p.hint,
+                    "fatal": is_fatal(p),
                 })
             })
             .collect();
         println!(
             "{}",
-            serde_json::json!({ "valid": problems.is_empty(), "problems": list })
+            serde_json::json!({
+                "valid": problems.is_empty(),
+                "status": status,
+                "problems": list,
+            })
         );
     } else if problems.is_empty() {
         println!("configuration is valid");
     } else {
         for p in &problems {
-            println!("problem: {p}");
+            if is_fatal(p) {
+                println!("problem: {p}");
+            } else {
+                println!("degraded: {p}");
+            }
         }
-        println!("{} problem(s)", problems.len());
+        if fatal > 0 {
+            println!(
+                "{} problem(s), {fatal} of them stop every compile (exit 78)",
+                problems.len()
+            );
+        } else {
+            println!(
+                "{} problem(s), none stops a compile: compiles work without what they name (degraded, exit {EXIT_DEGRADED})",
+                problems.len()
+            );
+        }
     }
-    Ok(if problems.is_empty() {
-        0
-    } else {
-        crate::EXIT_CONFIG
-    })
+    Ok(code)
 }

@@ -28,7 +28,7 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "1",
-        "The command's own failure, printed as `toolchainkit: error: ...`; doctor with a problem, server status with no server, dist status with a host down.",
+        "The command's own failure, printed as `toolchainkit: error: ...`; doctor with a problem, config check with problems that leave compiles working (degraded), server status with no server, dist status with a host down.",
     ),
     (
         "2",

@@ -219,6 +219,7 @@ fn notices(
     outside: &[stats::outside::Outside],
 ) -> Vec<String> {
     let mut out = s.notices.clone();
+    out.extend(cfg.invalid_user_notice());
     for (tool, n) in crate::outer::counted(s) {
         out.push(format!(
             "{n} compile(s) reached toolchainkit through an outer {tool} (Meson 1.x puts the {tool} it finds in front of `cc` when CC is unset); \
