@@ -252,7 +252,11 @@ fn record(
             key.as_str(),
             "uncacheable.not_a_compile" | "uncacheable.introspection"
         );
+    let noted = stats::causes::take();
     let result = stats::record_in(&path, project, &key, nanos, stats::lock_wait(), |p| {
+        if let Err(e) = stats::causes::record(p, &noted) {
+            log::warn!("cannot record why the compile ran degraded: {e}");
+        }
         if trace {
             crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
         }

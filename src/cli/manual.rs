@@ -94,7 +94,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "TOOLCHAINKIT_LOG",
-        "The diagnostics log's level (e.g. debug); never written to stderr.",
+        "The diagnostics log's level (e.g. debug); without it warnings are logged, kept under 1 MiB. Never written to stderr.",
     ),
     ("TOOLCHAINKIT_LOG_FILE", "The diagnostics log's file."),
     (

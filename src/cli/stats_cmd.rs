@@ -217,8 +217,15 @@ fn notices(
     cfg: &crate::config::Config,
     local_only: Option<&str>,
     outside: &[stats::outside::Outside],
+    causes: &[stats::causes::Cause],
 ) -> Vec<String> {
     let mut out = s.notices.clone();
+    for c in causes {
+        out.push(format!(
+            "compiles ran degraded: {}",
+            stats::causes::describe(c)
+        ));
+    }
     out.extend(cfg.invalid_user_notice());
     for (tool, n) in crate::outer::counted(s) {
         out.push(format!(
@@ -227,7 +234,9 @@ fn notices(
             crate::outer::FIX
         ));
     }
-    if let Some(why) = local_only {
+    if let Some(why) = local_only
+        && !causes.iter().any(|c| c.kind == "sccache.local_only")
+    {
         out.push(format!(
             "the sccache server runs without its remote cache: {why}"
         ));
@@ -292,10 +301,13 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
     let tool_stats = super::server::sccache_counters(&cwd, &cfg);
     let local_only = super::server::local_only_reason(&cwd, &cfg);
     let t = time_saved(&s, &path);
-    let all_notices = notices(&s, &cfg, local_only.as_deref(), &outside);
+    // The causes of degraded compiles since counting (re)started.
+    let causes = stats::causes::since(&path, s.since);
+    let all_notices = notices(&s, &cfg, local_only.as_deref(), &outside, &causes);
     if json {
         let mut v = to_json(&s, &path, &t);
         v["notices"] = serde_json::json!(all_notices);
+        v["degraded"] = causes_json(&causes);
         if cfg.project_file.is_some() {
             v["outside_project"] = serde_json::Value::Array(
                 outside
@@ -377,6 +389,7 @@ fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<
         log::warn!("cannot keep the zeroed miss times: {e}");
     }
     super::dist_cmd::zero(cfg);
+    stats::causes::clear(path);
     println!("statistics zeroed ({})", path.display());
     match super::server::zero_sccache(cwd, cfg) {
         Some(Ok(sock)) => println!(
@@ -396,6 +409,20 @@ fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<
         None => {}
     }
     Ok(0)
+}
+
+/// The causes as `--json` gives them: `[{kind, count, last, cause}]`.
+fn causes_json(causes: &[stats::causes::Cause]) -> serde_json::Value {
+    serde_json::Value::Array(
+        causes
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "kind": c.kind, "count": c.count, "last": c.last, "cause": c.cause,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// `stats --mark`: remember the counters now.
@@ -456,6 +483,12 @@ pub fn summary_line(
             (_, None) => "time saved unknown (no miss recorded to compare with)".to_string(),
         },
     ];
+    let remote_errors = w.sum("miss.remote_error").count;
+    if remote_errors > 0 {
+        parts.push(format!(
+            "{remote_errors} remote error(s) (misses stored locally only)"
+        ));
+    }
     for (prefix, name) in [
         ("uncacheable.", "uncacheable"),
         ("fallback.", "fallback"),
@@ -508,8 +541,16 @@ fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
             },
         ],
     );
+    let causes = stats::causes::since(path, from_us / 1_000_000);
     if json {
         let mut v = to_json(&w, path, &t);
+        v["degraded"] = causes_json(&causes);
+        v["notices"] = serde_json::json!(
+            causes
+                .iter()
+                .map(|c| format!("compiles ran degraded: {}", stats::causes::describe(c)))
+                .collect::<Vec<_>>()
+        );
         v["window"] = serde_json::json!(match window {
             mark::Window::SinceMark => "since_mark",
             mark::Window::ZeroedAfterMark => "zeroed_after_mark",
@@ -518,10 +559,14 @@ fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
         v["marked_at_us"] = serde_json::json!(m.as_ref().map(|m| m.marked_at_us));
         println!("{v}");
     } else {
-        println!(
-            "{}",
-            summary_line(&w, &t, window, m.as_ref().map(|m| m.marked_at_us))
-        );
+        let mut line = summary_line(&w, &t, window, m.as_ref().map(|m| m.marked_at_us));
+        for c in &causes {
+            line.push_str(&format!(
+                "\ntoolchainkit: degraded: {}",
+                stats::causes::describe(c)
+            ));
+        }
+        println!("{line}");
     }
     Ok(0)
 }

@@ -90,6 +90,24 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
             "make the state directory writable",
         )),
     }
+    let day_ago = stats::now_secs().saturating_sub(86_400);
+    let causes = stats::causes::since(&path, day_ago);
+    if causes.is_empty() {
+        out.push(Check::ok(
+            "stats.degraded",
+            "no compile ran degraded in the last day",
+        ));
+    }
+    for c in causes {
+        out.push(Check::warn(
+            "stats.degraded",
+            format!(
+                "compiles ran degraded (they worked, without a cache or its remote): {}",
+                stats::causes::describe(&c)
+            ),
+            "fix the cause named; `toolchainkit stats` counts these compiles",
+        ));
+    }
     if ctx.cfg.project_file.is_some() {
         let outside = stats::outside::near(&stats::default_path(), &path);
         out.push(match stats::outside::advice(&outside) {
