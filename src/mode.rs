@@ -11,6 +11,14 @@
 //! the management CLI, which answers `unknown subcommand` with a suggestion: a typo such
 //! as `toolchainkit stat` must never run `/usr/bin/stat`. `toolchainkit -- NAME` forces a
 //! compiler of any name.
+//!
+//! `toolchainkit FLAGS... SOURCE` (a compiler flag first, a source file among the
+//! arguments) is a compile without a compiler word: the `cc` crate, given
+//! `CC="toolchainkit cc"`, probes the first word alone (`toolchainkit -E
+//! detect_compiler_family.c`, then each flag it wants to check). The compiler is the word
+//! after `toolchainkit` in `CC` (C++ sources: `CXX`), else `cc` (`c++`): see
+//! `implicit_compiler`. A flag first without a source (`-s`, `--version`) stays the
+//! management CLI's.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -48,6 +56,9 @@ pub enum Invoked {
     Masquerade,
     /// As `toolchainkit COMPILER`: the compiler word as given.
     Launcher,
+    /// As `toolchainkit FLAGS... SOURCE`, without a compiler word: the compiler is
+    /// filled in by `implicit_compiler` (empty until then).
+    Implicit,
 }
 
 /// One compile request: the compiler word, how it was invoked, and its arguments.
@@ -89,6 +100,18 @@ pub fn classify(mut argv: Vec<OsString>) -> Mode {
         argv.remove(0);
         return launcher(argv);
     }
+    // `-?` is the `cc` crate's probe for a cl-style compiler: the compiler answers it.
+    if first_b == b"-?"
+        || (first_b.starts_with(b"-")
+            && !OWN_FLAGS.contains(&first_b)
+            && crate::args::parse(&argv).may_compile)
+    {
+        return Mode::Compile(Call {
+            how: Invoked::Implicit,
+            compiler: OsString::new(),
+            args: argv,
+        });
+    }
     if first_b.starts_with(b"-")
         || SUBCOMMANDS.iter().any(|s| s.as_bytes() == first_b)
         || !names_a_compiler(first)
@@ -97,6 +120,44 @@ pub fn classify(mut argv: Vec<OsString>) -> Mode {
     }
     launcher(argv)
 }
+
+/// The management CLI's own flags, which are never compiler arguments.
+const OWN_FLAGS: &[&[u8]] = &[b"-h", b"--help", b"-V", b"--version"];
+
+/// The compiler of an `Invoked::Implicit` compile: the word after `toolchainkit` in `CC`
+/// (or `CXX` when a source is C++ or `-x c++` is given), as the `cc` crate and make read
+/// `CC="toolchainkit gcc-12"`; else `cc` (`c++`). Pure: the variables are passed in.
+pub fn implicit_compiler(args: &[OsString], cc: Option<&OsStr>, cxx: Option<&OsStr>) -> OsString {
+    let cplusplus = args
+        .windows(2)
+        .any(|w| w[0].as_bytes() == b"-x" && w[1].as_bytes().starts_with(b"c++"))
+        || args.iter().any(|a| {
+            a.as_bytes().starts_with(b"-xc++")
+                || (!a.as_bytes().starts_with(b"-")
+                    && Path::new(a)
+                        .extension()
+                        .is_some_and(|e| CXX_EXTS.iter().any(|x| e.as_bytes() == x.as_bytes())))
+        });
+    let (var, default) = if cplusplus { (cxx, "c++") } else { (cc, "cc") };
+    let named = var.and_then(|v| {
+        let mut words = v
+            .as_bytes()
+            .split(u8::is_ascii_whitespace)
+            .filter(|w| !w.is_empty());
+        let first = words.next()?;
+        let second = words.next()?;
+        (is_own_name(basename(OsStr::from_bytes(first)))
+            && !second.starts_with(b"-")
+            && !is_own_name(basename(OsStr::from_bytes(second))))
+        .then(|| OsStr::from_bytes(second).to_os_string())
+    });
+    named.unwrap_or_else(|| default.into())
+}
+
+/// Source extensions the drivers compile as C++.
+const CXX_EXTS: &[&str] = &[
+    "cc", "cp", "cpp", "cxx", "c++", "C", "CPP", "ii", "mm", "mii", "hh", "hpp", "hxx", "H", "tcc",
+];
 
 /// May the first word after `toolchainkit` be taken for a compiler without `--`? A path,
 /// a known compiler name, or a wrapper word (`ccache`, `sccache`, ...) that launcher mode
@@ -196,6 +257,30 @@ mod tests {
                 compile(Launcher, "ccache", &["-s"]),
             ),
             (vec!["toolchainkit", "--"], Mode::Management(vec![])),
+            // Compiler flags first and a source: a compile whose compiler is implicit.
+            (
+                vec!["toolchainkit", "-E", "detect_compiler_family.c"],
+                compile(Implicit, "", &["-E", "detect_compiler_family.c"]),
+            ),
+            (
+                vec!["toolchainkit", "-O0", "-c", "--", "probe.c"],
+                compile(Implicit, "", &["-O0", "-c", "--", "probe.c"]),
+            ),
+            (
+                vec!["toolchainkit", "-M", "x.c"],
+                compile(Implicit, "", &["-M", "x.c"]),
+            ),
+            // A flag without a source is the CLI's (a ccache habit, or clap's error).
+            (
+                vec!["toolchainkit", "-M", "2G"],
+                Mode::Management(os(&["-M", "2G"])),
+            ),
+            (vec!["toolchainkit", "-s"], Mode::Management(os(&["-s"]))),
+            (vec!["toolchainkit", "-?"], compile(Implicit, "", &["-?"])),
+            (
+                vec!["toolchainkit", "--version", "x.c"],
+                Mode::Management(os(&["--version", "x.c"])),
+            ),
             // Typos and other programs are never run as a compiler without `--`.
             (
                 vec!["toolchainkit", "stat", "-c", "%s", "x"],
@@ -241,6 +326,40 @@ mod tests {
         ];
         for (argv, want) in table {
             assert_eq!(classify(os(&argv)), want, "argv {argv:?}");
+        }
+    }
+
+    #[test]
+    fn implicit_compiler_follows_cc_and_cxx() {
+        let args = |v: &[&str]| os(v);
+        let o = |s: &str| OsString::from(s);
+        let c = args(&["-E", "x.c"]);
+        let cpp = args(&["-c", "x.cpp"]);
+        let tk_gcc = o("toolchainkit gcc-12");
+        let tk_clang = o("/opt/bin/toolchainkit  clang++ -stdlib=libc++");
+        assert_eq!(implicit_compiler(&c, None, None), "cc");
+        assert_eq!(implicit_compiler(&cpp, None, None), "c++");
+        assert_eq!(
+            implicit_compiler(&c, Some(&tk_gcc), Some(&tk_clang)),
+            "gcc-12"
+        );
+        assert_eq!(
+            implicit_compiler(&cpp, Some(&tk_gcc), Some(&tk_clang)),
+            "clang++"
+        );
+        let xcxx = args(&["-x", "c++", "-E", "-"]);
+        assert_eq!(
+            implicit_compiler(&xcxx, Some(&tk_gcc), Some(&tk_clang)),
+            "clang++"
+        );
+        // CC not naming toolchainkit, or naming no compiler after it: the default.
+        for cc in [
+            "ccache gcc",
+            "toolchainkit",
+            "toolchainkit -O2",
+            "toolchainkit toolchainkit",
+        ] {
+            assert_eq!(implicit_compiler(&c, Some(&o(cc)), None), "cc", "{cc}");
         }
     }
 

@@ -83,6 +83,24 @@ pub struct NotFound {
 
 impl fmt::Display for NotFound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A path that is no compiler: PATH was not searched, so say what is at the path.
+        if mode::is_path(&self.name)
+            && self.searched.is_empty()
+            && let Some(s) = self.skipped.first()
+        {
+            let what = match std::fs::metadata(&s.path) {
+                Err(_) => "no such file",
+                Ok(m) if m.is_dir() => "a directory",
+                Ok(_) => "not an executable file",
+            };
+            return write!(
+                f,
+                "no real compiler at `{}` ({}: {what})\n\
+                 hint: check the path, or give the compiler's name (`cc`, `gcc`, ...) to find it in PATH",
+                self.name.to_string_lossy(),
+                s.path.display()
+            );
+        }
         writeln!(
             f,
             "no real compiler `{}` found in PATH ({} directories searched)",

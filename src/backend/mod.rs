@@ -146,6 +146,7 @@ pub fn run_direct(job: &Job<'_>) -> io::Result<ExitStatus> {
 /// invocation as `fallback.REASON`.
 pub fn fall_back(job: &Job<'_>, reason: &str, why: std::fmt::Arguments<'_>) -> io::Result<Ran> {
     log::warn!("{why}; running the compiler directly");
+    crate::stats::causes::note(&format!("fallback.{reason}"), why.to_string());
     Ok(Ran {
         status: run_direct(job)?,
         outcome: Outcome::Fallback(reason.into()),

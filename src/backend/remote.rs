@@ -411,6 +411,13 @@ pub fn resolve(vars: &[Var]) -> Vec<(String, OsString)> {
                             v.name,
                             v.name
                         );
+                        crate::stats::causes::note(
+                            "remote.secret_unset",
+                            format!(
+                                "the remote cache's variable {var} is not set in the build's environment, so {} was left out: compiles used the local cache only",
+                                v.name
+                            ),
+                        );
                         continue 'vars;
                     }
                 },
@@ -434,6 +441,13 @@ pub fn tool_env(tool: Tool, cfg: &Config) -> Vec<(String, OsString)> {
                 "remote cache ignored: {} ({})",
                 u.message,
                 cfg.remote.origin
+            );
+            crate::stats::causes::note(
+                "remote.unusable",
+                format!(
+                    "the remote cache was ignored: {} ({})",
+                    u.message, cfg.remote.origin
+                ),
             );
             Vec::new()
         }

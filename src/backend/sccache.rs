@@ -614,6 +614,10 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         Ok(Started::AsConfigured) => (full_env.clone(), "sccache"),
         Ok(Started::LocalOnly(why)) => {
             log::warn!("sccache server runs without its remote cache: {why}");
+            crate::stats::causes::note(
+                "sccache.local_only",
+                format!("the sccache server runs without its remote cache: {why}"),
+            );
             (
                 local.as_ref().map(|l| l.env.clone()).unwrap_or_default(),
                 "sccache_local_only",

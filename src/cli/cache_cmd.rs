@@ -103,6 +103,27 @@ fn run_ccache(exe: &Path, cfg: &Config, action: Action) -> anyhow::Result<i32> {
     }
 }
 
+/// `ccache -z` on this project's ccache directory (`stats --zero`), when ccache is
+/// installed and that directory exists: `None` otherwise (nothing counted there yet; a
+/// directory is never created to be zeroed).
+pub fn zero_ccache(cfg: &Config) -> Option<Result<PathBuf, String>> {
+    let cwd = std::env::current_dir().ok()?;
+    let exe = crate::backend::find_tool(Tool::Ccache, std::env::var_os("PATH").as_deref(), &cwd)?;
+    let (dir, _) = dir_of(cfg, Tool::Ccache).ok()?;
+    if !dir.is_dir() {
+        return None;
+    }
+    Some(match ccache_cmd(&exe, cfg).arg("-z").output() {
+        Ok(o) if o.status.success() => Ok(dir),
+        Ok(o) => Err(format!(
+            "`ccache -z` failed ({}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Err(format!("cannot run {}: {e}", exe.display())),
+    })
+}
+
 fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::Result<i32> {
     let (dir, origin) = dir_of(cfg, Tool::Sccache)?;
     println!("sccache cache: {} ({origin})", dir.display());

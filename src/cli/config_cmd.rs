@@ -9,6 +9,16 @@ fn quote_path(p: &Option<std::path::PathBuf>) -> String {
     }
 }
 
+/// A key of a `[ccache]`/`[sccache]` table that no layer set comes from no file, even
+/// when the table it would be in does: its origin is the default.
+fn origin_unless_unset(value: &str, table: &impl std::fmt::Display) -> String {
+    if value.starts_with("(unset") {
+        "default".into()
+    } else {
+        table.to_string()
+    }
+}
+
 /// Every effective setting with its origin, as `key = value  # origin` lines.
 pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
     let prefer: Vec<String> = cfg
@@ -112,23 +122,20 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
                 .map_or_else(unset, |l| l.to_string()),
         ),
     ] {
-        out.push((k.into(), v, c.origin.to_string()));
+        let origin = origin_unless_unset(&v, &c.origin);
+        out.push((k.into(), v, origin));
     }
     let s = &cfg.sccache;
     let unset = || "(unset: sccache's own setting)".to_string();
-    out.push((
-        "sccache.basedirs".into(),
-        s.value.basedirs.as_ref().map_or_else(unset, |v| {
-            let q: Vec<String> = v.iter().map(|d| format!("\"{}\"", d.display())).collect();
-            format!("[{}]", q.join(", "))
-        }),
-        s.origin.to_string(),
-    ));
-    out.push((
-        "sccache.direct".into(),
-        s.value.direct.map_or_else(unset, |b| b.to_string()),
-        s.origin.to_string(),
-    ));
+    let basedirs = s.value.basedirs.as_ref().map_or_else(unset, |v| {
+        let q: Vec<String> = v.iter().map(|d| format!("\"{}\"", d.display())).collect();
+        format!("[{}]", q.join(", "))
+    });
+    let origin = origin_unless_unset(&basedirs, &s.origin);
+    out.push(("sccache.basedirs".into(), basedirs, origin));
+    let direct = s.value.direct.map_or_else(unset, |b| b.to_string());
+    let origin = origin_unless_unset(&direct, &s.origin);
+    out.push(("sccache.direct".into(), direct, origin));
     match &cfg.dist.value {
         None => out.push((
             "dist.engine".into(),
@@ -162,6 +169,9 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
     out
 }
 
+/// The widest `key = value` that the origin column is aligned after.
+const ORIGIN_COLUMN: usize = 44;
+
 pub fn show() -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let cfg = config::load(config::Place::cwd(&cwd))?;
@@ -173,13 +183,24 @@ pub fn show() -> anyhow::Result<i32> {
                 .display()
                 .to_string())
     );
-    println!(
-        "user file:    {}",
-        cfg.user_file.as_ref().map_or(
-            format!("(none: {})", crate::paths::user_config_file().display()),
-            |p| p.display().to_string()
-        )
-    );
+    match &cfg.invalid_user_file {
+        Some((path, problems)) => {
+            println!(
+                "user file:    {} (INVALID, left out: compiles use the other layers; `toolchainkit config check` lists every problem)",
+                path.display()
+            );
+            for p in problems {
+                println!("  invalid:    {}", p.headline());
+            }
+        }
+        None => println!(
+            "user file:    {}",
+            cfg.user_file.as_ref().map_or(
+                format!("(none: {})", crate::paths::user_config_file().display()),
+                |p| p.display().to_string()
+            )
+        ),
+    }
     for i in &cfg.ignored {
         println!(
             "ignored:      {} ({}; see `toolchainkit doctor`)",
@@ -189,9 +210,12 @@ pub fn show() -> anyhow::Result<i32> {
     }
     println!();
     let rows = lines(&cfg);
+    // Origins line up in one column, but a long value (a path) does not push every line
+    // out to its width: past the column, two spaces.
     let width = rows
         .iter()
         .map(|(k, v, _)| k.len() + v.len() + 3)
+        .filter(|w| *w <= ORIGIN_COLUMN)
         .max()
         .unwrap_or(0);
     for (k, v, origin) in rows {
@@ -201,8 +225,13 @@ pub fn show() -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// `config check`'s exit code when every problem leaves compiles working (an unset
+/// secret, an invalid user file left out, a remote setting the tool ignores): degraded.
+pub const EXIT_DEGRADED: i32 = 1;
+
 /// Validate and list every problem (on stdout: the listing is the command's output).
-/// Returns 0 when valid, `EXIT_CONFIG` (78) otherwise, as a compile would.
+/// Returns 0 when valid, `EXIT_CONFIG` (78) when a problem stops every compile (as a
+/// compile would exit), `EXIT_DEGRADED` (1) when compiles still work despite them.
 pub fn check(json: bool) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let path_var = std::env::var_os("PATH");
@@ -217,6 +246,26 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
         serves: &serves,
     };
     let problems: Vec<ConfigError> = config::check::check_all(config::Place::cwd(&cwd), &tools);
+    // Fatal: what a compile stops on (exactly what loading the configuration refuses).
+    let fatal_list: Vec<ConfigError> = match config::load(config::Place::cwd(&cwd)) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.into_vec(),
+    };
+    let is_fatal = |p: &ConfigError| fatal_list.contains(p);
+    let fatal = problems.iter().filter(|p| is_fatal(p)).count()
+        + fatal_list.iter().filter(|p| !problems.contains(p)).count();
+    let code = if fatal > 0 {
+        crate::EXIT_CONFIG
+    } else if problems.is_empty() {
+        0
+    } else {
+        EXIT_DEGRADED
+    };
+    let status = match code {
+        0 => "valid",
+        crate::EXIT_CONFIG => "invalid",
+        _ => "degraded",
+    };
     if json {
         let list: Vec<serde_json::Value> = problems
             .iter()
@@ -224,24 +273,39 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
                 serde_json::json!({
                     "file": p.source, "line": p.line, "column": p.column,
                     "key": p.key, "message": p.message, "fix": p.hint,
+                    "fatal": is_fatal(p),
                 })
             })
             .collect();
         println!(
             "{}",
-            serde_json::json!({ "valid": problems.is_empty(), "problems": list })
+            serde_json::json!({
+                "valid": problems.is_empty(),
+                "status": status,
+                "problems": list,
+            })
         );
     } else if problems.is_empty() {
         println!("configuration is valid");
     } else {
         for p in &problems {
-            println!("problem: {p}");
+            if is_fatal(p) {
+                println!("problem: {p}");
+            } else {
+                println!("degraded: {p}");
+            }
         }
-        println!("{} problem(s)", problems.len());
+        if fatal > 0 {
+            println!(
+                "{} problem(s), {fatal} of them stop every compile (exit 78)",
+                problems.len()
+            );
+        } else {
+            println!(
+                "{} problem(s), none stops a compile: compiles work without what they name (degraded, exit {EXIT_DEGRADED})",
+                problems.len()
+            );
+        }
     }
-    Ok(if problems.is_empty() {
-        0
-    } else {
-        crate::EXIT_CONFIG
-    })
+    Ok(code)
 }

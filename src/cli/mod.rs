@@ -45,8 +45,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Print this help.
-    Help,
+    /// Print this help, or a subcommand's (`toolchainkit help stats`).
+    Help {
+        /// The subcommand (and its subcommands) to describe.
+        command: Vec<String>,
+    },
     /// Show every effective setting and where it came from; `config check` validates.
     Config {
         #[command(subcommand)]
@@ -293,6 +296,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     crate::logging::init();
+    if let Some(code) = habit(&args) {
+        return code;
+    }
     if let Some(code) = unknown_subcommand(&args) {
         return code;
     }
@@ -305,11 +311,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     };
     let result = match cli.command {
-        None | Some(Cmd::Help) => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_long_help();
-            Ok(0)
-        }
+        None => help(&[]),
+        Some(Cmd::Help { command }) => help(&command),
         Some(Cmd::Config { action: None }) => config_cmd::show(),
         Some(Cmd::Config {
             action: Some(ConfigAction::Check { json }),
@@ -405,6 +408,96 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     };
     result.unwrap_or_else(|e| report(&e))
+}
+
+/// `toolchainkit help [COMMAND...]`: the long help of the tool or of one subcommand
+/// (`help cache size`), as `toolchainkit COMMAND --help` prints it.
+fn help(words: &[String]) -> anyhow::Result<i32> {
+    use clap::CommandFactory;
+    let mut at = Cli::command();
+    at.build();
+    for (i, w) in words.iter().enumerate() {
+        let Some(next) = at.find_subcommand(w).cloned() else {
+            let place = match i {
+                0 => "toolchainkit".to_string(),
+                _ => format!("toolchainkit {}", words[..i].join(" ")),
+            };
+            let names: Vec<&str> = at
+                .get_subcommands()
+                .map(clap::Command::get_name)
+                .filter(|n| *n != "help")
+                .collect();
+            let hint = crate::config::suggest(w, &names, "");
+            eprintln!(
+                "toolchainkit: error: `{place}` has no subcommand `{w}`{}{hint}\n\
+                 hint: `toolchainkit help` lists the subcommands",
+                if hint.is_empty() { "" } else { "; " },
+            );
+            return Ok(2);
+        };
+        at = next;
+    }
+    if words.is_empty() {
+        at.print_long_help()?;
+        return Ok(0);
+    }
+    // Exactly what `toolchainkit WORDS... --help` prints.
+    let argv = std::iter::once("toolchainkit")
+        .chain(words.iter().map(String::as_str))
+        .chain(std::iter::once("--help"));
+    match Cli::try_parse_from(argv) {
+        Err(e) => {
+            e.print()?;
+            Ok(0)
+        }
+        Ok(_) => Ok(0),
+    }
+}
+
+/// ccache's and sccache's own management flags (`toolchainkit -s`, `-z`, `-C`, `-M 2G`,
+/// `--show-stats`, ...): what a daily user of those tools types first. Each names the
+/// toolchainkit command that does it, and exits 2 (a usage error) without doing
+/// anything. Not aliases on purpose: `-s` has two answers here (this project's
+/// per-invocation counts, or the tool's own counters), `-C` empties a cache, and a flag
+/// that quietly did something other than the tool it comes from would mislead.
+fn habit(args: &[OsString]) -> Option<i32> {
+    let first = args.first()?.to_str()?;
+    let (flag, value) = match first.split_once('=') {
+        Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+        _ => (first, None),
+    };
+    let value = value.or_else(|| args.get(1).and_then(|v| v.to_str()).map(str::to_string));
+    let size = value.as_deref().unwrap_or("SIZE");
+    let (tool, instead) = match flag {
+        "-s" | "--show-stats" => (
+            "a ccache and sccache",
+            "`toolchainkit stats` (this project's invocations, hit by hit) or \
+             `toolchainkit cache show` (the tool's own counters for this project's cache)"
+                .to_string(),
+        ),
+        "--print-stats" => ("a ccache", "`toolchainkit stats --json`".into()),
+        "-z" | "--zero-stats" => (
+            "a ccache and sccache",
+            "`toolchainkit stats --zero` (ours and the tool's counters)".into(),
+        ),
+        "-C" | "--clear" => ("a ccache", "`toolchainkit cache clean`".into()),
+        "-M" | "--max-size" => ("a ccache", format!("`toolchainkit cache size {size}`")),
+        "-p" | "--show-config" => ("a ccache", "`toolchainkit config`".into()),
+        "--stop-server" => ("an sccache", "`toolchainkit server stop`".into()),
+        "--start-server" => (
+            "an sccache",
+            "none needed: the first compile through toolchainkit starts this project's server \
+             (`toolchainkit server status` shows it)"
+                .into(),
+        ),
+        "--dist-status" => ("an sccache", "`toolchainkit dist status`".into()),
+        _ => return None,
+    };
+    eprintln!(
+        "toolchainkit: error: `{flag}` is {tool} option; in toolchainkit: {instead}\n\
+         hint: `toolchainkit help` lists the subcommands"
+    );
+    Some(2)
 }
 
 /// A first word that is neither a subcommand nor a flag (`mode::classify` hands words

@@ -93,8 +93,23 @@ pub fn query_command(exe: &Path, sock: &Path) -> String {
     )
 }
 
+/// What compiles of this project use instead of an sccache server, when they use none:
+/// `None` when they use sccache (so the first compile starts the server).
+fn not_sccache(cfg: &Config) -> Option<String> {
+    let cwd = std::env::current_dir().ok()?;
+    match super::env_cmd::configured_tool(cfg, &cwd) {
+        Ok(Tool::Sccache) => None,
+        Ok(t) => Some(format!(
+            "this project's compiles use {} ({}), so no compile starts an sccache server",
+            t.name(),
+            cfg.tool.origin
+        )),
+        Err(e) => Some(format!("no compile starts an sccache server: {e:#}")),
+    }
+}
+
 pub fn status() -> anyhow::Result<i32> {
-    let (exe, sock, _cfg) = locate()?;
+    let (exe, sock, cfg) = locate()?;
     let dir = sock.parent().map(Path::to_path_buf).unwrap_or_default();
     let removed = sccache::clean_stale(&dir);
     for r in &removed {
@@ -105,7 +120,10 @@ pub fn status() -> anyhow::Result<i32> {
     }
     if !sccache::server_up(&sock) {
         println!("not running (would use {})", sock.display());
-        println!("the first compile through the shim starts it");
+        match not_sccache(&cfg) {
+            Some(why) => println!("{why}"),
+            None => println!("the first compile through toolchainkit starts it"),
+        }
         return Ok(1);
     }
     println!("running");
@@ -142,6 +160,15 @@ pub fn status() -> anyhow::Result<i32> {
 pub fn stop() -> anyhow::Result<i32> {
     let (exe, sock, _cfg) = locate()?;
     if sccache::stop_server(&exe, &sock) {
+        // sccache leaves its socket file behind: once nothing answers on it, remove it
+        // (under its start lock, as `status` does), so the next `status` has nothing stale.
+        let gone = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while sccache::server_up(&sock) && std::time::Instant::now() < gone {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if let Some(dir) = sock.parent() {
+            sccache::clean_stale(dir);
+        }
         println!("stopped the server on {}", sock.display());
     } else {
         println!("no server running on {}", sock.display());

@@ -2,8 +2,9 @@
 //! `toolchainkit trace` (Chrome JSON, SVG or HTML of the build trace, optionally only the
 //! last build or since a time).
 //!
-//! `--zero` also zeroes the counters of this project's sccache server, so every number
-//! shown afterwards is about the builds since. `--mark` / `--since-mark` bracket one
+//! `--zero` also zeroes the tools' own counters for this project (its sccache server's,
+//! `ccache -z` on its ccache directory), so every number shown afterwards is about the
+//! builds since. `--mark` / `--since-mark` bracket one
 //! build (a CI job marks before it and prints the one-line summary after it); `--all`
 //! lives in `stats_all`.
 
@@ -141,8 +142,68 @@ fn print_table(s: &Stats, path: &Path, t: &saved::Saved) {
 
 /// The notices to print above the table: one-time ones from the file, and compiles that
 /// came through an outer cache tool.
-fn notices(s: &Stats) -> Vec<String> {
+/// ccache's sloppiness words without which it cannot use a precompiled header (its
+/// manual, "Precompiled headers").
+const PCH_SLOPPINESS: &[&str] = &[
+    "pch_defines",
+    "time_macros",
+    "include_file_mtime",
+    "include_file_ctime",
+];
+
+/// The hint for compiles ccache could not cache because of a precompiled header, when
+/// the configuration lacks the sloppiness ccache needs for them.
+fn pch_hint(s: &Stats, cfg: &crate::config::Config) -> Option<String> {
+    let n = s
+        .outcomes
+        .get("uncacheable.could_not_use_precompiled_header")
+        .map_or(0, |o| o.count);
+    if n == 0 {
+        return None;
+    }
+    let have = cfg.ccache.value.sloppiness.clone().unwrap_or_default();
+    let missing: Vec<&str> = PCH_SLOPPINESS
+        .iter()
+        .copied()
+        .filter(|w| !have.iter().any(|h| h == w))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let all: Vec<String> = have
+        .iter()
+        .map(String::as_str)
+        .chain(missing.iter().copied())
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    Some(format!(
+        "{n} compile(s) counted uncacheable.could_not_use_precompiled_header: ccache caches \
+         compiles that use a precompiled header only with the sloppiness {}.\n\
+         hint: set `sloppiness = [{}]` under [ccache] in the project file (and use the header \
+         with `-include`, or build with `-fpch-preprocess`, as ccache's manual says)",
+        missing.join(", "),
+        all.join(", ")
+    ))
+}
+
+/// Every notice `stats` shows, in text and as `--json`'s `notices`: the stored
+/// one-time messages, compiles through an outer tool, a sccache server without its
+/// remote, compiles outside the project, a precompiled header ccache could not use.
+fn notices(
+    s: &Stats,
+    cfg: &crate::config::Config,
+    local_only: Option<&str>,
+    outside: &[stats::outside::Outside],
+    causes: &[stats::causes::Cause],
+) -> Vec<String> {
     let mut out = s.notices.clone();
+    for c in causes {
+        out.push(format!(
+            "compiles ran degraded: {}",
+            stats::causes::describe(c)
+        ));
+    }
+    out.extend(cfg.invalid_user_notice());
     for (tool, n) in crate::outer::counted(s) {
         out.push(format!(
             "{n} compile(s) reached toolchainkit through an outer {tool} (Meson 1.x puts the {tool} it finds in front of `cc` when CC is unset); \
@@ -150,6 +211,17 @@ fn notices(s: &Stats) -> Vec<String> {
             crate::outer::FIX
         ));
     }
+    if let Some(why) = local_only
+        && !causes.iter().any(|c| c.kind == "sccache.local_only")
+    {
+        out.push(format!(
+            "the sccache server runs without its remote cache: {why}"
+        ));
+    }
+    if let Some(a) = stats::outside::advice(outside) {
+        out.push(a);
+    }
+    out.extend(pch_hint(s, cfg));
     out
 }
 
@@ -161,6 +233,12 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         Action::Zero => return zero(&cwd, &cfg, &path),
         _ => {}
     }
+    // Compiles that found no project file around this project's last build, when this is
+    // a project: looked at before reading the counters below writes the file.
+    let outside = match cfg.project_file {
+        Some(_) => stats::outside::near(&stats::default_path(), &path),
+        None => Vec::new(),
+    };
     // Folding pending records and showing notices once both go through the lock; only
     // `stats` and `stats --json` show them, so only those clear them.
     let exists = path.exists() || stats::pending_path(&path).exists();
@@ -200,13 +278,13 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
     let tool_stats = super::server::sccache_counters(&cwd, &cfg);
     let local_only = super::server::local_only_reason(&cwd, &cfg);
     let t = saved::of_file(&s, &path);
-    // Compiles of the last day that found no project file, when this is a project.
-    let outside = match cfg.project_file {
-        Some(_) => stats::outside::recent(&stats::default_path(), 86_400),
-        None => Vec::new(),
-    };
+    // The causes of degraded compiles since counting (re)started.
+    let causes = stats::causes::since(&path, s.since);
+    let all_notices = notices(&s, &cfg, local_only.as_deref(), &outside, &causes);
     if json {
         let mut v = to_json(&s, &path, &t);
+        v["notices"] = serde_json::json!(all_notices);
+        v["degraded"] = causes_json(&causes);
         if cfg.project_file.is_some() {
             v["outside_project"] = serde_json::Value::Array(
                 outside
@@ -216,6 +294,8 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
                             "dir": o.dir.display().to_string(),
                             "count": o.count,
                             "last": o.last,
+                            "source": o.source.as_ref().map(|s| s.display().to_string()),
+                            "started_by": o.parent,
                         })
                     })
                     .collect(),
@@ -233,14 +313,8 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
 
         println!("{v}");
     } else {
-        for n in notices(&s) {
+        for n in &all_notices {
             println!("notice: {n}");
-        }
-        if let Some(why) = &local_only {
-            println!("notice: the sccache server runs without its remote cache: {why}");
-        }
-        if let Some(a) = stats::outside::advice(&outside) {
-            println!("notice: {a}");
         }
         print_table(&s, &path, &t);
         super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());
@@ -282,8 +356,9 @@ fn print_sccache_counters(t: &serde_json::Value) {
     }
 }
 
-/// `stats --zero`: our counters (remembering their miss times for "time saved") and the
-/// counters of this project's sccache server, if one runs.
+/// `stats --zero`: our counters (remembering their miss times for "time saved"), the
+/// counters of this project's sccache server, if one runs, and ccache's counters for this
+/// project's ccache directory, if it exists: both tools alike, whichever compiles used.
 fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<i32> {
     let old = stats::update(path, std::mem::take)
         .with_context(|| format!("cannot reset {}", path.display()))?;
@@ -291,6 +366,7 @@ fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<
         log::warn!("cannot keep the zeroed miss times: {e}");
     }
     super::dist_cmd::zero(cfg);
+    stats::causes::clear(path);
     println!("statistics zeroed ({})", path.display());
     match super::server::zero_sccache(cwd, cfg) {
         Some(Ok(sock)) => println!(
@@ -302,7 +378,28 @@ fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<
         }
         None => {}
     }
+    match super::cache_cmd::zero_ccache(cfg) {
+        Some(Ok(dir)) => println!("ccache's counters zeroed too (its cache {})", dir.display()),
+        Some(Err(e)) => {
+            eprintln!("toolchainkit: warning: ccache's own counters were not zeroed: {e}")
+        }
+        None => {}
+    }
     Ok(0)
+}
+
+/// The causes as `--json` gives them: `[{kind, count, last, cause}]`.
+fn causes_json(causes: &[stats::causes::Cause]) -> serde_json::Value {
+    serde_json::Value::Array(
+        causes
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "kind": c.kind, "count": c.count, "last": c.last, "cause": c.cause,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// `stats --mark`: remember the counters now.
@@ -363,6 +460,12 @@ pub fn summary_line(
             (_, None) => "time saved unknown (no miss recorded to compare with)".to_string(),
         },
     ];
+    let remote_errors = w.sum("miss.remote_error").count;
+    if remote_errors > 0 {
+        parts.push(format!(
+            "{remote_errors} remote error(s) (misses stored locally only)"
+        ));
+    }
     for (prefix, name) in [
         ("uncacheable.", "uncacheable"),
         ("fallback.", "fallback"),
@@ -415,8 +518,16 @@ fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
             },
         ],
     );
+    let causes = stats::causes::since(path, from_us / 1_000_000);
     if json {
         let mut v = to_json(&w, path, &t);
+        v["degraded"] = causes_json(&causes);
+        v["notices"] = serde_json::json!(
+            causes
+                .iter()
+                .map(|c| format!("compiles ran degraded: {}", stats::causes::describe(c)))
+                .collect::<Vec<_>>()
+        );
         v["window"] = serde_json::json!(match window {
             mark::Window::SinceMark => "since_mark",
             mark::Window::ZeroedAfterMark => "zeroed_after_mark",
@@ -425,10 +536,14 @@ fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
         v["marked_at_us"] = serde_json::json!(m.as_ref().map(|m| m.marked_at_us));
         println!("{v}");
     } else {
-        println!(
-            "{}",
-            summary_line(&w, &t, window, m.as_ref().map(|m| m.marked_at_us))
-        );
+        let mut line = summary_line(&w, &t, window, m.as_ref().map(|m| m.marked_at_us));
+        for c in &causes {
+            line.push_str(&format!(
+                "\ntoolchainkit: degraded: {}",
+                stats::causes::describe(c)
+            ));
+        }
+        println!("{line}");
     }
     Ok(0)
 }

@@ -242,6 +242,11 @@ pub struct Config {
     pub user_file: Option<PathBuf>,
     /// Configuration files that were found and not obeyed (see `trust`).
     pub ignored: Vec<Ignored>,
+    /// The user file, when it is invalid: its problems. It is left out of the layers
+    /// (a typo in one file must not stop every compile of every project, as a typo in
+    /// ccache.conf does not); `stats`, `doctor` and `config` show it, `config check` lists
+    /// it as degraded. An invalid project file stays the one hard error.
+    pub invalid_user_file: Option<(PathBuf, Vec<ConfigError>)>,
     /// Where each key in effect was written (the later layer wins).
     pub written: HashMap<String, Written>,
 }
@@ -267,12 +272,33 @@ impl Default for Config {
             project_file: None,
             user_file: None,
             ignored: Vec::new(),
+            invalid_user_file: None,
             written: HashMap::new(),
         }
     }
 }
 
 impl Config {
+    /// What to say about an invalid user file, when there is one (`stats`, `doctor`).
+    pub fn invalid_user_notice(&self) -> Option<String> {
+        let (path, problems) = self.invalid_user_file.as_ref()?;
+        Some(format!(
+            "the user file {} is invalid and left out of every compile's configuration \
+             (compiles use {}): {} ({} problem(s); `toolchainkit config check` lists them)",
+            path.display(),
+            if self.project_file.is_some() {
+                "the project file and the built-in defaults"
+            } else {
+                "the built-in defaults"
+            },
+            problems
+                .first()
+                .map(ConfigError::headline)
+                .unwrap_or_default(),
+            problems.len()
+        ))
+    }
+
     /// The project directory: where the project file lives.
     pub fn project_dir(&self) -> Option<&Path> {
         self.project_file.as_deref().and_then(Path::parent)
@@ -346,7 +372,9 @@ pub fn check(place: Place<'_>) -> (Vec<ConfigError>, Config) {
 fn build(place: Place<'_>, all: bool) -> (Vec<ConfigError>, Config) {
     let mut cfg = Config::default();
     let mut problems = Vec::new();
-    match read_user_file(&mut cfg) {
+    let before = cfg.clone();
+    let mut user_problems = Vec::new();
+    let user = match read_user_file(&mut cfg) {
         Ok(Some((user, text))) => {
             apply_text(
                 &mut cfg,
@@ -354,15 +382,34 @@ fn build(place: Place<'_>, all: bool) -> (Vec<ConfigError>, Config) {
                 &user,
                 &text,
                 all,
-                &mut problems,
+                &mut user_problems,
             );
-            cfg.user_file = Some(user);
+            Some(user)
         }
-        Ok(None) => {}
-        Err(e) => problems.push(e),
-    }
-    if !all && !problems.is_empty() {
-        return (problems, cfg);
+        Ok(None) => None,
+        Err(e) => {
+            user_problems.push(e);
+            Some(paths::user_config_file())
+        }
+    };
+    match user {
+        Some(user) if !user_problems.is_empty() => {
+            // Left out: the layers below the project file are the defaults alone.
+            log::warn!(
+                "the user file {} is invalid and ignored: {}",
+                user.display(),
+                user_problems[0].headline()
+            );
+            let ignored = std::mem::take(&mut cfg.ignored);
+            cfg = before;
+            cfg.ignored = ignored;
+            if all {
+                problems.extend(user_problems.iter().cloned());
+            }
+            cfg.invalid_user_file = Some((user, user_problems));
+        }
+        Some(user) => cfg.user_file = Some(user),
+        None => {}
     }
     match read_project_file(&mut cfg, place) {
         Ok(Some((project, text))) => {
@@ -631,13 +678,21 @@ fn apply_text(
         cfg.dist.set(Some(dist::from_file_unchecked(d)), origin);
     }
     if let Some(mut c) = file.ccache {
-        c.base_dir = c.base_dir.map(|d| base.join(d));
+        c.base_dir = c.base_dir.map(|d| clean_join(base, &d));
         cfg.ccache.set(c, origin);
     }
     if let Some(mut c) = file.sccache {
-        c.basedirs = c.basedirs.map(|v| v.iter().map(|d| base.join(d)).collect());
+        c.basedirs = c
+            .basedirs
+            .map(|v| v.iter().map(|d| clean_join(base, d)).collect());
         cfg.sccache.set(c, origin);
     }
+}
+
+/// `base.join(d)` without `.` components: `base_dir = "."` is the file's directory
+/// itself (`/src/app`, not `/src/app/.`), as the tools compare it with paths they see.
+fn clean_join(base: &Path, d: &Path) -> PathBuf {
+    base.join(d).components().collect()
 }
 
 fn env_str(var: &'static str) -> Option<String> {

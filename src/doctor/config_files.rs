@@ -42,8 +42,24 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
         ));
         return out;
     }
+    if let Some((path, problems)) = &ctx.cfg.invalid_user_file {
+        for e in problems {
+            out.push(Check::problem(
+                "config.user",
+                format!(
+                    "{} is invalid and left out (compiles still work, without its settings): {}",
+                    path.display(),
+                    e.headline()
+                ),
+                e.hint.clone().unwrap_or_else(|| {
+                    "correct the file; `toolchainkit config check` lists every error".into()
+                }),
+            ));
+        }
+    }
     match &ctx.cfg.user_file {
         Some(f) => out.push(Check::ok("config.user", format!("{} (valid)", f.display()))),
+        None if ctx.cfg.invalid_user_file.is_some() => {}
         None => out.push(Check::ok(
             "config.user",
             format!(

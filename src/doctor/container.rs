@@ -82,7 +82,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
                 format!(
                     "container or CI job ({why}) with ccache's compiler_check = mtime: the compiler's mtime differs in every fresh image, so every build misses"
                 ),
-                "set `compiler_check = content` in ccache.conf, or export CCACHE_COMPILERCHECK=content (`docker run $(toolchainkit container-args)` passes it)",
+                "set `compiler_check = \"content\"` under [ccache] in .toolchainkit.toml (every compile of the project gets it; `docker run $(toolchainkit container-args)` passes it on)",
             )],
             Some(v) => vec![Check::ok(
                 "container",

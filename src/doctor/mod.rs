@@ -146,17 +146,40 @@ pub fn exit_code(checks: &[Check]) -> i32 {
     i32::from(checks.iter().any(|c| c.level == Level::Problem))
 }
 
-/// The report as text: one line per check, then a summary line.
-pub fn render_text(checks: &[Check]) -> String {
+/// Whether the text report may use colour: stdout is a terminal, `NO_COLOR` is unset
+/// or empty (no-color.org) and `TERM` is not `dumb`. Pipes, files and CI logs get none.
+pub fn colour_wanted() -> bool {
+    // SAFETY: isatty on a constant descriptor number.
+    let tty = unsafe { libc::isatty(1) == 1 };
+    tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
+/// The SGR colour of a level's label: problems red, warnings yellow, ok green.
+fn colour_of(level: Level) -> Option<&'static str> {
+    match level {
+        Level::Ok => Some("32"),
+        Level::Skip => None,
+        Level::Warning => Some("33"),
+        Level::Problem => Some("1;31"),
+    }
+}
+
+/// The report as text: one line per check, then a summary line; with `colour`, each
+/// level label in its colour (the text is the same without it).
+pub fn render_text(checks: &[Check], colour: bool) -> String {
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let mut s = String::new();
     for c in checks {
-        s.push_str(&format!(
-            "{:<8} {:<width$}  {}",
-            c.level.label(),
-            c.name,
-            c.message
-        ));
+        let label = format!("{:<8}", c.level.label());
+        let label = match colour_of(c.level).filter(|_| colour) {
+            Some(sgr) => {
+                let bare = label.trim_end();
+                format!("\x1b[{sgr}m{bare}\x1b[0m{}", &label[bare.len()..])
+            }
+            None => label,
+        };
+        s.push_str(&format!("{label} {:<width$}  {}", c.name, c.message));
         if let Some(f) = &c.fix {
             s.push_str(&format!(" -> hint: {f}"));
         }
@@ -198,8 +221,16 @@ mod tests {
         assert_eq!(exit_code(&v), 0);
         v.push(Check::problem("d", "broken", "do y"));
         assert_eq!(exit_code(&v), 1);
-        let text = render_text(&v);
+        let text = render_text(&v, false);
         assert!(text.contains("problem  d  broken -> hint: do y"), "{text}");
         assert!(text.ends_with("1 problem, 1 warning\n"), "{text}");
+        assert!(!text.contains('\x1b'), "{text}");
+        let coloured = render_text(&v, true);
+        assert!(
+            coloured.contains("\x1b[1;31mproblem\x1b[0m  d  broken"),
+            "{coloured}"
+        );
+        assert!(coloured.contains("\x1b[33mwarning\x1b[0m  b"), "{coloured}");
+        assert_eq!(strip_ansi_escapes::strip_str(&coloured), text);
     }
 }

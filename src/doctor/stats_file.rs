@@ -90,8 +90,26 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
             "make the state directory writable",
         )),
     }
+    let day_ago = stats::now_secs().saturating_sub(86_400);
+    let causes = stats::causes::since(&path, day_ago);
+    if causes.is_empty() {
+        out.push(Check::ok(
+            "stats.degraded",
+            "no compile ran degraded in the last day",
+        ));
+    }
+    for c in causes {
+        out.push(Check::warn(
+            "stats.degraded",
+            format!(
+                "compiles ran degraded (they worked, without a cache or its remote): {}",
+                stats::causes::describe(&c)
+            ),
+            "fix the cause named; `toolchainkit stats` counts these compiles",
+        ));
+    }
     if ctx.cfg.project_file.is_some() {
-        let outside = stats::outside::recent(&stats::default_path(), 86_400);
+        let outside = stats::outside::near(&stats::default_path(), &path);
         out.push(match stats::outside::advice(&outside) {
             Some(a) => Check::warn(
                 "stats.outside",
@@ -100,7 +118,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
             ),
             None => Check::ok(
                 "stats.outside",
-                "no compile ran outside a project in the last day",
+                "no compile ran outside a project around this project's last build",
             ),
         });
     }

@@ -30,6 +30,7 @@ use fs2::FileExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub mod causes;
 pub mod format;
 pub mod mark;
 pub mod outside;

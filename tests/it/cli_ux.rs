@@ -584,3 +584,486 @@ fn an_invalid_configuration_exits_78_from_every_command_and_lists_every_problem(
     w.toolchainkit().args(["gcc", "-c", "a.c"]).stderr("").run();
     assert!(w.work.join("a.o").exists());
 }
+
+/// Issue 26.3: what a daily ccache/sccache user types first (`toolchainkit -s`, `-z`,
+/// `-C`, `-M 2G`, `--show-stats`, `--zero-stats`, `--stop-server`) names the toolchainkit
+/// command that does it, exits 2 and does nothing (not clap's bare "unexpected argument").
+#[test]
+fn ccache_and_sccache_options_name_the_toolchainkit_command_and_do_nothing() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write("a.c", HELLO_C);
+    compile(&w, &shims, "a.c");
+    let dir = w.work.join("cache/ccache");
+    for (args, says) in [
+        (
+            &["-s"][..],
+            "`-s` is a ccache and sccache option; in toolchainkit: `toolchainkit stats`",
+        ),
+        (&["--show-stats"], "`toolchainkit cache show`"),
+        (&["-z"], "`toolchainkit stats --zero`"),
+        (&["--zero-stats"], "`toolchainkit stats --zero`"),
+        (
+            &["-C"],
+            "`-C` is a ccache option; in toolchainkit: `toolchainkit cache clean`",
+        ),
+        (&["--clear"], "`toolchainkit cache clean`"),
+        (&["-M", "2G"], "`toolchainkit cache size 2G`"),
+        (&["--max-size=3G"], "`toolchainkit cache size 3G`"),
+        (&["-p"], "`toolchainkit config`"),
+        (
+            &["--stop-server"],
+            "`--stop-server` is an sccache option; in toolchainkit: `toolchainkit server stop`",
+        ),
+        (
+            &["--start-server"],
+            "the first compile through toolchainkit starts",
+        ),
+    ] {
+        w.toolchainkit()
+            .args(args)
+            .status(2)
+            .stdout("")
+            .stderr_contains(says)
+            .stderr_contains("hint: `toolchainkit help` lists the subcommands")
+            .stderr_lacks("unexpected argument")
+            .run();
+    }
+    // Nothing was done: the miss is still counted, the cache still full, its size unset.
+    let c = w.ccache_counters(&dir);
+    assert_eq!(c["cache_miss"], 1, "{c:?}");
+    let conf = std::fs::read_to_string(dir.join("ccache.conf")).unwrap_or_default();
+    assert!(!conf.contains("max_size"), "{conf}");
+    assert_eq!(w.stats()["misses"], 1);
+}
+
+/// Issue 26.3: `toolchainkit help stats` is `toolchainkit stats --help` (it was exit 2),
+/// down to nested subcommands; an unknown word is a usage error with a suggestion.
+#[test]
+fn help_with_a_subcommand_prints_that_subcommands_help() {
+    let w = World::new();
+    for (words, flag) in [
+        (&["stats"][..], &["stats", "--help"][..]),
+        (&["cache", "size"], &["cache", "size", "--help"]),
+        (&["config", "check"], &["config", "check", "--help"]),
+    ] {
+        let want = w.toolchainkit().args(flag).stderr("").stdout_text();
+        assert!(want.contains("Usage: toolchainkit "), "{want}");
+        w.toolchainkit()
+            .arg("help")
+            .args(words)
+            .stderr("")
+            .stdout(want)
+            .run();
+    }
+    w.toolchainkit()
+        .args(["help", "stat"])
+        .status(2)
+        .stdout("")
+        .stderr_contains("`toolchainkit` has no subcommand `stat`; did you mean `stats`?")
+        .run();
+    w.toolchainkit()
+        .args(["help", "cache", "siz"])
+        .status(2)
+        .stdout("")
+        .stderr_contains("`toolchainkit cache` has no subcommand `siz`; did you mean `size`?")
+        .run();
+}
+
+/// Issue 26.3: `stats --zero` zeroes the tool's own counters for ccache as it does for
+/// sccache's server, so `cache show` and `stats` start from zero together.
+#[test]
+fn stats_zero_zeroes_ccaches_own_counters_too() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write("a.c", HELLO_C);
+    let dir = w.work.join("cache/ccache");
+    compile(&w, &shims, "a.c");
+    compile(&w, &shims, "a.c");
+    let c = w.ccache_counters(&dir);
+    assert_eq!((c["direct_cache_hit"], c["cache_miss"]), (1, 1), "{c:?}");
+    w.toolchainkit()
+        .args(["stats", "--zero"])
+        .stderr("")
+        .stdout_contains("statistics zeroed")
+        .stdout_contains(format!(
+            "ccache's counters zeroed too (its cache {})",
+            dir.display()
+        ))
+        .run();
+    let c = w.ccache_counters(&dir);
+    assert_eq!((c["direct_cache_hit"], c["cache_miss"]), (0, 0), "{c:?}");
+    assert_eq!(w.stats()["invocations"], 0);
+    // The cache itself is kept: the next compile is a hit, in both counts.
+    compile(&w, &shims, "a.c");
+    let c = w.ccache_counters(&dir);
+    assert_eq!((c["direct_cache_hit"], c["cache_miss"]), (1, 0), "{c:?}");
+    // No ccache directory yet: nothing is created to be zeroed, and nothing is said.
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"other\"\n");
+    w.toolchainkit()
+        .args(["stats", "--zero"])
+        .stderr("")
+        .stdout_lacks("ccache's counters")
+        .run();
+    assert!(!w.work.join("other").exists());
+}
+
+/// Issue 26.3: `doctor` colours its level labels on a terminal (under `script`, a real
+/// pty), never into a pipe, and not with `NO_COLOR` set.
+#[test]
+fn doctor_colours_its_levels_on_a_terminal_only() {
+    if skip_unless(&[Need::program("script", "util-linux")]) {
+        return;
+    }
+    let w = World::new();
+    // A configured tool that is missing is a problem line.
+    w.config("[cache]\ntool = \"ccache\"\n");
+    let mut w = w;
+    w.tools_in_path = false;
+    let piped = w.toolchainkit().arg("doctor").status(1).stdout_text();
+    assert!(piped.contains("problem "), "{piped}");
+    assert!(!piped.contains('\x1b'), "{piped}");
+    let on_tty = |no_color: Option<&str>| {
+        let mut t =
+            w.test("script")
+                .args(["-qec", &format!("{} doctor", bin().display()), "/dev/null"]);
+        t = t.env("TERM", "xterm");
+        if let Some(v) = no_color {
+            t = t.env("NO_COLOR", v);
+        }
+        t.any_status().stdout_text()
+    };
+    let shown = on_tty(None);
+    assert!(shown.contains("\x1b[1;31mproblem\x1b[0m "), "{shown:?}");
+    assert!(shown.contains("\x1b[32mok\x1b[0m "), "{shown:?}");
+    let plain = on_tty(Some("1"));
+    assert!(plain.contains("problem "), "{plain:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}
+
+/// Issue 26.5: `server status` with ccache configured does not promise that a compile
+/// starts an sccache server; `server stop` removes the socket it leaves, so the next
+/// `status` finds nothing stale to remove.
+#[test]
+fn server_status_and_stop_say_what_really_happens() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
+    w.config("[cache]\ntool = \"ccache\"\n");
+    w.toolchainkit()
+        .args(["server", "status"])
+        .status(1)
+        .stderr("")
+        .stdout_contains("not running (would use ")
+        .stdout_contains("this project's compiles use ccache (project file ")
+        .stdout_contains("so no compile starts an sccache server")
+        .stdout_lacks("starts it")
+        .run();
+    w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
+    w.toolchainkit()
+        .args(["server", "status"])
+        .status(1)
+        .stdout_contains("the first compile through toolchainkit starts it")
+        .run();
+    w.write("a.c", HELLO_C);
+    compile(&w, &shims, "a.c");
+    let sock = w.sccache_sockets().pop().expect("a server");
+    w.toolchainkit()
+        .args(["server", "stop"])
+        .stderr("")
+        .stdout(format!("stopped the server on {}\n", sock.display()))
+        .run();
+    assert!(!sock.exists(), "{} is left behind", sock.display());
+    w.toolchainkit()
+        .args(["server", "status"])
+        .status(1)
+        .stdout_lacks("stale")
+        .stdout_contains("not running")
+        .run();
+}
+
+/// Issue 26.5: `config` labels a key no layer set as a default even inside a table a
+/// file has, prints `base_dir = "."` as the project directory itself (and gives ccache
+/// that), and does not pad every line out to the longest value.
+#[test]
+fn config_shows_true_origins_clean_paths_and_short_lines() {
+    let w = World::new();
+    w.config("[cache]\ntool = \"ccache\"\n\n[ccache]\nbase_dir = \".\"\n");
+    let file = w.work.join(".toolchainkit.toml");
+    let out = w.toolchainkit().arg("config").stderr("").stdout_text();
+    let line = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("no {key}: {out}"))
+            .to_string()
+    };
+    let base = line("ccache.base_dir");
+    assert!(
+        base.contains(&format!("= \"{}\"", w.work.display()))
+            && base.ends_with(&format!("# project file {}", file.display())),
+        "{base}"
+    );
+    for key in [
+        "ccache.compiler_check",
+        "ccache.sloppiness",
+        "sccache.direct",
+    ] {
+        let l = line(key);
+        assert!(l.ends_with("# default"), "{l}");
+    }
+    // Short rows line up at a column of their own; a long value (the stats path) does
+    // not widen the others.
+    let l = line("cache.enabled");
+    assert!(l.len() < 60, "padded to {}: {l:?}", l.len());
+    let env = w.toolchainkit().args(["env"]).stderr("").stdout_text();
+    assert!(
+        env.contains(&format!("CCACHE_BASEDIR={}\n", w.work.display()))
+            || env.contains(&format!("CCACHE_BASEDIR='{}'\n", w.work.display())),
+        "{env}"
+    );
+}
+
+/// Issue 26.5: a compiler given by a path that is not there is not "not found in PATH
+/// (0 directories searched)": the message says what is at the path.
+#[test]
+fn a_missing_compiler_path_says_what_is_at_the_path() {
+    let w = World::new();
+    w.write("a.c", HELLO_C);
+    for (word, what) in [
+        ("/usr/bin/nonexist-cc", "/usr/bin/nonexist-cc: no such file"),
+        ("./a.c", "a.c: not an executable file"),
+    ] {
+        w.toolchainkit()
+            .args([word, "-c", "a.c"])
+            .status(127)
+            .stdout("")
+            .stderr_contains(format!("no real compiler at `{word}` ("))
+            .stderr_contains(what)
+            .stderr_contains("hint: check the path")
+            .stderr_lacks("directories searched")
+            .stderr_lacks("put its directory in PATH")
+            .run();
+    }
+}
+
+/// Issue 26.7: `toolchainkit -E x.c` (compiler flags first, no compiler word, as the `cc`
+/// crate probes `CC="toolchainkit cc"`) is a compile with the compiler after
+/// `toolchainkit` in CC, else `cc`: the output of the bare compiler, not clap's error.
+#[test]
+fn compiler_flags_without_a_compiler_word_compile_with_cc() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
+    let w = World::new();
+    w.config("[cache]\ntool = \"none\"\n");
+    w.write("x.c", "#ifdef __GNUC__\nint gnu;\n#endif\nint x;\n");
+    let bare = w
+        .test_bare("cc")
+        .args(["-E", "x.c"])
+        .stderr("")
+        .stdout_text();
+    assert!(bare.contains("\nint gnu;\n"), "{bare}");
+    w.toolchainkit()
+        .args(["-E", "x.c"])
+        .stderr("")
+        .stdout(bare.clone())
+        .run();
+    w.toolchainkit()
+        .args(["-E", "x.c"])
+        .env("CC", "toolchainkit gcc")
+        .stderr("")
+        .stdout(bare)
+        .run();
+    // The compiler after toolchainkit in CC is the one that runs: a missing one says so.
+    w.toolchainkit()
+        .args(["-E", "x.c"])
+        .env("CC", "toolchainkit no-such-cc-1")
+        .status(127)
+        .stderr_contains("no real compiler `no-such-cc-1` found in PATH")
+        .run();
+    // `-c` through the shim's compile path: the object a bare compile makes.
+    w.toolchainkit()
+        .args(["-c", "x.c", "-o", "tk.o"])
+        .stderr("")
+        .run();
+    w.test_bare("cc").args(["-c", "x.c", "-o", "bare.o"]).run();
+    assert_eq!(read(&w.work.join("tk.o")), read(&w.work.join("bare.o")));
+    let s = w.stats();
+    assert_eq!(s["invocations"], 3, "two -E and one -c, counted: {s}");
+}
+
+/// Issue 26.7: compiles ccache cannot cache because of a precompiled header come with the
+/// sloppiness ccache needs for them, in `stats` and `stats --json` alike; with it set, the
+/// hint goes and the same compiles hit. Real gcc and ccache.
+#[test]
+fn a_precompiled_header_ccache_cannot_use_comes_with_its_sloppiness_hint() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write(
+        "all.h",
+        "#include <stdio.h>\nstatic inline int one(void) { return 1; }\n",
+    );
+    w.write(
+        "a.c",
+        "int main(void) { printf(\"%d\\n\", one()); return 0; }\n",
+    );
+    let pch = |w: &World| {
+        w.test_shim(&shims, "gcc")
+            .args(["-x", "c-header", "all.h", "-o", "all.h.gch"])
+            .silent()
+            .run();
+    };
+    let use_it = |w: &World| {
+        w.test_shim(&shims, "gcc")
+            .args(["-include", "all.h", "-c", "a.c", "-o", "a.o"])
+            .silent()
+            .run();
+    };
+    pch(&w);
+    use_it(&w);
+    let s = w.stats();
+    assert_eq!(
+        s["uncacheable_reasons"]["could_not_use_precompiled_header"], 2,
+        "making the header and using it: {s}"
+    );
+    let want = "set `sloppiness = [\"pch_defines\", \"time_macros\", \"include_file_mtime\", \"include_file_ctime\"]` under [ccache]";
+    let notices = s["notices"].to_string();
+    assert!(notices.contains("could_not_use_precompiled_header"), "{s}");
+    assert!(notices.contains(&want.replace('"', "\\\"")), "{notices}");
+    w.toolchainkit()
+        .arg("stats")
+        .stderr("")
+        .stdout_contains(
+            "notice: 2 compile(s) counted uncacheable.could_not_use_precompiled_header",
+        )
+        .stdout_contains(want)
+        .run();
+    // With the sloppiness: no hint, and the compile using the header is cached.
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[ccache]\nsloppiness = [\"pch_defines\", \"time_macros\", \"include_file_mtime\", \"include_file_ctime\"]\n");
+    pch(&w);
+    use_it(&w);
+    std::fs::remove_file(w.work.join("a.o")).expect("rm");
+    let before = w.stats()["hits"].as_u64();
+    use_it(&w);
+    let s = w.stats();
+    assert!(!s["notices"].to_string().contains("precompiled"), "{s}");
+    assert_eq!(s["hits"].as_u64(), before.map(|h| h + 1), "{s}");
+}
+
+/// Issue 26.2: a typo in the *user* file no longer stops every compile of every project
+/// (bare ccache compiles with `max_sizee` in ccache.conf): the file is left out, the
+/// compile works, and `stats`, `stats --json`, `doctor` and `config` say so loudly. An
+/// invalid project file stays the hard error. `config check` tells the two apart: 78 when
+/// a problem stops compiles, 1 when they still work (this file, an unset secret).
+#[test]
+fn an_invalid_user_file_is_left_out_loudly_and_config_check_tells_fatal_from_degraded() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
+    let user = w.root().join("config/toolchainkit/config.toml");
+    std::fs::create_dir_all(user.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&user, "[cache]\nsize_gbb = 2\n").expect("write");
+    w.config("[cache]\ntool = \"none\"\n");
+    w.write("a.c", HELLO_C);
+    w.test_shim(&shims, "gcc")
+        .args(["-c", "a.c"])
+        .silent()
+        .run();
+    assert!(w.work.join("a.o").is_file());
+    let at = format!(
+        "{}:2:1: `cache.size_gbb`: unknown key `size_gbb`",
+        user.display()
+    );
+    let notice = format!(
+        "the user file {} is invalid and left out of every compile's configuration",
+        user.display()
+    );
+    w.toolchainkit()
+        .arg("stats")
+        .stderr("")
+        .stdout_contains(format!("notice: {notice}"))
+        .stdout_contains(&at)
+        .run();
+    let s = w.stats();
+    assert!(s["notices"].to_string().contains(&notice), "{s}");
+    assert_eq!(s["invocations"], 1, "{s}");
+    let doc = w
+        .toolchainkit()
+        .arg("doctor")
+        .status(1)
+        .stdout_contains("problem  config.user")
+        .stdout_contains(&at)
+        .stdout_contains("did you mean `size_gb`?")
+        .stdout_text();
+    assert!(!doc.contains("compiles fail with exit 78"), "{doc}");
+    w.toolchainkit()
+        .arg("config")
+        .stderr("")
+        .stdout_contains(format!(
+            "user file:    {} (INVALID, left out",
+            user.display()
+        ))
+        .stdout_contains(format!("  invalid:    {at}"))
+        .run();
+    w.toolchainkit()
+        .args(["config", "check"])
+        .status(1)
+        .stderr("")
+        .stdout_contains(format!("degraded: {at}"))
+        .stdout_contains("1 problem(s), none stops a compile")
+        .run();
+    let v = w
+        .toolchainkit()
+        .args(["config", "check", "--json"])
+        .status(1)
+        .json();
+    assert_eq!(v["status"], "degraded", "{v}");
+    assert_eq!(v["problems"][0]["fatal"], false, "{v}");
+    // An unset secret degrades too.
+    std::fs::remove_file(&user).expect("rm");
+    w.config(
+        "[cache]\ntool = \"ccache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:6379\"\npassword_env = \"TK_UNSET_PASSWORD\"\n",
+    );
+    w.toolchainkit()
+        .args(["config", "check"])
+        .status(1)
+        .stdout_contains("degraded: ")
+        .stdout_contains("TK_UNSET_PASSWORD")
+        .run();
+    // An invalid project file stops compiles and is fatal for `config check`.
+    std::fs::write(&user, "[cache]\nsize_gbb = 2\n").expect("write");
+    w.config("[cache]\ntool = \"sccach\"\n");
+    w.test_shim(&shims, "gcc")
+        .args(["-c", "a.c"])
+        .status(78)
+        .stderr_contains("`cache.tool`")
+        .run();
+    let v = w
+        .toolchainkit()
+        .args(["config", "check", "--json"])
+        .status(78)
+        .json();
+    assert_eq!(v["status"], "invalid", "{v}");
+    let fatal: Vec<bool> = v["problems"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| p["fatal"].as_bool().unwrap_or(true))
+        .collect();
+    assert_eq!(
+        fatal,
+        [false, true],
+        "the user file's, then the project's: {v}"
+    );
+}

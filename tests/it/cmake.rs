@@ -478,3 +478,230 @@ fn out_of_tree_autotools_and_meson_builds_use_the_project_configuration() {
         }
     }
 }
+
+/// The crates a tiny `cc`-crate project needs, from toolchainkit's own lockfile and the
+/// registry cache that built toolchainkit, unpacked as a Cargo directory source: the
+/// build runs offline and never touches the shared Cargo home.
+fn vendor_cc_crate(w: &World) -> Option<std::path::PathBuf> {
+    let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"))
+        .expect("Cargo.lock");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))?;
+    let cache = std::fs::read_dir(cargo_home.join("registry/cache"))
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .next()?;
+    let vendor = w.root().join("vendor");
+    std::fs::create_dir_all(&vendor).expect("mkdir");
+    for name in ["cc", "find-msvc-tools", "shlex"] {
+        let block = lock
+            .split("[[package]]")
+            .find(|b| b.contains(&format!("\nname = \"{name}\"\n")))?;
+        let field = |k: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{k} = \"")))
+                .map(|v| v.trim_end_matches('"').to_string())
+        };
+        let (version, sum) = (field("version")?, field("checksum")?);
+        let krate = cache.join(format!("{name}-{version}.crate"));
+        if !krate.is_file() {
+            return None;
+        }
+        w.test_bare("tar")
+            .arg("xzf")
+            .arg(&krate)
+            .arg("-C")
+            .arg(&vendor)
+            .stderr("")
+            .run();
+        std::fs::write(
+            vendor.join(format!("{name}-{version}/.cargo-checksum.json")),
+            format!("{{\"files\":{{}},\"package\":\"{sum}\"}}"),
+        )
+        .expect("checksum file");
+    }
+    Some(vendor)
+}
+
+/// Issue 26.7: a Cargo build script that compiles C with the `cc` crate gives the same
+/// object through toolchainkit as without it, with `CC="toolchainkit cc"` and with
+/// `toolchainkit run -- cargo build` (no shims in PATH, no CC). The crate probes the
+/// first word of CC alone (`toolchainkit -E detect_compiler_family.c`, then a flag check
+/// of `-mno-omit-leaf-frame-pointer`): both must work, or the flag is silently dropped
+/// and the object differs. Real cargo, the real cc crate, real gcc and ccache.
+#[test]
+fn cargo_build_with_the_cc_crate_gives_the_bare_object_through_toolchainkit() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let mut w = World::new();
+    let Some(vendor) = vendor_cc_crate(&w) else {
+        if skip(
+            "the cc crate is not in the registry cache",
+            "build toolchainkit once (`cargo build`) so its dependencies are cached",
+        ) {
+            return;
+        }
+        unreachable!()
+    };
+    let cargo = std::env::var_os("CARGO").map_or_else(|| "cargo".into(), std::path::PathBuf::from);
+    let rustc = cargo.with_file_name("rustc");
+    let home = w.root().join("cargo-home");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            "[source.crates-io]\nreplace-with = \"vendored\"\n[source.vendored]\ndirectory = \"{}\"\n",
+            vendor.display()
+        ),
+    )
+    .expect("cargo config");
+    let cc_version = {
+        let lock =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"))
+                .expect("Cargo.lock");
+        lock.split("[[package]]")
+            .find(|b| b.contains("\nname = \"cc\"\n"))
+            .and_then(|b| b.lines().find_map(|l| l.strip_prefix("version = \"")))
+            .map(|v| v.trim_end_matches('"').to_string())
+            .expect("cc in Cargo.lock")
+    };
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write(
+        "demo/Cargo.toml",
+        format!(
+            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[build-dependencies]\ncc = \"={cc_version}\"\n"
+        ),
+    );
+    w.write(
+        "demo/build.rs",
+        "fn main() { cc::Build::new().file(\"src/hello.c\").compile(\"hello\"); }\n",
+    );
+    w.write(
+        "demo/src/hello.c",
+        "int demo_add(int a, int b) { return a + b; }\n",
+    );
+    w.write(
+        "demo/src/lib.rs",
+        "unsafe extern \"C\" { pub fn demo_add(a: i32, b: i32) -> i32; }\n",
+    );
+    let bin_dir = w.root().join("bin");
+    std::fs::create_dir_all(&bin_dir).expect("mkdir");
+    std::os::unix::fs::symlink(bin(), bin_dir.join("toolchainkit")).expect("link");
+    w.path_front.push(bin_dir);
+    for (k, v) in [
+        ("CARGO_HOME", home.as_os_str()),
+        ("RUSTC", rustc.as_os_str()),
+        ("CC_ENABLE_DEBUG_OUTPUT", "1".as_ref()),
+        ("CARGO_TERM_COLOR", "never".as_ref()),
+    ] {
+        w.set_env(k, v);
+    }
+    let demo = w.work.join("demo");
+    let object = |w: &World| -> (Vec<u8>, String) {
+        let build = demo.join("target/debug/build");
+        let out = std::fs::read_dir(&build)
+            .expect("build dir")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.join("out").is_dir())
+            .expect("the build script's OUT_DIR");
+        let obj = walk(&out.join("out"))
+            .into_iter()
+            .find(|p| {
+                p.extension().is_some_and(|e| e == "o")
+                    && !p.to_string_lossy().contains("flag_check")
+            })
+            .expect("the object");
+        let log = std::fs::read_to_string(out.join("output")).expect("build script output");
+        let _ = w;
+        (read(&obj), log)
+    };
+    let build = |w: &World, t: Test| {
+        t.args(["build", "--offline", "--quiet"])
+            .current_dir(&demo)
+            .timeout(std::time::Duration::from_secs(300))
+            .run();
+        let got = object(w);
+        w.test(&cargo)
+            .args(["clean", "--offline", "--quiet", "-p", "demo"])
+            .current_dir(&demo)
+            .run();
+        got
+    };
+    // The compile of the object itself, as the crate logged it.
+    let compile_line = |log: &str| -> String {
+        log.lines()
+            .find(|l| l.starts_with("running: ") && l.ends_with("\"src/hello.c\""))
+            .unwrap_or_else(|| panic!("no compile of hello.c: {log}"))
+            .to_string()
+    };
+    let (bare, bare_log) = build(&w, w.test(&cargo).env("CC", "cc"));
+    assert!(
+        compile_line(&bare_log).contains("-mno-omit-leaf-frame-pointer"),
+        "{bare_log}"
+    );
+    let (through, log) = build(&w, w.test(&cargo).env("CC", "toolchainkit cc"));
+    assert!(
+        compile_line(&log).contains("-mno-omit-leaf-frame-pointer")
+            && !log.contains("unexpected argument"),
+        "{log}"
+    );
+    assert!(
+        through == bare,
+        "CC=\"toolchainkit cc\": the object differs from the bare build"
+    );
+    let s = w.stats();
+    assert_eq!(
+        s["misses"], 2,
+        "the flag check and the object, through ccache: {s}"
+    );
+    assert!(
+        s["uncacheable_reasons"]["called_for_preprocessing"].as_u64() >= Some(1),
+        "the -E probe went through toolchainkit: {s}"
+    );
+    // `toolchainkit run -- cargo build`, without CC and without shims in PATH: its shims
+    // route `cc` through toolchainkit; the object is the same, now a hit.
+    let (run, _) = build(
+        &w,
+        w.toolchainkit()
+            .arg("run")
+            .arg("--")
+            .arg(&cargo)
+            .env_remove("CC"),
+    );
+    assert!(
+        run == bare,
+        "toolchainkit run: the object differs from the bare build"
+    );
+    let s = w.stats();
+    assert_eq!(
+        (s["misses"].as_u64(), s["hits"].as_u64()),
+        (Some(2), Some(2)),
+        "{s}"
+    );
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+        {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

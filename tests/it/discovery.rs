@@ -194,8 +194,9 @@ fn run_pins_the_configuration_for_a_whole_build() {
     assert!(out.status.success());
     assert_eq!(ccache_misses_and_hits(&w, &cache), (1, 1), "unchanged");
     let want = format!(
-        "2 compile(s) in the last day ran outside any project (no .toolchainkit.toml found from their directories; the last in {})",
-        elsewhere.display()
+        "2 compile(s) around this project's last build ran outside any project (no .toolchainkit.toml found from their directories; the last in {}, compiling {}, started by `sh`)",
+        elsewhere.display(),
+        elsewhere.join("gen.c").display()
     );
     w.toolchainkit()
         .arg("stats")
@@ -203,6 +204,54 @@ fn run_pins_the_configuration_for_a_whole_build() {
         .run();
     let j = w.toolchainkit().args(["stats", "--json"]).json();
     assert_eq!(j["outside_project"][0]["count"].as_u64(), Some(2), "{j}");
+    assert_eq!(j["outside_project"][0]["started_by"], "sh", "{j}");
+    assert_eq!(
+        j["outside_project"][0]["source"],
+        elsewhere.join("gen.c").display().to_string(),
+        "{j}"
+    );
+    // They belong to the build they ran beside, not to every project: a fresh project
+    // (nothing recorded yet) and one whose last build was an hour before show none.
+    let fresh = w.root().join("fresh");
+    fs::create_dir_all(&fresh).expect("mkdir");
+    fs::write(
+        fresh.join(".toolchainkit.toml"),
+        "[cache]\ntool = \"ccache\"\n",
+    )
+    .expect("write");
+    w.toolchainkit()
+        .arg("stats")
+        .current_dir(&fresh)
+        .stdout_lacks("outside any project")
+        .run();
+    let fj = w
+        .toolchainkit()
+        .args(["stats", "--json"])
+        .current_dir(&fresh)
+        .json();
+    assert_eq!(fj["outside_project"], serde_json::json!([]), "{fj}");
+    let stats_file = std::path::PathBuf::from(j["file"].as_str().expect("file"));
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    fs::File::options()
+        .append(true)
+        .open(&stats_file)
+        .and_then(|f| f.set_modified(hour_ago))
+        .expect("set the stats file's time");
+    let doc = w.toolchainkit().arg("doctor").any_status().stdout_text();
+    assert!(
+        doc.lines()
+            .any(|l| l.starts_with("ok") && l.contains("stats.outside")),
+        "{doc}"
+    );
+    w.toolchainkit()
+        .arg("stats")
+        .stdout_lacks("outside any project")
+        .run();
+    fs::File::options()
+        .append(true)
+        .open(&stats_file)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .expect("set the stats file's time");
     let doc = w.toolchainkit().arg("doctor").any_status().stdout_text();
     assert!(
         doc.lines()
@@ -261,7 +310,7 @@ fn local_tool_settings_reach_the_tools() {
         .expect("config"));
     let text = String::from_utf8_lossy(&cfg.stdout);
     for line in [
-        format!("ccache.base_dir = \"{}/.\"", checkouts[0].display()),
+        format!("ccache.base_dir = \"{}\"", checkouts[0].display()),
         "ccache.compiler_check = \"content\"".into(),
         "ccache.sloppiness = [\"pch_defines\", \"time_macros\"]".into(),
         "ccache.hash_dir = false".into(),

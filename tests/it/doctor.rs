@@ -353,7 +353,12 @@ fn ci_job_with_ccache_mtime_check_is_a_warning() {
         l.contains("CI is set") && l.contains("compiler_check = mtime"),
         "{l}"
     );
-    assert!(l.contains("CCACHE_COMPILERCHECK=content"), "{l}");
+    assert!(
+        l.contains("`compiler_check = \"content\"` under [ccache] in .toolchainkit.toml")
+            && !l.contains("ccache.conf")
+            && !l.contains("CCACHE_COMPILERCHECK"),
+        "{l}"
+    );
     w.set_env("CCACHE_COMPILERCHECK", "content");
     let r = doctor(&w, 0);
     let l = line(&r, "container");

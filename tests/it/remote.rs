@@ -430,3 +430,114 @@ fn sccache_gcs() {
     );
     scenario("sccache", s, &toml, &[], 3);
 }
+
+/// Issue 26.1: a remote whose password variable is unset is no silent plain miss. With
+/// ccache against a real redis that needs the password: the compile works (local cache
+/// only) and the cause, naming the variable (never a value), is in `stats`, in `stats
+/// --json` (`notices`, `degraded`), on the `--since-mark` lines and in `doctor`, and in
+/// the default log without any debug switch. With the variable set, the remote is used.
+#[test]
+fn an_unset_password_variable_reaches_stats_json_since_mark_doctor_and_the_log() {
+    if skip_without("redis") {
+        return;
+    }
+    let t = test_dir();
+    let pw = secret("redispw");
+    let s = servers::redis(&t.root().join("server"), &pw);
+    let mut w = World::new();
+    let shims = w.install_shims("shims");
+    w.path_front.push(shims.clone());
+    w.config(&format!(
+        "[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_REDIS_PW\"\n",
+        s.port
+    ));
+    project(&w.work);
+    w.toolchainkit().args(["stats", "--mark"]).run();
+    w.test_shim(&shims, "cc").args(["-c", "a.c"]).silent().run();
+    let cause = "the remote cache's variable TK_REDIS_PW is not set in the build's environment";
+    w.toolchainkit()
+        .arg("stats")
+        .stderr("")
+        .stdout_contains("notice: compiles ran degraded: remote.secret_unset: ")
+        .stdout_contains(cause)
+        .run();
+    let j = w.stats();
+    assert!(j["notices"].to_string().contains(cause), "{j}");
+    assert_eq!(j["degraded"][0]["kind"], "remote.secret_unset", "{j}");
+    assert_eq!(j["degraded"][0]["count"], 1, "{j}");
+    let line = w
+        .toolchainkit()
+        .args(["stats", "--since-mark"])
+        .stderr("")
+        .stdout_text();
+    assert!(
+        line.contains("toolchainkit: degraded: remote.secret_unset: ") && line.contains(cause),
+        "{line}"
+    );
+    let m = w
+        .toolchainkit()
+        .args(["stats", "--since-mark", "--json"])
+        .json();
+    assert_eq!(m["degraded"][0]["kind"], "remote.secret_unset", "{m}");
+    let doc = w.toolchainkit().arg("doctor").any_status().stdout_text();
+    assert!(
+        doc.lines()
+            .any(|l| l.starts_with("warning") && l.contains("stats.degraded") && l.contains(cause)),
+        "{doc}"
+    );
+    let log = std::fs::read_to_string(w.root().join("state/toolchainkit/toolchainkit.log"))
+        .expect("the default log exists without TOOLCHAINKIT_LOG");
+    assert!(
+        log.contains("TK_REDIS_PW") && log.contains(" WARN "),
+        "{log}"
+    );
+    // Set: the remote takes the compile (ccache's own remote counters), no new cause.
+    w.set_env("TK_REDIS_PW", &pw);
+    w.test_shim(&shims, "cc").args(["-c", "c.c"]).silent().run();
+    let c = w.ccache_counters(&w.work.join("cache/ccache"));
+    assert!(
+        c.get("remote_storage_write").copied().unwrap_or(0) >= 1,
+        "{c:?}"
+    );
+    assert_eq!(w.stats()["degraded"][0]["count"], 1);
+    for f in [log, line, j.to_string(), doc] {
+        assert!(!f.contains(&pw), "the password was printed");
+    }
+    // `stats --zero` forgets the causes with the counters.
+    w.toolchainkit().args(["stats", "--zero"]).run();
+    assert_eq!(w.stats()["degraded"], serde_json::json!([]));
+    drop(s);
+}
+
+/// Issue 26.1: an sccache server running without its remote shows in `stats --json`'s
+/// `notices` (it was `[]`) and as a degradation with its cause, as in the text.
+#[test]
+fn an_sccache_server_without_its_remote_reaches_stats_json() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let closed = ClosedPort::new();
+    let mut w = World::new();
+    let shims = w.install_shims("shims");
+    w.path_front.push(shims.clone());
+    w.config(&format!(
+        "[cache]\ntool = \"sccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\n",
+        closed.port
+    ));
+    project(&w.work);
+    w.test_shim(&shims, "cc").args(["-c", "a.c"]).silent().run();
+    let text = w.toolchainkit().arg("stats").stderr("").stdout_text();
+    let j = w.stats();
+    w.toolchainkit().args(["server", "stop"]).run();
+    assert!(
+        text.contains("notice: compiles ran degraded: sccache.local_only: the sccache server runs without its remote cache"),
+        "{text}"
+    );
+    assert!(
+        j["notices"]
+            .to_string()
+            .contains("without its remote cache"),
+        "{j}"
+    );
+    assert_eq!(j["degraded"][0]["kind"], "sccache.local_only", "{j}");
+}
