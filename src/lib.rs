@@ -9,6 +9,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub mod escape;
 pub mod invoke;
 pub mod logging;
 pub mod managed;

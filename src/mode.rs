@@ -39,6 +39,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "man",
     "run",
     "dist",
+    "trust",
 ];
 
 /// How the compiler was named by the caller.

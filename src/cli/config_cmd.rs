@@ -187,6 +187,11 @@ pub fn show() -> anyhow::Result<i32> {
             i.why
         );
     }
+    if let Some(p) = &cfg.project_file {
+        for w in &cfg.withheld {
+            println!("withheld:     {}", config::approval::describe(p, w));
+        }
+    }
     println!();
     let rows = lines(&cfg);
     let width = rows
@@ -217,6 +222,9 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
         serves: &serves,
     };
     let problems: Vec<ConfigError> = config::check::check_all(config::Place::cwd(&cwd), &tools);
+    // What an unapproved project file does not do is not a problem of the file, but it
+    // must not be passed over in silence.
+    let (_, cfg) = config::check(config::Place::cwd(&cwd));
     if json {
         let list: Vec<serde_json::Value> = problems
             .iter()
@@ -229,11 +237,17 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
             .collect();
         println!(
             "{}",
-            serde_json::json!({ "valid": problems.is_empty(), "problems": list })
+            serde_json::json!({
+                "valid": problems.is_empty(),
+                "problems": list,
+                "withheld": config::approval::to_json(cfg.project_file.as_deref(), &cfg.withheld),
+            })
         );
     } else if problems.is_empty() {
+        print_withheld(&cfg);
         println!("configuration is valid");
     } else {
+        print_withheld(&cfg);
         for p in &problems {
             println!("problem: {p}");
         }
@@ -244,4 +258,12 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
     } else {
         crate::EXIT_CONFIG
     })
+}
+
+fn print_withheld(cfg: &Config) {
+    if let Some(p) = &cfg.project_file {
+        for w in &cfg.withheld {
+            println!("withheld: {}", config::approval::describe(p, w));
+        }
+    }
 }

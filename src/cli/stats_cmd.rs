@@ -253,6 +253,8 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         if let Some(why) = local_only {
             v["sccache_server_local_only"] = serde_json::json!(why);
         }
+        v["withheld"] =
+            crate::config::approval::to_json(cfg.project_file.as_deref(), &cfg.withheld);
 
         println!("{v}");
     } else {
@@ -264,6 +266,11 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         }
         if let Some(a) = stats::outside::advice(&outside) {
             println!("notice: {a}");
+        }
+        if let Some(p) = &cfg.project_file {
+            for w in &cfg.withheld {
+                println!("notice: {}", crate::config::approval::describe(p, w));
+            }
         }
         print_table(&s, &path, &t);
         super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());

@@ -37,7 +37,8 @@ impl<'a> Place<'a> {
     }
 }
 
-fn nearest(start: &Path) -> Option<PathBuf> {
+/// The nearest project file at or above `start`.
+pub fn nearest(start: &Path) -> Option<PathBuf> {
     let mut dir = Some(start);
     let mut candidate = PathBuf::with_capacity(start.as_os_str().len() + PROJECT_FILE.len() + 2);
     while let Some(d) = dir {
