@@ -15,7 +15,7 @@
 //!
 //! Only versions on `ALLOWED_VERSIONS` are spoken to: the wire format is sccache's
 //! internal bincode encoding and has changed between releases. A version is added by
-//! adding it here and running `tests/sccache.rs` (`native_client_matches_the_sccache_client`
+//! adding it here and running `tests/it/sccache.rs` (`native_client_matches_the_sccache_client`
 //! and the fault tests) against that version's binary.
 
 use std::collections::BTreeMap;

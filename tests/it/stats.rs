@@ -1,6 +1,6 @@
 //! Per-invocation stats: exact under load, crash safe, never in the compile's way.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

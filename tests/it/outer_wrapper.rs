@@ -3,7 +3,7 @@
 //! by `stats` and `doctor`; and the Meson recipe (`CC=cc`) that makes the shim the only
 //! cache layer. Real Meson, Ninja, gcc, ccache and sccache.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! signals while no child runs, tools disabled by the user's own variables, introspection
 //! output, non-UTF-8 source names. Each test is named after what it regresses.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Write;

@@ -5,9 +5,8 @@
 //! fetched once into `target/bench-src` by `scripts/setup-tools.sh`) plus one C++ file,
 //! built with CMake + Ninja through the shim; every object is compared with a bare build.
 
-mod common;
-#[path = "support/netns.rs"]
-mod netns;
+use crate::common;
+use crate::netns;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -4,7 +4,7 @@
 //! `doctor`'s verdicts on a missing configured tool, a root-owned cache and a container
 //! set up by `container-args`. The real binary, gcc, ccache and sccache.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

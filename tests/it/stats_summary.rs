@@ -3,7 +3,7 @@
 //! old files still read), and "time saved" shown whenever there are hits, with its basis.
 //! Real builds through the shims with the real ccache and sccache.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

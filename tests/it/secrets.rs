@@ -4,7 +4,7 @@
 //! log and the trace on; no secret value may appear in any output, log, stats, trace or
 //! server file.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! The compiler shim end to end: real gcc/g++, real ccache and sccache, both modes.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -324,31 +324,16 @@ fn fake_compiler_receives_exact_argv_env_and_stdin() {
     );
     let weird = OsString::from_vec(vec![b'-', b'D', b'X', b'=', 0xff, 0xfe, b' ', b'"']);
     for tool in ["none", "ccache"] {
-        let out = w
-            .tk()
+        w.toolchainkit()
             .arg(&fake)
             .arg(&weird)
             .args(["-c", "a b.c", ""])
             .env("TOOLCHAINKIT_TOOL", tool)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .and_then(|mut c| {
-                use std::io::Write;
-                c.stdin
-                    .take()
-                    .expect("stdin")
-                    .write_all(b"\x00input bytes\xff")?;
-                c.wait_with_output()
-            })
-            .expect("run");
-        assert_eq!(out.status.code(), Some(7), "{tool}: {}", describe(&out));
-        assert_eq!(
-            (out.stdout.as_slice(), out.stderr.as_slice()),
-            (&b"out"[..], &b"err"[..]),
-            "{tool}"
-        );
+            .stdin(&b"\x00input bytes\xff"[..])
+            .status(7)
+            .stdout("out")
+            .stderr("err")
+            .run();
         let mut want = weird.clone().into_vec();
         want.extend_from_slice(b"\0-c\0a b.c\0\0");
         assert_eq!(read(&log), want, "{tool}: argv bytes");

@@ -5,7 +5,7 @@
 //! the local tool settings of `[ccache]` / `[sccache]`. Each is checked by the tool's own
 //! counters in the project's cache directory.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -82,18 +82,14 @@ fn cargo_cc_crate_dependency_outside_the_project_uses_the_project_configuration(
         "fn main() { println!(\"{}\", unsafe { csys::twice(21) }); }\n",
     );
     let cargo = |args: &[&str]| {
-        let out = w
-            .cmd("cargo")
+        w.test("cargo")
             .args(args)
             .args(["--offline", "--quiet"])
             .env("CARGO_HOME", cargo_home())
             .env("CARGO_TARGET_DIR", w.work.join("target"))
             .env("CC", "cc")
             .env_remove("RUSTFLAGS")
-            .output()
-            .expect("cargo");
-        assert!(out.status.success(), "cargo {args:?}\n{}", describe(&out));
-        out
+            .run()
     };
     let out = cargo(&["run"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");

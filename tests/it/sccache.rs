@@ -4,10 +4,8 @@
 //! allowlist, sccache's own fatal errors), and credentials kept out of compile requests
 //! and the server's log. Real gcc, real sccache servers started by the shim.
 
-mod common;
-#[path = "support/servers.rs"]
-#[allow(dead_code)]
-mod servers;
+use crate::common;
+use crate::servers;
 
 use std::fs;
 use std::io::Read;
