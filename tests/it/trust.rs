@@ -5,10 +5,8 @@
 //! trust it. A change to the file withholds them again. Real gcc, ccache, sccache and a
 //! real redis-server.
 
-mod common;
-#[path = "support/servers.rs"]
-#[allow(dead_code)]
-mod servers;
+use crate::common;
+use crate::servers;
 
 use std::fs;
 use std::path::{Path, PathBuf};
