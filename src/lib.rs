@@ -17,6 +17,7 @@ pub mod mode;
 pub mod names;
 pub mod outcome;
 pub mod outer;
+pub mod outfile;
 pub mod paths;
 pub mod private;
 pub mod process;

@@ -530,8 +530,9 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
     }
     let t = timeline::lay_out(events);
     let write = |path: &Path, bytes: &[u8], what: &str| -> anyhow::Result<()> {
-        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {what} to {}", path.display());
+        let at = crate::outfile::write(path, bytes)
+            .with_context(|| format!("cannot write {}", crate::escape::path(path)))?;
+        println!("wrote {what} to {}", crate::escape::path(&at));
         Ok(())
     };
     if let Some(out) = &a.chrome {
