@@ -3,11 +3,16 @@
 //! configuration file, messages from a server).
 //!
 //! A directory named `esc\e]0;PWN\a\e[31mRED\nFAKE-LINE` must not set the terminal's
-//! title, colour the report or forge a line of it. Every control character (C0, DEL and
-//! C1, which some terminals also obey), and every byte that is not UTF-8, is written as a
-//! visible escape: `\n`, `\t`, `\r`, `\e` (ESC), `\a` (BEL), `\\` for a backslash, `\xNN`
-//! otherwise (`\u{NN}` for a C1 character). Text without any of them is returned as it is,
-//! without allocating. JSON output never goes through here: it stays exact.
+//! title, colour the report or forge a line of it. Every control character but the tab
+//! (C0, DEL and C1, which some terminals also obey), and every byte that is not UTF-8, is
+//! written as a visible escape: `\n`, `\r`, `\e` (ESC), `\a` (BEL), `\xNN` otherwise
+//! (`\u{NN}` for a C1 character). Text without any of them is returned as it is, without
+//! allocating; escaping is idempotent (escaped text has no control character left), so a
+//! line may go through here again as a whole. JSON output never goes through here: it
+//! stays exact.
+//!
+//! `outln!` and `errln!` print one line of a report with every control character in it
+//! escaped: each is one line, so a newline inside a name cannot forge another.
 
 use std::borrow::Cow;
 use std::ffi::OsStr;
@@ -16,28 +21,26 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 fn needs(c: char) -> bool {
-    c.is_control() || c == '\\'
+    c.is_control() && c != '\t'
 }
 
 fn push_char(out: &mut String, c: char) {
     match c {
         '\n' => out.push_str("\\n"),
-        '\t' => out.push_str("\\t"),
         '\r' => out.push_str("\\r"),
         '\x1b' => out.push_str("\\e"),
         '\x07' => out.push_str("\\a"),
-        '\\' => out.push_str("\\\\"),
-        c if c.is_control() && (c as u32) < 0x80 => {
+        c if needs(c) && (c as u32) < 0x80 => {
             let _ = write!(out, "\\x{:02x}", c as u32);
         }
-        c if c.is_control() => {
+        c if needs(c) => {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
         c => out.push(c),
     }
 }
 
-/// `s` with every control character (and backslash) escaped.
+/// `s` with every control character but the tab escaped.
 pub fn text(s: &str) -> Cow<'_, str> {
     if !s.chars().any(needs) {
         return Cow::Borrowed(s);
@@ -99,19 +102,41 @@ pub fn shell_word(s: &str) -> String {
     if !s.is_empty() && s.chars().all(safe) {
         return s.to_string();
     }
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(needs) {
         return format!("'{}'", s.replace('\'', "'\\''"));
     }
     let mut out = String::from("$'");
     for c in s.chars() {
         match c {
             '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
             c if needs(c) => push_char(&mut out, c),
             c => out.push(c),
         }
     }
     out.push('\'');
     out
+}
+
+/// `println!` for one line of a human-readable report: the formatted line with every
+/// control character escaped (`escape::text`).
+#[macro_export]
+macro_rules! outln {
+    () => {
+        println!()
+    };
+    ($($arg:tt)*) => {
+        println!("{}", $crate::escape::text(&format!($($arg)*)))
+    };
+}
+
+/// `eprintln!` for one line of a human-readable message, escaped as `outln!`.
+#[macro_export]
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::escape::text(&format!($($arg)*)))
+    };
 }
 
 #[cfg(test)]
@@ -125,7 +150,8 @@ mod tests {
         assert_eq!(e, "esc\\e]0;PWN\\a\\e[31mRED\\nFAKE-LINE");
         assert!(!e.chars().any(char::is_control));
         assert!(matches!(text("plain/path ü"), Cow::Borrowed(_)));
-        assert_eq!(text("a\\b\x7f\u{9b}"), "a\\\\b\\x7f\\u{9b}");
+        assert_eq!(text("a\\b\x7f\u{9b}\t"), "a\\b\\x7f\\u{9b}\t");
+        assert_eq!(text(&text(name)), text(name), "idempotent");
         assert_eq!(bytes(b"a\xffb\n"), "a\\xffb\\n");
         assert_eq!(lines("one\x1b\ntwo"), "one\\e\ntwo");
     }
@@ -135,6 +161,6 @@ mod tests {
         assert_eq!(shell_word("/p/.toolchainkit.toml"), "/p/.toolchainkit.toml");
         assert_eq!(shell_word("/my dir/x"), "'/my dir/x'");
         assert_eq!(shell_word("it's"), "'it'\\''s'");
-        assert_eq!(shell_word("a\x1bb'\n"), "$'a\\eb\\'\\n'");
+        assert_eq!(shell_word("a\x1bb'\n\\"), "$'a\\eb\\'\\n\\\\'");
     }
 }

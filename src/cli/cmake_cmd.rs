@@ -62,7 +62,7 @@ pub fn run(write: Option<PathBuf>, cuda: bool, objc: bool) -> anyhow::Result<i32
         Some(file) => {
             crate::outfile::write(&file, script(&exe, &langs).as_bytes())
                 .with_context(|| format!("cannot write {}", crate::escape::path(&file)))?;
-            println!(
+            crate::outln!(
                 "wrote {}; use: cmake -C {} ...",
                 crate::escape::path(&file),
                 crate::escape::shell_word(&file.to_string_lossy())

@@ -165,7 +165,7 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
 pub fn show() -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let cfg = config::load(config::Place::cwd(&cwd))?;
-    println!(
+    crate::outln!(
         "project file: {}",
         cfg.project_file
             .as_ref()
@@ -173,7 +173,7 @@ pub fn show() -> anyhow::Result<i32> {
                 .display()
                 .to_string())
     );
-    println!(
+    crate::outln!(
         "user file:    {}",
         cfg.user_file.as_ref().map_or(
             format!("(none: {})", crate::paths::user_config_file().display()),
@@ -181,7 +181,7 @@ pub fn show() -> anyhow::Result<i32> {
         )
     );
     for i in &cfg.ignored {
-        println!(
+        crate::outln!(
             "ignored:      {} ({}; see `toolchainkit doctor`)",
             i.path.display(),
             i.why
@@ -189,10 +189,10 @@ pub fn show() -> anyhow::Result<i32> {
     }
     if let Some(p) = &cfg.project_file {
         for w in &cfg.withheld {
-            println!("withheld:     {}", config::approval::describe(p, w));
+            crate::outln!("withheld:     {}", config::approval::describe(p, w));
         }
     }
-    println!();
+    crate::outln!();
     let rows = lines(&cfg);
     let width = rows
         .iter()
@@ -201,7 +201,7 @@ pub fn show() -> anyhow::Result<i32> {
         .unwrap_or(0);
     for (k, v, origin) in rows {
         let kv = format!("{k} = {v}");
-        println!("{kv:width$}  # {origin}");
+        crate::outln!("{kv:width$}  # {origin}");
     }
     Ok(0)
 }
@@ -245,13 +245,21 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
         );
     } else if problems.is_empty() {
         print_withheld(&cfg);
-        println!("configuration is valid");
+        crate::outln!("configuration is valid");
     } else {
         print_withheld(&cfg);
         for p in &problems {
-            println!("problem: {p}");
+            // The problem, then its `hint:` line: each line escaped on its own.
+            let text = p.to_string();
+            for (i, line) in text.lines().enumerate() {
+                if i == 0 {
+                    crate::outln!("problem: {line}");
+                } else {
+                    crate::outln!("{line}");
+                }
+            }
         }
-        println!("{} problem(s)", problems.len());
+        crate::outln!("{} problem(s)", problems.len());
     }
     Ok(if problems.is_empty() {
         0
@@ -263,7 +271,7 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
 fn print_withheld(cfg: &Config) {
     if let Some(p) = &cfg.project_file {
         for w in &cfg.withheld {
-            println!("withheld: {}", config::approval::describe(p, w));
+            crate::outln!("withheld: {}", config::approval::describe(p, w));
         }
     }
 }

@@ -217,7 +217,7 @@ pub fn run(engine: Engine, target_home: &Path, tool: Option<Tool>) -> anyhow::Re
         .collect();
     println!("{}", quoted.join(" "));
     for n in &notes {
-        eprintln!("note: {n}");
+        crate::errln!("note: {n}");
     }
     eprintln!(
         "note: {}",

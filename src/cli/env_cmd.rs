@@ -189,7 +189,7 @@ pub fn run(format: Format, tool: Option<Tool>) -> anyhow::Result<i32> {
     let entries = entries(tool, &cfg, &mut notes)?;
     let out = render_all(tool, &entries, format, &mut notes).map_err(|e| anyhow::anyhow!(e))?;
     for n in &notes {
-        eprintln!("toolchainkit: note: {n}");
+        crate::errln!("toolchainkit: note: {n}");
     }
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&out)?;

@@ -471,11 +471,14 @@ fn load_config() -> anyhow::Result<(PathBuf, crate::config::Config)> {
 fn report(e: &anyhow::Error) -> i32 {
     match e.downcast_ref::<crate::config::ConfigErrors>() {
         Some(problems) => {
-            eprint!("{}", problems.render());
+            eprint!("{}", crate::escape::lines(&problems.render()));
             crate::EXIT_CONFIG
         }
         None => {
-            eprintln!("toolchainkit: error: {e:#}");
+            eprintln!(
+                "{}",
+                crate::escape::lines(&format!("toolchainkit: error: {e:#}"))
+            );
             1
         }
     }

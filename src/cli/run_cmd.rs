@@ -12,10 +12,13 @@ use crate::config::{self, Place, discover};
 pub fn run(command: &[OsString]) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let Some((file, _)) = discover::project_file(Place::cwd(&cwd)) else {
-        eprintln!(
-            "toolchainkit: error: no {} in {} or its parents: nothing to pin\nhint: run it from the project, or set {} yourself",
+        crate::errln!(
+            "toolchainkit: error: no {} in {} or its parents: nothing to pin",
             config::PROJECT_FILE,
             cwd.display(),
+        );
+        crate::errln!(
+            "hint: run it from the project, or set {} yourself",
             discover::CONFIG_VAR
         );
         return Ok(2);
@@ -30,7 +33,7 @@ pub fn run(command: &[OsString]) -> anyhow::Result<i32> {
         .args(args)
         .env(discover::CONFIG_VAR, &file)
         .exec();
-    eprintln!(
+    crate::errln!(
         "toolchainkit: error: cannot run {}: {err}",
         program.to_string_lossy()
     );

@@ -120,34 +120,35 @@ fn saved_words(t: &saved::Saved) -> Option<String> {
 }
 
 fn print_table(s: &Stats, path: &Path, t: &saved::Saved) {
-    println!("stats file:     {}", path.display());
+    crate::outln!("stats file:     {}", path.display());
     if let Some(p) = stats::recorded_project(path) {
-        println!("project:        {}", p.display());
+        crate::outln!("project:        {}", p.display());
     }
-    println!("since:          {} UTC", timeline::format_utc(s.since));
-    println!("invocations:    {}", s.invocations);
+    crate::outln!("since:          {} UTC", timeline::format_utc(s.since));
+    crate::outln!("invocations:    {}", s.invocations);
     let hits = s.sum("hit.");
     let misses = s.sum("miss");
     match hit_rate(s) {
-        Some(r) => println!(
+        Some(r) => crate::outln!(
             "hit rate:       {r:.1} %  ({} hits, {} misses)",
-            hits.count, misses.count
+            hits.count,
+            misses.count
         ),
-        None if s.sum("forwarded.").count > 0 => println!(
+        None if s.sum("forwarded.").count > 0 => crate::outln!(
             "hit rate:       n/a (no result observed for the forwarded compiles; sccache's own counters follow when its server runs)"
         ),
-        None => println!("hit rate:       n/a (no hits or misses observed)"),
+        None => crate::outln!("hit rate:       n/a (no hits or misses observed)"),
     }
     if let (Some(h), Some(m)) = (avg_ms(hits), avg_ms(misses)) {
-        println!("average time:   hit {h:.1} ms, miss {m:.1} ms");
+        crate::outln!("average time:   hit {h:.1} ms, miss {m:.1} ms");
     }
     if let Some(words) = saved_words(t) {
-        println!("time saved:     {words}");
+        crate::outln!("time saved:     {words}");
     }
-    println!();
-    println!("{:<44} {:>9} {:>12}", "outcome", "count", "avg ms");
+    crate::outln!();
+    crate::outln!("{:<44} {:>9} {:>12}", "outcome", "count", "avg ms");
     for (k, b) in &s.outcomes {
-        println!(
+        crate::outln!(
             "{:<44} {:>9} {:>12.1}",
             k,
             b.count,
@@ -155,8 +156,9 @@ fn print_table(s: &Stats, path: &Path, t: &saved::Saved) {
         );
     }
     if s.late_records > 0 {
-        println!(
-            "\n{} invocation(s) were recorded late through the side file (stats lock held too long)",
+        crate::outln!();
+        crate::outln!(
+            "{} invocation(s) were recorded late through the side file (stats lock held too long)",
             s.late_records
         );
     }
@@ -259,17 +261,17 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         println!("{v}");
     } else {
         for n in notices(&s) {
-            println!("notice: {n}");
+            crate::outln!("notice: {n}");
         }
         if let Some(why) = &local_only {
-            println!("notice: the sccache server runs without its remote cache: {why}");
+            crate::outln!("notice: the sccache server runs without its remote cache: {why}");
         }
         if let Some(a) = stats::outside::advice(&outside) {
-            println!("notice: {a}");
+            crate::outln!("notice: {a}");
         }
         if let Some(p) = &cfg.project_file {
             for w in &cfg.withheld {
-                println!("notice: {}", crate::config::approval::describe(p, w));
+                crate::outln!("notice: {}", crate::config::approval::describe(p, w));
             }
         }
         print_table(&s, &path, &t);
@@ -282,8 +284,9 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
 }
 
 fn print_sccache_counters(t: &serde_json::Value) {
-    println!(
-        "\nsccache's own counters (its server's, since it started or the last `stats --zero`):"
+    crate::outln!();
+    crate::outln!(
+        "sccache's own counters (its server's, since it started or the last `stats --zero`):"
     );
     let Some(st) = t.get("stats") else {
         return;
@@ -296,7 +299,7 @@ fn print_sccache_counters(t: &serde_json::Value) {
         "cache_errors",
     ] {
         if let Some(v) = st.get(key) {
-            println!("  {key:<20} {}", summarize(v));
+            crate::outln!("  {key:<20} {}", summarize(v));
         }
     }
     let hits = st.get("cache_hits").and_then(total);
@@ -304,7 +307,7 @@ fn print_sccache_counters(t: &serde_json::Value) {
     if let (Some(h), Some(m)) = (hits, misses)
         && h + m > 0
     {
-        println!(
+        crate::outln!(
             "  {:<20} {:.1} %  (cache_hits / (cache_hits + cache_misses))",
             "hit rate",
             h as f64 * 100.0 / (h + m) as f64
@@ -321,14 +324,14 @@ fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<
         log::warn!("cannot keep the zeroed miss times: {e}");
     }
     super::dist_cmd::zero(cfg);
-    println!("statistics zeroed ({})", path.display());
+    crate::outln!("statistics zeroed ({})", path.display());
     match super::server::zero_sccache(cwd, cfg) {
-        Some(Ok(sock)) => println!(
+        Some(Ok(sock)) => crate::outln!(
             "sccache's counters zeroed too (its server on {})",
             sock.display()
         ),
         Some(Err(e)) => {
-            eprintln!("toolchainkit: warning: sccache's own counters were not zeroed: {e}")
+            crate::errln!("toolchainkit: warning: sccache's own counters were not zeroed: {e}")
         }
         None => {}
     }
@@ -345,7 +348,7 @@ fn set_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
             serde_json::json!({"file": path.display().to_string(), "marked_at_us": m.marked_at_us, "invocations": s.invocations})
         );
     } else {
-        println!(
+        crate::outln!(
             "marked at {} invocations ({}); `toolchainkit stats --since-mark` shows what comes after",
             s.invocations,
             path.display()
@@ -455,7 +458,7 @@ fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
         v["marked_at_us"] = serde_json::json!(m.as_ref().map(|m| m.marked_at_us));
         println!("{v}");
     } else {
-        println!(
+        crate::outln!(
             "{}",
             summary_line(&w, &t, window, m.as_ref().map(|m| m.marked_at_us))
         );
@@ -510,7 +513,7 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
     let total = all.len();
     let (events, builds) = timeline::select(all, a.pick);
     if unreadable > 0 {
-        eprintln!(
+        crate::errln!(
             "toolchainkit: note: {unreadable} line(s) of {} are not trace events and were skipped",
             input.display()
         );
@@ -532,7 +535,7 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
     let write = |path: &Path, bytes: &[u8], what: &str| -> anyhow::Result<()> {
         let at = crate::outfile::write(path, bytes)
             .with_context(|| format!("cannot write {}", crate::escape::path(path)))?;
-        println!("wrote {what} to {}", crate::escape::path(&at));
+        crate::outln!("wrote {what} to {}", crate::escape::path(&at));
         Ok(())
     };
     if let Some(out) = &a.chrome {
@@ -554,7 +557,7 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
     } else {
         format!("{builds} build(s)")
     };
-    println!(
+    crate::outln!(
         "{which}, started {} UTC, {} lane(s): {}",
         timeline::format_utc(t.start_us / 1_000_000),
         t.lanes,

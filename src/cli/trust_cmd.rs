@@ -47,9 +47,9 @@ pub fn run(path: Option<&Path>, revoke: bool, list: bool) -> anyhow::Result<i32>
     if revoke {
         let p = named(path)?;
         if approval::revoke(&p)? {
-            println!("no longer trusted: {}", escape::path(&p));
+            crate::outln!("no longer trusted: {}", escape::path(&p));
         } else {
-            println!("{} was not trusted", escape::path(&p));
+            crate::outln!("{} was not trusted", escape::path(&p));
         }
         return Ok(0);
     }
@@ -72,7 +72,7 @@ pub fn run(path: Option<&Path>, revoke: bool, list: bool) -> anyhow::Result<i32>
         Ok(r) => r,
         Err(problems) => {
             for e in &problems {
-                eprintln!("problem: {}", escape::text(&e.to_string()));
+                crate::errln!("problem: {}", escape::text(&e.to_string()));
             }
             bail!(
                 "{} is not valid: not trusted (fix it, then trust it)",
@@ -81,18 +81,18 @@ pub fn run(path: Option<&Path>, revoke: bool, list: bool) -> anyhow::Result<i32>
         }
     };
     let rec = approval::approve(&p, &text)?;
-    println!(
+    crate::outln!(
         "trusted {} (sha256 {})",
         escape::path(&rec.path),
         &rec.sha256[..16]
     );
     if risky.is_empty() {
-        println!(
+        crate::outln!(
             "it has no setting that runs a program or sends a credential; a change to the file needs trusting again"
         );
     }
     for w in &risky {
-        println!("now in effect: {} ({})", w.key, escape::text(&w.why));
+        crate::outln!("now in effect: {} ({})", w.key, escape::text(&w.why));
     }
     Ok(0)
 }
@@ -100,10 +100,10 @@ pub fn run(path: Option<&Path>, revoke: bool, list: bool) -> anyhow::Result<i32>
 fn show_list() -> anyhow::Result<i32> {
     let (dirs, all) = trust::env_trusted_dirs();
     if all {
-        println!("every directory: {}=*", trust::TRUSTED_DIRS_VAR);
+        crate::outln!("every directory: {}=*", trust::TRUSTED_DIRS_VAR);
     }
     for d in &dirs {
-        println!(
+        crate::outln!(
             "directory {} ({})",
             escape::path(d),
             trust::TRUSTED_DIRS_VAR
@@ -115,7 +115,7 @@ fn show_list() -> anyhow::Result<i32> {
         Err(e) => bail!("{}", escape::text(&e.to_string())),
     };
     if records.is_empty() && dirs.is_empty() && !all {
-        println!("no trusted project files");
+        crate::outln!("no trusted project files");
     }
     for r in &records {
         let state = match trust::read(&r.path, &[], true, true) {
@@ -123,7 +123,7 @@ fn show_list() -> anyhow::Result<i32> {
             Ok(_) => "changed since it was trusted: its gated settings are withheld",
             Err(_) => "missing or unreadable",
         };
-        println!("{}  {state}", escape::path(&r.path));
+        crate::outln!("{}  {state}", escape::path(&r.path));
     }
     Ok(0)
 }

@@ -29,8 +29,8 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
                 format!(
                     "`{}` of {} is withheld: it {} (the file is not trusted; compiles here go on without it)",
                     w.key,
-                    crate::escape::path(p),
-                    crate::escape::text(&w.why)
+                    p.display(),
+                    w.why
                 ),
                 format!(
                     "if you trust this file, run `{}` (or list its directory in {})",

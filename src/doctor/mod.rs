@@ -151,14 +151,16 @@ pub fn render_text(checks: &[Check]) -> String {
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let mut s = String::new();
     for c in checks {
+        // One line per check: a name with control characters in a message cannot forge
+        // another line or reach the terminal raw (the JSON keeps them exact).
         s.push_str(&format!(
             "{:<8} {:<width$}  {}",
             c.level.label(),
             c.name,
-            c.message
+            crate::escape::text(&c.message)
         ));
         if let Some(f) = &c.fix {
-            s.push_str(&format!(" -> hint: {f}"));
+            s.push_str(&format!(" -> hint: {}", crate::escape::text(f)));
         }
         s.push('\n');
     }
