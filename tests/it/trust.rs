@@ -110,8 +110,16 @@ fn a_compiler_check_command_runs_only_once_the_file_is_trusted() {
         compile(&w, &shims, masquerade, &src, "out.o");
         assert!(!marker.exists(), "compiler_check ran untrusted");
     }
+    // `toolchainkit run` pins the file it found; that does not make it trusted.
+    let src = next_src(&w);
+    w.toolchainkit()
+        .args(["run", "--", "gcc", "-c", &src, "-o", "run.o"])
+        .silent()
+        .run();
+    assert!(w.work.join("run.o").is_file());
+    assert!(!marker.exists(), "compiler_check ran untrusted under `run`");
     assert!(
-        w.stats()["misses"].as_u64().unwrap_or(0) >= 2,
+        w.stats()["misses"].as_u64().unwrap_or(0) >= 3,
         "cached without the setting"
     );
     assert_reported(&w, "ccache.compiler_check", &file);
@@ -129,6 +137,13 @@ fn a_compiler_check_command_runs_only_once_the_file_is_trusted() {
         compile(&w, &shims, masquerade, &src, "out.o");
         assert!(marker.exists(), "compiler_check did not run once trusted");
     }
+    let _ = fs::remove_file(&marker);
+    let src = next_src(&w);
+    w.toolchainkit()
+        .args(["run", "--", "gcc", "-c", &src, "-o", "run.o"])
+        .silent()
+        .run();
+    assert!(marker.exists(), "trusted, it runs under `run` too");
 
     // Changed after it was trusted: withheld again until trusted again.
     fs::write(&file, format!("{text}# edited\n")).expect("edit");
