@@ -85,6 +85,47 @@ pub fn risky(file: &FileConfig) -> Vec<Withheld> {
     out
 }
 
+/// The key under which a project cache directory's `ccache.conf` is withheld.
+pub const CCACHE_CONF: &str = "ccache.conf";
+
+/// ccache settings that name a program it runs (ccache 4.14 manual): in a `ccache.conf`
+/// that came with the project's cache directory they are the project's, not the user's.
+const CCACHE_PROGRAM_KEYS: &[&str] = &["compiler", "prefix_command", "prefix_command_cpp"];
+
+/// The largest `ccache.conf` looked into.
+const MAX_CCACHE_CONF: u64 = 64 * 1024;
+
+/// A project file's `cache.dir` whose `ccache/ccache.conf` (ccache reads it from its cache
+/// directory) names a program: as the project's own settings, it needs trust too. One
+/// `stat` when the file sets `cache.dir`; the `ccache.conf` is read only when it exists.
+pub fn cache_conf_risk(base: &Path, file: &FileConfig) -> Option<Withheld> {
+    let dir = file.cache.as_ref()?.dir.as_ref()?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let conf = base.join(dir).join("ccache").join("ccache.conf");
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&conf)
+        .ok()
+        .filter(|f| f.metadata().is_ok_and(|m| m.is_file()))?;
+    let mut text = String::new();
+    f.take(MAX_CCACHE_CONF).read_to_string(&mut text).ok()?;
+    let key = text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        let k = k.trim();
+        let named =
+            CCACHE_PROGRAM_KEYS.contains(&k) || (k == "compiler_check" && is_command(v.trim()));
+        named.then(|| k.to_string())
+    })?;
+    Some(Withheld {
+        key: CCACHE_CONF.into(),
+        why: format!(
+            "lets ccache run the `{key}` of {} (the project's cache directory) for every compile",
+            conf.display()
+        ),
+    })
+}
+
 /// Remove the gated settings `withheld` from `file` (as if they were not written).
 pub fn strip(file: &mut FileConfig, withheld: &[Withheld]) {
     for w in withheld {

@@ -650,7 +650,9 @@ fn unapproved(
     text: &str,
     file: &file::FileConfig,
 ) -> Vec<approval::Withheld> {
-    let risky = approval::risky(file);
+    let mut risky = approval::risky(file);
+    let base = path.parent().unwrap_or(Path::new("."));
+    risky.extend(approval::cache_conf_risk(base, file));
     if risky.is_empty() {
         return risky;
     }

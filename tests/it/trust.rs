@@ -320,3 +320,37 @@ fn the_trust_record_must_be_private() {
     compile(&w, &shims, true, "a.c", "a.o");
     assert!(!marker.exists(), "a symlinked record was followed");
 }
+
+/// A cloned repository can also bring its cache directory, with a `ccache.conf` that
+/// ccache reads from there (`compiler_check`, `prefix_command`, `compiler` name programs):
+/// it is the project's setting too, withheld until the project file is trusted.
+#[test]
+fn a_ccache_conf_that_came_with_the_project_cache_dir_runs_nothing_until_trusted() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let mut w = World::new();
+    let shims = w.install_shims("shims");
+    w.path_front.push(shims.clone());
+    let marker = w.root().join("MARKER");
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write(
+        "cache/ccache/ccache.conf",
+        format!("compiler_check = /usr/bin/touch {}\n", marker.display()),
+    );
+    let file = w.work.join(".toolchainkit.toml");
+    for (i, masquerade) in [true, false].into_iter().enumerate() {
+        let src = format!("c{i}.c");
+        w.write(&src, format!("int c{i}(void) {{ return {i}; }}\n"));
+        compile(&w, &shims, masquerade, &src, "out.o");
+        assert!(!marker.exists(), "the project's ccache.conf ran a program");
+    }
+    assert_reported(&w, "ccache.conf", &file);
+    w.toolchainkit().arg("trust").run();
+    w.write("c9.c", "int c9(void) { return 9; }\n");
+    compile(&w, &shims, true, "c9.c", "out.o");
+    assert!(
+        marker.exists(),
+        "trusted, the project's ccache.conf applies"
+    );
+}
