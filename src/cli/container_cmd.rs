@@ -177,6 +177,11 @@ pub fn run(engine: Engine, target_home: &Path, tool: Option<Tool>) -> anyhow::Re
         );
     }
     let mut notes = Vec::new();
+    if let Some(p) = &cfg.project_file {
+        for w in &cfg.withheld {
+            notes.push(crate::config::approval::describe(p, w));
+        }
+    }
     let settings = tool_settings(tool, &cfg, &mut notes)?;
     let host = host_dir(tool, &cfg, &cwd)?;
     std::fs::create_dir_all(&host)

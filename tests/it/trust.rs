@@ -261,6 +261,14 @@ fn an_untrusted_remote_never_receives_the_credential() {
             "{tool}/{client}: cached locally: {s}"
         );
         assert_reported(&w, "cache.remote", &file);
+        // Nor do `env` and `container-args` hand it on; they say why on stderr.
+        for cmd in ["env", "container-args"] {
+            w.toolchainkit()
+                .arg(cmd)
+                .stderr_contains("`cache.remote`")
+                .stdout_lacks("GITHUB_TOKEN")
+                .run();
+        }
         // `doctor` does not probe a withheld remote either.
         let probe = redis_connections(redis.port, &token);
         assert_eq!(
