@@ -132,3 +132,32 @@ fn control_characters_in_a_project_name_reach_no_report_raw() {
         .run();
     assert_inert("trust on a missing file", &out.stderr);
 }
+
+/// A compile that stops on an invalid project file names the file escaped, each problem
+/// on its own line and its hint on the next.
+#[test]
+fn an_invalid_file_in_such_a_directory_is_named_escaped_by_the_compile() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
+    let w = World::new();
+    let proj = w.work.join(NAME);
+    std::fs::create_dir_all(&proj).expect("mkdir");
+    std::fs::write(proj.join(".toolchainkit.toml"), "[cache]\ntol = 1\n").expect("config");
+    std::fs::write(proj.join("a.c"), LIB_C).expect("a.c");
+    let out = w
+        .toolchainkit()
+        .args(["gcc", "-c", "a.c", "-o", "a.o"])
+        .current_dir(&proj)
+        .status(78)
+        .run();
+    assert_inert("the compile's error", &out.stderr);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.lines().next().is_some_and(|l| l.contains(SHOWN)),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.starts_with("hint: ")), "{text}");
+    let out = run(&w, &proj, &["config", "check"]);
+    assert_inert("config check", &out.stdout);
+}
