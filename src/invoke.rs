@@ -22,7 +22,11 @@ pub const GUARD: &str = "TOOLCHAINKIT_GUARD";
 const MAX_DEPTH: u32 = 2;
 
 fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
-    eprintln!("toolchainkit: error: {msg}");
+    // Failure only (never on success): names in it are shown escaped, its lines kept.
+    eprintln!(
+        "{}",
+        crate::escape::lines(&format!("toolchainkit: error: {msg}"))
+    );
     std::process::exit(code)
 }
 
@@ -84,7 +88,7 @@ pub fn run(call: Call) -> ! {
         Some(Ok(c)) => c,
         Some(Err(e)) => {
             // Every problem of the file, as `config check` lists them: the one hard error.
-            eprint!("{}", e.render());
+            eprint!("{}", crate::escape::lines(&e.render()));
             std::process::exit(EXIT_CONFIG)
         }
     };

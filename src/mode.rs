@@ -47,6 +47,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "man",
     "run",
     "dist",
+    "trust",
 ];
 
 /// How the compiler was named by the caller.

@@ -31,6 +31,18 @@ pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
     let mut env = Vec::new();
     if let Some(d) = cfg.tool_dir(Tool::Ccache) {
         env.push(("CCACHE_DIR".into(), d.into_os_string()));
+        // The untrusted project's cache directory came with a ccache.conf naming a
+        // program: ccache reads no configuration file from it (the user's own
+        // CCACHE_CONFIGPATH, if set, is theirs and stays).
+        if matches!(cfg.dir.origin, crate::config::Origin::Project(_))
+            && cfg
+                .withheld
+                .iter()
+                .any(|w| w.key == crate::config::approval::CCACHE_CONF)
+            && paths::var_nonempty("CCACHE_CONFIGPATH").is_none()
+        {
+            env.push(("CCACHE_CONFIGPATH".into(), "/dev/null".into()));
+        }
     }
     if let Some(gb) = cfg.size_gb.value {
         env.push((

@@ -66,14 +66,14 @@ fn status_of(c: &mut Command, what: &str) -> anyhow::Result<i32> {
 
 fn run_ccache(exe: &Path, cfg: &Config, action: Action) -> anyhow::Result<i32> {
     let (dir, origin) = dir_of(cfg, Tool::Ccache)?;
-    println!("ccache cache: {} ({origin})", dir.display());
+    crate::outln!("ccache cache: {} ({origin})", dir.display());
     match action {
         Action::Show => status_of(ccache_cmd(exe, cfg).arg("-s"), "ccache -s"),
         Action::Zero => status_of(ccache_cmd(exe, cfg).arg("-z"), "ccache -z"),
         Action::Clean => {
             let code = status_of(ccache_cmd(exe, cfg).arg("-C"), "ccache -C")?;
             if code == 0 {
-                println!("cleared (ccache -C): the counters and configuration are kept");
+                crate::outln!("cleared (ccache -C): the counters and configuration are kept");
             }
             Ok(code)
         }
@@ -96,7 +96,7 @@ fn run_ccache(exe: &Path, cfg: &Config, action: Action) -> anyhow::Result<i32> {
                 Some(gb) => format!("size_gb = {gb}, {}", cfg.size_gb.origin),
                 None => "ccache's configuration (`cache size SIZE` sets it)".into(),
             };
-            println!("maximum size: {max} ({from})");
+            crate::outln!("maximum size: {max} ({from})");
             print_usage(&dir);
             Ok(0)
         }
@@ -126,13 +126,13 @@ pub fn zero_ccache(cfg: &Config) -> Option<Result<PathBuf, String>> {
 
 fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::Result<i32> {
     let (dir, origin) = dir_of(cfg, Tool::Sccache)?;
-    println!("sccache cache: {} ({origin})", dir.display());
+    crate::outln!("sccache cache: {} ({origin})", dir.display());
     let sock = sccache::socket_for(exe, &sccache::env(cfg));
     let up = sccache::server_up(&sock);
     match action {
         Action::Show => {
             if !up {
-                println!(
+                crate::outln!(
                     "no sccache server runs for this project ({}): sccache keeps its counters in its server, so these are empty until the next compile starts it",
                     sock.display()
                 );
@@ -148,7 +148,7 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
         }
         Action::Zero => match super::server::zero_sccache(cwd, cfg) {
             Some(Ok(sock)) => {
-                println!(
+                crate::outln!(
                     "sccache's counters zeroed (its server on {})",
                     sock.display()
                 );
@@ -156,7 +156,7 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
             }
             Some(Err(e)) => bail!(e),
             None => {
-                println!(
+                crate::outln!(
                     "no sccache server runs for this project: nothing to zero (a new server starts from zero)"
                 );
                 Ok(0)
@@ -173,13 +173,13 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
             };
             if up {
                 sccache::stop_server(exe, &sock);
-                println!(
+                crate::outln!(
                     "stopped the sccache server on {} (it would remember the removed entries); the next compile starts a new one",
                     sock.display()
                 );
             }
             let (files, bytes) = empty_dir(&configured)?;
-            println!(
+            crate::outln!(
                 "removed {files} files ({}) from {} (cache.dir, {})",
                 human_bytes(bytes),
                 configured.display(),
@@ -206,7 +206,7 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
                 ),
                 (None, None) => ("10 GiB".into(), "sccache's default".into()),
             };
-            println!("maximum size: {max} ({from})");
+            crate::outln!("maximum size: {max} ({from})");
             print_usage(&dir);
             Ok(0)
         }
@@ -240,9 +240,9 @@ pub fn usage(dir: &Path) -> (u64, u64) {
 fn print_usage(dir: &Path) {
     if dir.is_dir() {
         let (files, bytes) = usage(dir);
-        println!("on disk:      {} in {files} files", human_bytes(bytes));
+        crate::outln!("on disk:      {} in {files} files", human_bytes(bytes));
     } else {
-        println!(
+        crate::outln!(
             "on disk:      nothing yet ({} does not exist)",
             dir.display()
         );

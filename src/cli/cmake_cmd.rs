@@ -50,12 +50,12 @@ pub fn run(write: Option<PathBuf>, cuda: bool, objc: bool) -> anyhow::Result<i32
     let langs = languages(cuda, objc);
     match write {
         Some(file) => {
-            std::fs::write(&file, script(&exe, &langs))
-                .with_context(|| format!("cannot write {}", file.display()))?;
-            println!(
+            crate::outfile::write(&file, script(&exe, &langs).as_bytes())
+                .with_context(|| format!("cannot write {}", crate::escape::path(&file)))?;
+            crate::outln!(
                 "wrote {}; use: cmake -C {} ...",
-                file.display(),
-                file.display()
+                crate::escape::path(&file),
+                crate::escape::shell_word(&file.to_string_lossy())
             );
         }
         None => {

@@ -175,7 +175,7 @@ const ORIGIN_COLUMN: usize = 44;
 pub fn show() -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let cfg = config::load(config::Place::cwd(&cwd))?;
-    println!(
+    crate::outln!(
         "project file: {}",
         cfg.project_file
             .as_ref()
@@ -185,15 +185,15 @@ pub fn show() -> anyhow::Result<i32> {
     );
     match &cfg.invalid_user_file {
         Some((path, problems)) => {
-            println!(
+            crate::outln!(
                 "user file:    {} (INVALID, left out: compiles use the other layers; `toolchainkit config check` lists every problem)",
                 path.display()
             );
             for p in problems {
-                println!("  invalid:    {}", p.headline());
+                crate::outln!("  invalid:    {}", p.headline());
             }
         }
-        None => println!(
+        None => crate::outln!(
             "user file:    {}",
             cfg.user_file.as_ref().map_or(
                 format!("(none: {})", crate::paths::user_config_file().display()),
@@ -202,13 +202,18 @@ pub fn show() -> anyhow::Result<i32> {
         ),
     }
     for i in &cfg.ignored {
-        println!(
+        crate::outln!(
             "ignored:      {} ({}; see `toolchainkit doctor`)",
             i.path.display(),
             i.why
         );
     }
-    println!();
+    if let Some(p) = &cfg.project_file {
+        for w in &cfg.withheld {
+            crate::outln!("withheld:     {}", config::approval::describe(p, w));
+        }
+    }
+    crate::outln!();
     let rows = lines(&cfg);
     // Origins line up in one column, but a long value (a path) does not push every line
     // out to its width: past the column, two spaces.
@@ -220,7 +225,7 @@ pub fn show() -> anyhow::Result<i32> {
         .unwrap_or(0);
     for (k, v, origin) in rows {
         let kv = format!("{k} = {v}");
-        println!("{kv:width$}  # {origin}");
+        crate::outln!("{kv:width$}  # {origin}");
     }
     Ok(0)
 }
@@ -266,6 +271,9 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
         crate::EXIT_CONFIG => "invalid",
         _ => "degraded",
     };
+    // What an unapproved project file does not do is not a problem of the file, but it
+    // must not be passed over in silence.
+    let (_, cfg) = config::check(config::Place::cwd(&cwd));
     if json {
         let list: Vec<serde_json::Value> = problems
             .iter()
@@ -283,29 +291,45 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
                 "valid": problems.is_empty(),
                 "status": status,
                 "problems": list,
+                "withheld": config::approval::to_json(cfg.project_file.as_deref(), &cfg.withheld),
             })
         );
     } else if problems.is_empty() {
-        println!("configuration is valid");
+        print_withheld(&cfg);
+        crate::outln!("configuration is valid");
     } else {
+        print_withheld(&cfg);
         for p in &problems {
-            if is_fatal(p) {
-                println!("problem: {p}");
-            } else {
-                println!("degraded: {p}");
+            // The problem, then its `hint:` line: each line escaped on its own.
+            let kind = if is_fatal(p) { "problem" } else { "degraded" };
+            let text = p.to_string();
+            for (i, line) in text.lines().enumerate() {
+                if i == 0 {
+                    crate::outln!("{kind}: {line}");
+                } else {
+                    crate::outln!("{line}");
+                }
             }
         }
         if fatal > 0 {
-            println!(
+            crate::outln!(
                 "{} problem(s), {fatal} of them stop every compile (exit 78)",
                 problems.len()
             );
         } else {
-            println!(
+            crate::outln!(
                 "{} problem(s), none stops a compile: compiles work without what they name (degraded, exit {EXIT_DEGRADED})",
                 problems.len()
             );
         }
     }
     Ok(code)
+}
+
+fn print_withheld(cfg: &Config) {
+    if let Some(p) = &cfg.project_file {
+        for w in &cfg.withheld {
+            crate::outln!("withheld: {}", config::approval::describe(p, w));
+        }
+    }
 }

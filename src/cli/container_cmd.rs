@@ -172,6 +172,11 @@ pub fn run(engine: Engine, target_home: &Path, tool: Option<Tool>) -> anyhow::Re
         );
     }
     let mut notes = Vec::new();
+    if let Some(p) = &cfg.project_file {
+        for w in &cfg.withheld {
+            notes.push(crate::config::approval::describe(p, w));
+        }
+    }
     let settings = tool_settings(tool, &cfg, &mut notes)?;
     let host = host_dir(tool, &cfg, &cwd)?;
     std::fs::create_dir_all(&host)
@@ -200,7 +205,7 @@ pub fn run(engine: Engine, target_home: &Path, tool: Option<Tool>) -> anyhow::Re
     let quoted: Vec<String> = args.iter().map(|a| crate::quote::sh_word(a)).collect();
     println!("{}", quoted.join(" "));
     for n in &notes {
-        eprintln!("note: {n}");
+        crate::errln!("note: {n}");
     }
     eprintln!(
         "note: {}",

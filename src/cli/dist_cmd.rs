@@ -145,18 +145,18 @@ pub fn print_stats(cfg: &Config, tool_stats: Option<&Value>) {
     };
     let s = load(cfg);
     let sp = split(&s);
-    println!();
-    println!("distribution ({}):", v["engine"].as_str().unwrap_or("none"));
+    crate::outln!();
+    crate::outln!("distribution ({}):", v["engine"].as_str().unwrap_or("none"));
     if v["engine"] == "sccache-dist" {
-        println!(
+        crate::outln!(
             "  sccache reports no per-compile placement; its own counters (since its server started):"
         );
         match sccache_dist_counters(tool_stats) {
             Some(c) => {
-                println!("  dist_compiles        {}", c["dist_compiles"]);
-                println!("  dist_errors          {}", c["dist_errors"]);
+                crate::outln!("  dist_compiles        {}", c["dist_compiles"]);
+                crate::outln!("  dist_errors          {}", c["dist_errors"]);
             }
-            None => println!("  (the sccache server is not running)"),
+            None => crate::outln!("  (the sccache server is not running)"),
         }
         return;
     }
@@ -166,7 +166,7 @@ pub fn print_stats(cfg: &Config, tool_stats: Option<&Value>) {
         } else {
             "-".into()
         };
-        println!("  {name:<22} {:>7}  {avg}", b.count);
+        crate::outln!("  {name:<22} {:>7}  {avg}", b.count);
     };
     row("remote", sp.remote);
     for (h, b) in &sp.hosts {
@@ -175,25 +175,26 @@ pub fn print_stats(cfg: &Config, tool_stats: Option<&Value>) {
     row("local (engine's choice)", sp.local);
     row("fallback to local", sp.fallback);
     for (r, n) in &sp.reasons {
-        println!("    {r:<20} {n:>7}");
+        crate::outln!("    {r:<20} {n:>7}");
     }
     if sp.retried > 0 {
-        println!(
+        crate::outln!(
             "  {:<22} {:>7}  (a host failed them; distcc moved them to another host)",
-            "moved to another host", sp.retried
+            "moved to another host",
+            sp.retried
         );
     }
     for (h, n) in &sp.failed_hosts {
-        println!("  {:<22} {n:>7}", format!("failures of {h}"));
+        crate::outln!("  {:<22} {n:>7}", format!("failures of {h}"));
     }
     if sp.unobserved.count > 0 {
         row("not reported", sp.unobserved);
     }
     match share(&sp) {
-        Some(p) => println!(
+        Some(p) => crate::outln!(
             "  remote share           {p:.1} %  (of compiles the engine ran; cache hits never leave this machine)"
         ),
-        None => println!("  remote share           n/a (no compile reached the engine yet)"),
+        None => crate::outln!("  remote share           n/a (no compile reached the engine yet)"),
     }
 }
 
@@ -252,7 +253,7 @@ pub fn status(json_out: bool) -> anyhow::Result<i32> {
         if json_out {
             println!("{}", json!({"engine": "none"}));
         } else {
-            println!("distribution: off (no [dist] engine configured)");
+            crate::outln!("distribution: off (no [dist] engine configured)");
         }
         return Ok(0);
     };
@@ -308,20 +309,25 @@ pub fn status(json_out: bool) -> anyhow::Result<i32> {
         println!("{v}");
         return Ok(i32::from(down));
     }
-    println!("engine:        {} ({})", d.engine.name(), cfg.dist.origin);
+    crate::outln!("engine:        {} ({})", d.engine.name(), cfg.dist.origin);
     match d.engine {
         Engine::Distcc => {
-            println!(
+            crate::outln!(
                 "DISTCC_HOSTS:  {}",
                 v["distcc_hosts"].as_str().unwrap_or("")
             );
-            println!();
-            println!(
+            crate::outln!();
+            crate::outln!(
                 "{:<28} {:<10} {:>5}  {:<28} {:>8} {:>9}",
-                "host", "reach", "slots", "state", "remote", "failures"
+                "host",
+                "reach",
+                "slots",
+                "state",
+                "remote",
+                "failures"
             );
             for r in v["hosts"].as_array().into_iter().flatten() {
-                println!(
+                crate::outln!(
                     "{:<28} {:<10} {:>5}  {:<28} {:>8} {:>9}",
                     r["host"].as_str().unwrap_or(""),
                     r["reach"].as_str().unwrap_or(""),
@@ -333,12 +339,12 @@ pub fn status(json_out: bool) -> anyhow::Result<i32> {
             }
         }
         Engine::Icecc => {
-            println!("scheduler:     {}", v["scheduler"].as_str().unwrap_or(""));
+            crate::outln!("scheduler:     {}", v["scheduler"].as_str().unwrap_or(""));
             if let Some(e) = v["scheduler_state"].as_str() {
-                println!("               {e}");
+                crate::outln!("               {e}");
             }
             for r in v["hosts"].as_array().into_iter().flatten() {
-                println!(
+                crate::outln!(
                     "  {:<20} {:<24} jobs {:<7} load {:<6} remote {}",
                     r["name"].as_str().unwrap_or(""),
                     r["address"].as_str().unwrap_or(""),
@@ -349,24 +355,26 @@ pub fn status(json_out: bool) -> anyhow::Result<i32> {
             }
         }
         Engine::SccacheDist => {
-            println!(
+            crate::outln!(
                 "scheduler:     {}",
                 d.scheduler_url.as_deref().unwrap_or("")
             );
-            println!("status:        {}", v["scheduler_status"]);
+            crate::outln!("status:        {}", v["scheduler_status"]);
         }
         Engine::None => {}
     }
-    println!();
+    crate::outln!();
     match share(&sp) {
-        Some(p) => println!(
+        Some(p) => crate::outln!(
             "recent remote share: {p:.1} % ({} remote, {} local, {} fallback since the last `stats --zero`)",
-            sp.remote.count, sp.local.count, sp.fallback.count
+            sp.remote.count,
+            sp.local.count,
+            sp.fallback.count
         ),
-        None if d.engine == Engine::SccacheDist => println!(
+        None if d.engine == Engine::SccacheDist => crate::outln!(
             "recent remote share: see `toolchainkit stats` (sccache counts distributed compiles per server)"
         ),
-        None => println!("recent remote share: n/a (no compile reached the engine yet)"),
+        None => crate::outln!("recent remote share: n/a (no compile reached the engine yet)"),
     }
     Ok(i32::from(down))
 }

@@ -186,10 +186,15 @@ pub fn run(format: Format, tool: Option<Tool>) -> anyhow::Result<i32> {
         None => configured_tool(&cfg, &cwd)?,
     };
     let mut notes = Vec::new();
+    if let Some(p) = &cfg.project_file {
+        for w in &cfg.withheld {
+            notes.push(crate::config::approval::describe(p, w));
+        }
+    }
     let entries = entries(tool, &cfg, &mut notes)?;
     let out = render_all(tool, &entries, format, &mut notes).map_err(|e| anyhow::anyhow!(e))?;
     for n in &notes {
-        eprintln!("toolchainkit: note: {n}");
+        crate::errln!("toolchainkit: note: {n}");
     }
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&out)?;

@@ -19,6 +19,7 @@ mod shims;
 mod stats_all;
 mod stats_cmd;
 mod tool;
+mod trust_cmd;
 mod which;
 
 use std::ffi::OsString;
@@ -54,6 +55,21 @@ enum Cmd {
     Config {
         #[command(subcommand)]
         action: Option<ConfigAction>,
+    },
+    /// Trust a project file: its settings that run a program or send a credential apply.
+    ///
+    /// PATH is the project file, or a directory whose nearest project file is meant
+    /// (default: the working directory). The file's content is recorded: a change to it
+    /// withholds those settings again until it is trusted again.
+    #[command(group(clap::ArgGroup::new("how").args(["revoke", "list"])))]
+    Trust {
+        path: Option<PathBuf>,
+        /// Withdraw the trust of PATH.
+        #[arg(long)]
+        revoke: bool,
+        /// List the trusted files and directories.
+        #[arg(long, conflicts_with = "path")]
+        list: bool,
     },
     /// Show how a compiler name resolves: PATH candidates, skipped wrappers, the tool.
     Which {
@@ -317,6 +333,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Some(Cmd::Config {
             action: Some(ConfigAction::Check { json }),
         }) => config_cmd::check(json),
+        Some(Cmd::Trust { path, revoke, list }) => trust_cmd::run(path.as_deref(), revoke, list),
         Some(Cmd::Which { name }) => which::run(&name),
         Some(Cmd::Shims {
             action: ShimsAction::Install { dir, names, force },
@@ -547,11 +564,14 @@ fn load_config() -> anyhow::Result<(PathBuf, crate::config::Config)> {
 fn report(e: &anyhow::Error) -> i32 {
     match e.downcast_ref::<crate::config::ConfigErrors>() {
         Some(problems) => {
-            eprint!("{}", problems.render());
+            eprint!("{}", crate::escape::lines(&problems.render()));
             crate::EXIT_CONFIG
         }
         None => {
-            eprintln!("toolchainkit: error: {e:#}");
+            eprintln!(
+                "{}",
+                crate::escape::lines(&format!("toolchainkit: error: {e:#}"))
+            );
             1
         }
     }

@@ -2,7 +2,9 @@
 //! pinned. The project file found from the working directory is put in
 //! `TOOLCHAINKIT_CONFIG` (absolute), so every compile of the build uses it, wherever it
 //! runs: a Cargo build script in `~/.cargo/registry/src`, an out-of-tree build directory,
-//! a generated makefile in `/tmp`.
+//! a generated makefile in `/tmp`. A file that was found (not already named by the user)
+//! is marked so (`TOOLCHAINKIT_CONFIG_FOUND=1`): pinning it does not make it the user's
+//! explicit choice, so its owner, mode and trust are judged as for any found file.
 //!
 //! It also routes the build's compiles through toolchainkit: a private directory of
 //! compiler-name shims (`$XDG_DATA_HOME/toolchainkit/run-shims`, 0700, links to this
@@ -63,11 +65,14 @@ fn link(exe: &Path, path: &Path) -> std::io::Result<()> {
 
 pub fn run(command: &[OsString]) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
-    let Some((file, _)) = discover::project_file(Place::cwd(&cwd)) else {
-        eprintln!(
-            "toolchainkit: error: no {} in {} or its parents: nothing to pin\nhint: run it from the project, or set {} yourself",
+    let Some((file, explicit)) = discover::project_file(Place::cwd(&cwd)) else {
+        crate::errln!(
+            "toolchainkit: error: no {} in {} or its parents: nothing to pin",
             config::PROJECT_FILE,
             cwd.display(),
+        );
+        crate::errln!(
+            "hint: run it from the project, or set {} yourself",
             discover::CONFIG_VAR
         );
         return Ok(2);
@@ -89,7 +94,7 @@ pub fn run(command: &[OsString]) -> anyhow::Result<i32> {
             }
             cmd.env("PATH", path);
         }
-        Err(e) => eprintln!(
+        Err(e) => crate::errln!(
             "toolchainkit: warning: cannot set up the compiler shims ({e:#}): only compiles that \
              already reach toolchainkit use the pinned configuration"
         ),
@@ -97,8 +102,12 @@ pub fn run(command: &[OsString]) -> anyhow::Result<i32> {
     if std::env::var_os(CC_WRAPPER_VAR).is_none() {
         cmd.env(CC_WRAPPER_VAR, "toolchainkit");
     }
+    if !explicit {
+        // Pinned, not chosen: its compiles judge it as the found file it is (owner, trust).
+        cmd.env(discover::FOUND_VAR, "1");
+    }
     let err = cmd.exec();
-    eprintln!(
+    crate::errln!(
         "toolchainkit: error: cannot run {}: {err}",
         program.to_string_lossy()
     );

@@ -113,47 +113,47 @@ pub fn status() -> anyhow::Result<i32> {
     let dir = sock.parent().map(Path::to_path_buf).unwrap_or_default();
     let removed = sccache::clean_stale(&dir);
     for r in &removed {
-        println!(
+        crate::outln!(
             "removed a stale socket (no server answered): {}",
             r.display()
         );
     }
     if !sccache::server_up(&sock) {
-        println!("not running (would use {})", sock.display());
+        crate::outln!("not running (would use {})", sock.display());
         match not_sccache(&cfg) {
-            Some(why) => println!("{why}"),
-            None => println!("the first compile through toolchainkit starts it"),
+            Some(why) => crate::outln!("{why}"),
+            None => crate::outln!("the first compile through toolchainkit starts it"),
         }
         return Ok(1);
     }
-    println!("running");
-    println!("  socket:    {}", sock.display());
+    crate::outln!("running");
+    crate::outln!("  socket:    {}", sock.display());
     let pid = std::fs::read_to_string("/proc/net/unix")
         .ok()
         .and_then(|t| socket_inode(&t, &sock))
         .and_then(pid_holding);
     match pid {
         Some(pid) => {
-            println!("  pid:       {pid}");
+            crate::outln!("  pid:       {pid}");
             if let Some(up) = uptime_secs(pid) {
-                println!("  uptime:    {}", human_duration(up));
+                crate::outln!("  uptime:    {}", human_duration(up));
             }
         }
-        None => println!("  pid:       unknown (not visible in /proc to this user)"),
+        None => crate::outln!("  pid:       unknown (not visible in /proc to this user)"),
     }
     if let Some(info) = show_stats(&exe, &sock) {
         if let Some(loc) = info.get("cache_location").and_then(|v| v.as_str()) {
-            println!("  cache:     {loc}");
+            crate::outln!("  cache:     {loc}");
         }
         if let Some(v) = info.get("version").and_then(|v| v.as_str()) {
-            println!("  sccache:   {v} ({})", exe.display());
+            crate::outln!("  sccache:   {v} ({})", exe.display());
         }
     }
-    println!("  log:       {}", sock.with_extension("log").display());
+    crate::outln!("  log:       {}", sock.with_extension("log").display());
     if let Ok(why) = std::fs::read_to_string(sccache::local_only_marker(&sock)) {
-        println!("  without its remote cache: {why}");
+        crate::outln!("  without its remote cache: {why}");
     }
-    println!("  query it:  {}", query_command(&exe, &sock));
+    crate::outln!("  query it:  {}", query_command(&exe, &sock));
     Ok(0)
 }
 
@@ -169,9 +169,9 @@ pub fn stop() -> anyhow::Result<i32> {
         if let Some(dir) = sock.parent() {
             sccache::clean_stale(dir);
         }
-        println!("stopped the server on {}", sock.display());
+        crate::outln!("stopped the server on {}", sock.display());
     } else {
-        println!("no server running on {}", sock.display());
+        crate::outln!("no server running on {}", sock.display());
     }
     Ok(0)
 }

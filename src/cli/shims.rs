@@ -18,7 +18,7 @@ pub fn install(dir: &Path, extra: &[String], force: bool) -> anyhow::Result<i32>
             let ours =
                 meta.file_type().is_symlink() && std::fs::read_link(&link).is_ok_and(|t| t == exe);
             if ours {
-                println!("{} (already installed)", link.display());
+                crate::outln!("{} (already installed)", link.display());
                 continue;
             }
             if !force {
@@ -32,9 +32,9 @@ pub fn install(dir: &Path, extra: &[String], force: bool) -> anyhow::Result<i32>
         }
         std::os::unix::fs::symlink(&exe, &link)
             .with_context(|| format!("cannot create {}", link.display()))?;
-        println!("{} -> {}", link.display(), exe.display());
+        crate::outln!("{} -> {}", link.display(), exe.display());
     }
-    println!(
+    crate::outln!(
         "put {} first in PATH to compile through toolchainkit",
         dir.display()
     );

@@ -134,14 +134,19 @@ pub fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
         );
         return Ok(0);
     }
-    println!("stats files in {}", dir.display());
+    crate::outln!("stats files in {}", dir.display());
     if rows.is_empty() {
-        println!("(none yet: no compile has been counted)");
+        crate::outln!("(none yet: no compile has been counted)");
         return Ok(0);
     }
-    println!(
+    crate::outln!(
         "{:<24} {:>11} {:>9} {:>9} {:>9} {:>11}  project",
-        "file", "invocations", "hits", "misses", "hit rate", "time saved"
+        "file",
+        "invocations",
+        "hits",
+        "misses",
+        "hit rate",
+        "time saved"
     );
     let pct = |r: Option<f64>| r.map_or_else(|| "n/a".to_string(), |r| format!("{r:.1} %"));
     for (r, v) in rows.iter().zip(&listed) {
@@ -154,7 +159,7 @@ pub fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
             r.file.display().to_string()
         };
         if let Some(e) = v.get("error").and_then(|e| e.as_str()) {
-            println!("{name:<24} unreadable: {e}  {}", r.project);
+            crate::outln!("{name:<24} unreadable: {e}  {}", r.project);
             continue;
         }
         let n = |k: &str| v[k].as_u64().unwrap_or(0);
@@ -162,7 +167,7 @@ pub fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
             Some(x) => format!("{x:.1} s"),
             None => "unknown".into(),
         };
-        println!(
+        crate::outln!(
             "{name:<24} {:>11} {:>9} {:>9} {:>9} {saved:>11}  {}",
             n("invocations"),
             n("hits"),
@@ -185,7 +190,7 @@ pub fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
             String::new()
         }
     );
-    println!("{}", line.trim_end());
+    crate::outln!("{}", line.trim_end());
     Ok(0)
 }
 

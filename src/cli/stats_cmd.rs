@@ -98,34 +98,35 @@ fn saved_words(t: &saved::Saved) -> Option<String> {
 }
 
 fn print_table(s: &Stats, path: &Path, t: &saved::Saved) {
-    println!("stats file:     {}", path.display());
+    crate::outln!("stats file:     {}", path.display());
     if let Some(p) = stats::recorded_project(path) {
-        println!("project:        {}", p.display());
+        crate::outln!("project:        {}", p.display());
     }
-    println!("since:          {} UTC", timeline::format_utc(s.since));
-    println!("invocations:    {}", s.invocations);
+    crate::outln!("since:          {} UTC", timeline::format_utc(s.since));
+    crate::outln!("invocations:    {}", s.invocations);
     let hits = s.sum("hit.");
     let misses = s.sum("miss");
     match hit_rate(s) {
-        Some(r) => println!(
+        Some(r) => crate::outln!(
             "hit rate:       {r:.1} %  ({} hits, {} misses)",
-            hits.count, misses.count
+            hits.count,
+            misses.count
         ),
-        None if s.sum("forwarded.").count > 0 => println!(
+        None if s.sum("forwarded.").count > 0 => crate::outln!(
             "hit rate:       n/a (no result observed for the forwarded compiles; sccache's own counters follow when its server runs)"
         ),
-        None => println!("hit rate:       n/a (no hits or misses observed)"),
+        None => crate::outln!("hit rate:       n/a (no hits or misses observed)"),
     }
     if let (Some(h), Some(m)) = (avg_ms(hits), avg_ms(misses)) {
-        println!("average time:   hit {h:.1} ms, miss {m:.1} ms");
+        crate::outln!("average time:   hit {h:.1} ms, miss {m:.1} ms");
     }
     if let Some(words) = saved_words(t) {
-        println!("time saved:     {words}");
+        crate::outln!("time saved:     {words}");
     }
-    println!();
-    println!("{:<44} {:>9} {:>12}", "outcome", "count", "avg ms");
+    crate::outln!();
+    crate::outln!("{:<44} {:>9} {:>12}", "outcome", "count", "avg ms");
     for (k, b) in &s.outcomes {
-        println!(
+        crate::outln!(
             "{:<44} {:>9} {:>12.1}",
             k,
             b.count,
@@ -133,8 +134,9 @@ fn print_table(s: &Stats, path: &Path, t: &saved::Saved) {
         );
     }
     if s.late_records > 0 {
-        println!(
-            "\n{} invocation(s) were recorded late through the side file (stats lock held too long)",
+        crate::outln!();
+        crate::outln!(
+            "{} invocation(s) were recorded late through the side file (stats lock held too long)",
             s.late_records
         );
     }
@@ -222,6 +224,11 @@ fn notices(
         out.push(a);
     }
     out.extend(pch_hint(s, cfg));
+    if let Some(p) = &cfg.project_file {
+        for w in &cfg.withheld {
+            out.push(crate::config::approval::describe(p, w));
+        }
+    }
     out
 }
 
@@ -310,11 +317,13 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         if let Some(why) = local_only {
             v["sccache_server_local_only"] = serde_json::json!(why);
         }
+        v["withheld"] =
+            crate::config::approval::to_json(cfg.project_file.as_deref(), &cfg.withheld);
 
         println!("{v}");
     } else {
         for n in &all_notices {
-            println!("notice: {n}");
+            crate::outln!("notice: {n}");
         }
         print_table(&s, &path, &t);
         super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());
@@ -326,8 +335,9 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
 }
 
 fn print_sccache_counters(t: &serde_json::Value) {
-    println!(
-        "\nsccache's own counters (its server's, since it started or the last `stats --zero`):"
+    crate::outln!();
+    crate::outln!(
+        "sccache's own counters (its server's, since it started or the last `stats --zero`):"
     );
     let Some(st) = t.get("stats") else {
         return;
@@ -340,7 +350,7 @@ fn print_sccache_counters(t: &serde_json::Value) {
         "cache_errors",
     ] {
         if let Some(v) = st.get(key) {
-            println!("  {key:<20} {}", summarize(v));
+            crate::outln!("  {key:<20} {}", summarize(v));
         }
     }
     let hits = st.get("cache_hits").and_then(total);
@@ -348,7 +358,7 @@ fn print_sccache_counters(t: &serde_json::Value) {
     if let (Some(h), Some(m)) = (hits, misses)
         && h + m > 0
     {
-        println!(
+        crate::outln!(
             "  {:<20} {:.1} %  (cache_hits / (cache_hits + cache_misses))",
             "hit rate",
             h as f64 * 100.0 / (h + m) as f64
@@ -367,21 +377,23 @@ fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<
     }
     super::dist_cmd::zero(cfg);
     stats::causes::clear(path);
-    println!("statistics zeroed ({})", path.display());
+    crate::outln!("statistics zeroed ({})", path.display());
     match super::server::zero_sccache(cwd, cfg) {
-        Some(Ok(sock)) => println!(
+        Some(Ok(sock)) => crate::outln!(
             "sccache's counters zeroed too (its server on {})",
             sock.display()
         ),
         Some(Err(e)) => {
-            eprintln!("toolchainkit: warning: sccache's own counters were not zeroed: {e}")
+            crate::errln!("toolchainkit: warning: sccache's own counters were not zeroed: {e}")
         }
         None => {}
     }
     match super::cache_cmd::zero_ccache(cfg) {
-        Some(Ok(dir)) => println!("ccache's counters zeroed too (its cache {})", dir.display()),
+        Some(Ok(dir)) => {
+            crate::outln!("ccache's counters zeroed too (its cache {})", dir.display())
+        }
         Some(Err(e)) => {
-            eprintln!("toolchainkit: warning: ccache's own counters were not zeroed: {e}")
+            crate::errln!("toolchainkit: warning: ccache's own counters were not zeroed: {e}")
         }
         None => {}
     }
@@ -407,12 +419,12 @@ fn set_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
     let m = mark::save_mark(path, s)
         .with_context(|| format!("cannot write {}", mark::mark_path(path).display()))?;
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({"file": path.display().to_string(), "marked_at_us": m.marked_at_us, "invocations": s.invocations})
         );
     } else {
-        println!(
+        crate::outln!(
             "marked at {} invocations ({}); `toolchainkit stats --since-mark` shows what comes after",
             s.invocations,
             path.display()
@@ -543,7 +555,7 @@ fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
                 stats::causes::describe(c)
             ));
         }
-        println!("{line}");
+        crate::outln!("{line}");
     }
     Ok(0)
 }
@@ -595,7 +607,7 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
     let total = all.len();
     let (events, builds) = timeline::select(all, a.pick);
     if unreadable > 0 {
-        eprintln!(
+        crate::errln!(
             "toolchainkit: note: {unreadable} line(s) of {} are not trace events and were skipped",
             input.display()
         );
@@ -615,8 +627,9 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
     }
     let t = timeline::lay_out(events);
     let write = |path: &Path, bytes: &[u8], what: &str| -> anyhow::Result<()> {
-        std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {what} to {}", path.display());
+        let at = crate::outfile::write(path, bytes)
+            .with_context(|| format!("cannot write {}", crate::escape::path(path)))?;
+        crate::outln!("wrote {what} to {}", crate::escape::path(&at));
         Ok(())
     };
     if let Some(out) = &a.chrome {
@@ -638,7 +651,7 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
     } else {
         format!("{builds} build(s)")
     };
-    println!(
+    crate::outln!(
         "{which}, started {} UTC, {} lane(s): {}",
         timeline::format_utc(t.start_us / 1_000_000),
         t.lanes,

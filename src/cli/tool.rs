@@ -25,9 +25,9 @@ pub fn install(
         .ok()
         .and_then(|t| t.lines().next().map(str::to_string))
         .unwrap_or_default();
-    println!("installed {} ({v}) at {}", tool.name(), path.display());
+    crate::outln!("installed {} ({v}) at {}", tool.name(), path.display());
     if dir.is_some() {
-        println!(
+        crate::outln!(
             "note: compiles look in {} (after PATH); put {} in PATH to use this one",
             managed::bin_dir(None).display(),
             path.parent().unwrap_or(Path::new("/")).display()
@@ -46,16 +46,16 @@ pub fn list() -> anyhow::Result<i32> {
                 .ok()
                 .and_then(|t| t.lines().next().map(str::to_string))
                 .unwrap_or_else(|| "version unknown".into());
-            println!("{:<8} managed: {} ({v})", tool.name(), managed.display());
+            crate::outln!("{:<8} managed: {} ({v})", tool.name(), managed.display());
         } else {
-            println!("{:<8} managed: not installed", tool.name());
+            crate::outln!("{:<8} managed: not installed", tool.name());
         }
         match path_var
             .as_deref()
             .and_then(|pv| which::which_in(tool.name(), Some(pv), &cwd).ok())
         {
-            Some(p) => println!("{:<8} PATH:    {} (used first)", "", p.display()),
-            None => println!("{:<8} PATH:    none", ""),
+            Some(p) => crate::outln!("{:<8} PATH:    {} (used first)", "", p.display()),
+            None => crate::outln!("{:<8} PATH:    none", ""),
         }
     }
     Ok(0)

@@ -9,7 +9,7 @@ pub fn run(name: &OsStr) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let path_var = std::env::var_os("PATH");
     let me = SelfId::current();
-    println!("compiler: {}", name.to_string_lossy());
+    crate::outln!("compiler: {}", name.to_string_lossy());
     if let Some(pv) = &path_var
         && !crate::mode::is_path(name)
     {
@@ -22,13 +22,13 @@ pub fn run(name: &OsStr) -> anyhow::Result<i32> {
             match resolve::check_candidate(&cand, me) {
                 Ok(()) if !found => {
                     found = true;
-                    println!("  candidate: {} (real compiler: used)", cand.display());
+                    crate::outln!("  candidate: {} (real compiler: used)", cand.display());
                 }
-                Ok(()) => println!(
+                Ok(()) => crate::outln!(
                     "  candidate: {} (real compiler, later in PATH: not used)",
                     cand.display()
                 ),
-                Err(why) => println!("  candidate: {} (skipped: {why})", cand.display()),
+                Err(why) => crate::outln!("  candidate: {} (skipped: {why})", cand.display()),
             }
         }
     }
@@ -38,17 +38,17 @@ pub fn run(name: &OsStr) -> anyhow::Result<i32> {
             // given as the name (a wrapper link) is not among them.
             if crate::mode::is_path(name) {
                 for s in &r.skipped {
-                    println!("  skipped:   {} ({})", s.path.display(), s.reason);
+                    crate::outln!("  skipped:   {} ({})", s.path.display(), s.reason);
                 }
             }
-            println!("real compiler: {}", r.real.display());
+            crate::outln!("real compiler: {}", r.real.display());
             if !r.shim_dirs.is_empty() {
                 let dirs: Vec<String> = r
                     .shim_dirs
                     .iter()
                     .map(|d| d.display().to_string())
                     .collect();
-                println!(
+                crate::outln!(
                     "masquerade: active (shim directories removed from the child's PATH: {})",
                     dirs.join(", ")
                 );
@@ -56,22 +56,22 @@ pub fn run(name: &OsStr) -> anyhow::Result<i32> {
             0
         }
         Err(nf) => {
-            println!("{nf}");
+            crate::outln!("{nf}");
             crate::EXIT_NOT_FOUND
         }
     };
     let choice = backend::choose(&cfg, path_var.as_deref(), &cwd);
     match &choice.tool {
-        Some((t, p)) => println!(
+        Some((t, p)) => crate::outln!(
             "cache tool: {} at {} ({})",
             t.name(),
             p.display(),
             choice.why
         ),
-        None => println!("cache tool: none ({})", choice.why),
+        None => crate::outln!("cache tool: none ({})", choice.why),
     }
     if choice.tool.is_some() && !crate::names::is_known_compiler(name) {
-        println!(
+        crate::outln!(
             "note: `{}` is not a known C/C++ compiler name; it runs uncached",
             name.to_string_lossy()
         );

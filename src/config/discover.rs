@@ -37,7 +37,8 @@ impl<'a> Place<'a> {
     }
 }
 
-fn nearest(start: &Path) -> Option<PathBuf> {
+/// The nearest project file at or above `start`.
+pub fn nearest(start: &Path) -> Option<PathBuf> {
     let mut dir = Some(start);
     let mut candidate = PathBuf::with_capacity(start.as_os_str().len() + PROJECT_FILE.len() + 2);
     while let Some(d) = dir {
@@ -52,7 +53,13 @@ fn nearest(start: &Path) -> Option<PathBuf> {
     None
 }
 
-/// The project file for `place`, and whether it was named explicitly.
+/// Set (to `1`) by `toolchainkit run` beside the `TOOLCHAINKIT_CONFIG` it pins when that
+/// file was found, not named by the user: it is then judged like any found project file
+/// (owner and mode, trust), not as the user's explicit choice.
+pub const FOUND_VAR: &str = "TOOLCHAINKIT_CONFIG_FOUND";
+
+/// The project file for `place`, and whether it was named explicitly (by the user, not
+/// pinned by `toolchainkit run` after finding it).
 pub fn project_file(place: Place<'_>) -> Option<(PathBuf, bool)> {
     if let Some(p) = paths::var_nonempty(CONFIG_VAR) {
         let p = PathBuf::from(p);
@@ -62,7 +69,7 @@ pub fn project_file(place: Place<'_>) -> Option<(PathBuf, bool)> {
             } else {
                 place.cwd.join(p)
             },
-            true,
+            paths::var_nonempty(FOUND_VAR).is_none(),
         ));
     }
     if let Some(found) = nearest(place.cwd) {

@@ -76,11 +76,13 @@ impl ConfigError {
     }
 }
 
+/// For a terminal: the headline and the hint each on one line, control characters in
+/// names and values escaped (`crate::escape`); the fields stay exact for JSON.
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.headline())?;
+        write!(f, "{}", crate::escape::text(&self.headline()))?;
         if let Some(h) = &self.hint {
-            write!(f, "\nhint: {h}")?;
+            write!(f, "\nhint: {}", crate::escape::text(h))?;
         }
         Ok(())
     }

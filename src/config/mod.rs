@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::paths;
 
+pub mod approval;
 pub mod check;
 pub mod discover;
 pub mod dist;
@@ -247,6 +248,9 @@ pub struct Config {
     /// ccache.conf does not); `stats`, `doctor` and `config` show it, `config check` lists
     /// it as degraded. An invalid project file stays the one hard error.
     pub invalid_user_file: Option<(PathBuf, Vec<ConfigError>)>,
+    /// Settings of the project file withheld because the file is not approved (see
+    /// `approval`): they run a program or send a credential.
+    pub withheld: Vec<approval::Withheld>,
     /// Where each key in effect was written (the later layer wins).
     pub written: HashMap<String, Written>,
 }
@@ -273,6 +277,7 @@ impl Default for Config {
             user_file: None,
             ignored: Vec::new(),
             invalid_user_file: None,
+            withheld: Vec::new(),
             written: HashMap::new(),
         }
     }
@@ -381,7 +386,10 @@ fn build(place: Place<'_>, all: bool) -> (Vec<ConfigError>, Config) {
                 &Origin::User(user.clone()),
                 &user,
                 &text,
-                all,
+                Gate {
+                    all,
+                    approve: false,
+                },
                 &mut user_problems,
             );
             Some(user)
@@ -412,13 +420,18 @@ fn build(place: Place<'_>, all: bool) -> (Vec<ConfigError>, Config) {
         None => {}
     }
     match read_project_file(&mut cfg, place) {
-        Ok(Some((project, text))) => {
+        Ok(Some((project, text, explicit))) => {
+            // A file named by TOOLCHAINKIT_CONFIG is the user's own choice; any other
+            // project file runs programs or sends credentials only once approved.
             apply_text(
                 &mut cfg,
                 &Origin::Project(project.clone()),
                 &project,
                 &text,
-                all,
+                Gate {
+                    all,
+                    approve: !explicit,
+                },
                 &mut problems,
             );
             cfg.project_file = Some(project);
@@ -498,7 +511,7 @@ fn read_user_file(cfg: &mut Config) -> Result<Option<(PathBuf, String)>, ConfigE
 fn read_project_file(
     cfg: &mut Config,
     place: Place<'_>,
-) -> Result<Option<(PathBuf, String)>, ConfigError> {
+) -> Result<Option<(PathBuf, String, bool)>, ConfigError> {
     let Some((project, explicit)) = discover::project_file(place) else {
         return Ok(None);
     };
@@ -509,7 +522,7 @@ fn read_project_file(
             "point TOOLCHAINKIT_CONFIG at an existing .toolchainkit.toml, or unset it",
         ));
     }
-    Ok(read_trusted(cfg, &project, explicit)?.map(|t| (project, t)))
+    Ok(read_trusted(cfg, &project, explicit)?.map(|t| (project, t, explicit)))
 }
 
 /// A TOML syntax error, at its position.
@@ -552,6 +565,15 @@ fn parse_text(
         .map_err(|e| vec![syntax_error(path, text, &e)])
 }
 
+/// The settings of a project file's text that need approval (`approval::risky`), or
+/// every problem of the file.
+pub fn risky_settings(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<approval::Withheld>, Vec<ConfigError>> {
+    parse_text(path, text).map(|(file, _)| approval::risky(&file))
+}
+
 /// Why a `[stats] file` / `TOOLCHAINKIT_STATS_FILE` value cannot name a stats file.
 fn stats_file_problem(p: &Path) -> Option<String> {
     if p.as_os_str().as_encoded_bytes().ends_with(b"/") {
@@ -563,22 +585,70 @@ fn stats_file_problem(p: &Path) -> Option<String> {
     None
 }
 
+/// How a file's text is applied.
+#[derive(Clone, Copy)]
+struct Gate {
+    /// Collect every problem (`config check`).
+    all: bool,
+    /// Its settings that run a program or send a credential need the file's approval.
+    approve: bool,
+}
+
 /// Parse a file's text and apply it as layer `origin`; problems go to `problems`.
 fn apply_text(
     cfg: &mut Config,
     origin: &Origin,
     path: &Path,
     text: &str,
-    all: bool,
+    gate: Gate,
     problems: &mut Vec<ConfigError>,
 ) {
-    let (file, pos) = match parse_text(path, text) {
+    let all = gate.all;
+    let (mut file, pos) = match parse_text(path, text) {
         Ok(ok) => ok,
         Err(mut errs) => {
             problems.append(&mut errs);
             return;
         }
     };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let at = |key: &str, msg: String, hint: String| {
+        ConfigError::at(
+            path,
+            text,
+            pos.get(key).map(|s| s.start),
+            Some(key.to_string()),
+            msg,
+            hint,
+        )
+    };
+    if gate.approve {
+        let withheld = unapproved(cfg, path, text, &file);
+        // Withheld settings are still checked, as on every path: approving the file must
+        // not be what reveals its mistakes.
+        let held = |k: &str| withheld.iter().any(|w| w.key == k);
+        if let Some(r) = file
+            .cache
+            .as_ref()
+            .and_then(|c| c.remote.as_ref())
+            .filter(|_| held("cache.remote"))
+        {
+            let mut errs = remote::validate(r);
+            if all {
+                errs.extend(remote::literal_secrets(r));
+            }
+            for (key, msg, hint) in errs {
+                problems.push(at(&key, msg, hint));
+            }
+        }
+        if let Some(d) = file.dist.as_ref().filter(|_| held("dist")) {
+            for (key, msg, hint) in dist::validate(d) {
+                problems.push(at(&key, msg, hint));
+            }
+        }
+        approval::strip(&mut file, &withheld);
+        cfg.withheld.extend(withheld);
+    }
     for (k, span) in &pos {
         let (line, column) = error::line_col(text, span.start);
         cfg.written.insert(
@@ -590,17 +660,6 @@ fn apply_text(
             },
         );
     }
-    let at = |key: &str, msg: String, hint: String| {
-        ConfigError::at(
-            path,
-            text,
-            pos.get(key).map(|s| s.start),
-            Some(key.to_string()),
-            msg,
-            hint,
-        )
-    };
-    let base = path.parent().unwrap_or(Path::new("."));
     if let Some(c) = file.cache {
         if let Some(v) = c.enabled {
             cfg.enabled.set(v, origin);
@@ -693,6 +752,37 @@ fn apply_text(
 /// itself (`/src/app`, not `/src/app/.`), as the tools compare it with paths they see.
 fn clean_join(base: &Path, d: &Path) -> PathBuf {
     base.join(d).components().collect()
+}
+
+/// The settings of a project file that run a program or send a credential, when the
+/// file is not approved (`approval`): they are to be withheld. The record is read and
+/// the text hashed only when the file has such a setting.
+fn unapproved(
+    cfg: &Config,
+    path: &Path,
+    text: &str,
+    file: &file::FileConfig,
+) -> Vec<approval::Withheld> {
+    let mut risky = approval::risky(file);
+    let base = path.parent().unwrap_or(Path::new("."));
+    risky.extend(approval::cache_conf_risk(base, file));
+    if risky.is_empty() {
+        return risky;
+    }
+    let (mut dirs, all) = trust::env_trusted_dirs();
+    dirs.extend(cfg.trusted_dirs.value.iter().cloned());
+    if approval::approved(path, text, &dirs, all) {
+        return Vec::new();
+    }
+    for w in &risky {
+        log::warn!(
+            "{}: `{}` withheld until the file is trusted ({})",
+            path.display(),
+            w.key,
+            w.why
+        );
+    }
+    risky
 }
 
 fn env_str(var: &'static str) -> Option<String> {

@@ -75,7 +75,8 @@ pub fn env_trusted_dirs() -> (Vec<PathBuf>, bool) {
     (dirs, all)
 }
 
-fn under_any(path: &Path, dirs: &[PathBuf]) -> bool {
+/// Is `path` at or below one of `dirs` (as written, or both canonical)?
+pub fn under_any(path: &Path, dirs: &[PathBuf]) -> bool {
     let canon = std::fs::canonicalize(path).ok();
     dirs.iter().any(|d| {
         path.starts_with(d)

@@ -22,6 +22,24 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
             config::trust::fix_for(&i.path),
         ));
     }
+    if let Some(p) = &ctx.cfg.project_file {
+        for w in &ctx.cfg.withheld {
+            out.push(Check::warn(
+                "config.withheld",
+                format!(
+                    "`{}` of {} is withheld: it {} (the file is not trusted; compiles here go on without it)",
+                    w.key,
+                    p.display(),
+                    w.why
+                ),
+                format!(
+                    "if you trust this file, run `{}` (or list its directory in {})",
+                    config::approval::trust_command(p),
+                    config::trust::TRUSTED_DIRS_VAR
+                ),
+            ));
+        }
+    }
     if let Some(errors) = &ctx.cfg_error {
         for e in errors {
             out.push(Check::problem(

@@ -179,9 +179,15 @@ pub fn render_text(checks: &[Check], colour: bool) -> String {
             }
             None => label,
         };
-        s.push_str(&format!("{label} {:<width$}  {}", c.name, c.message));
+        // One line per check: a name with control characters in a message cannot forge
+        // another line or reach the terminal raw (the JSON keeps them exact).
+        s.push_str(&format!(
+            "{label} {:<width$}  {}",
+            c.name,
+            crate::escape::text(&c.message)
+        ));
         if let Some(f) = &c.fix {
-            s.push_str(&format!(" -> hint: {f}"));
+            s.push_str(&format!(" -> hint: {}", crate::escape::text(f)));
         }
         s.push('\n');
     }

@@ -24,6 +24,13 @@ pub const MAGIC: &str = "toolchainkit-stats 2";
 pub const HEADER_LEN: usize = 64;
 /// The smallest slot; a slot grows (by rewriting the whole file) when a body outgrows it.
 pub const MIN_SLOT: usize = 4096;
+/// The largest slot. A body holds one line per outcome kind and per notice (a few KiB in
+/// practice); nothing valid comes near this.
+pub const MAX_SLOT: usize = 1 << 20;
+/// The largest file a valid stats file can be, in either format: a bigger file at a stats
+/// path is judged from its first bytes and never read whole (a multi-GB file would cost
+/// every compile its size in memory and time).
+pub const MAX_FILE: u64 = (HEADER_LEN + 2 * MAX_SLOT) as u64;
 /// Longest slot record header: two u64s, 16 hex digits, separators.
 const RECORD_HEADER_MAX: usize = 20 + 1 + 20 + 1 + 16 + 1;
 
@@ -179,6 +186,9 @@ pub fn decode(bytes: &[u8]) -> Decoded {
     if bytes.is_empty() {
         return Decoded::Empty;
     }
+    if bytes.len() as u64 > MAX_FILE {
+        return Decoded::Corrupt(too_large(bytes.len() as u64));
+    }
     if bytes[0] == b'{' {
         return match serde_json::from_slice::<Stats>(bytes) {
             Ok(s) if s.version == VERSION => Decoded::Legacy(s),
@@ -196,7 +206,7 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         (Some(n), Some(f), Some(slot)) if n == name && f == format => slot
             .parse::<usize>()
             .ok()
-            .filter(|&s| s >= MIN_SLOT && s.is_power_of_two()),
+            .filter(|&s| (MIN_SLOT..=MAX_SLOT).contains(&s) && s.is_power_of_two()),
         (Some(n), Some(f), _) if n == name && f != format => {
             return Decoded::Corrupt(format!("unsupported format {f}"));
         }
@@ -221,6 +231,29 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         Some((seq, newest, stats)) => Decoded::Slots(stats, Layout { slot, newest, seq }),
         None => Decoded::Corrupt("unreadable (no intact record)".into()),
     }
+}
+
+/// Why a file of `len` bytes is not a valid stats file.
+pub fn too_large(len: u64) -> String {
+    format!("{len} bytes, larger than a stats file can be ({MAX_FILE} bytes)")
+}
+
+/// Read what a valid stats file can hold from `file`: all of it, or, for a larger file,
+/// only its first bytes (enough for `is_ours` to recognise the header) and `Some(len)`.
+/// Memory and time are bounded by `MAX_FILE` whatever lies at the path.
+pub fn read_bounded(file: &mut std::fs::File) -> std::io::Result<(Vec<u8>, Option<u64>)> {
+    use std::io::Read;
+    let len = file.metadata()?.len();
+    if len > MAX_FILE {
+        let mut head = vec![0; HEADER_LEN];
+        let n = file.read(&mut head)?;
+        head.truncate(n);
+        return Ok((head, Some(len)));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    // A file that grows while it is read is still cut at the bound.
+    file.take(MAX_FILE + 1).read_to_end(&mut bytes)?;
+    Ok((bytes, None))
 }
 
 #[cfg(test)]

@@ -45,9 +45,12 @@ pub struct History {
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
-    let mut f = private::open_own(path, Access::Read).ok()?;
+    let f = private::open_own(path, Access::Read).ok()?;
     let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).ok()?;
+    // A mark is a stats record and a timestamp: larger is not ours and is not read.
+    f.take(super::format::MAX_FILE)
+        .read_to_end(&mut bytes)
+        .ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 

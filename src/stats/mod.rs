@@ -155,11 +155,14 @@ pub fn project_file(path: &Path) -> PathBuf {
 /// file written before project paths were recorded, or the per-user default file).
 pub fn recorded_project(path: &Path) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStringExt;
-    let mut f = private::open_own(&project_file(path), Access::Read).ok()?;
+    let f = private::open_own(&project_file(path), Access::Read).ok()?;
     let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).ok()?;
+    f.take(PATH_MAX).read_to_end(&mut bytes).ok()?;
     (!bytes.is_empty()).then(|| PathBuf::from(std::ffi::OsString::from_vec(bytes)))
 }
+
+/// The longest path a `.project` file is read for.
+const PATH_MAX: u64 = 4096;
 
 /// Record which project directory the stats file at `path` counts for (canonical path;
 /// replaced atomically, so a reader sees the old name or the new one).
@@ -242,9 +245,12 @@ fn read_or_recover(path: &Path) -> io::Result<Current> {
         }
         Err(e) => return Err(e),
     };
-    let mut bytes = Vec::with_capacity(2 * format::MIN_SLOT + format::HEADER_LEN);
-    file.read_to_end(&mut bytes)?;
-    let why = match format::decode(&bytes) {
+    let (bytes, oversized) = format::read_bounded(&mut file)?;
+    let decoded = match oversized {
+        Some(len) => format::Decoded::Corrupt(format::too_large(len)),
+        None => format::decode(&bytes),
+    };
+    let why = match decoded {
         format::Decoded::Slots(stats, layout) => {
             return Ok(Current {
                 stats,
@@ -277,7 +283,7 @@ fn read_or_recover(path: &Path) -> io::Result<Current> {
 /// (a new, migrated or grown file: once per project, not per invocation).
 fn write_back(path: &Path, slots: Option<(File, format::Layout)>, stats: &Stats) -> io::Result<()> {
     use std::os::unix::fs::FileExt as _;
-    let body = format::encode_body(stats);
+    let body = bounded_body(stats)?;
     let seq = slots.as_ref().map_or(0, |(_, l)| l.seq) + 1;
     if let Some((file, layout)) = &slots
         && format::fits(layout.slot, body.len())
@@ -287,6 +293,27 @@ fn write_back(path: &Path, slots: Option<(File, format::Layout)>, stats: &Stats)
     }
     let slot = format::slot_size_for(body.len());
     write_atomic(path, &format::whole_file(slot, &format::record(seq, &body)))
+}
+
+/// The body for `stats`, within the largest slot: the oldest notices give way first (a
+/// body that still does not fit is refused rather than written as a file no reader takes).
+fn bounded_body(stats: &Stats) -> io::Result<Vec<u8>> {
+    let mut body = format::encode_body(stats);
+    if format::fits(format::MAX_SLOT, body.len()) {
+        return Ok(body);
+    }
+    let mut trimmed = stats.clone();
+    while !format::fits(format::MAX_SLOT, body.len()) && !trimmed.notices.is_empty() {
+        trimmed.notices.remove(0);
+        body = format::encode_body(&trimmed);
+    }
+    if format::fits(format::MAX_SLOT, body.len()) {
+        Ok(body)
+    } else {
+        Err(io::Error::other(
+            "the stats record outgrew the largest slot",
+        ))
+    }
 }
 
 /// Write a new file under a fresh name in the same directory and rename it over `path`;
@@ -323,8 +350,13 @@ fn fold_pending(path: &Path, stats: &mut Stats) {
     if !matches!(flock_within(&f, PENDING_WAIT), Ok(true)) {
         return;
     }
+    // Each line is one late record; more than a valid stats file holds is not read.
     let mut text = String::new();
-    if f.read_to_string(&mut text).is_err() {
+    if (&mut f)
+        .take(format::MAX_FILE)
+        .read_to_string(&mut text)
+        .is_err()
+    {
         return;
     }
     for line in text.lines() {
@@ -406,12 +438,12 @@ pub fn record_in(
 
 /// Read the stats (for `toolchainkit stats`), folding nothing and changing nothing.
 pub fn load(path: &Path) -> io::Result<Option<Stats>> {
-    let read = private::open_own(path, Access::Read).and_then(|mut f| {
-        let mut bytes = Vec::new();
-        f.read_to_end(&mut bytes).map(|_| bytes)
-    });
+    let read = private::open_own(path, Access::Read).and_then(|mut f| format::read_bounded(&mut f));
     match read {
-        Ok(bytes) => match format::decode(&bytes) {
+        Ok((bytes, oversized)) => match oversized.map_or_else(
+            || format::decode(&bytes),
+            |len| format::Decoded::Corrupt(format::too_large(len)),
+        ) {
             format::Decoded::Slots(s, _) | format::Decoded::Legacy(s) => Ok(Some(s)),
             format::Decoded::Corrupt(why) if format::is_ours(&bytes) => Err(io::Error::other(
                 format!("the stats file {} is {why}", path.display()),

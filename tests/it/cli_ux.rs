@@ -285,6 +285,8 @@ fn env_args(line: &str) -> Vec<(String, Option<String>)> {
 #[test]
 fn container_args_pass_size_compiler_check_and_the_remote_by_reference() {
     let mut w = World::new();
+    // The project file is the user's own: its remote (with a credential) applies.
+    w.trust_project();
     let secret = "s3cr3t-redis-pw-77";
     w.env
         .push(("BUILD_CACHE_REDIS_PASSWORD".into(), secret.into()));

@@ -638,6 +638,8 @@ fn sccache_dist_scheduler_and_bubblewrap_server() {
         sd.display()
     );
     let mut w = World::new();
+    // The project file is the user's own: its token reaches its scheduler.
+    w.trust_project();
     let n = project(&w);
     let dir = w.root().join("sd");
     fs::create_dir_all(&dir).expect("dir");

@@ -425,6 +425,8 @@ fn remote_endpoint_and_credentials() {
     let closed_port = ClosedPort::new();
     let closed = closed_port.port;
     let mut w = healthy();
+    // The project file is the user's own: its remote (with a credential) applies.
+    w.trust_project();
     let remote = |port: u16| {
         format!(
             "{CCACHE_PROJECT}[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{port}\"\npassword_env = \"TK_TEST_REDIS_PASSWORD\"\n"

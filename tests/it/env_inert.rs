@@ -460,7 +460,9 @@ fn hostile_config_values_are_inert_in_every_format() {
     ]) {
         return;
     }
-    let w = World::new();
+    let mut w = World::new();
+    // The project file is the user's own: its remote (with a credential) applies.
+    w.trust_project();
     let marker = w.root().join("pwned");
     fs::create_dir_all(&marker).expect("marker");
     let secret = secret(&marker);
@@ -527,7 +529,9 @@ fn hostile_config_values_are_inert_in_every_format() {
 
 #[test]
 fn nul_in_a_value_is_refused_naming_the_variable() {
-    let w = World::new();
+    let mut w = World::new();
+    // The project file is the user's own: its remote (with a credential) applies.
+    w.trust_project();
     fs::write(
         w.work.join(".toolchainkit.toml"),
         sccache_config("ok").replace(
@@ -561,7 +565,9 @@ fn non_utf8_paths_keep_their_bytes_where_the_format_can_carry_them() {
     ]) {
         return;
     }
-    let w = World::new();
+    let mut w = World::new();
+    // The project file is the user's own: its remote (with a credential) applies.
+    w.trust_project();
     let marker = w.root().join("pwned");
     fs::create_dir_all(&marker).expect("marker");
     // A cache dir (from the environment) and a project directory (for a GCS key file

@@ -10,7 +10,9 @@ use common::*;
 
 #[test]
 fn config_check_lists_every_problem_with_file_key_and_fix() {
-    let w = World::new();
+    let mut w = World::new();
+    // The project file is the user's own: its remote (with a credential) applies.
+    w.trust_project();
     w.config(
         "[cache]\ntool = \"ccache\"\n\n[cache.remote]\ntype = \"s3\"\nbucket = \"b\"\n\
          endpoint = \"http://admin:hunter2@127.0.0.1:9000\"\nsecret_key_env = \"TK_UNSET_SECRET\"\ndb = 4\n",
@@ -81,7 +83,9 @@ fn env_prints_secret_references_never_values() {
     if skip_unless(&[Need::program("sh", "dash")]) {
         return;
     }
-    let w = World::new();
+    let mut w = World::new();
+    // The project file is the user's own: its remote (with a credential) applies.
+    w.trust_project();
     w.config(
         "[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"redis\"\n\
          endpoint = \"redis://127.0.0.1:6379\"\npassword_env = \"TK_PW\"\nread_only = true\n",

@@ -746,6 +746,8 @@ fn credentials_stay_out_of_requests_and_the_log() {
         return;
     }
     let (mut w, _shims) = sccache_world();
+    // The project file is the user's own: its remote (with a credential) applies.
+    w.trust_project();
     let pw = format!("pw-{}-secret", std::process::id());
     let redis = servers::redis(&w.root().join("redis"), &pw);
     w.config(&format!(

@@ -621,3 +621,124 @@ fn server_environment_has_no_tokens_and_every_file_is_private() {
         assert!(files > 0, "nothing checked under {}", top.display());
     }
 }
+
+/// Issue 19, item 6: `trace --html/--svg/--chrome PATH` and `cmake --write PATH` followed a
+/// symlink another user planted in a group-shared directory and overwrote the victim's own
+/// file. Now each writes a new file beside PATH and renames it over PATH; a link at PATH
+/// is followed only when it is the user's own, a file of somebody else's is not replaced.
+#[test]
+fn outputs_named_on_the_command_line_refuse_a_planted_symlink() {
+    if skip_unless(&[Need::root(), Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let b = Box::new();
+    let victim = User::create('v', &b.path().join("vhome"));
+    let attacker = User::create('a', Path::new("/nonexistent"));
+    let vhome = b.dir_of(&victim, "vhome");
+    let proj = b.dir_of(&victim, "proj");
+    write_as(&victim, &proj.join("f.c"), LIB_C, 0o644);
+    write_as(
+        &victim,
+        &proj.join(".toolchainkit.toml"),
+        "[cache]\ntool = \"none\"\n\n[stats]\ntrace = true\n",
+        0o644,
+    );
+    let precious = vhome.join("precious.txt");
+    write_as(&victim, &precious, "keep me\n", 0o644);
+    // A directory both users may write (no sticky bit, as a group-shared one).
+    let shared = b.path().join("shared");
+    fs::create_dir_all(&shared).expect("mkdir");
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).expect("chmod");
+    let plant = |name: &str| {
+        let at = shared.join(name);
+        symlink(&precious, &at).expect("plant");
+        std::os::unix::fs::lchown(&at, Some(attacker.uid), Some(attacker.gid)).expect("lchown");
+        at
+    };
+    let env = [
+        ("PATH", format!("{}:/usr/bin:/bin", b.shims.display())),
+        ("HOME", vhome.display().to_string()),
+    ];
+    let tk = |args: &[&std::ffi::OsStr]| {
+        victim
+            .cmd(&b.bin, &env)
+            .args(args)
+            .current_dir(&proj)
+            .output()
+            .expect("run")
+    };
+    silent(
+        victim
+            .cmd(b.shims.join("cc"), &env)
+            .args(["-c", "f.c", "-o", "f.o"])
+            .current_dir(&proj)
+            .output()
+            .expect("compile"),
+    );
+
+    for (flag, name) in [
+        ("--html", "t.html"),
+        ("--svg", "t.svg"),
+        ("--chrome", "t.json"),
+        ("--write", "tk.cmake"),
+    ] {
+        let link = plant(name);
+        let cmd = if flag == "--write" { "cmake" } else { "trace" };
+        let out = tk(&[cmd.as_ref(), flag.as_ref(), link.as_os_str()]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{cmd} {flag}: {}",
+            describe(&out)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains(&format!("a symlink owned by uid {}", attacker.uid)),
+            "{cmd} {flag}: {}",
+            describe(&out)
+        );
+        assert_eq!(
+            fs::read_to_string(&precious).expect("precious"),
+            "keep me\n",
+            "{cmd} {flag} wrote through the planted link"
+        );
+        assert!(
+            fs::symlink_metadata(&link)
+                .expect("link")
+                .file_type()
+                .is_symlink(),
+            "the planted link is left as it is"
+        );
+
+        // Somebody else's regular file there is not replaced either.
+        let theirs = shared.join(format!("theirs-{name}"));
+        write_as(&attacker, &theirs, "theirs\n", 0o666);
+        let out = tk(&[cmd.as_ref(), flag.as_ref(), theirs.as_os_str()]);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert_eq!(fs::read_to_string(&theirs).expect("theirs"), "theirs\n");
+
+        // The victim's own link is followed, and a plain path is written anew.
+        let own = shared.join(format!("own-{name}"));
+        let target = vhome.join(format!("out-{name}"));
+        symlink(&target, &own).expect("own link");
+        std::os::unix::fs::lchown(&own, Some(victim.uid), Some(victim.gid)).expect("lchown");
+        ok(tk(&[cmd.as_ref(), flag.as_ref(), own.as_os_str()]));
+        assert!(fs::metadata(&target).expect("written via own link").len() > 0);
+        let plain = shared.join(format!("plain-{name}"));
+        ok(tk(&[cmd.as_ref(), flag.as_ref(), plain.as_os_str()]));
+        let m = fs::metadata(&plain).expect("plain");
+        assert_eq!(m.uid(), victim.uid);
+        assert_eq!(
+            m.mode() & 0o777,
+            0o644,
+            "the umask's mode, as a plain write gives"
+        );
+    }
+    let left: Vec<_> = fs::read_dir(&shared)
+        .expect("list")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+}

@@ -379,6 +379,110 @@ fn a_file_that_is_not_ours_at_the_stats_path_is_never_touched() {
     assert_eq!(moved, 0, "nothing of somebody else's is moved aside");
 }
 
+/// Run `cmd` to its end: its exit status, wall time and peak resident memory in KiB (from
+/// the kernel's accounting of that one child, `wait4`).
+// The child is reaped by `wait4`, which std's `Child` cannot do while keeping the usage.
+#[allow(clippy::zombie_processes)]
+fn run_measured(mut cmd: std::process::Command) -> (i32, Duration, u64) {
+    let t = Instant::now();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, filling the two out-parameters.
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(r, child.id() as i32, "wait4");
+    (
+        libc::WEXITSTATUS(status),
+        t.elapsed(),
+        usage.ru_maxrss as u64,
+    )
+}
+
+/// Issue 19: a 2 GB file at the stats path made every compile take 13.6 s and 2.1 GB of
+/// memory (the whole file was read). A file larger than a valid stats file can be is now
+/// judged by its header alone: ours (here a real stats file grown to 6 GiB, sparse) is
+/// moved aside without being read and counting restarts; the compile stays small and fast.
+#[test]
+fn a_huge_file_at_the_stats_path_is_not_read_and_counts_recover() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let mut w = World::new();
+    let shims = w.install_shims("shims");
+    w.path_front.push(shims.clone());
+    w.config("[cache]\ntool = \"none\"\n");
+    w.write("a.c", HELLO_C);
+    let compile = |w: &World| {
+        let mut c = w.cmd(shims.join("gcc"));
+        c.args(["-c", "a.c"]);
+        c
+    };
+    let (code, _, baseline_kib) = run_measured(compile(&w));
+    assert_eq!(code, 0);
+    let path = stats_file(&w);
+    const HUGE: u64 = 6 << 30;
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open the stats file")
+        .set_len(HUGE)
+        .expect("grow it sparse");
+
+    let (code, took, kib) = run_measured(compile(&w));
+    assert_eq!(code, 0, "the compile succeeds");
+    assert!(
+        kib < baseline_kib + 16 * 1024,
+        "peak memory {kib} KiB against {baseline_kib} KiB with a small file: the file was read"
+    );
+    assert!(took < Duration::from_secs(5), "the compile took {took:?}");
+    let aside: Vec<PathBuf> = fs::read_dir(path.parent().expect("parent"))
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".corrupt-"))
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(aside.len(), 1, "moved aside: {aside:?}");
+    assert_eq!(fs::metadata(&aside[0]).expect("aside").len(), HUGE);
+    assert!(
+        fs::metadata(&path).expect("new stats file").len() < 1 << 20,
+        "a new, small file"
+    );
+    let out = ok(w.tk().arg("stats").output().expect("stats"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("larger than a stats file can be"),
+        "the notice says why: {text}"
+    );
+    let s = w.stats();
+    assert_eq!(s["invocations"], 1, "{s}");
+
+    // Somebody else's huge file (not ours from its first byte) is left as it is, unread.
+    let _ = fs::remove_file(&aside[0]);
+    fs::remove_file(&path).expect("rm");
+    fs::File::create(&path)
+        .expect("create")
+        .set_len(HUGE)
+        .expect("sparse");
+    let (code, took, kib) = run_measured(compile(&w));
+    assert_eq!(code, 0);
+    assert!(kib < baseline_kib + 16 * 1024, "peak memory {kib} KiB");
+    assert!(took < Duration::from_secs(5), "the compile took {took:?}");
+    assert_eq!(fs::metadata(&path).expect("left").len(), HUGE);
+    let (code, took, kib) = run_measured({
+        let mut c = w.tk();
+        c.arg("stats");
+        c
+    });
+    assert_ne!(code, 0, "stats refuses the file");
+    assert!(kib < baseline_kib + 16 * 1024 && took < Duration::from_secs(5));
+    fs::remove_file(&path).expect("rm");
+}
+
 /// Where a writer was when it was killed, judged while it was stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {

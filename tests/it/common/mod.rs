@@ -387,6 +387,14 @@ impl World {
         self.write(".toolchainkit.toml", toml);
     }
 
+    /// Trust the world's project files as the user's own (`TOOLCHAINKIT_TRUSTED_DIRS`, as a
+    /// CI job over its own repository does): their settings that run a program or send a
+    /// credential apply.
+    pub fn trust_project(&mut self) {
+        let r = self.root().display().to_string();
+        self.set_env("TOOLCHAINKIT_TRUSTED_DIRS", r);
+    }
+
     /// Make an executable script at an absolute path.
     pub fn script(&self, path: &Path, body: &str) {
         if let Some(d) = path.parent() {
