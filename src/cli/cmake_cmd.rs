@@ -62,7 +62,7 @@ pub fn run(write: Option<PathBuf>, cuda: bool, objc: bool) -> anyhow::Result<i32
             let args: Vec<String> = langs
                 .iter()
                 .map(|l| {
-                    crate::quote::sh_word(&format!(
+                    crate::escape::shell_word(&format!(
                         "-DCMAKE_{l}_COMPILER_LAUNCHER={}",
                         exe.display()
                     ))

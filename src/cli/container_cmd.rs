@@ -202,7 +202,7 @@ pub fn run(engine: Engine, target_home: &Path, tool: Option<Tool>) -> anyhow::Re
     };
     let mut args = vec![volume, format!("--env={var}={target_s}")];
     args.extend(settings.iter().map(EnvArg::arg));
-    let quoted: Vec<String> = args.iter().map(|a| crate::quote::sh_word(a)).collect();
+    let quoted: Vec<String> = args.iter().map(|a| crate::escape::shell_word(a)).collect();
     println!("{}", quoted.join(" "));
     for n in &notes {
         crate::errln!("note: {n}");

@@ -78,7 +78,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("TOOLCHAINKIT_ICECC_PATH", "Use this icecc binary."),
     (
         "TOOLCHAINKIT_TRUSTED_DIRS",
-        "Colon-separated directories whose project files are used whoever owns them (*: all).",
+        "Colon-separated directories whose project files are trusted: used whoever owns them, and their settings that run a program or send a credential apply (*: all).",
+    ),
+    (
+        "TOOLCHAINKIT_CONFIG_FOUND",
+        "Set by toolchainkit run beside the TOOLCHAINKIT_CONFIG it pins when it found the file: judged like a found file (owner, mode, trust).",
     ),
     (
         "TOOLCHAINKIT_RUNTIME_DIR",

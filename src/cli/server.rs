@@ -88,8 +88,8 @@ pub fn human_duration(secs: u64) -> String {
 pub fn query_command(exe: &Path, sock: &Path) -> String {
     format!(
         "SCCACHE_SERVER_UDS={} {} -s",
-        crate::quote::sh_word(&sock.to_string_lossy()),
-        crate::quote::sh_word(&exe.to_string_lossy())
+        crate::escape::shell_word(&sock.to_string_lossy()),
+        crate::escape::shell_word(&exe.to_string_lossy())
     )
 }
 

@@ -972,7 +972,7 @@ fn an_invalid_user_file_is_left_out_loudly_and_config_check_tells_fatal_from_deg
     if skip_unless(&[Need::compilers()]) {
         return;
     }
-    let (w, shims) = World::with_shims();
+    let (mut w, shims) = World::with_shims();
     let user = w.root().join("config/toolchainkit/config.toml");
     std::fs::create_dir_all(user.parent().expect("dir")).expect("mkdir");
     std::fs::write(&user, "[cache]\nsize_gbb = 2\n").expect("write");
@@ -1032,8 +1032,10 @@ fn an_invalid_user_file_is_left_out_loudly_and_config_check_tells_fatal_from_deg
         .json();
     assert_eq!(v["status"], "degraded", "{v}");
     assert_eq!(v["problems"][0]["fatal"], false, "{v}");
-    // An unset secret degrades too.
+    // An unset secret of a trusted project file degrades too (an untrusted file's
+    // remote is withheld, so its secret is not looked for).
     std::fs::remove_file(&user).expect("rm");
+    w.trust_project();
     w.config(
         "[cache]\ntool = \"ccache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:6379\"\npassword_env = \"TK_UNSET_PASSWORD\"\n",
     );
