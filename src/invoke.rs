@@ -112,7 +112,34 @@ pub fn run(call: Call) -> ! {
         ),
     };
     let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    record(&cfg, &ran.outcome, nanos, &call, &res.real, ran.status);
+    // A miss or an uncacheable compile gets its record (never a hit: one `match`).
+    let cause = if crate::explain::wanted(&ran.outcome) {
+        backend::choose(&cfg, path_var.as_deref(), &cwd)
+            .tool
+            .and_then(|(tool, _)| {
+                crate::explain::after_compile(&crate::explain::Finished {
+                    cfg: &cfg,
+                    tool,
+                    real: &res.real,
+                    args: &call.args,
+                    cwd: &cwd,
+                    outcome: &ran.outcome,
+                    status: ran.status,
+                    nanos,
+                })
+            })
+    } else {
+        None
+    };
+    record(
+        &cfg,
+        &ran.outcome,
+        cause,
+        nanos,
+        &call,
+        &res.real,
+        ran.status,
+    );
     process::exit_like(ran.status)
 }
 
@@ -236,6 +263,7 @@ fn dispatch(
 fn record(
     cfg: &Config,
     outcome: &Outcome,
+    cause: Option<&str>,
     nanos: u64,
     call: &Call,
     real: &Path,
@@ -252,14 +280,22 @@ fn record(
             key.as_str(),
             "uncacheable.not_a_compile" | "uncacheable.introspection"
         );
-    let result = stats::record_in(&path, project, &key, nanos, stats::lock_wait(), |p| {
-        if trace {
-            crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
-        }
-        if outside && let Ok(cwd) = std::env::current_dir() {
-            let _ = crate::stats::outside::note(p, &cwd);
-        }
-    });
+    let result = stats::record_in(
+        &path,
+        project,
+        &key,
+        cause,
+        nanos,
+        stats::lock_wait(),
+        |p| {
+            if trace {
+                crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
+            }
+            if outside && let Ok(cwd) = std::env::current_dir() {
+                let _ = crate::stats::outside::note(p, &cwd);
+            }
+        },
+    );
     if let Err(e) = result {
         log::warn!("cannot record stats in {}: {e}", path.display());
     }

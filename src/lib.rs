@@ -9,6 +9,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub mod explain;
 pub mod invoke;
 pub mod logging;
 pub mod managed;

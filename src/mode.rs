@@ -27,6 +27,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "which",
     "shims",
     "stats",
+    "explain",
     "trace",
     "cache",
     "env",
