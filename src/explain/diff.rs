@@ -90,19 +90,28 @@ fn utc_minutes(us: u64) -> String {
 
 fn compiler_words(old: &Record, new: &Record) -> Option<String> {
     let (o, n) = (&old.compiler, &new.compiler);
-    if o.path != n.path {
-        return Some(format!("compiler {} → {}", o.path, n.path));
-    }
+    let name = if o.path == n.path {
+        n.path.clone()
+    } else {
+        format!("{} → {}", o.path, n.path)
+    };
     if o.hash != n.hash {
         return Some(match (&o.version, &n.version) {
-            (Some(a), Some(b)) if a != b => {
-                format!("compiler {}: {a} → {b} (binary changed)", n.path)
-            }
+            (Some(a), Some(b)) if a != b => format!("compiler {name}: {a} → {b} (binary changed)"),
+            (Some(_), Some(_)) => format!(
+                "compiler {name}: binary changed ({} → {} bytes, same version string)",
+                o.size, n.size
+            ),
             _ => format!(
-                "compiler {}: binary changed ({} → {} bytes, same version string)",
-                n.path, o.size, n.size
+                "compiler {name}: binary changed ({} → {} bytes)",
+                o.size, n.size
             ),
         });
+    }
+    if o.path != n.path {
+        // Another path to identical content: the tools hash the content (and ccache the
+        // mtime), not the path.
+        return None;
     }
     // Only ccache with `compiler_check = mtime` (its default) sees a new mtime alone.
     let mtime_checked =

@@ -15,9 +15,11 @@
 //! - the working directory, when the compile generates debug information (`-g`) and
 //!   ccache's `hash_dir` is on (sccache sees it in the preprocessed output's line
 //!   markers); `-fdebug-prefix-map` / `-ffile-prefix-map` applied.
-//! - environment variables: ccache `LANG`, `LC_ALL`, `LC_CTYPE`, `LC_MESSAGES` (unless
-//!   `sloppiness` has `locale`) and the include-path variables (`CPATH`, ...); sccache
-//!   `SCCACHE_C_CUSTOM_CACHE_BUSTER` and the same include-path variables.
+//! - environment variables that decide the result's key: ccache `LANG`, `LC_ALL`,
+//!   `LC_CTYPE`, `LC_MESSAGES` (unless `sloppiness` has `locale`); sccache
+//!   `SCCACHE_C_CUSTOM_CACHE_BUSTER`, `SDKROOT`, the `*_DEPLOYMENT_TARGET` variables and
+//!   `CCC_OVERRIDE_OPTIONS`. The include-path variables (`CPATH`, ...) both tools hash only
+//!   into their direct-mode lookup; a change that matters shows in the headers.
 //! - the source's content, and the headers with their contents when the compile wrote a
 //!   depfile (`-MD`/`-MMD`, `-MF` or its default name), read after the compile. Without a
 //!   depfile the headers are unknown (`headers: null`), never guessed.
@@ -87,14 +89,16 @@ pub struct Record {
 
 /// ccache's hashed variables.
 const CCACHE_LOCALE_VARS: &[&str] = &["LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES"];
-const INCLUDE_VARS: &[&str] = &[
-    "CPATH",
-    "C_INCLUDE_PATH",
-    "CPLUS_INCLUDE_PATH",
-    "OBJC_INCLUDE_PATH",
-    "OBJCPLUS_INCLUDE_PATH",
+/// sccache's `CACHED_ENV_VARS` of its result key.
+const SCCACHE_VARS: &[&str] = &[
+    "SCCACHE_C_CUSTOM_CACHE_BUSTER",
+    "MACOSX_DEPLOYMENT_TARGET",
+    "IPHONEOS_DEPLOYMENT_TARGET",
+    "TVOS_DEPLOYMENT_TARGET",
+    "WATCHOS_DEPLOYMENT_TARGET",
+    "SDKROOT",
+    "CCC_OVERRIDE_OPTIONS",
 ];
-const SCCACHE_VARS: &[&str] = &["SCCACHE_C_CUSTOM_CACHE_BUSTER"];
 
 /// Options whose joined value is a path the tools rewrite under a base directory.
 const PATH_OPTIONS: &[&str] = &[
@@ -316,14 +320,12 @@ pub fn hashed_env(cfg: &Config, tool: Tool) -> BTreeMap<String, Option<String>> 
             .is_some_and(|s| s.iter().any(|x| x == "locale")),
         Tool::Sccache => false,
     };
-    let names = INCLUDE_VARS
-        .iter()
-        .chain(if locale { CCACHE_LOCALE_VARS } else { &[] })
-        .chain(if tool == Tool::Sccache {
-            SCCACHE_VARS
-        } else {
-            &[]
-        });
+    let names: &[&str] = match tool {
+        Tool::Ccache if locale => CCACHE_LOCALE_VARS,
+        Tool::Ccache => &[],
+        Tool::Sccache => SCCACHE_VARS,
+    };
+    let names = names.iter();
     names
         .map(|n| {
             let v = std::env::var_os(n).map(|v| {

@@ -163,10 +163,7 @@ pub fn pick(cfg: &Config, cwd: &Path, how: &Pick) -> (Vec<Record>, Vec<PathBuf>)
                     .map(|t| Places::new(cfg, *t, cwd).name(o))
                     .chain(std::iter::once(super::record::text(o.as_os_str())))
                     .collect();
-                let hit: Vec<&Record> = all
-                    .iter()
-                    .filter(|r| names.contains(&r.output))
-                    .collect();
+                let hit: Vec<&Record> = all.iter().filter(|r| names.contains(&r.output)).collect();
                 if hit.is_empty() {
                     missing.push(o.clone());
                 }
