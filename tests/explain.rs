@@ -425,3 +425,114 @@ fn explain_sccache_masquerade() {
     }
     every_miss_explained("sccache", false);
 }
+
+/// A cache too small for the build: three objects of 400 KiB of random bytes each
+/// (nothing to compress) against a 1 MiB cache. The rebuild misses what the cache evicted; each
+/// miss is `evicted`, exactly as many as the tool's misses, and the hint names `size_gb`.
+fn too_small(tool: &str) {
+    let w = world(tool, true);
+    write_compiler(&w, 1);
+    w.write(
+        "CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.13)\nproject(big C)\nadd_library(parts STATIC a.c b.c c.c)\n",
+    );
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for name in ["a", "b", "c"] {
+        let blob: Vec<u8> = (0..400 * 1024)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (seed >> 24) as u8
+            })
+            .collect();
+        // A string of escapes: ccache refuses `.incbin` (unsupported_code_directive).
+        let body: String = blob.iter().map(|b| format!("\\x{b:02x}")).collect();
+        w.write(
+            &format!("{name}.c"),
+            format!("const char blob_{name}[] = \"{body}\";\nint {name}(void) {{ return 1; }}\n"),
+        );
+    }
+    w.config(&format!("[cache]\ntool = \"{tool}\"\nsize_gb = 0.001\n"));
+    configure(&w, true, "");
+    let (t0, _) = (tool_counts(&w), ());
+    w.test("cmake")
+        .args(["--build", "build", "-j1"])
+        .stderr("")
+        .run();
+    assert_eq!(tool_counts(&w).1 - t0.1, 3, "cold build: three misses");
+    if tool == "ccache" {
+        // ccache trims to its size in its cleanup (per directory as it goes, or `ccache
+        // -c`, as a CI job does before saving the cache); sccache evicts on every store.
+        w.test(ccache())
+            .arg("-c")
+            .env("CCACHE_DIR", cache_dir(&w).join("ccache"))
+            .env("CCACHE_MAXSIZE", "1Mi")
+            .stderr("")
+            .run();
+    }
+    w.test("cmake")
+        .args(["--build", "build", "--target", "clean"])
+        .stderr("")
+        .run();
+    let (t1, c1) = (tool_counts(&w), causes(&w));
+    w.test("cmake")
+        .args(["--build", "build", "-j1"])
+        .stderr("")
+        .run();
+    let (t2, c2) = (tool_counts(&w), causes(&w));
+    let misses = t2.1 - t1.1;
+    assert!(
+        misses >= 1,
+        "a 1 MiB cache cannot hold 1.2 MiB of objects: {misses} misses"
+    );
+    let evicted = c2.get("evicted").copied().unwrap_or(0) - c1.get("evicted").copied().unwrap_or(0);
+    assert_eq!(
+        evicted, misses,
+        "every miss of the rebuild is an eviction: {c2:?}"
+    );
+    assert_eq!(
+        c2.values().sum::<u64>() - c1.values().sum::<u64>(),
+        misses,
+        "no other cause: {c2:?}"
+    );
+    let text = w.toolchainkit().args(["stats"]).stderr("").stdout_text();
+    assert!(
+        text.contains("miss causes:")
+            && text.contains(&format!("{evicted} evicted"))
+            && text.contains("raise [cache] size_gb"),
+        "{text}"
+    );
+    let v = w
+        .toolchainkit()
+        .args(["explain", "--last-build", "--json"])
+        .stderr("")
+        .json();
+    let list = v.as_array().expect("array");
+    assert_eq!(list.len() as u64, misses, "{v}");
+    for e in list {
+        assert_eq!(e["cause"], "evicted", "{e}");
+        let d = e["detail"][0].as_str().expect("detail");
+        assert!(
+            d.contains("raise [cache] size_gb") && d.contains("of 0.0010 GB"),
+            "{d}"
+        );
+    }
+    stop_sccache(&w);
+}
+
+#[test]
+fn explain_cache_too_small_ccache() {
+    if needs() {
+        return;
+    }
+    too_small("ccache");
+}
+
+#[test]
+fn explain_cache_too_small_sccache() {
+    if needs() {
+        return;
+    }
+    too_small("sccache");
+}

@@ -100,6 +100,7 @@ pub fn after_compile(f: &Finished<'_>) -> Option<&'static str> {
             hash,
         }),
         headers: record::headers(&parsed, Some(source_path), &places),
+        object_bytes: std::fs::metadata(f.cwd.join(&object)).map_or(0, |m| m.len()),
         compile_ns: f.nanos,
         ..record::Record::default()
     };

@@ -82,6 +82,9 @@ pub struct Record {
     /// Why this compile missed, against the record it replaced.
     pub cause: String,
     pub detail: Vec<String>,
+    /// The object's size after the compile (what the cache must hold for it).
+    #[serde(default)]
+    pub object_bytes: u64,
     /// Wall time of the compile and of this bookkeeping, in nanoseconds.
     pub compile_ns: u64,
     pub bookkeeping_ns: u64,

@@ -55,9 +55,24 @@ pub fn usage(cfg: &Config, tool: Tool) -> Option<(f64, f64)> {
     Some((used, limit))
 }
 
-/// The second half of an eviction's words: how full the cache is and what to do.
+/// The second half of an eviction's words: how full the cache is and what to do. A cache
+/// is too small when it is at 70 % of its limit or more, or when the objects recorded for
+/// it add up to that much (a cache that evicts as it goes never looks full).
 pub fn evicted_words(cfg: &Config, tool: Tool) -> String {
+    let objects = store::tool_root(cfg, tool)
+        .map(|r| store::load_all(&r))
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r.object_bytes)
+        .sum::<u64>() as f64
+        / (1024.0 * 1024.0 * 1024.0);
     match usage(cfg, tool) {
+        Some((used, limit)) if limit > 0.0 && objects >= 0.7 * limit => format!(
+            "the cache is at {} of {} GB and the recorded objects alone are {} GB: raise [cache] size_gb",
+            gb(used),
+            gb(limit),
+            gb(objects)
+        ),
         Some((used, limit)) if limit > 0.0 && used >= 0.7 * limit => format!(
             "the cache is at {} of {} GB: raise [cache] size_gb",
             gb(used),
@@ -85,10 +100,13 @@ pub fn stats_lines(causes: &BTreeMap<String, u64>, cfg: &Config) -> Vec<String> 
     let Some(words) = causes_words(causes) else {
         return Vec::new();
     };
+    // The most frequent cause, `cold` only when there is no other (a first compile is
+    // expected; the others say what to change).
     let top = causes
         .iter()
+        .filter(|(c, n)| **n > 0 && (c.as_str() != "cold" || causes.len() == 1))
         .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        .map_or("unknown", |(c, _)| c.as_str());
+        .map_or("cold", |(c, _)| c.as_str());
     let mut hint = format!("{top}: {}", diff::hint(top));
     if top == "evicted"
         && let Some(tool) = configured_tool(cfg)
