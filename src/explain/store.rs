@@ -242,3 +242,162 @@ pub fn now_nanos() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn rec(output: &str, n: usize) -> Record {
+        Record {
+            version: super::super::record::VERSION,
+            output: output.into(),
+            detail: vec!["x".repeat(n)],
+            ..Record::default()
+        }
+    }
+
+    /// Not a test on its own: the writer that the kill test starts as a child process
+    /// (this test binary, filtered to this name, with the store's directory set).
+    #[test]
+    fn writer_loop_helper() {
+        let Some(dir) = std::env::var_os("TK_EXPLAIN_WRITER_DIR") else {
+            return;
+        };
+        let root = PathBuf::from(dir);
+        let mut i: usize = 0;
+        loop {
+            i += 1;
+            let _ = save(
+                &root,
+                &rec("out.o", 1000 + (i * 7919) % 60_000),
+                SHARD_BYTES,
+            );
+        }
+    }
+
+    fn intact(root: &Path, output: &str) -> bool {
+        let key = key_of(output);
+        let shard = root.join(shard_of(&key));
+        let all_parse = versions(&shard, &key)
+            .iter()
+            .all(|(_, p)| read_record(p).is_some());
+        all_parse && load(root, output).is_some()
+    }
+
+    #[test]
+    fn a_writer_killed_at_any_instant_leaves_the_old_or_the_new_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("explain");
+        save(&root, &rec("out.o", 10), SHARD_BYTES).expect("first record");
+        let exe = std::env::current_exe().expect("test binary");
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for round in 0..24 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut child = std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "explain::store::tests::writer_loop_helper",
+                    "--test-threads=1",
+                ])
+                .env("TK_EXPLAIN_WRITER_DIR", &root)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("writer");
+            std::thread::sleep(std::time::Duration::from_millis(20 + seed % 60));
+            // SAFETY: kill(2) of the child this test started.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGKILL);
+            }
+            let _ = child.wait();
+            assert!(
+                intact(&root, "out.o"),
+                "round {round}: a torn or lost record"
+            );
+        }
+        let left = versions(&root.join(shard_of(&key_of("out.o"))), &key_of("out.o"));
+        assert!(left.len() <= 2, "older versions are removed: {left:?}");
+    }
+
+    #[test]
+    fn thirty_two_parallel_writers_lose_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("explain");
+        std::thread::scope(|sc| {
+            for t in 0..32 {
+                let root = &root;
+                sc.spawn(move || {
+                    for i in 0..20 {
+                        save(root, &rec(&format!("own{t}.o"), i), SHARD_BYTES).expect("own");
+                        save(root, &rec("shared.o", 100 + t), SHARD_BYTES).expect("shared");
+                    }
+                });
+            }
+        });
+        let all = load_all(&root);
+        assert_eq!(all.len(), 33, "every output has its record");
+        for t in 0..32 {
+            let r = load(&root, &format!("own{t}.o")).expect("own record");
+            assert_eq!(r.detail, vec!["x".repeat(19)], "the newest of own{t}.o");
+        }
+        assert!(intact(&root, "shared.o"));
+    }
+
+    #[test]
+    fn the_store_stays_within_its_bound_dropping_the_oldest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("explain");
+        let budget = 8 * 1024;
+        for i in 0..1500 {
+            save(&root, &rec(&format!("o{i}.o"), 900), budget).expect("save");
+        }
+        let one = serde_json::to_vec(&rec("o1499.o", 900))
+            .expect("json")
+            .len() as u64;
+        for s in 0..=255u8 {
+            let shard = root.join(format!("{s:02x}"));
+            let total: u64 = std::fs::read_dir(&shard)
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .map(|e| e.metadata().map_or(0, |m| m.len()))
+                        .sum()
+                })
+                .unwrap_or(0);
+            assert!(total <= budget + one, "shard {s:02x} holds {total} bytes");
+        }
+        assert!(load(&root, "o1499.o").is_some(), "the newest is kept");
+        assert!(load(&root, "o0.o").is_none(), "the oldest went first");
+    }
+
+    #[test]
+    fn records_are_private_and_planted_files_are_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("explain");
+        save(&root, &rec("a.o", 5), SHARD_BYTES).expect("save");
+        let key = key_of("a.o");
+        let shard = root.join(shard_of(&key));
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&shard), 0o700);
+        let (_, file) = versions(&shard, &key)
+            .into_iter()
+            .next()
+            .expect("record file");
+        assert_eq!(mode(&file), 0o600);
+        // A newer name planted as a symlink to another file is refused, the real one read.
+        let decoy = dir.path().join("decoy.json");
+        std::fs::write(&decoy, serde_json::to_vec(&rec("a.o", 99)).expect("json")).expect("decoy");
+        std::os::unix::fs::symlink(&decoy, shard.join(format!("{key}.{:016x}", u64::MAX - 1)))
+            .expect("symlink");
+        assert_eq!(
+            load(&root, "a.o").expect("record").detail,
+            vec!["x".repeat(5)]
+        );
+        // A shard others can write is not read at all.
+        std::fs::set_permissions(&shard, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        assert!(load(&root, "a.o").is_none());
+    }
+}
