@@ -289,7 +289,7 @@ fn record(
         stats::lock_wait(),
         |p| {
             if trace {
-                crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
+                crate::stats::trace::append(p, cfg, (&key, cause), nanos, call, real, status);
             }
             if outside && let Ok(cwd) = std::env::current_dir() {
                 let _ = crate::stats::outside::note(p, &cwd);

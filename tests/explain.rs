@@ -76,7 +76,7 @@ fn write_project(w: &World) {
     );
     // The checkout is the base directory, so a copy at another path hits.
     w.config(
-        "[cache]\ntool = \"TOOL\"\n\n[ccache]\nbase_dir = \".\"\n\n[sccache]\nbasedirs = [\".\"]\n"
+        "[cache]\ntool = \"TOOL\"\n\n[stats]\ntrace = true\n\n[ccache]\nbase_dir = \".\"\n\n[sccache]\nbasedirs = [\".\"]\n"
             .replace("TOOL", tool_of(w))
             .as_str(),
     );
