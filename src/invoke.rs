@@ -116,10 +116,11 @@ pub fn run(call: Call) -> ! {
     let cause = if crate::explain::wanted(&ran.outcome) {
         backend::choose(&cfg, path_var.as_deref(), &cwd)
             .tool
-            .and_then(|(tool, _)| {
+            .and_then(|(tool, exe)| {
                 crate::explain::after_compile(&crate::explain::Finished {
                     cfg: &cfg,
                     tool,
+                    exe: &exe,
                     real: &res.real,
                     args: &call.args,
                     cwd: &cwd,

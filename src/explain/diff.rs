@@ -203,6 +203,38 @@ pub fn classify(old: Option<&Record>, new: &Record) -> (&'static str, Vec<String
             )],
         );
     }
+    let mut unseen = Vec::new();
+    if !old.tool_id.is_empty() && old.tool_id != new.tool_id {
+        unseen.push(format!(
+            "{} itself changed ({} → {}): a new version may hash differently",
+            new.tool, old.tool_id, new.tool_id
+        ));
+    }
+    if old.tool_settings != new.tool_settings {
+        unseen.push(format!(
+            "{} settings changed ([{}] {} → {})",
+            new.tool,
+            new.tool,
+            if old.tool_settings.is_empty() {
+                "defaults".into()
+            } else {
+                old.tool_settings.join(", ")
+            },
+            if new.tool_settings.is_empty() {
+                "defaults".into()
+            } else {
+                new.tool_settings.join(", ")
+            }
+        ));
+    }
+    if !unseen.is_empty() {
+        let mut d = vec![
+            "identical inputs as far as toolchainkit can see, but the tool's key may have changed:"
+                .to_string(),
+        ];
+        d.extend(unseen);
+        return ("unknown", d);
+    }
     if headers_unknown {
         return (
             "unknown",
@@ -269,5 +301,15 @@ mod tests {
         assert_eq!(classify(Some(&same), &c).0, "compiler");
         c.tool = "sccache".into();
         assert_eq!(classify(Some(&same), &c).0, "evicted");
+        let mut d = same.clone();
+        d.tool_id = "/usr/bin/ccache 1 2".into();
+        let mut e = same.clone();
+        e.tool_id = "/usr/bin/ccache 1 3".into();
+        assert_eq!(classify(Some(&d), &e).0, "unknown", "a new tool binary");
+        e.tool_id = d.tool_id.clone();
+        e.tool_settings = vec!["sloppiness = time_macros".into()];
+        let (cause, detail) = classify(Some(&d), &e);
+        assert_eq!(cause, "unknown");
+        assert!(detail[1].contains("sloppiness = time_macros"), "{detail:?}");
     }
 }

@@ -26,6 +26,8 @@ use crate::outcome::Outcome;
 pub struct Finished<'a> {
     pub cfg: &'a Config,
     pub tool: Tool,
+    /// The tool's binary.
+    pub exe: &'a Path,
     pub real: &'a Path,
     pub args: &'a [OsString],
     pub cwd: &'a Path,
@@ -92,6 +94,8 @@ pub fn after_compile(f: &Finished<'_>) -> Option<&'static str> {
             ),
             Tool::Sccache => None,
         },
+        tool_id: record::tool_id(f.exe),
+        tool_settings: record::tool_settings(f.cfg, f.tool),
         args: record::hashed_args(f.args, Some(source), &places),
         cwd: record::hashed_cwd(f.cfg, f.tool, f.args, &places),
         env: record::hashed_env(f.cfg, f.tool),

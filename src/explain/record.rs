@@ -71,6 +71,12 @@ pub struct Record {
     pub compiler: Compiler,
     /// ccache's `compiler_check` in effect (`mtime` unless configured).
     pub compiler_check: Option<String>,
+    /// The cache tool binary (path, size, mtime) and toolchainkit's settings of it that
+    /// change keys: a new tool version or setting can miss on identical inputs.
+    #[serde(default)]
+    pub tool_id: String,
+    #[serde(default)]
+    pub tool_settings: Vec<String>,
     pub args: Vec<String>,
     /// The working directory, where the tool hashes it.
     pub cwd: Option<String>,
@@ -344,6 +350,44 @@ pub fn hashed_env(cfg: &Config, tool: Tool) -> BTreeMap<String, Option<String>> 
             ((*n).to_string(), v)
         })
         .collect()
+}
+
+/// The tool binary as `PATH SIZE MTIME` (a stat, no read).
+pub fn tool_id(exe: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(exe) {
+        Ok(m) => format!("{} {} {}", exe.display(), m.size(), m.mtime()),
+        Err(_) => text(exe.as_os_str()),
+    }
+}
+
+/// toolchainkit's settings of the tool that change its keys (the base directories are
+/// seen in the arguments they rewrite; they move with the checkout).
+pub fn tool_settings(cfg: &Config, tool: Tool) -> Vec<String> {
+    let show = |k: &str, v: Option<String>| v.map(|v| format!("{k} = {v}"));
+    match tool {
+        Tool::Ccache => {
+            let c = &cfg.ccache.value;
+            [
+                show("compiler_check", c.compiler_check.clone()),
+                show("sloppiness", c.sloppiness.as_ref().map(|s| s.join(","))),
+                show("hash_dir", c.hash_dir.map(|b| b.to_string())),
+                show(
+                    "base_dir",
+                    c.base_dir.as_ref().map(|d| d.display().to_string()),
+                ),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        }
+        Tool::Sccache => {
+            let s = &cfg.sccache.value;
+            show("direct", s.direct.map(|b| b.to_string()))
+                .into_iter()
+                .collect()
+        }
+    }
 }
 
 /// A file's content hash (xxh3-128, hex).
