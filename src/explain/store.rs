@@ -15,7 +15,8 @@
 //!   after each write the oldest records of that shard go first. Only the one shard a
 //!   write lands in is listed, so the bound costs a `readdir` of a few dozen entries.
 //! - Private: directories 0700 and files 0600, created and opened through `private`
-//!   (no symlink followed, another user's file never read).
+//!   (no symlink followed, another user's file never read). In a group-shared cache
+//!   directory that another user owns, records go to `explain-UID` beside it.
 
 use std::ffi::OsStr;
 use std::io::{self, Write};
@@ -33,10 +34,18 @@ pub const SHARD_BYTES: u64 = 256 * 1024;
 pub const STORE_BYTES: u64 = SHARD_BYTES * 256;
 
 /// The records' root for this configuration: `cache.dir/explain`, else beside the tool's
-/// default cache directory (`$XDG_CACHE_HOME/toolchainkit/explain`).
+/// default cache directory (`$XDG_CACHE_HOME/toolchainkit/explain`). In a cache
+/// directory owned by another user (a group-shared cache) each user keeps their own,
+/// private records in `cache.dir/explain-UID`.
 pub fn root(cfg: &Config) -> Option<PathBuf> {
     if let Some(d) = &cfg.dir.value {
-        return Some(d.join("explain"));
+        let uid = crate::paths::uid();
+        let theirs = std::fs::metadata(d).is_ok_and(|m| m.uid() != uid);
+        return Some(if theirs {
+            d.join(format!("explain-{uid}"))
+        } else {
+            d.join("explain")
+        });
     }
     let cache_home = crate::paths::var_nonempty("XDG_CACHE_HOME")
         .map(PathBuf::from)
