@@ -257,7 +257,8 @@ fn bench_spawn(c: &mut Criterion) {
 
 /// What a miss adds after its compile: the record (compiler identity from the memo,
 /// source and 60 headers of 8 KiB hashed from a depfile, the previous record read and
-/// compared) and its write; and the one `match` a hit costs.
+/// compared) and its write; the write of an 8 KB record alone; and the one `match` a
+/// hit costs.
 fn bench_explain(c: &mut Criterion) {
     use std::os::unix::process::ExitStatusExt;
     use toolchainkit::explain;
@@ -312,6 +313,15 @@ fn bench_explain(c: &mut Criterion) {
     let mut g = c.benchmark_group("explain");
     g.bench_function("miss_record_60_headers", |b| {
         b.iter(|| explain::after_compile(black_box(&finished(&miss))))
+    });
+    let rec = explain::record::Record {
+        output: "build/x.o".into(),
+        detail: vec!["x".repeat(8000)],
+        ..explain::record::Record::default()
+    };
+    let store = tmp.path().join("store");
+    g.bench_function("save_record", |b| {
+        b.iter(|| explain::store::save(&store, black_box(&rec), explain::store::SHARD_BYTES))
     });
     g.bench_function("hit_check", |b| {
         b.iter(|| explain::after_compile(black_box(&finished(&hit))))
