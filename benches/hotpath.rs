@@ -297,8 +297,83 @@ fn bench_spawn(c: &mut Criterion) {
     g.finish();
 }
 
+/// What a miss adds after its compile: the record (compiler identity from the memo,
+/// source and 60 headers of 8 KiB hashed from a depfile, the previous record read and
+/// compared) and its write; the write of an 8 KB record alone; and the one `match` a
+/// hit costs.
+fn bench_explain(c: &mut Criterion) {
+    use std::os::unix::process::ExitStatusExt;
+    use toolchainkit::explain;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    isolate(tmp.path());
+    let proj = tmp.path().join("proj");
+    let inc = proj.join("include");
+    fs::create_dir_all(&inc).expect("mkdir");
+    let mut dep = String::from("a.o: src.c");
+    for i in 0..60 {
+        let h = inc.join(format!("h{i}.h"));
+        fs::write(&h, vec![b'x'; 8192]).expect("header");
+        dep.push_str(&format!(" \\\n {}", h.display()));
+    }
+    dep.push('\n');
+    fs::write(proj.join("src.c"), vec![b'y'; 16384]).expect("source");
+    fs::write(proj.join("a.o.d"), dep).expect("depfile");
+    fs::write(proj.join("a.o"), vec![0u8; 20000]).expect("object");
+    let mut cfg = config::Config::default();
+    cfg.dir.value = Some(tmp.path().join("cache"));
+    let args: Vec<OsString> = [
+        "-Iinclude",
+        "-O2",
+        "-MD",
+        "-MT",
+        "a.o",
+        "-MF",
+        "a.o.d",
+        "-o",
+        "a.o",
+        "-c",
+        "src.c",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    let real = PathBuf::from("/usr/bin/cc");
+    let exe = PathBuf::from("/usr/bin/true");
+    let miss = outcome::Outcome::Miss;
+    let hit = outcome::Outcome::Hit(outcome::HitKind::Direct, outcome::Storage::Local);
+    let finished = |o| explain::Finished {
+        cfg: &cfg,
+        tool: config::Tool::Ccache,
+        exe: &exe,
+        real: &real,
+        args: &args,
+        cwd: &proj,
+        outcome: o,
+        status: std::process::ExitStatus::from_raw(0),
+        nanos: 100_000_000,
+    };
+    let mut g = c.benchmark_group("explain");
+    g.bench_function("miss_record_60_headers", |b| {
+        b.iter(|| explain::after_compile(black_box(&finished(&miss))))
+    });
+    let rec = explain::record::Record {
+        output: "build/x.o".into(),
+        detail: vec!["x".repeat(8000)],
+        ..explain::record::Record::default()
+    };
+    let store = tmp.path().join("store");
+    g.bench_function("save_record", |b| {
+        b.iter(|| explain::store::save(&store, black_box(&rec), explain::store::SHARD_BYTES))
+    });
+    g.bench_function("hit_check", |b| {
+        b.iter(|| explain::after_compile(black_box(&finished(&hit))))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    bench_explain,
     bench_config,
     bench_resolve,
     bench_stats,

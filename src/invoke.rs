@@ -116,7 +116,35 @@ pub fn run(call: Call) -> ! {
         ),
     };
     let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    record(&cfg, &ran.outcome, nanos, &call, &res.real, ran.status);
+    // A miss or an uncacheable compile gets its record (never a hit: one `match`).
+    let cause = if crate::explain::wanted(&ran.outcome) {
+        backend::choose(&cfg, path_var.as_deref(), &cwd)
+            .tool
+            .and_then(|(tool, exe)| {
+                crate::explain::after_compile(&crate::explain::Finished {
+                    cfg: &cfg,
+                    tool,
+                    exe: &exe,
+                    real: &res.real,
+                    args: &call.args,
+                    cwd: &cwd,
+                    outcome: &ran.outcome,
+                    status: ran.status,
+                    nanos,
+                })
+            })
+    } else {
+        None
+    };
+    record(
+        &cfg,
+        &ran.outcome,
+        cause,
+        nanos,
+        &call,
+        &res.real,
+        ran.status,
+    );
     process::exit_like(ran.status)
 }
 
@@ -240,6 +268,7 @@ fn dispatch(
 fn record(
     cfg: &Config,
     outcome: &Outcome,
+    cause: Option<&str>,
     nanos: u64,
     call: &Call,
     real: &Path,
@@ -257,19 +286,27 @@ fn record(
             "uncacheable.not_a_compile" | "uncacheable.introspection"
         );
     let noted = stats::causes::take();
-    let result = stats::record_in(&path, project, &key, nanos, stats::lock_wait(), |p| {
-        if let Err(e) = stats::causes::record(p, &noted) {
-            log::warn!("cannot record why the compile ran degraded: {e}");
-        }
-        if trace {
-            crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
-        }
-        if outside && let Ok(cwd) = std::env::current_dir() {
-            let source = crate::args::parse(&call.args).sources.first().copied();
-            let origin = crate::stats::outside::Origin::of(&cwd, source);
-            let _ = crate::stats::outside::note(p, &cwd, origin);
-        }
-    });
+    let result = stats::record_in(
+        &path,
+        project,
+        &key,
+        cause,
+        nanos,
+        stats::lock_wait(),
+        |p| {
+            if let Err(e) = stats::causes::record(p, &noted) {
+                log::warn!("cannot record why the compile ran degraded: {e}");
+            }
+            if trace {
+                crate::stats::trace::append(p, cfg, (&key, cause), nanos, call, real, status);
+            }
+            if outside && let Ok(cwd) = std::env::current_dir() {
+                let source = crate::args::parse(&call.args).sources.first().copied();
+                let origin = crate::stats::outside::Origin::of(&cwd, source);
+                let _ = crate::stats::outside::note(p, &cwd, origin);
+            }
+        },
+    );
     if let Err(e) = result {
         log::warn!("cannot record stats in {}: {e}", path.display());
     }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod escape;
+pub mod explain;
 pub mod invoke;
 pub mod logging;
 pub mod managed;

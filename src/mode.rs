@@ -35,6 +35,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "which",
     "shims",
     "stats",
+    "explain",
     "trace",
     "cache",
     "env",

@@ -12,6 +12,7 @@ mod dist_cmd;
 mod doctor;
 mod env_cmd;
 mod env_quote;
+mod explain_cmd;
 mod manual;
 mod run_cmd;
 mod server;
@@ -102,6 +103,25 @@ enum Cmd {
         /// Every project's stats file, with its project directory, and the totals.
         #[arg(long)]
         all: bool,
+    },
+    /// Why did these compiles miss? Per object, the cause and the difference.
+    ///
+    /// Causes: cold, args, source, header, compiler, env, evicted, unknown. Without
+    /// OUTPUT or a flag: the misses of the last build that compiled anything.
+    #[command(group(clap::ArgGroup::new("which").args(["outputs", "last_build", "since_mark"])))]
+    Explain {
+        /// Object files to explain (as the build names them, or as the records do).
+        #[arg(value_name = "OUTPUT")]
+        outputs: Vec<PathBuf>,
+        /// The misses of the last build (the one that wrote the newest record).
+        #[arg(long)]
+        last_build: bool,
+        /// The misses since `toolchainkit stats --mark`.
+        #[arg(long)]
+        since_mark: bool,
+        /// A JSON array of {output, cause, detail, ...} instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the build trace as a timeline: Chrome trace-event JSON (Perfetto), SVG or HTML.
     #[command(group(clap::ArgGroup::new("output").required(true).multiple(true).args(["chrome", "svg", "html"])))]
@@ -355,6 +375,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
             };
             stats_cmd::run(action, json)
         }
+        Some(Cmd::Explain {
+            outputs,
+            last_build,
+            since_mark,
+            json,
+        }) => explain_cmd::run(outputs, last_build, since_mark, json),
         Some(Cmd::Trace {
             chrome,
             svg,

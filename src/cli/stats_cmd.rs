@@ -81,6 +81,7 @@ pub fn to_json(s: &Stats, path: &Path, t: &saved::Saved) -> serde_json::Value {
         "time_saved_basis": t.basis,
         "time_saved_how": t.how,
         "late_records": s.late_records,
+        "miss_causes": s.causes,
         "notices": s.notices,
         "outcomes": s.outcomes.iter().map(|(k, b)| (k.clone(), serde_json::json!({"count": b.count, "total_ms": b.nanos as f64 / 1e6}))).collect::<serde_json::Map<_, _>>(),
     })
@@ -97,7 +98,7 @@ fn saved_words(t: &saved::Saved) -> Option<String> {
     })
 }
 
-fn print_table(s: &Stats, path: &Path, t: &saved::Saved) {
+fn print_table(s: &Stats, path: &Path, t: &saved::Saved, cfg: &crate::config::Config) {
     crate::outln!("stats file:     {}", path.display());
     if let Some(p) = stats::recorded_project(path) {
         crate::outln!("project:        {}", p.display());
@@ -122,6 +123,9 @@ fn print_table(s: &Stats, path: &Path, t: &saved::Saved) {
     }
     if let Some(words) = saved_words(t) {
         crate::outln!("time saved:     {words}");
+    }
+    for line in crate::explain::report::stats_lines(&s.causes, cfg) {
+        crate::outln!("{line}");
     }
     crate::outln!();
     crate::outln!("{:<44} {:>9} {:>12}", "outcome", "count", "avg ms");
@@ -325,7 +329,7 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         for n in &all_notices {
             crate::outln!("notice: {n}");
         }
-        print_table(&s, &path, &t);
+        print_table(&s, &path, &t, &cfg);
         super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());
         if let Some(t) = tool_stats {
             print_sccache_counters(&t);
@@ -488,6 +492,9 @@ pub fn summary_line(
         if n > 0 {
             parts.push(format!("{n} {name}"));
         }
+    }
+    if let Some(words) = crate::explain::report::causes_words(&w.causes) {
+        parts.push(format!("misses by cause: {words}"));
     }
     format!("toolchainkit: {}; {since}", parts.join(", "))
 }

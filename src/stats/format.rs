@@ -91,6 +91,9 @@ pub fn encode_body(stats: &Stats) -> Vec<u8> {
     for (k, b) in &stats.outcomes {
         let _ = writeln!(s, "o {k} {} {}", b.count, b.nanos);
     }
+    for (c, n) in &stats.causes {
+        let _ = writeln!(s, "c {c} {n}");
+    }
     for n in &stats.notices {
         let _ = writeln!(s, "n {}", n.replace(['\n', '\r'], " "));
     }
@@ -123,6 +126,7 @@ fn parse_body(body: &str) -> Option<Stats> {
         outcomes: BTreeMap::new(),
         late_records: 0,
         notices: Vec::new(),
+        causes: BTreeMap::new(),
     };
     for line in body.lines() {
         let (tag, rest) = line.split_once(' ')?;
@@ -138,6 +142,10 @@ fn parse_body(body: &str) -> Option<Stats> {
                     nanos: n.parse().ok()?,
                 };
                 s.outcomes.insert(k.to_string(), bucket);
+            }
+            "c" => {
+                let (c, n) = rest.split_once(' ')?;
+                s.causes.insert(c.to_string(), n.parse().ok()?);
             }
             "n" => s.notices.push(rest.to_string()),
             _ => return None,

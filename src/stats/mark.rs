@@ -147,6 +147,12 @@ pub fn since(current: &Stats, mark: Option<&Stats>) -> (Stats, Window) {
             out.outcomes.insert(k.clone(), d);
         }
     }
+    for (c, n) in &current.causes {
+        let d = n.saturating_sub(mark.causes.get(c).copied().unwrap_or(0));
+        if d > 0 {
+            out.causes.insert(c.clone(), d);
+        }
+    }
     (out, Window::SinceMark)
 }
 

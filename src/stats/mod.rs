@@ -70,6 +70,10 @@ pub struct Stats {
     /// One-time messages for `toolchainkit stats` (e.g. a corrupt file moved aside).
     #[serde(default)]
     pub notices: Vec<String>,
+    /// Misses by cause (`cold`, `args`, `header`, ...: see `explain::diff`); their sum is
+    /// at most the misses (a miss without a record, e.g. of a link step, has none).
+    #[serde(default)]
+    pub causes: BTreeMap<String, u64>,
 }
 
 impl Default for Stats {
@@ -81,6 +85,7 @@ impl Default for Stats {
             outcomes: BTreeMap::new(),
             late_records: 0,
             notices: Vec::new(),
+            causes: BTreeMap::new(),
         }
     }
 }
@@ -91,6 +96,12 @@ impl Stats {
         let b = self.outcomes.entry(key.to_string()).or_default();
         b.count += 1;
         b.nanos = b.nanos.saturating_add(nanos);
+    }
+
+    fn add_cause(&mut self, cause: Option<&str>) {
+        if let Some(c) = cause {
+            *self.causes.entry(c.to_string()).or_default() += 1;
+        }
     }
 
     /// Sum of the buckets whose key starts with `prefix` (e.g. `hit.`).
@@ -360,10 +371,12 @@ fn fold_pending(path: &Path, stats: &mut Stats) {
         return;
     }
     for line in text.lines() {
-        if let Some((key, nanos)) = line.split_once(' ')
+        let mut it = line.split(' ');
+        if let (Some(key), Some(nanos)) = (it.next(), it.next())
             && let Ok(n) = nanos.trim().parse::<u64>()
         {
             stats.add(key, n);
+            stats.add_cause(it.next().map(str::trim).filter(|c| !c.is_empty()));
             stats.late_records += 1;
         }
     }
@@ -374,8 +387,8 @@ fn fold_pending(path: &Path, stats: &mut Stats) {
 /// one read).
 const PENDING_WAIT: Duration = Duration::from_millis(500);
 
-/// Append one record to the side file under its `flock`.
-fn append_pending(path: &Path, key: &str, nanos: u64) -> io::Result<()> {
+/// Append one record (and its miss cause) to the side file under its `flock`.
+fn append_pending(path: &Path, key: &str, cause: Option<&str>, nanos: u64) -> io::Result<()> {
     let f = private::open_or_create_own(&pending_path(path), Access::Append)?;
     if !flock_within(&f, PENDING_WAIT)? {
         return Err(io::Error::new(
@@ -383,7 +396,11 @@ fn append_pending(path: &Path, key: &str, nanos: u64) -> io::Result<()> {
             "the side file's lock is held too long",
         ));
     }
-    (&f).write_all(format!("{key} {nanos}\n").as_bytes())
+    let line = match cause {
+        Some(c) => format!("{key} {nanos} {c}\n"),
+        None => format!("{key} {nanos}\n"),
+    };
+    (&f).write_all(line.as_bytes())
 }
 
 /// Add one invocation to the stats file at `path`.
@@ -399,21 +416,23 @@ pub fn record_with(
     wait: Duration,
     under_lock: impl FnOnce(&Path),
 ) -> io::Result<()> {
-    record_in(path, None, key, nanos, wait, under_lock)
+    record_in(path, None, key, None, nanos, wait, under_lock)
 }
 
 /// As `record_with`, for the project in `project`: a newly created file (once per
-/// project, not per compile) also gets its `.project` name.
+/// project, not per compile) also gets its `.project` name. `cause`: a miss's cause,
+/// counted with it under the same lock.
 pub fn record_in(
     path: &Path,
     project: Option<&Path>,
     key: &str,
+    cause: Option<&str>,
     nanos: u64,
     wait: Duration,
     under_lock: impl FnOnce(&Path),
 ) -> io::Result<()> {
     let Some(guard) = lock(path, wait)? else {
-        append_pending(path, key, nanos)?;
+        append_pending(path, key, cause, nanos)?;
         log::warn!(
             "stats lock {} held too long; recorded in the side file",
             path.display()
@@ -423,6 +442,7 @@ pub fn record_in(
     let Current { mut stats, slots } = read_or_recover(path)?;
     fold_pending(path, &mut stats);
     stats.add(key, nanos);
+    stats.add_cause(cause);
     let created = slots.is_none();
     write_back(path, slots, &stats)?;
     if created

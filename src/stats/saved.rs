@@ -268,6 +268,7 @@ mod tests {
             exit: 0,
             source: Some(src.into()),
             output: Some(format!("{src}.o")),
+            cause: None,
         };
         let events = vec![
             ev(300, 10, "hit.direct.local", "a.c"),

@@ -18,6 +18,7 @@ mod docs;
 mod doctor;
 mod env_inert;
 mod escapes;
+mod explain;
 mod faults;
 mod harness;
 mod outer_wrapper;
