@@ -11,6 +11,7 @@ mod servers;
 mod cli_ux;
 mod cmake;
 mod completions;
+mod conformance;
 mod discovery;
 mod dist;
 mod docs;

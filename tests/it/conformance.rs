@@ -6,7 +6,7 @@
 //! Exit code, stdout, stderr and every file left behind (its bytes and its mode) must be
 //! the bare compiler's, and every warm compile that can be cached must be a hit.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::fs;
