@@ -202,7 +202,72 @@ pub fn fix_output_modes(args: &[OsString], cwd: &Path) {
             && m.is_file()
             && m.permissions().mode() & 0o777 != want
         {
-            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(want));
+            set_mode_no_follow(&p, want);
         }
+    }
+}
+
+/// `chmod` of the regular file at `p` itself: opened without following a symlink (nor
+/// blocking on a FIFO put there meanwhile), checked, then `fchmod`.
+fn set_mode_no_follow(p: &Path, mode: u32) {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let Ok(f) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(p)
+    else {
+        return;
+    };
+    if f.metadata().is_ok_and(|m| m.is_file()) {
+        let _ = f.set_permissions(std::fs::Permissions::from_mode(mode));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::symlink_metadata(p)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0)
+    }
+
+    /// Every output the arguments name gets the compiler's mode; a symlink where an
+    /// output belongs is not followed, and what it points at keeps its mode.
+    #[test]
+    fn output_modes_are_repaired_never_through_a_symlink() {
+        let want = 0o666 & !process::umask();
+        // A mode the repair must change, whatever the umask.
+        let other = if want == 0o640 { 0o600 } else { 0o640 };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let d = tmp.path();
+        std::fs::create_dir(d.join("obj")).expect("mkdir");
+        for f in ["obj/x.o", "obj/x.d", "obj/x.dwo", "elsewhere"] {
+            std::fs::write(d.join(f), b"x").expect("write");
+            std::fs::set_permissions(d.join(f), std::fs::Permissions::from_mode(other))
+                .expect("chmod");
+        }
+        std::os::unix::fs::symlink(d.join("elsewhere"), d.join("obj/x.gcno")).expect("symlink");
+        let args: Vec<OsString> = [
+            "-MMD",
+            "-gsplit-dwarf",
+            "--coverage",
+            "-c",
+            "x.c",
+            "-o",
+            "obj/x.o",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        fix_output_modes(&args, d);
+        for f in ["obj/x.o", "obj/x.d", "obj/x.dwo"] {
+            assert_eq!(mode(&d.join(f)), want, "{f}");
+        }
+        assert_eq!(mode(&d.join("elsewhere")), other, "not through the symlink");
+        set_mode_no_follow(&d.join("obj/x.gcno"), want);
+        assert_eq!(mode(&d.join("elsewhere")), other, "set_mode_no_follow");
     }
 }
