@@ -270,6 +270,53 @@ pub fn read_own(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Read a file that must be ours, as `read_own`, refusing one longer than `max` bytes
+/// without reading it (a record or marker is a few hundred bytes; something else planted
+/// or grown there must not cost memory or time).
+pub fn read_own_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = open_own(path, Access::Read)?;
+    let len = f.metadata()?.len();
+    if len > max {
+        return Err(refused(
+            path,
+            format!("{len} bytes, more than such a file holds ({max})"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    f.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(refused(path, "grew while it was read"));
+    }
+    Ok(bytes)
+}
+
+/// Check, with one `lstat` and without creating or changing anything, that `dir` is a
+/// directory private to this user: a real directory (not a symlink), owned by this user,
+/// with no permission for group or others. For the compile path, before it uses a file
+/// in the directory (`own_dir` creates, narrows and refuses; this only looks).
+pub fn check_private_dir(dir: &Path) -> io::Result<()> {
+    let m = fs::symlink_metadata(dir)?;
+    let why = if m.file_type().is_symlink() {
+        Some("a symlink where a directory was expected".to_string())
+    } else {
+        judge_private_dir(&m, paths::uid())
+    };
+    if let Some(why) = why {
+        return Err(refused(dir, why));
+    }
+    if m.mode() & 0o077 != 0 {
+        return Err(refused(
+            dir,
+            format!(
+                "mode {:o}: others may have put files in it",
+                m.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Open a file that must be ours, creating it (mode 0600) when missing.
 pub fn open_or_create_own(path: &Path, access: Access) -> io::Result<File> {
     let mut o = options(access);

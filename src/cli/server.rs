@@ -108,6 +108,13 @@ pub fn query_command(exe: &Path, sock: &Path) -> String {
 
 pub fn status() -> anyhow::Result<i32> {
     let (exe, sock, _cfg) = locate()?;
+    // Another user's directory, or a listener that is not ours, is not "running": it is
+    // refused, and nothing in it is touched.
+    if let Some(why) = sccache::refusal(&sock) {
+        println!("refused: {why}");
+        println!("compiles run without sccache until this is fixed (see `toolchainkit doctor`)");
+        return Ok(2);
+    }
     let dir = sock.parent().map(Path::to_path_buf).unwrap_or_default();
     let removed = sccache::clean_stale(&dir);
     for r in &removed {
@@ -145,7 +152,7 @@ pub fn status() -> anyhow::Result<i32> {
         }
     }
     println!("  log:       {}", sock.with_extension("log").display());
-    if let Ok(why) = std::fs::read_to_string(sccache::local_only_marker(&sock)) {
+    if let Some(why) = sccache::local_only_reason(&sock) {
         println!("  without its remote cache: {why}");
     }
     println!("  query it:  {}", query_command(&exe, &sock));
@@ -154,6 +161,10 @@ pub fn status() -> anyhow::Result<i32> {
 
 pub fn stop() -> anyhow::Result<i32> {
     let (exe, sock, _cfg) = locate()?;
+    if let Some(why) = sccache::refusal(&sock) {
+        println!("refused: {why}");
+        return Ok(2);
+    }
     if sccache::stop_server(&exe, &sock) {
         println!("stopped the server on {}", sock.display());
     } else {
@@ -213,7 +224,7 @@ pub fn zero_sccache(cwd: &Path, cfg: &Config) -> Option<Result<PathBuf, String>>
 pub fn local_only_reason(cwd: &Path, cfg: &Config) -> Option<String> {
     cfg.remote.value.as_ref()?;
     let (_, sock) = running_server(cwd, cfg)?;
-    std::fs::read_to_string(sccache::local_only_marker(&sock)).ok()
+    sccache::local_only_reason(&sock)
 }
 
 #[cfg(test)]

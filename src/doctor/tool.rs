@@ -240,6 +240,20 @@ pub fn local_dir_of(location: &str) -> Option<&str> {
 fn sccache_server(ctx: &Ctx, exe: &Path) -> Check {
     let env = sccache::env(&ctx.cfg);
     let sock = sccache::socket_for(exe, &env);
+    if let Some(why) = crate::backend::sccache_conn::path_too_long(&sock) {
+        return Check::problem(
+            "sccache.server",
+            format!("{why}: no server can listen there, so every compile runs without sccache"),
+            "set TOOLCHAINKIT_RUNTIME_DIR (or XDG_RUNTIME_DIR, or TMPDIR) to a shorter directory",
+        );
+    }
+    if let Some(why) = sccache::refusal(&sock) {
+        return Check::problem(
+            "sccache.server",
+            format!("{why}: compiles run without sccache and never use that socket"),
+            "remove that directory (it is not yours) or set TOOLCHAINKIT_RUNTIME_DIR to a private directory",
+        );
+    }
     if !sccache::server_up(&sock) {
         return Check::ok(
             "sccache.server",
