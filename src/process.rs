@@ -222,6 +222,66 @@ pub fn run_watched(
     })
 }
 
+/// How long a management command waits for an sccache query (`--show-stats`,
+/// `--stop-server`, ...): a stopped or wedged server never answers, and sccache's client
+/// has no timeout of its own.
+pub const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `cmd.output()`, but the child is killed after `timeout` (then `None`). stdin is
+/// `/dev/null`; stdout and stderr are captured.
+pub fn output_within(
+    cmd: &mut Command,
+    timeout: std::time::Duration,
+) -> Option<std::process::Output> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
+    let readers = [
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            if let Some(o) = out.as_mut() {
+                let _ = o.read_to_end(&mut b);
+            }
+            b
+        }),
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            if let Some(e) = err.as_mut() {
+                let _ = e.read_to_end(&mut b);
+            }
+            b
+        }),
+    ];
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let [o, e] = readers;
+    let stdout = o.join().unwrap_or_default();
+    let stderr = e.join().unwrap_or_default();
+    status.map(|status| std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 /// Exit the way `status` says the child did: its exit code, or death by its signal.
 pub fn exit_like(status: ExitStatus) -> ! {
     if let Some(sig) = status.signal() {

@@ -140,6 +140,11 @@ pub fn server_up(sock: &Path) -> bool {
     matches!(conn::reach(sock), Reach::Up(..))
 }
 
+/// Is the server of ours on `sock` stopped (SIGSTOP)? It then answers no query.
+pub fn is_stopped(sock: &Path) -> bool {
+    matches!(conn::reach(sock), Reach::Up(_, p) if conn::live(p.pid) == conn::Live::Stopped)
+}
+
 /// Why the runtime directory of `sock`, or the process listening on it, is not to be
 /// used, if it is not (for `server status`, `doctor` and the other commands).
 pub fn refusal(sock: &Path) -> Option<String> {
@@ -467,16 +472,30 @@ pub fn clean_stale(dir: &Path) -> Vec<PathBuf> {
 /// Stop the server for these settings, if one runs. Returns whether one was running.
 pub fn stop_server(exe: &Path, sock: &Path) -> bool {
     // Only a server of ours, in a directory of ours, is asked to stop.
-    if !server_up(sock) {
+    let Reach::Up(_, peer) = conn::reach(sock) else {
         return false;
+    };
+    // A stopped or wedged server does not answer: it is killed (it is ours: SO_PEERCRED).
+    let answered = conn::live(peer.pid) != conn::Live::Stopped
+        && crate::process::output_within(
+            Command::new(exe)
+                .arg("--stop-server")
+                .env("SCCACHE_SERVER_UDS", sock)
+                .env_remove("SCCACHE_SERVER_PORT"),
+            crate::process::QUERY_TIMEOUT,
+        )
+        .is_some();
+    if !answered {
+        log::warn!(
+            "the sccache server (pid {}) did not answer --stop-server: killed",
+            peer.pid
+        );
+        // SAFETY: kill(2) on the pid of a listener running as this user.
+        unsafe {
+            libc::kill(peer.pid, libc::SIGKILL);
+        }
+        let _ = fs::remove_file(sock);
     }
-    let _ = Command::new(exe)
-        .arg("--stop-server")
-        .env("SCCACHE_SERVER_UDS", sock)
-        .env_remove("SCCACHE_SERVER_PORT")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
     let _ = fs::remove_file(local_only_marker(sock));
     let _ = fs::remove_file(info_path(sock));
     true

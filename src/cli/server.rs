@@ -128,7 +128,11 @@ pub fn status() -> anyhow::Result<i32> {
         println!("the first compile through the shim starts it");
         return Ok(1);
     }
-    println!("running");
+    if sccache::is_stopped(&sock) {
+        println!("running but stopped (SIGSTOP): compiles run without it");
+    } else {
+        println!("running");
+    }
     println!("  socket:    {}", sock.display());
     let pid = std::fs::read_to_string("/proc/net/unix")
         .ok()
@@ -174,13 +178,17 @@ pub fn stop() -> anyhow::Result<i32> {
 }
 
 /// `sccache --show-stats --stats-format=json` of the server on `sock`.
-fn show_stats(exe: &Path, sock: &Path) -> Option<serde_json::Value> {
-    let out = std::process::Command::new(exe)
-        .args(["--show-stats", "--stats-format=json"])
-        .env("SCCACHE_SERVER_UDS", sock)
-        .env_remove("SCCACHE_SERVER_PORT")
-        .output()
-        .ok()?;
+pub fn show_stats(exe: &Path, sock: &Path) -> Option<serde_json::Value> {
+    if sccache::is_stopped(sock) {
+        return None;
+    }
+    let out = crate::process::output_within(
+        std::process::Command::new(exe)
+            .args(["--show-stats", "--stats-format=json"])
+            .env("SCCACHE_SERVER_UDS", sock)
+            .env_remove("SCCACHE_SERVER_PORT"),
+        crate::process::QUERY_TIMEOUT,
+    )?;
     serde_json::from_slice(&out.stdout).ok()
 }
 
@@ -201,14 +209,20 @@ pub fn sccache_counters(cwd: &Path, cfg: &Config) -> Option<serde_json::Value> {
 /// runs: `None` when there is none (a new server starts from zero anyway).
 pub fn zero_sccache(cwd: &Path, cfg: &Config) -> Option<Result<PathBuf, String>> {
     let (exe, sock) = running_server(cwd, cfg)?;
-    let out = std::process::Command::new(&exe)
-        .arg("--zero-stats")
-        // Should the server stop in between, sccache starts one: with these settings.
-        .envs(sccache::env(cfg))
-        .env("SCCACHE_SERVER_UDS", &sock)
-        .env_remove("SCCACHE_SERVER_PORT")
-        .env_remove("TOOLCHAINKIT_GUARD")
-        .output();
+    if sccache::is_stopped(&sock) {
+        return Some(Err(format!("the server on {} is stopped", sock.display())));
+    }
+    let out = crate::process::output_within(
+        std::process::Command::new(&exe)
+            .arg("--zero-stats")
+            // Should the server stop in between, sccache starts one: with these settings.
+            .envs(sccache::env(cfg))
+            .env("SCCACHE_SERVER_UDS", &sock)
+            .env_remove("SCCACHE_SERVER_PORT")
+            .env_remove("TOOLCHAINKIT_GUARD"),
+        crate::process::QUERY_TIMEOUT,
+    )
+    .ok_or_else(|| "the server did not answer".to_string());
     Some(match out {
         Ok(o) if o.status.success() => Ok(sock),
         Ok(o) => Err(format!(

@@ -263,13 +263,24 @@ fn sccache_server(ctx: &Ctx, exe: &Path) -> Check {
             ),
         );
     }
-    let out = Command::new(exe)
-        .args(["--show-stats", "--stats-format=json"])
-        .env("SCCACHE_SERVER_UDS", &sock)
-        .env_remove("SCCACHE_SERVER_PORT")
-        .output();
+    if sccache::is_stopped(&sock) {
+        return Check::problem(
+            "sccache.server",
+            format!(
+                "the server on {} is stopped (SIGSTOP): compiles run the compiler directly",
+                sock.display()
+            ),
+            "`kill -CONT` it, or `toolchainkit server stop` (kills it); the next compile starts a fresh one",
+        );
+    }
+    let out = crate::process::output_within(
+        Command::new(exe)
+            .args(["--show-stats", "--stats-format=json"])
+            .env("SCCACHE_SERVER_UDS", &sock)
+            .env_remove("SCCACHE_SERVER_PORT"),
+        crate::process::QUERY_TIMEOUT,
+    );
     let json: Option<serde_json::Value> = out
-        .ok()
         .filter(|o| o.status.success())
         .and_then(|o| serde_json::from_slice(&o.stdout).ok());
     let Some(json) = json else {
