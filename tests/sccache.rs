@@ -1131,3 +1131,84 @@ fn a_silent_listener_does_not_hang_the_native_client() {
         "{s}"
     );
 }
+
+/// Issue 19 item 7: a server started without its remote (the remote refuses
+/// connections) was handed the remote's credentials all the same: inherited `SCCACHE_*`
+/// and `AWS_*` secrets and the variable `password_env` names. A local-only server holds
+/// none of them.
+#[test]
+fn a_local_only_server_holds_no_credential() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let closed = ClosedPort::new();
+    let (mut w, _shims) = sccache_world();
+    w.config(&format!(
+        "[cache]\ntool = \"sccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_REMOTE_PW\"\n",
+        closed.port
+    ));
+    let secrets = [
+        ("TK_REMOTE_PW", "referenced-pw-0123456789"),
+        ("SCCACHE_REDIS_PASSWORD", "inherited-sccache-pw-42"),
+        ("AWS_SECRET_ACCESS_KEY", "inherited-aws-secret-77"),
+    ];
+    for (k, v) in secrets {
+        w.set_env(k, v);
+    }
+    w.write("hello.c", HELLO_C);
+    silent(
+        tk_gcc(&w, "native", &["-c", "hello.c", "-o", "hello.o"])
+            .output()
+            .expect("compile"),
+    );
+    let s = w.stats();
+    assert!(s["sccache_server_local_only"].is_string(), "{s}");
+    let servers = w.daemons();
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    let environ = fs::read(format!("/proc/{}/environ", servers[0])).expect("environ");
+    let text = String::from_utf8_lossy(&environ);
+    for (k, v) in secrets {
+        assert!(!text.contains(v), "the local-only server holds {k}");
+    }
+    drop(closed);
+}
+
+/// Issue 19 item 7: with a socket path over the 107 bytes a unix socket address holds,
+/// `doctor` said the server was fine and the first compile would start it (the compile
+/// itself falls back). It is a problem, named with its length and the fix.
+#[test]
+fn doctor_names_a_socket_path_too_long_for_a_unix_socket() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (mut w, _shims) = sccache_world();
+    let long = w.root().join("r".repeat(100));
+    fs::create_dir_all(&long).expect("mkdir");
+    w.set_env("TOOLCHAINKIT_RUNTIME_DIR", &long);
+    w.write("hello.c", HELLO_C);
+    silent(
+        tk_gcc(&w, "native", &["-c", "hello.c", "-o", "hello.o"])
+            .output()
+            .expect("compile"),
+    );
+    let s = w.stats();
+    assert_eq!(
+        s["fallback_reasons"]["sccache_server_unavailable"].as_u64(),
+        Some(1),
+        "{s}"
+    );
+    let doctor = w
+        .toolchainkit()
+        .arg("doctor")
+        .status(1)
+        .timeout(Duration::from_secs(60))
+        .stdout_text();
+    let line = doctor
+        .lines()
+        .find(|l| l.contains("sccache.server"))
+        .unwrap_or_else(|| panic!("{doctor}"));
+    assert!(
+        line.starts_with("problem") && line.contains("more than the 107"),
+        "{doctor}"
+    );
+}

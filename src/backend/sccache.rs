@@ -180,6 +180,9 @@ pub fn local_only_marker(sock: &Path) -> PathBuf {
 pub struct LocalOnly {
     pub env: Vec<(String, OsString)>,
     pub probe: Vec<(String, u16)>,
+    /// The variables the remote settings name (`password_env`, ...): kept from a
+    /// local-only server like every other credential.
+    pub secrets: Vec<String>,
 }
 
 /// The largest server record or marker read (they hold a line or a few).
@@ -309,7 +312,8 @@ pub fn ensure_server_or_local(
     let _ = fs::remove_file(sock);
     let mut local_env = local.env.clone();
     local_env.push(("SCCACHE_IDLE_TIMEOUT".into(), LOCAL_ONLY_IDLE_SECS.into()));
-    let peer = start(exe, sock, &local_env, Credentials::None).map_err(Unavailable::new)?;
+    let peer = start(exe, sock, &local_env, Credentials::None(&local.secrets))
+        .map_err(Unavailable::new)?;
     if let Ok(mut f) = private::open_or_create_own(&marker, Access::Append) {
         use std::io::Write;
         let _ = f.set_len(0);
@@ -320,11 +324,12 @@ pub fn ensure_server_or_local(
 
 /// Which credentials of the environment a server is started with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Credentials {
+enum Credentials<'a> {
     /// Those its storage reads itself (`server_may_see`).
     AsConfigured,
-    /// None: a local-only server talks to no remote.
-    None,
+    /// None (neither by name nor the variables the remote settings name): a local-only
+    /// server talks to no remote.
+    None(&'a [String]),
 }
 
 /// Start a server on `sock` (the caller holds the start lock); the process now
@@ -333,7 +338,7 @@ fn start(
     exe: &Path,
     sock: &Path,
     env: &[(String, OsString)],
-    creds: Credentials,
+    creds: Credentials<'_>,
 ) -> Result<conn::Peer, String> {
     // sccache-dist's client config with its token: on disk only while the server starts.
     let _dist_conf = super::dist::write_sccache_conf(env);
@@ -362,7 +367,7 @@ fn start(
     cmd.env_clear()
         .envs(std::env::vars_os().filter(|(k, _)| match creds {
             Credentials::AsConfigured => server_may_see(k),
-            Credentials::None => !crate::secrets::is_credential_var(k),
+            Credentials::None(named) => !native::is_secret(k, named),
         }));
     let status = cmd
         .arg("--start-server")
@@ -701,6 +706,7 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         (full_env.len() > base.len()).then(|| LocalOnly {
             env: base,
             probe: super::remote::probe_targets(r),
+            secrets: credential_names(job.cfg),
         })
     });
     let native_wanted = job.cfg.sccache_client.value == SccacheClient::Native;
