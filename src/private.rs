@@ -270,6 +270,49 @@ pub fn read_own(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Read a file that must be ours, as `read_own`, refusing one longer than `max` bytes
+/// after reading at most `max + 1` of them (a record or marker is a few hundred bytes; something else planted
+/// or grown there must not cost memory or time).
+pub fn read_own_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = open_own(path, Access::Read)?;
+    let mut bytes = Vec::new();
+    f.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(refused(
+            path,
+            format!("more than the {max} bytes such a file holds"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Check, with one `lstat` and without creating or changing anything, that `dir` is a
+/// directory private to this user: a real directory (not a symlink), owned by this user,
+/// with no permission for group or others. For the compile path, before it uses a file
+/// in the directory (`own_dir` creates, narrows and refuses; this only looks).
+pub fn check_private_dir(dir: &Path) -> io::Result<()> {
+    let m = fs::symlink_metadata(dir)?;
+    let why = if m.file_type().is_symlink() {
+        Some("a symlink where a directory was expected".to_string())
+    } else {
+        judge_private_dir(&m, paths::uid())
+    };
+    if let Some(why) = why {
+        return Err(refused(dir, why));
+    }
+    if m.mode() & 0o077 != 0 {
+        return Err(refused(
+            dir,
+            format!(
+                "mode {:o}: others may have put files in it",
+                m.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Open a file that must be ours, creating it (mode 0600) when missing.
 pub fn open_or_create_own(path: &Path, access: Access) -> io::Result<File> {
     let mut o = options(access);
@@ -420,6 +463,40 @@ mod tests {
         assert!(e.to_string().contains("not a regular file"), "{e}");
         let e = open_or_create_own(&fifo, Access::Append).expect_err("fifo refused");
         assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn bounded_reads_and_the_one_lstat_check() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let f = t.path().join("record");
+        fs::write(&f, "version 1\n").expect("write");
+        assert_eq!(read_own_limited(&f, 64).expect("read"), b"version 1\n");
+        let e = read_own_limited(&f, 4).expect_err("too long");
+        assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{e}");
+        let fifo = t.path().join("fifo");
+        let c = cstr(&fifo).expect("cstr");
+        // SAFETY: a valid path; mkfifo reports failure in its result.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(
+            read_own_limited(&fifo, 64).is_err(),
+            "a FIFO, never blocked on"
+        );
+
+        let d = t.path().join("run");
+        ensure_private_dir(&d).expect("created");
+        check_private_dir(&d).expect("private");
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let e = check_private_dir(&d).expect_err("readable by others");
+        assert!(e.to_string().contains("mode 755"), "{e}");
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&d, &link).expect("symlink");
+        assert!(check_private_dir(&link).is_err(), "a link");
+        assert_eq!(
+            check_private_dir(&t.path().join("missing"))
+                .expect_err("missing")
+                .kind(),
+            io::ErrorKind::NotFound
+        );
     }
 
     #[test]

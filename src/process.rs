@@ -7,12 +7,15 @@ use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 static CHILD: AtomicI32 = AtomicI32::new(0);
+/// The last forwarded signal that arrived while a child ran (0: none).
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
 
 const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
 
 extern "C" fn on_signal(sig: libc::c_int) {
     let pid = CHILD.load(Ordering::SeqCst);
     if pid > 0 {
+        RECEIVED.store(sig, Ordering::SeqCst);
         // SAFETY: kill is async-signal-safe.
         unsafe {
             libc::kill(pid, sig);
@@ -99,6 +102,184 @@ pub fn wait(mut child: Child) -> io::Result<ExitStatus> {
 /// Spawn and wait.
 pub fn run(cmd: &mut Command) -> io::Result<ExitStatus> {
     wait(spawn(cmd)?)
+}
+
+/// How long a child that was sent a forwarded signal may take to die of it before it is
+/// killed (`run_watched`).
+pub const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What `run_watched` saw.
+#[derive(Debug)]
+pub struct Watched {
+    pub status: ExitStatus,
+    /// The child's stderr, when it was captured.
+    pub stderr: Option<Vec<u8>>,
+    /// Why the child was killed by `check`, if it was.
+    pub gave_up: Option<String>,
+}
+
+fn pidfd_open(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags; it returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    let fd = libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+    // SAFETY: a descriptor just returned to us.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Die of `sig` now (after a child was made to die of it too).
+fn die_of(sig: libc::c_int) -> ! {
+    exit_like(ExitStatus::from_raw(sig & 0x7f))
+}
+
+/// Spawn `cmd` (its stderr captured when `capture`) and wait for it, waking every `tick`
+/// while it runs to call `check`: when `check` says why, the child is killed and its
+/// status returned with the reason. A forwarded signal the child does not die of within
+/// `SIGNAL_GRACE` gets it killed, and the shim dies of the signal. The wait itself is a
+/// `poll` on a pidfd, so a child that exits is seen at once. Where pidfds are missing
+/// (Linux before 5.3), a plain wait without `check`.
+pub fn run_watched(
+    cmd: &mut Command,
+    capture: bool,
+    tick: std::time::Duration,
+    mut check: impl FnMut() -> Option<String>,
+) -> io::Result<Watched> {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    if capture {
+        cmd.stderr(std::process::Stdio::piped());
+    }
+    let mut child = spawn(cmd)?;
+    let mut err = child.stderr.take();
+    let mut buf = Vec::new();
+    let Some(pidfd) = pidfd_open(child.id()) else {
+        if let Some(e) = err.as_mut() {
+            let _ = e.read_to_end(&mut buf);
+        }
+        let status = wait(child)?;
+        return Ok(Watched {
+            status,
+            stderr: capture.then_some(buf),
+            gave_up: None,
+        });
+    };
+    let mut signalled: Option<std::time::Instant> = None;
+    let mut gave_up = None;
+    let mut chunk = [0u8; 8192];
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: err.as_ref().map_or(-1, |e| e.as_raw_fd()),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // SAFETY: poll on two pollfds we own (a negative fd is ignored).
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, tick.as_millis() as libc::c_int) };
+        if r > 0
+            && fds[1].revents != 0
+            && let Some(e) = err.as_mut()
+        {
+            match e.read(&mut chunk) {
+                Ok(0) | Err(_) => err = None,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        if r > 0 && fds[0].revents != 0 {
+            break;
+        }
+        let sig = RECEIVED.load(Ordering::SeqCst);
+        if sig != 0 {
+            let since = *signalled.get_or_insert_with(std::time::Instant::now);
+            if since.elapsed() >= SIGNAL_GRACE {
+                let _ = child.kill();
+                let _ = wait(child);
+                die_of(sig);
+            }
+            continue;
+        }
+        if r == 0
+            && let Some(why) = check()
+        {
+            let _ = child.kill();
+            gave_up = Some(why);
+            break;
+        }
+    }
+    if let Some(mut e) = err {
+        let _ = e.read_to_end(&mut buf);
+    }
+    let status = wait(child)?;
+    Ok(Watched {
+        status,
+        stderr: capture.then_some(buf),
+        gave_up,
+    })
+}
+
+/// How long a management command waits for an sccache query (`--show-stats`,
+/// `--stop-server`, ...): a stopped or wedged server never answers, and sccache's client
+/// has no timeout of its own.
+pub const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `cmd.output()`, but the child is killed after `timeout` (then `None`). stdin is
+/// `/dev/null`; stdout and stderr are captured.
+pub fn output_within(
+    cmd: &mut Command,
+    timeout: std::time::Duration,
+) -> Option<std::process::Output> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
+    let readers = [
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            if let Some(o) = out.as_mut() {
+                let _ = o.read_to_end(&mut b);
+            }
+            b
+        }),
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            if let Some(e) = err.as_mut() {
+                let _ = e.read_to_end(&mut b);
+            }
+            b
+        }),
+    ];
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let [o, e] = readers;
+    let stdout = o.join().unwrap_or_default();
+    let stderr = e.join().unwrap_or_default();
+    status.map(|status| std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 /// Exit the way `status` says the child did: its exit code, or death by its signal.

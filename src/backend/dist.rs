@@ -163,28 +163,33 @@ fn log_dir() -> PathBuf {
     paths::runtime_dir().join("dist")
 }
 
+/// `dir` (below the runtime directory) made private to this user, or refused (another
+/// user's runtime directory, a link): `crate::private::own_dir`.
 fn ensure_private_dir(dir: &Path) -> bool {
-    if dir.is_dir() {
-        return true;
+    match crate::private::own_dir(dir) {
+        Ok(_) => true,
+        Err(e) => {
+            log::warn!("{e}");
+            false
+        }
     }
-    if fs::create_dir_all(dir).is_err() {
-        return false;
-    }
-    use std::os::unix::fs::PermissionsExt;
-    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
-    true
 }
 
 /// distcc's state directory: the user's `DISTCC_DIR`, else `distcc` in the runtime
-/// directory. It must exist (distcc cannot lock its host slots otherwise); created here.
+/// directory (private to this user; when it cannot be, `distcc` in the state directory).
+/// It must exist (distcc cannot lock its host slots otherwise); created here.
 pub fn distcc_dir() -> PathBuf {
-    let d = paths::var_nonempty("DISTCC_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| paths::runtime_dir().join("distcc"));
-    if !d.is_dir() {
-        let _ = fs::create_dir_all(&d);
+    if let Some(d) = paths::var_nonempty("DISTCC_DIR").map(PathBuf::from) {
+        if !d.is_dir() {
+            let _ = fs::create_dir_all(&d);
+        }
+        return d;
     }
-    d
+    let d = paths::runtime_dir().join("distcc");
+    if ensure_private_dir(&d) {
+        return d;
+    }
+    crate::private::own_state_subdir("distcc").unwrap_or(d)
 }
 
 /// `DISTCC_HOSTS` for these settings: the hosts as written, then `localhost/N` and

@@ -9,6 +9,7 @@ pub mod dist_probe;
 pub mod fidelity;
 pub mod remote;
 pub mod sccache;
+pub mod sccache_conn;
 pub mod sccache_log;
 pub mod sccache_native;
 pub mod sccache_wire;

@@ -14,7 +14,6 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
 use std::os::unix::fs::FileTypeExt;
-use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -24,9 +23,10 @@ use fs2::FileExt;
 use sha2::{Digest, Sha256};
 
 use super::fidelity;
+use super::sccache_conn::{self as conn, Reach};
 use super::sccache_log::{self, Seen, Watch};
 use super::sccache_native::{self as native, Attempt};
-use super::{Job, Ran, fall_back, fix_output_modes, forward_stderr, run_direct, run_tool, said};
+use super::{Job, Ran, fall_back, fix_output_modes, forward_stderr, run_direct, said};
 use crate::config::{Config, SccacheClient, Tool};
 use crate::outcome::Outcome;
 use crate::paths;
@@ -135,9 +135,24 @@ fn socket_name(
     format!("sccache-{}.sock", paths::short_hex(&h.finalize()))
 }
 
-/// Is a server answering on `sock`?
+/// Is a server of ours answering on `sock` (in a private directory, listened on by a
+/// process of this user)?
 pub fn server_up(sock: &Path) -> bool {
-    UnixStream::connect(sock).is_ok()
+    matches!(conn::reach(sock), Reach::Up(..))
+}
+
+/// Is the server of ours on `sock` stopped (SIGSTOP)? It then answers no query.
+pub fn is_stopped(sock: &Path) -> bool {
+    matches!(conn::reach(sock), Reach::Up(_, p) if conn::live(p.pid) == conn::Live::Stopped)
+}
+
+/// Why the runtime directory of `sock`, or the process listening on it, is not to be
+/// used, if it is not (for `server status`, `doctor` and the other commands).
+pub fn refusal(sock: &Path) -> Option<String> {
+    match conn::reach(sock) {
+        Reach::Refused(why) => Some(why),
+        _ => None,
+    }
 }
 
 /// How long the remote's endpoint may take to accept a TCP connection before a server
@@ -166,18 +181,75 @@ pub fn local_only_marker(sock: &Path) -> PathBuf {
 pub struct LocalOnly {
     pub env: Vec<(String, OsString)>,
     pub probe: Vec<(String, u16)>,
+    /// The variables the remote settings name (`password_env`, ...): kept from a
+    /// local-only server like every other credential.
+    pub secrets: Vec<String>,
+}
+
+/// The largest server record or marker read (they hold a line or a few).
+const RECORD_MAX: u64 = 16 * 1024;
+
+/// Why the server on `sock` runs without its remote cache, if it does (its marker, read
+/// as a file of ours: never through a link, never blocking on a FIFO, bounded).
+pub fn local_only_reason(sock: &Path) -> Option<String> {
+    private::read_own_limited(&local_only_marker(sock), RECORD_MAX)
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 /// How the server running on `sock` was started (its local-only marker).
 fn running_state(sock: &Path) -> Started {
-    match fs::read_to_string(local_only_marker(sock)) {
-        Ok(why) => Started::LocalOnly(why),
-        Err(_) => Started::AsConfigured,
+    match local_only_reason(sock) {
+        Some(why) => Started::LocalOnly(why),
+        None => Started::AsConfigured,
+    }
+}
+
+/// Why no server could be used: the fallback reason and the text for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    pub reason: &'static str,
+    pub why: String,
+}
+
+impl Unavailable {
+    fn new(why: impl Into<String>) -> Unavailable {
+        Unavailable {
+            reason: "sccache_server_unavailable",
+            why: why.into(),
+        }
+    }
+
+    fn unresponsive(why: impl Into<String>) -> Unavailable {
+        Unavailable {
+            reason: "sccache_server_unresponsive",
+            why: why.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+/// A server that answers on `sock`, or `None` when nothing does (start one).
+fn answering(sock: &Path) -> Result<Option<conn::Peer>, Unavailable> {
+    match conn::reach(sock) {
+        Reach::Up(_, p) => Ok(Some(p)),
+        Reach::Down(_) => Ok(None),
+        Reach::Refused(why) => Err(Unavailable::new(why)),
+        Reach::Wedged(why) => Err(Unavailable::unresponsive(why)),
     }
 }
 
 /// Make sure a server for these settings is running; start it under a lock if not.
-pub fn ensure_server(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), String> {
+pub fn ensure_server(
+    exe: &Path,
+    sock: &Path,
+    env: &[(String, OsString)],
+) -> Result<(), Unavailable> {
     ensure_server_or_local(exe, sock, env, None).map(|_| ())
 }
 
@@ -188,39 +260,44 @@ pub fn ensure_server_or_local(
     sock: &Path,
     env: &[(String, OsString)],
     local: Option<&LocalOnly>,
-) -> Result<Started, String> {
-    let running = || running_state(sock);
-    if server_up(sock) {
-        return Ok(running());
-    }
+) -> Result<(Started, conn::Peer), Unavailable> {
     let dir = sock.parent().unwrap_or(Path::new("/tmp"));
-    // The runtime directory must be ours (0700, not a symlink): in another user's
-    // directory a planted socket would receive our compile requests.
-    private::own_dir(dir).map_err(|e| format!("runtime directory refused: {e}"))?;
+    // The runtime directory must be ours (0700, not a symlink), before any file in it
+    // is used: in another user's directory a planted socket would receive our compile
+    // requests (created when missing, narrowed when it is ours and wider).
+    private::own_dir(dir)
+        .map_err(|e| Unavailable::new(format!("runtime directory refused: {e}")))?;
+    if let Some(p) = answering(sock)? {
+        return Ok((running_state(sock), p));
+    }
     let lock_path = sock.with_extension("lock");
     let lock = private::open_or_create_own(&lock_path, Access::Read)
-        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+        .map_err(|e| Unavailable::new(format!("cannot open {}: {e}", lock_path.display())))?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while FileExt::try_lock_exclusive(&lock).is_err() {
         if Instant::now() >= deadline {
-            return Err("timed out waiting for another process starting the sccache server".into());
+            return Err(Unavailable::new(
+                "timed out waiting for another process starting the sccache server",
+            ));
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    if server_up(sock) {
-        return Ok(running());
+    if let Some(p) = answering(sock)? {
+        return Ok((running_state(sock), p));
     }
     let _ = fs::remove_file(sock);
     let marker = local_only_marker(sock);
     let _ = fs::remove_file(&marker);
     clean_stale(dir);
     let Some(local) = local else {
-        return start(exe, sock, env).map(|()| Started::AsConfigured);
+        return start(exe, sock, env, Credentials::AsConfigured)
+            .map(|p| (Started::AsConfigured, p))
+            .map_err(Unavailable::new);
     };
     let why = match super::remote::probe(&local.probe, PROBE_TIMEOUT) {
         Err(e) => format!("remote cache unreachable ({e})"),
-        Ok(()) => match start(exe, sock, env) {
-            Ok(()) => return Ok(Started::AsConfigured),
+        Ok(()) => match start(exe, sock, env, Credentials::AsConfigured) {
+            Ok(p) => return Ok((Started::AsConfigured, p)),
             Err(_) => {
                 let log = sock.with_extension("log");
                 let kept = sock.with_extension("remote-failure.log");
@@ -236,17 +313,34 @@ pub fn ensure_server_or_local(
     let _ = fs::remove_file(sock);
     let mut local_env = local.env.clone();
     local_env.push(("SCCACHE_IDLE_TIMEOUT".into(), LOCAL_ONLY_IDLE_SECS.into()));
-    start(exe, sock, &local_env)?;
+    let peer = start(exe, sock, &local_env, Credentials::None(&local.secrets))
+        .map_err(Unavailable::new)?;
     if let Ok(mut f) = private::open_or_create_own(&marker, Access::Append) {
         use std::io::Write;
         let _ = f.set_len(0);
         let _ = f.write_all(why.as_bytes());
     }
-    Ok(Started::LocalOnly(why))
+    Ok((Started::LocalOnly(why), peer))
 }
 
-/// Start a server on `sock` (the caller holds the start lock).
-fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), String> {
+/// Which credentials of the environment a server is started with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credentials<'a> {
+    /// Those its storage reads itself (`server_may_see`).
+    AsConfigured,
+    /// None (neither by name nor the variables the remote settings name): a local-only
+    /// server talks to no remote.
+    None(&'a [String]),
+}
+
+/// Start a server on `sock` (the caller holds the start lock); the process now
+/// listening on it.
+fn start(
+    exe: &Path,
+    sock: &Path,
+    env: &[(String, OsString)],
+    creds: Credentials<'_>,
+) -> Result<conn::Peer, String> {
     // sccache-dist's client config with its token: on disk only while the server starts.
     let _dist_conf = super::dist::write_sccache_conf(env);
     let log_path = sccache_log::log_path(sock);
@@ -270,8 +364,12 @@ fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), Stri
     }
     // The server gets the environment minus credentials its storage does not read
     // (a `GITHUB_TOKEN` of the build has no business in a long-lived daemon).
+    // A local-only server gets no credential at all (it has no remote to show one to).
     cmd.env_clear()
-        .envs(std::env::vars_os().filter(|(k, _)| server_may_see(k)));
+        .envs(std::env::vars_os().filter(|(k, _)| match creds {
+            Credentials::AsConfigured => server_may_see(k),
+            Credentials::None(named) => !native::is_secret(k, named),
+        }));
     let status = cmd
         .arg("--start-server")
         .current_dir("/")
@@ -288,10 +386,12 @@ fn start(exe: &Path, sock: &Path, env: &[(String, OsString)]) -> Result<(), Stri
         .stderr(Stdio::from(log2))
         .status()
         .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-    if status.success() && server_up(sock) {
+    if status.success()
+        && let Reach::Up(_, peer) = conn::reach(sock)
+    {
         log::info!("started sccache server on {}", sock.display());
         write_record(exe, sock);
-        return Ok(());
+        return Ok(peer);
     }
     Err(format!(
         "sccache --start-server failed ({status}); its log: {}",
@@ -320,7 +420,10 @@ pub fn is_our_socket_name(name: &str) -> bool {
 
 /// A socket whose server is gone: connecting is refused.
 fn refused(sock: &Path) -> bool {
-    matches!(UnixStream::connect(sock), Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
+    matches!(
+        conn::connect_within(sock, Duration::from_millis(100)),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused
+    )
 }
 
 /// Remove the stale sockets of `dir`, and what belonged to their servers: only
@@ -331,6 +434,9 @@ fn refused(sock: &Path) -> bool {
 /// sockets of servers that reached their idle timeout.
 pub fn clean_stale(dir: &Path) -> Vec<PathBuf> {
     let mut removed = Vec::new();
+    if private::check_private_dir(dir).is_err() {
+        return removed;
+    }
     let Ok(rd) = std::fs::read_dir(dir) else {
         return removed;
     };
@@ -371,16 +477,31 @@ pub fn clean_stale(dir: &Path) -> Vec<PathBuf> {
 
 /// Stop the server for these settings, if one runs. Returns whether one was running.
 pub fn stop_server(exe: &Path, sock: &Path) -> bool {
-    if !server_up(sock) {
+    // Only a server of ours, in a directory of ours, is asked to stop.
+    let Reach::Up(_, peer) = conn::reach(sock) else {
         return false;
+    };
+    // A stopped or wedged server does not answer: it is killed (it is ours: SO_PEERCRED).
+    let answered = conn::live(peer.pid) != conn::Live::Stopped
+        && crate::process::output_within(
+            Command::new(exe)
+                .arg("--stop-server")
+                .env("SCCACHE_SERVER_UDS", sock)
+                .env_remove("SCCACHE_SERVER_PORT"),
+            crate::process::QUERY_TIMEOUT,
+        )
+        .is_some();
+    if !answered {
+        log::warn!(
+            "the sccache server (pid {}) did not answer --stop-server: killed",
+            peer.pid
+        );
+        // SAFETY: kill(2) on the pid of a listener running as this user.
+        unsafe {
+            libc::kill(peer.pid, libc::SIGKILL);
+        }
+        let _ = fs::remove_file(sock);
     }
-    let _ = Command::new(exe)
-        .arg("--stop-server")
-        .env("SCCACHE_SERVER_UDS", sock)
-        .env_remove("SCCACHE_SERVER_PORT")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
     let _ = fs::remove_file(local_only_marker(sock));
     let _ = fs::remove_file(info_path(sock));
     true
@@ -425,8 +546,13 @@ fn write_record(exe: &Path, sock: &Path) {
         "version {version}\nsize {size}\nmtime {mtime}\nexe {}\n",
         exe.display()
     );
-    let tmp = sock.with_extension("info.tmp");
-    if fs::write(&tmp, text)
+    // A new file of ours (0600, `O_EXCL`), renamed over the old record.
+    let dir = sock.parent().unwrap_or(Path::new("/"));
+    let Ok((mut f, tmp)) = private::create_unique(dir, "sccache-info") else {
+        return;
+    };
+    use std::io::Write;
+    if f.write_all(text.as_bytes())
         .and_then(|()| fs::rename(&tmp, info_path(sock)))
         .is_err()
     {
@@ -437,8 +563,15 @@ fn write_record(exe: &Path, sock: &Path) {
 /// The version of the server on `sock`, if toolchainkit started it from `exe` as it is
 /// now; else why not.
 pub fn server_version(exe: &Path, sock: &Path) -> Result<String, String> {
-    let text = fs::read_to_string(info_path(sock))
-        .map_err(|_| "no server record (a server this toolchainkit did not start)".to_string())?;
+    // A file of ours, read without following a link or blocking on a FIFO, bounded.
+    let bytes = private::read_own_limited(&info_path(sock), RECORD_MAX).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            "no server record (a server this toolchainkit did not start)".to_string()
+        } else {
+            format!("server record refused: {e}")
+        }
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
     let mut version = "";
     let (mut size, mut mtime, mut path) = ("", "", "");
     for line in text.lines() {
@@ -593,26 +726,30 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         (full_env.len() > base.len()).then(|| LocalOnly {
             env: base,
             probe: super::remote::probe_targets(r),
+            secrets: credential_names(job.cfg),
         })
     });
     let native_wanted = job.cfg.sccache_client.value == SccacheClient::Native;
-    // A running server answers the native client's own connection: no separate check.
-    let mut conn = if native_wanted {
-        native::connect(&sock).ok()
-    } else {
-        None
-    };
-    let state = if conn.is_some() {
-        Ok(running_state(&sock))
-    } else {
-        ensure_server_or_local(exe, &sock, &full_env, local.as_ref())
+    // A running server of ours answers this connection (one `lstat` of the runtime
+    // directory, the connection, one `getsockopt`): no separate check. Anything else
+    // (no server yet, a directory that is not private) goes through
+    // `ensure_server_or_local`, which makes the directory ours or refuses it before any
+    // file in it is used.
+    let (state, peer, mut stream) = match conn::reach(&sock) {
+        Reach::Up(s, p) => (running_state(&sock), p, Some(s)),
+        Reach::Wedged(why) => {
+            return fall_back(job, "sccache_server_unresponsive", format_args!("{why}"));
+        }
+        Reach::Down(_) | Reach::Refused(_) => {
+            match ensure_server_or_local(exe, &sock, &full_env, local.as_ref()) {
+                Ok((state, p)) => (state, p, None),
+                Err(u) => return fall_back(job, u.reason, format_args!("{u}")),
+            }
+        }
     };
     let (server_env, tool_name) = match state {
-        Err(why) => {
-            return fall_back(job, "sccache_server_unavailable", format_args!("{why}"));
-        }
-        Ok(Started::AsConfigured) => (full_env.clone(), "sccache"),
-        Ok(Started::LocalOnly(why)) => {
+        Started::AsConfigured => (full_env.clone(), "sccache"),
+        Started::LocalOnly(why) => {
             log::warn!("sccache server runs without its remote cache: {why}");
             crate::stats::causes::note(
                 "sccache.local_only",
@@ -638,12 +775,16 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     if native_wanted {
         match client_for(job.cfg, exe, &sock) {
             Ok(_) => {
-                let stream = match conn.take() {
-                    Some(c) => Ok(c),
-                    None => native::connect(&sock),
+                let reached = match stream.take() {
+                    Some(s) => Ok((s, peer)),
+                    None => match conn::reach(&sock) {
+                        Reach::Up(s, p) => Ok((s, p)),
+                        Reach::Down(e) => Err(e.to_string()),
+                        Reach::Refused(why) | Reach::Wedged(why) => Err(why),
+                    },
                 };
-                match stream {
-                    Ok(stream) => match run_native(&ctx, stream, watch) {
+                match reached {
+                    Ok((s, p)) => match run_native(&ctx, s, p, watch) {
                         Ok(ran) => return ran,
                         Err((why, w)) => {
                             log::info!(
@@ -652,27 +793,26 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
                             // The server may have gone between the connection and the
                             // request: start the next one here, with its log, rather
                             // than let the sccache client start one without it.
-                            if let Err(why) =
-                                ensure_server_or_local(exe, &sock, &full_env, local.as_ref())
-                            {
-                                drop(w);
-                                return fall_back(
-                                    job,
-                                    "sccache_server_unavailable",
-                                    format_args!("{why}"),
-                                );
-                            }
-                            return run_process(&ctx, w);
+                            let p =
+                                match ensure_server_or_local(exe, &sock, &full_env, local.as_ref())
+                                {
+                                    Ok((_, p)) => p,
+                                    Err(u) => {
+                                        drop(w);
+                                        return fall_back(job, u.reason, format_args!("{u}"));
+                                    }
+                                };
+                            return run_process(&ctx, p, w);
                         }
                     },
-                    Err(e) => log::info!("cannot connect to {}: {e}", sock.display()),
+                    Err(why) => log::info!("cannot connect to {}: {why}", sock.display()),
                 }
             }
             Err(why) => log::info!("sccache client process: {why}"),
         }
     }
-    drop(conn);
-    run_process(&ctx, watch)
+    drop(stream);
+    run_process(&ctx, peer, watch)
 }
 
 /// The environment changes for a compile request or the sccache client: the job's, the
@@ -696,6 +836,7 @@ fn client_overrides(ctx: &Ctx<'_>) -> Vec<(OsString, OsString)> {
 fn run_native(
     ctx: &Ctx<'_>,
     stream: std::os::unix::net::UnixStream,
+    peer: conn::Peer,
     watch: Option<Watch>,
 ) -> Result<io::Result<Ran>, (String, Option<Watch>)> {
     let job = ctx.job;
@@ -710,9 +851,17 @@ fn run_native(
         args: ctx.args,
         env_vars: &env_vars,
     };
-    let attempt = native::compile(stream, &req);
+    let attempt = native::compile(stream, peer, &req);
     let ran = match attempt {
         Attempt::NotAccepted(why) => return Err((why, watch)),
+        Attempt::Unresponsive(why) => {
+            drop(watch);
+            fall_back(
+                job,
+                "sccache_server_unresponsive",
+                format_args!("the sccache server did not take the compile: {why}"),
+            )
+        }
         Attempt::Unhandled => {
             drop(watch);
             direct(job, Outcome::Uncacheable("unhandled_by_sccache".into()))
@@ -728,9 +877,14 @@ fn run_native(
         }
         Attempt::Lost(why) => {
             drop(watch);
+            let reason = if why.contains("is stopped") {
+                "sccache_server_unresponsive"
+            } else {
+                "sccache_connection_lost"
+            };
             fall_back(
                 job,
-                "sccache_connection_lost",
+                reason,
                 format_args!("the sccache server took the compile, then {why}"),
             )
         }
@@ -797,8 +951,10 @@ fn produced_output(job: &Job<'_>, since: std::time::SystemTime) -> bool {
     })
 }
 
-/// The sccache client process.
-fn run_process(ctx: &Ctx<'_>, watch: Option<Watch>) -> io::Result<Ran> {
+/// The sccache client process, for the server `peer`. While it runs, the server is
+/// watched (`sccache_conn::Watchdog`): a server that stays stopped (with no compiler of
+/// its own still running) gets the client killed and the compiler run directly.
+fn run_process(ctx: &Ctx<'_>, peer: conn::Peer, watch: Option<Watch>) -> io::Result<Ran> {
     let job = ctx.job;
     let mut cmd = Command::new(ctx.exe);
     cmd.arg(job.real)
@@ -812,8 +968,27 @@ fn run_process(ctx: &Ctx<'_>, watch: Option<Watch>) -> io::Result<Ran> {
         }
     }
     let since = std::time::SystemTime::now();
-    let (status, captured) = match run_tool(&mut cmd) {
-        Ok(r) => r,
+    let mut dog = conn::Watchdog::new(peer.pid);
+    let capture = !crate::process::stderr_is_tty();
+    // A server that is gone is the client's to handle (it compiles locally and says so).
+    let watched =
+        crate::process::run_watched(&mut cmd, capture, conn::TICK, || match dog.check(true) {
+            Some(conn::GiveUp::Stopped(why)) => Some(why),
+            _ => None,
+        });
+    let (status, captured) = match watched {
+        Ok(w) if w.gave_up.is_some() => {
+            drop(watch);
+            return fall_back(
+                job,
+                "sccache_server_unresponsive",
+                format_args!(
+                    "the sccache client was killed: {}",
+                    w.gave_up.unwrap_or_default()
+                ),
+            );
+        }
+        Ok(w) => (w.status, w.stderr),
         Err(e) => {
             drop(watch);
             return fall_back(

@@ -21,12 +21,13 @@
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::time::Instant;
 
+use super::sccache_conn::{self as conn, Watchdog};
 use super::sccache_wire::{self as wire, ColorMode, CompileFinished, CompileResponse, Response};
 
 /// sccache versions whose wire format this client has been proven against.
@@ -91,31 +92,51 @@ pub enum Attempt {
     Unhandled,
     /// The server does not know this compiler.
     Unsupported(OsString),
-    /// The server took the compile, then the connection broke or the reply was not
-    /// understood. The compile must not be sent again.
+    /// The server took the compile, then the connection broke, the reply was not
+    /// understood, or the server stopped. The compile must not be sent again.
     Lost(String),
+    /// The server did not accept the compile in time, or is stopped or gone: the caller
+    /// runs the compiler (the sccache client would wait for the same server).
+    Unresponsive(String),
 }
 
-fn read_frame(s: &mut UnixStream) -> io::Result<Vec<u8>> {
+fn read_frame(
+    s: &mut UnixStream,
+    dog: &mut Watchdog,
+    started: bool,
+    deadline: Option<Instant>,
+) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
-    s.read_exact(&mut len)?;
+    conn::read_exact(s, &mut len, dog, started, deadline)?;
     let len = u32::from_be_bytes(len) as usize;
     if len > MAX_REPLY {
         return Err(io::Error::other(format!("reply of {len} bytes")));
     }
     let mut body = vec![0u8; len];
-    s.read_exact(&mut body)?;
+    conn::read_exact(s, &mut body, dog, started, deadline)?;
     Ok(body)
 }
 
-/// Send one compile request on a connected stream and read the replies.
-pub fn compile(mut stream: UnixStream, req: &wire::Compile<'_>) -> Attempt {
+/// Send one compile request on a connected (non-blocking) stream to the server `peer`
+/// and read the replies: the request and the first reply within
+/// `conn::HANDSHAKE_TIMEOUT`, the result for as long as the server is alive and not
+/// stopped (see `sccache_conn`).
+pub fn compile(mut stream: UnixStream, peer: conn::Peer, req: &wire::Compile<'_>) -> Attempt {
+    let mut dog = Watchdog::new(peer.pid);
+    let deadline = Some(Instant::now() + conn::HANDSHAKE_TIMEOUT);
+    let unresponsive = |e: &io::Error| e.kind() == io::ErrorKind::TimedOut;
     let frame = wire::encode_compile(req);
-    if let Err(e) = stream.write_all(&frame) {
+    if let Err(e) = conn::write_all(&mut stream, &frame, &mut dog, deadline) {
+        if unresponsive(&e) {
+            return Attempt::Unresponsive(format!("sending the request: {e}"));
+        }
         return Attempt::NotAccepted(format!("sending the request: {e}"));
     }
-    let first = match read_frame(&mut stream) {
+    let first = match read_frame(&mut stream, &mut dog, false, deadline) {
         Ok(b) => b,
+        Err(e) if unresponsive(&e) => {
+            return Attempt::Unresponsive(format!("waiting for the first reply: {e}"));
+        }
         Err(e) => return Attempt::NotAccepted(format!("reading the first reply: {e}")),
     };
     match wire::decode_response(&first) {
@@ -127,7 +148,7 @@ pub fn compile(mut stream: UnixStream, req: &wire::Compile<'_>) -> Attempt {
         Ok(other) => return Attempt::NotAccepted(format!("unexpected first reply {other:?}")),
         Err(e) => return Attempt::NotAccepted(format!("first reply: {e}")),
     }
-    let second = match read_frame(&mut stream) {
+    let second = match read_frame(&mut stream, &mut dog, true, None) {
         Ok(b) => b,
         Err(e) => return Attempt::Lost(format!("reading the result: {e}")),
     };
@@ -183,11 +204,6 @@ pub fn status_of(f: &CompileFinished) -> Option<std::process::ExitStatus> {
         (None, Some(sig)) => Some(ExitStatusExt::from_raw(sig & 0x7f)),
         (None, None) => None,
     }
-}
-
-/// Connect to a server's socket.
-pub fn connect(sock: &Path) -> io::Result<UnixStream> {
-    UnixStream::connect(sock)
 }
 
 #[cfg(test)]

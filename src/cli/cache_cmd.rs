@@ -137,6 +137,15 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
                     sock.display()
                 );
             }
+            if let Some(why) = sccache::refusal(&sock) {
+                bail!("{why}: sccache's counters are not asked for there");
+            }
+            if sccache::is_stopped(&sock) {
+                bail!(
+                    "the sccache server on {} is stopped (SIGSTOP): it answers no query",
+                    sock.display()
+                );
+            }
             // Without a server, sccache prints empty counters and starts none.
             let mut c = Command::new(exe);
             c.arg("--show-stats")
@@ -144,7 +153,17 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
                 .env("SCCACHE_SERVER_UDS", &sock)
                 .env_remove("SCCACHE_SERVER_PORT")
                 .env_remove("TOOLCHAINKIT_GUARD");
-            status_of(&mut c, "sccache --show-stats")
+            let out = crate::process::output_within(&mut c, crate::process::QUERY_TIMEOUT)
+                .with_context(|| {
+                    format!(
+                        "`sccache --show-stats` did not answer within {} s",
+                        crate::process::QUERY_TIMEOUT.as_secs()
+                    )
+                })?;
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&out.stdout);
+            let _ = std::io::stderr().write_all(&out.stderr);
+            Ok(out.status.code().unwrap_or(1))
         }
         Action::Zero => match super::server::zero_sccache(cwd, cfg) {
             Some(Ok(sock)) => {

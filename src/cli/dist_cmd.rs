@@ -206,12 +206,16 @@ fn sccache_dist_status(cfg: &Config) -> Option<Value> {
     if !crate::backend::sccache::server_up(&sock) {
         return None;
     }
-    let out = std::process::Command::new(&exe)
-        .arg("--dist-status")
-        .env("SCCACHE_SERVER_UDS", &sock)
-        .env_remove("SCCACHE_SERVER_PORT")
-        .output()
-        .ok()?;
+    if crate::backend::sccache::is_stopped(&sock) {
+        return None;
+    }
+    let out = crate::process::output_within(
+        std::process::Command::new(&exe)
+            .arg("--dist-status")
+            .env("SCCACHE_SERVER_UDS", &sock)
+            .env_remove("SCCACHE_SERVER_PORT"),
+        crate::process::QUERY_TIMEOUT,
+    )?;
     serde_json::from_slice(&out.stdout).ok()
 }
 

@@ -110,6 +110,15 @@ fn not_sccache(cfg: &Config) -> Option<String> {
 
 pub fn status() -> anyhow::Result<i32> {
     let (exe, sock, cfg) = locate()?;
+    // Another user's directory, or a listener that is not ours, is not "running": it is
+    // refused, and nothing in it is touched.
+    if let Some(why) = sccache::refusal(&sock) {
+        crate::outln!("refused: {why}");
+        crate::outln!(
+            "compiles run without sccache until this is fixed (see `toolchainkit doctor`)"
+        );
+        return Ok(2);
+    }
     let dir = sock.parent().map(Path::to_path_buf).unwrap_or_default();
     let removed = sccache::clean_stale(&dir);
     for r in &removed {
@@ -126,7 +135,11 @@ pub fn status() -> anyhow::Result<i32> {
         }
         return Ok(1);
     }
-    crate::outln!("running");
+    if sccache::is_stopped(&sock) {
+        crate::outln!("running but stopped (SIGSTOP): compiles run without it");
+    } else {
+        crate::outln!("running");
+    }
     crate::outln!("  socket:    {}", sock.display());
     let pid = std::fs::read_to_string("/proc/net/unix")
         .ok()
@@ -150,7 +163,7 @@ pub fn status() -> anyhow::Result<i32> {
         }
     }
     crate::outln!("  log:       {}", sock.with_extension("log").display());
-    if let Ok(why) = std::fs::read_to_string(sccache::local_only_marker(&sock)) {
+    if let Some(why) = sccache::local_only_reason(&sock) {
         crate::outln!("  without its remote cache: {why}");
     }
     crate::outln!("  query it:  {}", query_command(&exe, &sock));
@@ -159,6 +172,10 @@ pub fn status() -> anyhow::Result<i32> {
 
 pub fn stop() -> anyhow::Result<i32> {
     let (exe, sock, _cfg) = locate()?;
+    if let Some(why) = sccache::refusal(&sock) {
+        crate::outln!("refused: {why}");
+        return Ok(2);
+    }
     if sccache::stop_server(&exe, &sock) {
         // sccache leaves its socket file behind: once nothing answers on it, remove it
         // (under its start lock, as `status` does), so the next `status` has nothing stale.
@@ -177,13 +194,17 @@ pub fn stop() -> anyhow::Result<i32> {
 }
 
 /// `sccache --show-stats --stats-format=json` of the server on `sock`.
-fn show_stats(exe: &Path, sock: &Path) -> Option<serde_json::Value> {
-    let out = std::process::Command::new(exe)
-        .args(["--show-stats", "--stats-format=json"])
-        .env("SCCACHE_SERVER_UDS", sock)
-        .env_remove("SCCACHE_SERVER_PORT")
-        .output()
-        .ok()?;
+pub fn show_stats(exe: &Path, sock: &Path) -> Option<serde_json::Value> {
+    if sccache::is_stopped(sock) {
+        return None;
+    }
+    let out = crate::process::output_within(
+        std::process::Command::new(exe)
+            .args(["--show-stats", "--stats-format=json"])
+            .env("SCCACHE_SERVER_UDS", sock)
+            .env_remove("SCCACHE_SERVER_PORT"),
+        crate::process::QUERY_TIMEOUT,
+    )?;
     serde_json::from_slice(&out.stdout).ok()
 }
 
@@ -204,14 +225,20 @@ pub fn sccache_counters(cwd: &Path, cfg: &Config) -> Option<serde_json::Value> {
 /// runs: `None` when there is none (a new server starts from zero anyway).
 pub fn zero_sccache(cwd: &Path, cfg: &Config) -> Option<Result<PathBuf, String>> {
     let (exe, sock) = running_server(cwd, cfg)?;
-    let out = std::process::Command::new(&exe)
-        .arg("--zero-stats")
-        // Should the server stop in between, sccache starts one: with these settings.
-        .envs(sccache::env(cfg))
-        .env("SCCACHE_SERVER_UDS", &sock)
-        .env_remove("SCCACHE_SERVER_PORT")
-        .env_remove("TOOLCHAINKIT_GUARD")
-        .output();
+    if sccache::is_stopped(&sock) {
+        return Some(Err(format!("the server on {} is stopped", sock.display())));
+    }
+    let out = crate::process::output_within(
+        std::process::Command::new(&exe)
+            .arg("--zero-stats")
+            // Should the server stop in between, sccache starts one: with these settings.
+            .envs(sccache::env(cfg))
+            .env("SCCACHE_SERVER_UDS", &sock)
+            .env_remove("SCCACHE_SERVER_PORT")
+            .env_remove("TOOLCHAINKIT_GUARD"),
+        crate::process::QUERY_TIMEOUT,
+    )
+    .ok_or_else(|| "the server did not answer".to_string());
     Some(match out {
         Ok(o) if o.status.success() => Ok(sock),
         Ok(o) => Err(format!(
@@ -227,7 +254,7 @@ pub fn zero_sccache(cwd: &Path, cfg: &Config) -> Option<Result<PathBuf, String>>
 pub fn local_only_reason(cwd: &Path, cfg: &Config) -> Option<String> {
     cfg.remote.value.as_ref()?;
     let (_, sock) = running_server(cwd, cfg)?;
-    std::fs::read_to_string(sccache::local_only_marker(&sock)).ok()
+    sccache::local_only_reason(&sock)
 }
 
 #[cfg(test)]

@@ -232,6 +232,20 @@ pub fn local_dir_of(location: &str) -> Option<&str> {
 fn sccache_server(ctx: &Ctx, exe: &Path) -> Check {
     let env = sccache::env(&ctx.cfg);
     let sock = sccache::socket_for(exe, &env);
+    if let Some(why) = crate::backend::sccache_conn::path_too_long(&sock) {
+        return Check::problem(
+            "sccache.server",
+            format!("{why}: no server can listen there, so every compile runs without sccache"),
+            "set TOOLCHAINKIT_RUNTIME_DIR (or XDG_RUNTIME_DIR, or TMPDIR) to a shorter directory",
+        );
+    }
+    if let Some(why) = sccache::refusal(&sock) {
+        return Check::problem(
+            "sccache.server",
+            format!("{why}: compiles run without sccache and never use that socket"),
+            "remove that directory (it is not yours) or set TOOLCHAINKIT_RUNTIME_DIR to a private directory",
+        );
+    }
     if !sccache::server_up(&sock) {
         return Check::ok(
             "sccache.server",
@@ -241,13 +255,24 @@ fn sccache_server(ctx: &Ctx, exe: &Path) -> Check {
             ),
         );
     }
-    let out = Command::new(exe)
-        .args(["--show-stats", "--stats-format=json"])
-        .env("SCCACHE_SERVER_UDS", &sock)
-        .env_remove("SCCACHE_SERVER_PORT")
-        .output();
+    if sccache::is_stopped(&sock) {
+        return Check::problem(
+            "sccache.server",
+            format!(
+                "the server on {} is stopped (SIGSTOP): compiles run the compiler directly",
+                sock.display()
+            ),
+            "`kill -CONT` it, or `toolchainkit server stop` (kills it); the next compile starts a fresh one",
+        );
+    }
+    let out = crate::process::output_within(
+        Command::new(exe)
+            .args(["--show-stats", "--stats-format=json"])
+            .env("SCCACHE_SERVER_UDS", &sock)
+            .env_remove("SCCACHE_SERVER_PORT"),
+        crate::process::QUERY_TIMEOUT,
+    );
     let json: Option<serde_json::Value> = out
-        .ok()
         .filter(|o| o.status.success())
         .and_then(|o| serde_json::from_slice(&o.stdout).ok());
     let Some(json) = json else {

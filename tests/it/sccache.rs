@@ -917,3 +917,296 @@ fn a_fatal_error_on_a_terminal_falls_back_too() {
         "{s}"
     );
 }
+
+/// SIGCONT a stopped server when the test ends, however it ends (the world then stops
+/// it).
+struct Resume(i32);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        // SAFETY: signalling a server this test's shim started.
+        unsafe {
+            libc::kill(self.0, libc::SIGCONT);
+        }
+    }
+}
+
+/// SIGSTOP the server on `sock` and wait until it is stopped.
+fn stop_server_process(sock: &Path) -> Resume {
+    let pid = server_pid(sock).expect("the server's pid");
+    // SAFETY: signalling a server this test's shim started.
+    unsafe {
+        libc::kill(pid, libc::SIGSTOP);
+    }
+    wait_until("the server stops", Duration::from_secs(10), || {
+        procs::stat(pid).is_some_and(|(s, _, _)| s == 'T')
+    });
+    Resume(pid)
+}
+
+/// The children of `pid` whose command is `comm`.
+fn children_named(pid: u32, comm: &str) -> Vec<i32> {
+    procs::all_pids()
+        .into_iter()
+        .filter(|&p| procs::stat(p).is_some_and(|(_, ppid, _)| ppid == pid as i32))
+        .filter(|&p| fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == comm))
+        .collect()
+}
+
+/// Issue 19 item 2: a stopped (SIGSTOP) sccache server hung every compile for ever, with
+/// either client. Now the compile that the server has not accepted runs the compiler
+/// directly (counted as `fallback.sccache_server_unresponsive`), in well under the time a
+/// hang would take; and SIGTERM to the shim (a CI cancel) ends it promptly, of SIGTERM,
+/// with either client.
+#[test]
+fn a_stopped_server_does_not_hang_the_build() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, _shims) = sccache_world();
+    w.write("hello.c", HELLO_C);
+    ok(w.bare("gcc")
+        .args(["-c", "hello.c", "-o", "ref.o"])
+        .output()
+        .expect("bare"));
+    let want = read(&w.work.join("ref.o"));
+    // A server that runs and has served a compile.
+    silent(
+        tk_gcc(&w, "native", &["-c", "hello.c", "-o", "warm.o"])
+            .output()
+            .expect("warm"),
+    );
+    let socks = w.sccache_sockets();
+    assert_eq!(socks.len(), 1, "{socks:?}");
+    let _resume = stop_server_process(&socks[0]);
+    for client in ["native", "process"] {
+        let out_name = format!("{client}.o");
+        let t = Instant::now();
+        Test::new(
+            tk_gcc(&w, client, &["-c", "hello.c", "-o", &out_name]),
+            &w.work,
+        )
+        .timeout(Duration::from_secs(30))
+        .silent()
+        .run();
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "{client}: {:?}",
+            t.elapsed()
+        );
+        assert_eq!(read(&w.work.join(&out_name)), want, "{client}");
+    }
+    let s = w.stats();
+    assert_eq!(
+        s["fallback_reasons"]["sccache_server_unresponsive"].as_u64(),
+        Some(2),
+        "{s}"
+    );
+
+    // SIGTERM while the shim waits for the stopped server.
+    for client in ["native", "process"] {
+        let running = Test::new(
+            tk_gcc(&w, client, &["-c", "hello.c", "-o", "term.o"]),
+            &w.work,
+        )
+        .timeout(Duration::from_secs(30))
+        .signal(libc::SIGTERM)
+        .spawn();
+        let shim = running.id();
+        if client == "process" {
+            wait_until("the sccache client runs", Duration::from_secs(10), || {
+                !children_named(shim, "sccache").is_empty()
+            });
+        } else {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let t = Instant::now();
+        // SAFETY: signalling the shim this test started.
+        unsafe {
+            libc::kill(shim as i32, libc::SIGTERM);
+        }
+        running.finish();
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "{client}: SIGTERM took {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+/// Issue 19 item 2: a socket of ours whose listener accepts and never answers (a wedged
+/// server) hung the native client for ever. It now waits for the server to accept the
+/// compile at most `HANDSHAKE_TIMEOUT` (10 s), then runs the compiler.
+#[test]
+fn a_silent_listener_does_not_hang_the_native_client() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, _shims) = sccache_world();
+    w.write("hello.c", HELLO_C);
+    ok(w.bare("gcc")
+        .args(["-c", "hello.c", "-o", "ref.o"])
+        .output()
+        .expect("bare"));
+    let want = read(&w.work.join("ref.o"));
+    let text = w
+        .toolchainkit()
+        .args(["server", "status"])
+        .status(1)
+        .stdout_text();
+    let sock = PathBuf::from(
+        text.split("would use ")
+            .nth(1)
+            .and_then(|s| s.split(')').next())
+            .unwrap_or_else(|| panic!("no socket in {text}")),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let dir = sock.parent().expect("dir");
+    fs::create_dir_all(dir).expect("mkdir");
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).expect("chmod");
+    // The record of a server of the allowed version, so the native client speaks to it.
+    let exe = sccache();
+    let m = fs::metadata(&exe).expect("sccache");
+    use std::os::unix::fs::MetadataExt;
+    let info = sock.with_extension("info");
+    fs::write(
+        &info,
+        format!(
+            "version {SCCACHE_VERSION}\nsize {}\nmtime {}\nexe {}\n",
+            m.len(),
+            i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            exe.display()
+        ),
+    )
+    .expect("record");
+    fs::set_permissions(&info, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+    let doctor = w
+        .toolchainkit()
+        .arg("doctor")
+        .any_status()
+        .timeout(Duration::from_secs(30))
+        .stdout_text();
+    assert!(
+        doctor.contains("native, the server runs sccache"),
+        "the native client is the one tested\n{doctor}"
+    );
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s2 = stop.clone();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let holder = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while !s2.load(std::sync::atomic::Ordering::SeqCst) {
+            match listener.accept() {
+                Ok((c, _)) => held.push(c),
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    let t = Instant::now();
+    let result = std::panic::catch_unwind(|| {
+        Test::new(
+            tk_gcc(&w, "native", &["-c", "hello.c", "-o", "f.o"]),
+            &w.work,
+        )
+        .timeout(Duration::from_secs(40))
+        .silent()
+        .run();
+    });
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = holder.join();
+    assert!(result.is_ok(), "the compile hung or failed");
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(25),
+        "{took:?}"
+    );
+    assert_eq!(read(&w.work.join("f.o")), want);
+    let s = w.stats();
+    assert_eq!(
+        s["fallback_reasons"]["sccache_server_unresponsive"].as_u64(),
+        Some(1),
+        "{s}"
+    );
+}
+
+/// Issue 19 item 7: a server started without its remote (the remote refuses
+/// connections) was handed the remote's credentials all the same: inherited `SCCACHE_*`
+/// and `AWS_*` secrets and the variable `password_env` names. A local-only server holds
+/// none of them.
+#[test]
+fn a_local_only_server_holds_no_credential() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let closed = ClosedPort::new();
+    let (mut w, _shims) = sccache_world();
+    w.config(&format!(
+        "[cache]\ntool = \"sccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_REMOTE_PW\"\n",
+        closed.port
+    ));
+    let secrets = [
+        ("TK_REMOTE_PW", "referenced-pw-0123456789"),
+        ("SCCACHE_REDIS_PASSWORD", "inherited-sccache-pw-42"),
+        ("AWS_SECRET_ACCESS_KEY", "inherited-aws-secret-77"),
+    ];
+    for (k, v) in secrets {
+        w.set_env(k, v);
+    }
+    w.write("hello.c", HELLO_C);
+    silent(
+        tk_gcc(&w, "native", &["-c", "hello.c", "-o", "hello.o"])
+            .output()
+            .expect("compile"),
+    );
+    let s = w.stats();
+    assert!(s["sccache_server_local_only"].is_string(), "{s}");
+    let servers = w.daemons();
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    let environ = fs::read(format!("/proc/{}/environ", servers[0])).expect("environ");
+    let text = String::from_utf8_lossy(&environ);
+    for (k, v) in secrets {
+        assert!(!text.contains(v), "the local-only server holds {k}");
+    }
+    drop(closed);
+}
+
+/// Issue 19 item 7: with a socket path over the 107 bytes a unix socket address holds,
+/// `doctor` said the server was fine and the first compile would start it (the compile
+/// itself falls back). It is a problem, named with its length and the fix.
+#[test]
+fn doctor_names_a_socket_path_too_long_for_a_unix_socket() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (mut w, _shims) = sccache_world();
+    let long = w.root().join("r".repeat(100));
+    fs::create_dir_all(&long).expect("mkdir");
+    w.set_env("TOOLCHAINKIT_RUNTIME_DIR", &long);
+    w.write("hello.c", HELLO_C);
+    silent(
+        tk_gcc(&w, "native", &["-c", "hello.c", "-o", "hello.o"])
+            .output()
+            .expect("compile"),
+    );
+    let s = w.stats();
+    assert_eq!(
+        s["fallback_reasons"]["sccache_server_unavailable"].as_u64(),
+        Some(1),
+        "{s}"
+    );
+    let doctor = w
+        .toolchainkit()
+        .arg("doctor")
+        .status(1)
+        .timeout(Duration::from_secs(60))
+        .stdout_text();
+    let line = doctor
+        .lines()
+        .find(|l| l.contains("sccache.server"))
+        .unwrap_or_else(|| panic!("{doctor}"));
+    assert!(
+        line.starts_with("problem") && line.contains("more than the 107"),
+        "{doctor}"
+    );
+}

@@ -742,3 +742,227 @@ fn outputs_named_on_the_command_line_refuse_a_planted_symlink() {
         .collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
+
+/// How a planted listener treats a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Trap {
+    /// Reads the request and answers for the compiler: exit 0, no object, escapes on
+    /// stderr.
+    Answers,
+    /// Reads the request and never answers.
+    Silent,
+}
+
+/// A listener planted at the victim's socket path (world-connectable), recording what
+/// it is sent.
+struct Planted {
+    got: Arc<Mutex<Vec<u8>>>,
+    connections: Arc<Mutex<u32>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A frame as sccache 0.16 writes one: 4-byte big-endian length, then the body.
+fn frame(body: &[u8]) -> Vec<u8> {
+    let mut f = (body.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(body);
+    f
+}
+
+impl Planted {
+    fn bind(sock: &Path, trap: Trap) -> Planted {
+        let l = UnixListener::bind(sock).expect("bind the victim's socket");
+        fs::set_permissions(sock, fs::Permissions::from_mode(0o777)).expect("chmod");
+        l.set_nonblocking(true).expect("nonblocking");
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(Mutex::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (g, c, s) = (got.clone(), connections.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !s.load(Ordering::SeqCst) {
+                let Ok((mut conn, _)) = l.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                *c.lock().expect("lock") += 1;
+                let _ = conn.set_nonblocking(false);
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut len = [0u8; 4];
+                if conn.read_exact(&mut len).is_err() {
+                    continue;
+                }
+                let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+                let _ = conn.read_exact(&mut body);
+                g.lock().expect("lock").extend_from_slice(&body);
+                if trap == Trap::Silent {
+                    held.push(conn);
+                    continue;
+                }
+                use std::io::Write;
+                // Response::Compile(CompileStarted), then Response::CompileFinished
+                // { retcode: Some(0), signal: None, stdout: [], stderr: ESC..., On }.
+                let started = frame(&[0, 0, 0, 0, 0, 0, 0, 0]);
+                let mut fin = vec![5, 0, 0, 0, 1, 0, 0, 0, 0, 0];
+                let evil = b"\x1b]0;PWN\x07\x1b[31mRED\n";
+                fin.extend_from_slice(&0u64.to_le_bytes());
+                fin.extend_from_slice(&(evil.len() as u64).to_le_bytes());
+                fin.extend_from_slice(evil);
+                fin.extend_from_slice(&1u32.to_le_bytes());
+                let _ = conn.write_all(&started);
+                let _ = conn.write_all(&frame(&fin));
+            }
+        });
+        Planted {
+            got,
+            connections,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn seen(&self) -> (u32, Vec<u8>) {
+        (
+            *self.connections.lock().expect("lock"),
+            self.got.lock().expect("lock").clone(),
+        )
+    }
+}
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Issue 19 item 1: the other user creates `/tmp/toolchainkit-<victim uid>` (mode 0777)
+/// before the victim's first compile, writes a server record naming the real sccache
+/// (as a regular file or as a FIFO) and listens on the victim's socket, answering for
+/// the compiler or never answering. With either client, the victim's compile must not
+/// connect (the request carries its arguments and environment), must not hang, and
+/// must produce the real object; `server status` and `doctor` say the directory is
+/// refused, and neither hangs on the FIFO.
+#[test]
+fn a_squatted_runtime_directory_never_sees_a_request() {
+    if skip_unless(&[Need::root(), Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let b = Box::new();
+    let victim = User::create('v', &b.path().join("vhome"));
+    let attacker = User::create('a', Path::new("/nonexistent"));
+    let vhome = b.dir_of(&victim, "vhome");
+    let proj = b.dir_of(&victim, "proj");
+    write_as(&victim, &proj.join("f.c"), LIB_C, 0o644);
+    let want = bare_object(&proj, "f.c");
+    let exe = b.tools.join("sccache");
+    let m = fs::metadata(&exe).expect("sccache");
+    let record = format!(
+        "version {SCCACHE_VERSION}\nsize {}\nmtime {}\nexe {}\n",
+        m.len(),
+        i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        exe.display()
+    );
+    let mut case = 0;
+    let mut failed = Vec::new();
+    for client in ["native", "process"] {
+        for (trap, fifo) in [
+            (Trap::Answers, false),
+            (Trap::Silent, false),
+            (Trap::Answers, true),
+        ] {
+            case += 1;
+            let what = format!("{client} client, listener {trap:?}, record a FIFO: {fifo}");
+            write_as(
+                &victim,
+                &proj.join(".toolchainkit.toml"),
+                &format!("[cache]\ntool = \"sccache\"\nsccache_client = \"{client}\"\n"),
+                0o644,
+            );
+            let tmp = b.sticky(&format!("tmp{case}"));
+            let env = [
+                (
+                    "PATH",
+                    format!("{}:{}:/usr/bin:/bin", b.shims.display(), b.tools.display()),
+                ),
+                ("HOME", vhome.display().to_string()),
+                ("TMPDIR", tmp.display().to_string()),
+                ("GITHUB_TOKEN", TOKEN.to_string()),
+            ];
+            let tk = |args: &[&str]| {
+                Test::new(victim.cmd(&b.bin, &env), &proj)
+                    .current_dir(&proj)
+                    .args(args)
+                    .timeout(Duration::from_secs(20))
+            };
+            // The socket name is computable; `server status` prints it.
+            let text = tk(&["server", "status"]).status(1).stdout_text();
+            let sock = PathBuf::from(
+                text.split("would use ")
+                    .nth(1)
+                    .and_then(|s| s.split(')').next())
+                    .unwrap_or_else(|| panic!("no socket in {text}")),
+            );
+            let dir = sock.parent().expect("runtime dir").to_path_buf();
+            assert_eq!(dir, tmp.join(format!("toolchainkit-{}", victim.uid)));
+            fs::create_dir(&dir).expect("mkdir");
+            let info = sock.with_extension("info");
+            if fifo {
+                let c = std::ffi::CString::new(info.as_os_str().as_encoded_bytes()).expect("cstr");
+                // SAFETY: a valid path; mkfifo reports failure in its result.
+                assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
+            } else {
+                write_as(&attacker, &info, &record, 0o644);
+            }
+            let planted = Planted::bind(&sock, trap);
+            attacker.own(&dir);
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+
+            let _ = fs::remove_file(proj.join("f.o"));
+            // Every case runs, and the failures are reported together.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Test::new(victim.cmd(b.shims.join("cc"), &env), &proj)
+                    .current_dir(&proj)
+                    .args(["-c", "f.c", "-o", "f.o"])
+                    .timeout(Duration::from_secs(20))
+                    .silent()
+                    .run();
+                assert!(
+                    proj.join("f.o").exists() && read(&proj.join("f.o")) == want,
+                    "{what}: the compile is the compiler's"
+                );
+                let s = tk(&["stats", "--json"]).json();
+                assert_eq!(
+                    s["fallback_reasons"]["sccache_server_unavailable"].as_u64(),
+                    Some(case - failed.len() as u64),
+                    "{what}: {s}"
+                );
+                tk(&["server", "status"])
+                    .status(2)
+                    .stdout_contains("refused: runtime directory refused")
+                    .stdout_contains(format!("owned by uid {}", attacker.uid))
+                    .stdout_lacks("running")
+                    .run();
+                let doc = tk(&["doctor"]).status(1).stdout_text();
+                assert!(
+                    lines_with(&doc, "problem", "sccache.server")
+                        .iter()
+                        .any(|l| l.contains("runtime directory refused")),
+                    "{what}: {doc}"
+                );
+                let (connections, got) = planted.seen();
+                assert_eq!(
+                    connections, 0,
+                    "{what}: the victim connected to the planted socket"
+                );
+                assert!(got.is_empty(), "{what}: a request reached the attacker");
+            }));
+            if result.is_err() {
+                failed.push(what);
+            }
+        }
+    }
+    assert!(failed.is_empty(), "failed: {failed:#?}");
+}
