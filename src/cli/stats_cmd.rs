@@ -590,6 +590,7 @@ pub struct TraceArgs {
     pub chrome: Option<PathBuf>,
     pub svg: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
     pub input: Option<PathBuf>,
     pub pick: timeline::Pick,
 }
@@ -655,6 +656,16 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
     }
     if let Some(out) = &a.html {
         write(out, svg::html(&t).as_bytes(), "an HTML timeline")?;
+    }
+    if let Some(out) = &a.markdown {
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(out)
+            .and_then(|mut f| f.write_all(crate::stats::trace::markdown::markdown(&t).as_bytes()))
+            .with_context(|| format!("cannot append to {}", out.display()))?;
+        println!("appended a Markdown summary to {}", out.display());
     }
     let which = if a.pick.last_build {
         format!("the last of {builds} build(s)")

@@ -75,7 +75,7 @@ fn basename(s: &str) -> &str {
 
 /// What a bar says: its file and, but for hits and misses, the outcome key in full (the
 /// reason: `uncacheable.called_for_link`, `fallback.ccache_failed`).
-fn bar_label(p: &super::timeline::Placed) -> String {
+pub(crate) fn bar_label(p: &super::timeline::Placed) -> String {
     let what = match p.class {
         Class::Hit | Class::Miss => p.class.label(),
         _ => p.event.outcome.as_str(),
@@ -84,7 +84,7 @@ fn bar_label(p: &super::timeline::Placed) -> String {
 }
 
 /// The directory every path in `paths` is below (`/`-separated), if any but the root.
-fn common_dir<'a>(paths: impl Iterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn common_dir<'a>(paths: impl Iterator<Item = &'a str>) -> Option<String> {
     let mut common: Option<Vec<&str>> = None;
     for p in paths {
         if !p.starts_with('/') {
@@ -107,7 +107,7 @@ fn common_dir<'a>(paths: impl Iterator<Item = &'a str>) -> Option<String> {
 }
 
 /// `path` relative to `base` (a directory it is below), else as it is.
-fn relative<'a>(path: &'a str, base: Option<&str>) -> &'a str {
+pub(crate) fn relative<'a>(path: &'a str, base: Option<&str>) -> &'a str {
     base.and_then(|b| path.strip_prefix(b))
         .and_then(|r| r.strip_prefix('/'))
         .unwrap_or(path)
