@@ -124,7 +124,7 @@ enum Cmd {
         json: bool,
     },
     /// Show the build trace as a timeline: Chrome trace-event JSON (Perfetto), SVG or HTML.
-    #[command(group(clap::ArgGroup::new("output").required(true).multiple(true).args(["chrome", "svg", "html"])))]
+    #[command(group(clap::ArgGroup::new("output").required(true).multiple(true).args(["chrome", "svg", "html", "markdown"])))]
     Trace {
         /// Write Chrome trace-event JSON to this file (open in ui.perfetto.dev).
         #[arg(long, value_name = "FILE")]
@@ -135,6 +135,9 @@ enum Cmd {
         /// Write an HTML page (the picture and the slowest invocations) to this file.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// Append a Markdown summary (a CI job's summary page: `$GITHUB_STEP_SUMMARY`).
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
         /// Only the last build: the invocations after the last idle gap longer than --gap.
         #[arg(long)]
         last_build: bool,
@@ -385,6 +388,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             chrome,
             svg,
             html,
+            markdown,
             last_build,
             since,
             gap,
@@ -393,6 +397,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             chrome,
             svg,
             html,
+            markdown,
             input,
             pick: crate::stats::trace::timeline::Pick {
                 since_us: since,

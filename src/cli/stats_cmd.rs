@@ -586,6 +586,7 @@ pub struct TraceArgs {
     pub chrome: Option<PathBuf>,
     pub svg: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
     pub input: Option<PathBuf>,
     pub pick: timeline::Pick,
 }
@@ -653,6 +654,16 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
     if let Some(out) = &a.html {
         write(out, svg::html(&t).as_bytes(), "an HTML timeline")?;
     }
+    if let Some(out) = &a.markdown {
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(out)
+            .and_then(|mut f| f.write_all(crate::stats::trace::markdown::markdown(&t).as_bytes()))
+            .with_context(|| format!("cannot append to {}", out.display()))?;
+        println!("appended a Markdown summary to {}", out.display());
+    }
     let which = if a.pick.last_build {
         format!("the last of {builds} build(s)")
     } else {
@@ -665,4 +676,43 @@ pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
         t.summary().line()
     );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 26.1: remote errors (a miss ccache could not store remotely) are on the one
+    /// line a CI job prints, not only in the table.
+    #[test]
+    fn the_since_mark_line_counts_remote_errors() {
+        let mut s = Stats::default();
+        for (k, n) in [
+            ("miss", 3),
+            ("miss.remote_error", 2),
+            ("fallback.ccache_failed", 1),
+        ] {
+            s.outcomes.insert(
+                k.into(),
+                stats::Bucket {
+                    count: n,
+                    nanos: n * 1_000_000,
+                },
+            );
+            s.invocations += n;
+        }
+        let t = saved::Saved {
+            hits: 0,
+            secs: Some(0.0),
+            basis: "no_hits",
+            how: String::new(),
+        };
+        let line = summary_line(&s, &t, mark::Window::NoMark, None);
+        assert!(
+            line.contains("5 misses")
+                && line.contains("2 remote error(s) (misses stored locally only)")
+                && line.contains("1 fallback"),
+            "{line}"
+        );
+    }
 }

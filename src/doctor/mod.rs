@@ -149,9 +149,9 @@ pub fn exit_code(checks: &[Check]) -> i32 {
 /// Whether the text report may use colour: stdout is a terminal, `NO_COLOR` is unset
 /// or empty (no-color.org) and `TERM` is not `dumb`. Pipes, files and CI logs get none.
 pub fn colour_wanted() -> bool {
-    // SAFETY: isatty on a constant descriptor number.
-    let tty = unsafe { libc::isatty(1) == 1 };
-    tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }
 

@@ -130,20 +130,18 @@ pub fn note(stats: &Path, dir: &Path, origin: Origin) -> io::Result<()> {
 /// the others drop out at once.
 fn note_at(stats: &Path, dir: &Path, origin: Origin, now: u64) -> io::Result<()> {
     let mut all = read(stats);
-    let count = match all.iter().position(|o| o.dir == dir) {
-        Some(i) => all.remove(i).count + 1,
-        None => 1,
-    };
-    all.insert(
-        0,
-        Outside {
+    let mut this = match all.iter().position(|o| o.dir == dir) {
+        Some(i) => all.remove(i),
+        None => Outside {
             dir: dir.to_path_buf(),
-            count,
-            last: now,
-            source: origin.source,
-            parent: origin.parent,
+            ..Outside::default()
         },
-    );
+    };
+    this.count += 1;
+    this.last = now;
+    this.source = origin.source;
+    this.parent = origin.parent;
+    all.insert(0, this);
     all.truncate(KEEP);
     let mut text = String::new();
     for o in &all {
@@ -195,30 +193,40 @@ mod tests {
     fn keeps_the_newest_directories_with_counts() {
         let t = tempfile::tempdir().expect("tempdir");
         let stats = t.path().join("default.stats");
-        // 18 directories: the two least recent (0 and 1) are dropped.
-        for i in 0..18 {
-            note(&stats, Path::new(&format!("/build/{i}")), Origin::default()).expect("note");
+        // Ten directories noted twice each, then /build/1 once more, with its origin.
+        for i in 0..20u64 {
+            let d = format!("/build/{}", i % 10);
+            note_at(&stats, Path::new(&d), Origin::default(), 1000 + i).expect("note");
         }
-        note(&stats, Path::new("/build/5"), Origin::default()).expect("note");
         let origin = Origin {
-            source: Some("/build/5/x.c".into()),
+            source: Some("/build/1/x.c".into()),
             parent: Some("make".into()),
         };
-        note(&stats, Path::new("/build/5"), origin).expect("note");
+        note_at(&stats, Path::new("/build/1"), origin, 2000).expect("note");
         let all = read(&stats);
-        assert_eq!(all.len(), KEEP);
-        assert!(!all.iter().any(|o| o.dir == Path::new("/build/0")));
-        assert!(!all.iter().any(|o| o.dir == Path::new("/build/1")));
-        let one = &all[0];
-        assert_eq!(one.dir, Path::new("/build/5"), "the latest is first");
-        assert_eq!(one.count, 3);
-        assert_eq!(one.source.as_deref(), Some(Path::new("/build/5/x.c")));
-        assert_eq!(one.parent.as_deref(), Some("make"));
+        assert_eq!(all.len(), 10);
+        assert_eq!(all[0].dir, Path::new("/build/1"));
+        assert_eq!((all[0].count, all[0].last), (3, 2000));
+        assert_eq!(all[0].source.as_deref(), Some(Path::new("/build/1/x.c")));
+        assert_eq!(all[0].parent.as_deref(), Some("make"));
         let a = advice(&all).unwrap_or_default();
         assert!(
-            a.contains("the last in /build/5, compiling /build/5/x.c, started by `make`)"),
+            a.contains("the last in /build/1, compiling /build/1/x.c, started by `make`)"),
             "{a}"
         );
+        // Eight new ones: the two least recently noted (/build/0 at 1010, /build/2 at 1012)
+        // fall off.
+        for i in 0..8u64 {
+            let d = format!("/new/{i}");
+            note_at(&stats, Path::new(&d), Origin::default(), 3000 + i).expect("note");
+        }
+        let all = read(&stats);
+        assert_eq!(all.len(), KEEP);
+        assert_eq!(all[0].dir, Path::new("/new/7"));
+        assert!(!all.iter().any(|o| o.dir == Path::new("/build/0")));
+        assert!(!all.iter().any(|o| o.dir == Path::new("/build/2")));
+        assert!(all.iter().any(|o| o.dir == Path::new("/build/3")));
+        assert!(advice(&all).is_some_and(|a| a.contains("compile(s)")));
         // A line of the format before the origin was kept still reads.
         assert_eq!(parse("5 2 /a b")[0].dir, Path::new("/a b"));
         assert_eq!(advice(&[]), None);
@@ -229,13 +237,8 @@ mod tests {
         let t = tempfile::tempdir().expect("tempdir");
         let stats = t.path().join("default.stats");
         for i in 0..KEEP {
-            note_at(
-                &stats,
-                Path::new(&format!("/build/{i}")),
-                Origin::default(),
-                5000,
-            )
-            .expect("note");
+            let d = format!("/build/{i}");
+            note_at(&stats, Path::new(&d), Origin::default(), 5000).expect("note");
         }
         note_at(&stats, Path::new("/new"), Origin::default(), 5000).expect("note");
         let all = read(&stats);

@@ -1071,3 +1071,67 @@ fn an_invalid_user_file_is_left_out_loudly_and_config_check_tells_fatal_from_deg
         "the user file's, then the project's: {v}"
     );
 }
+
+/// Issue 26.6: `trace --markdown FILE` appends a summary a CI job's summary page shows
+/// (`$GITHUB_STEP_SUMMARY`): counts per outcome, every compile the cache did not serve
+/// with its outcome, files relative to their shared directory; and the SVG names each
+/// bar's file and outcome without hovering.
+#[test]
+fn trace_markdown_appends_a_ci_summary_and_the_svg_labels_its_bars() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[stats]\ntrace = true\n");
+    w.write("src/a.c", HELLO_C);
+    for _ in 0..2 {
+        w.test_shim(&shims, "gcc")
+            .args(["-c", "src/a.c", "-o", "a.o"])
+            .silent()
+            .run();
+    }
+    w.test_shim(&shims, "gcc")
+        .args(["a.o", "-o", "app"])
+        .silent()
+        .run();
+    let summary = w.root().join("summary.md");
+    std::fs::write(&summary, "earlier step\n").expect("write");
+    w.toolchainkit()
+        .args(["trace", "--markdown"])
+        .arg(&summary)
+        .stderr("")
+        .stdout_contains(format!(
+            "appended a Markdown summary to {}",
+            summary.display()
+        ))
+        .run();
+    let md = std::fs::read_to_string(&summary).expect("read");
+    assert!(
+        md.starts_with("earlier step\n### toolchainkit build, started "),
+        "{md}"
+    );
+    assert!(
+        md.contains("| hit | 1 |\n| miss | 1 |\n| uncacheable | 1 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("**Not served from the cache, with why** (2)")
+            && md.contains("| miss | src/a.c |")
+            && md.contains("uncacheable.not\\_a\\_compile"),
+        "{md}"
+    );
+    // No absolute paths in the rows (these were given relative; absolute ones are made
+    // relative to the directory they share, see the unit tests).
+    assert!(
+        !md.lines()
+            .any(|l| l.starts_with("| ") && l.contains(&format!("{}/src", w.work.display()))),
+        "{md}"
+    );
+    let svg = w.root().join("t.svg");
+    w.toolchainkit().args(["trace", "--svg"]).arg(&svg).run();
+    let doc = std::fs::read_to_string(&svg).expect("svg");
+    assert!(
+        doc.contains("a.c · hit") && doc.contains("a.c · miss"),
+        "{doc}"
+    );
+}

@@ -753,3 +753,99 @@ fn stale_sockets_are_swept_when_a_server_starts() {
     assert_eq!(now.len(), 1, "{now:?}");
     assert!(std::os::unix::net::UnixStream::connect(&now[0]).is_ok());
 }
+
+/// Unmounts a bind mount when dropped, even when the test fails.
+struct BindMount(PathBuf);
+
+impl BindMount {
+    /// `dir` bind-mounted on itself, read-only (root only).
+    fn read_only(dir: &Path) -> BindMount {
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("mount")
+                .args(args)
+                .arg(dir)
+                .arg(dir)
+                .output()
+                .expect("mount");
+            assert!(out.status.success(), "mount {args:?}: {}", describe(&out));
+        };
+        run(&["--bind"]);
+        let m = BindMount(dir.to_path_buf());
+        run(&["-o", "remount,bind,ro"]);
+        m
+    }
+}
+
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Issue 26.1: a read-only cache directory (a real read-only bind mount) makes ccache
+/// fail on its own; off a terminal its message is hidden so the compile's output stays
+/// exact, and the real cause (`Read-only file system`) now reaches `stats`, `stats
+/// --json`, the `--since-mark` lines, `doctor` and the default log. Healthy compiles
+/// before it wrote no log at all.
+#[test]
+fn a_read_only_cache_dir_names_its_cause_in_stats_since_mark_doctor_and_the_log() {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::root(),
+        Need::program("mount", "mount"),
+    ]) {
+        return;
+    }
+    let (w, shims) = world("ccache");
+    w.write("a.c", "int a(void) { return 1; }\n");
+    w.write("b.c", "int b(void) { return 2; }\n");
+    let log = w.root().join("state/toolchainkit/toolchainkit.log");
+    w.test_shim(&shims, "cc").args(["-c", "a.c"]).silent().run();
+    w.test_shim(&shims, "cc").args(["-c", "a.c"]).silent().run();
+    assert_eq!(w.stats()["hits"], 1);
+    assert!(!log.exists(), "a healthy miss and hit log nothing");
+    w.toolchainkit().args(["stats", "--mark"]).run();
+    // A cache directory ccache has not set up yet, read-only (as on a CI runner with a
+    // read-only cache volume).
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"rocache\"\n");
+    let cache = w.work.join("rocache/ccache");
+    fs::create_dir_all(&cache).expect("mkdir");
+    let mount = BindMount::read_only(&cache);
+    w.test_shim(&shims, "cc").args(["-c", "b.c"]).silent().run();
+    let bare = w.test_bare("cc").args(["-c", "b.c", "-o", "bare.o"]).run();
+    assert!(bare.status.success());
+    assert_eq!(read(&w.work.join("b.o")), read(&w.work.join("bare.o")));
+    let text = w.toolchainkit().arg("stats").stderr("").stdout_text();
+    let j = w.stats();
+    let line = w
+        .toolchainkit()
+        .args(["stats", "--since-mark"])
+        .stdout_text();
+    let doc = w.toolchainkit().arg("doctor").any_status().stdout_text();
+    drop(mount);
+    let cause = "Read-only file system";
+    assert!(
+        text.contains(
+            "notice: compiles ran degraded: fallback.ccache_failed: ccache failed on its own"
+        ) && text.contains(cause),
+        "{text}"
+    );
+    assert_eq!(j["fallback_reasons"]["ccache_failed"], 1, "{j}");
+    assert_eq!(j["degraded"][0]["kind"], "fallback.ccache_failed", "{j}");
+    assert!(j["degraded"][0]["cause"].to_string().contains(cause), "{j}");
+    assert!(j["notices"].to_string().contains(cause), "{j}");
+    assert!(
+        line.contains("1 fallback")
+            && line.contains("toolchainkit: degraded: fallback.ccache_failed: ")
+            && line.contains(cause),
+        "{line}"
+    );
+    assert!(
+        doc.lines()
+            .any(|l| l.starts_with("warning") && l.contains("stats.degraded") && l.contains(cause)),
+        "{doc}"
+    );
+    let logged = fs::read_to_string(&log).expect("the default log");
+    assert!(logged.contains(cause), "{logged}");
+}

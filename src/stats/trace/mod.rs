@@ -1,6 +1,6 @@
 //! The optional build trace: one JSON line per invocation, size-capped, read back by
 //! `toolchainkit trace` (`timeline`: build selection, lanes, Chrome trace-event JSON;
-//! `svg`: a standalone picture).
+//! `svg`: a standalone picture and an HTML page; `markdown`: a CI job summary).
 //!
 //! A line holds no argument list (arguments can hold secrets): only the compiler, the
 //! source and output file names, the outcome, the exit code and the timing. The line
@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::mode::Call;
 use crate::private::{self, Access};
 
+pub mod markdown;
 pub mod svg;
 pub mod timeline;
 
