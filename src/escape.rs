@@ -98,12 +98,8 @@ pub fn lines(s: &str) -> String {
 /// safe characters, else single-quoted, or `$'...'` (bash, zsh, ksh) when it holds control
 /// characters, so that a command shown for copying never carries raw escapes either.
 pub fn shell_word(s: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
-    if !s.is_empty() && s.chars().all(safe) {
-        return s.to_string();
-    }
     if !s.chars().any(needs) {
-        return format!("'{}'", s.replace('\'', "'\\''"));
+        return crate::quote::sh_word(s);
     }
     let mut out = String::from("$'");
     for c in s.chars() {

@@ -21,6 +21,7 @@ pub mod outfile;
 pub mod paths;
 pub mod private;
 pub mod process;
+mod quote;
 pub mod resolve;
 pub mod secrets;
 pub mod stats;

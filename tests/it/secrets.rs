@@ -84,11 +84,9 @@ fn no_credential_reaches_any_output_log_stats_or_trace() {
         return;
     }
     for (table, refs, literals) in remotes() {
-        let mut w = World::new();
+        let (mut w, shims) = World::with_shims();
         // The project file is the user's own: its remote (with a credential) applies.
         w.trust_project();
-        let shims = w.install_shims("shims");
-        w.path_front.push(shims.clone());
         for (k, v) in &refs {
             w.env.push(((*k).to_string(), (*v).to_string()));
         }

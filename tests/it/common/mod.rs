@@ -404,6 +404,14 @@ impl World {
         fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod");
     }
 
+    /// A world with toolchainkit's shims installed in `shims/` and first in its `PATH`.
+    pub fn with_shims() -> (World, PathBuf) {
+        let mut w = World::new();
+        let shims = w.install_shims("shims");
+        w.path_front.push(shims.clone());
+        (w, shims)
+    }
+
     /// `toolchainkit shims install DIR` into `<root>/NAME`, returning the directory.
     pub fn install_shims(&self, name: &str) -> PathBuf {
         let dir = self.root().join(name);
