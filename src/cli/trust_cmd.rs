@@ -84,7 +84,7 @@ pub fn run(path: Option<&Path>, revoke: bool, list: bool) -> anyhow::Result<i32>
     crate::outln!(
         "trusted {} (sha256 {})",
         escape::path(&rec.path),
-        &rec.sha256[..16]
+        rec.sha256.get(..16).unwrap_or(&rec.sha256)
     );
     if risky.is_empty() {
         crate::outln!(

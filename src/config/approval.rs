@@ -194,7 +194,29 @@ fn remote_risk(r: &super::remote::FileRemote) -> Option<String> {
             "passes `extra` settings to the cache tool for {endpoint}"
         ));
     }
+    let ambient = ambient_sccache_credentials();
+    if !ambient.is_empty() {
+        return Some(format!(
+            "lets sccache send your {} (set in the environment) to {endpoint}, named by the project file",
+            ambient.join(", ")
+        ));
+    }
     None
+}
+
+/// Credentials in the environment that sccache's storage backends read themselves
+/// (`SCCACHE_REDIS_PASSWORD`, `SCCACHE_WEBDAV_TOKEN`, ...; the sccache server is given
+/// them): with a remote the project file names, they would go to its endpoint.
+fn ambient_sccache_credentials() -> Vec<String> {
+    let mut out: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let k = k.to_str()?;
+            (k.starts_with("SCCACHE_") && !v.is_empty() && crate::secrets::is_credential_name(k))
+                .then(|| format!("${k}"))
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 fn dist_risk(d: &super::dist::FileDist) -> Option<String> {

@@ -362,3 +362,45 @@ fn a_ccache_conf_that_came_with_the_project_cache_dir_runs_nothing_until_trusted
         "trusted, the project's ccache.conf applies"
     );
 }
+
+/// A remote without any `*_env` in an untrusted file still must not receive a credential
+/// sccache finds in the environment itself (`SCCACHE_REDIS_PASSWORD`): it is withheld
+/// too. Trusted, sccache does authenticate with it, so the first half could fail.
+#[test]
+fn an_untrusted_remote_gets_no_credential_from_the_environment_either() {
+    let mut needs = vec![Need::tools(), Need::compilers()];
+    needs.extend(servers::needs("redis"));
+    if skip_unless(&needs) {
+        return;
+    }
+    let token = format!("ambient-{}-redis-secret", std::process::id());
+    let (mut w, shims) = World::with_shims();
+    let redis = servers::redis(&w.root().join("redis"), &token);
+    w.env.push(("SCCACHE_REDIS_PASSWORD".into(), token.clone()));
+    w.config(&format!(
+        "[cache]\ntool = \"sccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\n",
+        redis.port
+    ));
+    let file = w.work.join(".toolchainkit.toml");
+    let before = redis_connections(redis.port, &token);
+    for (i, masquerade) in [true, false].into_iter().enumerate() {
+        let src = format!("e{i}.c");
+        w.write(&src, format!("int e{i}(void) {{ return {i}; }}\n"));
+        compile(&w, &shims, masquerade, &src, "out.o");
+    }
+    let after = redis_connections(redis.port, &token);
+    assert_eq!(
+        after - before,
+        1,
+        "the untrusted file's remote was contacted"
+    );
+    assert_reported(&w, "cache.remote", &file);
+
+    w.set_env("TOOLCHAINKIT_TRUSTED_DIRS", w.work.clone());
+    w.write("e9.c", "int e9(void) { return 9; }\n");
+    compile(&w, &shims, true, "e9.c", "out.o");
+    assert!(
+        redis_keys(redis.port, &token) > 0,
+        "trusted, sccache uses the remote with the environment's password"
+    );
+}
