@@ -93,11 +93,23 @@ pub fn query_command(exe: &Path, sock: &Path) -> String {
     )
 }
 
+/// Why the runtime directory of `sock` cannot be private to this user (when it is ours
+/// with a wider mode it is narrowed; when it is missing nothing is created), if it
+/// cannot.
+fn own_runtime_dir(sock: &Path) -> Option<String> {
+    let dir = sock.parent()?;
+    std::fs::symlink_metadata(dir).ok()?;
+    crate::private::own_dir(dir)
+        .err()
+        .map(|e| format!("runtime directory refused: {e}"))
+}
+
 pub fn status() -> anyhow::Result<i32> {
     let (exe, sock, _cfg) = locate()?;
     // Another user's directory, or a listener that is not ours, is not "running": it is
-    // refused, and nothing in it is touched.
-    if let Some(why) = sccache::refusal(&sock) {
+    // refused, and nothing in it is touched. A directory of ours with a wider mode is
+    // narrowed first, as the next compile would.
+    if let Some(why) = own_runtime_dir(&sock).or_else(|| sccache::refusal(&sock)) {
         println!("refused: {why}");
         println!("compiles run without sccache until this is fixed (see `toolchainkit doctor`)");
         return Ok(2);
@@ -152,7 +164,7 @@ pub fn status() -> anyhow::Result<i32> {
 
 pub fn stop() -> anyhow::Result<i32> {
     let (exe, sock, _cfg) = locate()?;
-    if let Some(why) = sccache::refusal(&sock) {
+    if let Some(why) = own_runtime_dir(&sock).or_else(|| sccache::refusal(&sock)) {
         println!("refused: {why}");
         return Ok(2);
     }
