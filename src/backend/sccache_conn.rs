@@ -212,14 +212,15 @@ pub fn live(pid: i32) -> Live {
 }
 
 /// Does `pid` have a child that is still running (a compiler it started)? From
-/// `/proc/PID/task/*/children`; unknown counts as yes.
+/// `/proc/PID/task/*/children`, or, where the kernel lacks those files, from the parent
+/// pid of every process in `/proc`.
 pub fn has_running_child(pid: i32) -> bool {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return false;
     };
     for t in tasks.filter_map(Result::ok) {
         let Ok(kids) = std::fs::read_to_string(t.path().join("children")) else {
-            return true;
+            return any_child_by_ppid(pid);
         };
         for k in kids
             .split_whitespace()
@@ -231,6 +232,26 @@ pub fn has_running_child(pid: i32) -> bool {
         }
     }
     false
+}
+
+/// The ppid of a `/proc/PID/stat` (the field after the state).
+pub fn ppid_of_stat(stat: &str) -> Option<i32> {
+    stat.rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().nth(1))
+        .and_then(|p| p.parse().ok())
+}
+
+fn any_child_by_ppid(pid: i32) -> bool {
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    rd.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .any(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|st| {
+                ppid_of_stat(&st) == Some(pid) && !matches!(state_of_stat(&st), Some('Z' | 'X'))
+            })
+        })
 }
 
 /// Why a server is given up on.
@@ -390,6 +411,16 @@ mod tests {
         assert_eq!(state_of_stat("42 (sccache) S 1 42"), Some('S'));
         assert_eq!(state_of_stat("42 (a) b) T 1 42"), Some('T'));
         assert_eq!(state_of_stat("garbage"), None);
+        assert_eq!(ppid_of_stat("42 (a) b) T 17 42"), Some(17));
+        // A child that runs is found both ways.
+        let me = std::process::id() as i32;
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep");
+        assert!(has_running_child(me) && any_child_by_ppid(me));
+        let _ = child.kill();
+        let _ = child.wait();
         assert_eq!(live(std::process::id() as i32), Live::Running);
         assert_eq!(max_socket_path(), 107);
         assert!(path_too_long(Path::new(&"/x".repeat(54))).is_some());

@@ -108,11 +108,23 @@ fn not_sccache(cfg: &Config) -> Option<String> {
     }
 }
 
+/// Why the runtime directory of `sock` cannot be private to this user (when it is ours
+/// with a wider mode it is narrowed; when it is missing nothing is created), if it
+/// cannot.
+fn own_runtime_dir(sock: &Path) -> Option<String> {
+    let dir = sock.parent()?;
+    std::fs::symlink_metadata(dir).ok()?;
+    crate::private::own_dir(dir)
+        .err()
+        .map(|e| format!("runtime directory refused: {e}"))
+}
+
 pub fn status() -> anyhow::Result<i32> {
     let (exe, sock, cfg) = locate()?;
     // Another user's directory, or a listener that is not ours, is not "running": it is
-    // refused, and nothing in it is touched.
-    if let Some(why) = sccache::refusal(&sock) {
+    // refused, and nothing in it is touched. A directory of ours with a wider mode is
+    // narrowed first, as the next compile would.
+    if let Some(why) = own_runtime_dir(&sock).or_else(|| sccache::refusal(&sock)) {
         crate::outln!("refused: {why}");
         crate::outln!(
             "compiles run without sccache until this is fixed (see `toolchainkit doctor`)"
@@ -172,7 +184,7 @@ pub fn status() -> anyhow::Result<i32> {
 
 pub fn stop() -> anyhow::Result<i32> {
     let (exe, sock, _cfg) = locate()?;
-    if let Some(why) = sccache::refusal(&sock) {
+    if let Some(why) = own_runtime_dir(&sock).or_else(|| sccache::refusal(&sock)) {
         crate::outln!("refused: {why}");
         return Ok(2);
     }

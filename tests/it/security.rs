@@ -589,6 +589,14 @@ fn server_environment_has_no_tokens_and_every_file_is_private() {
         }
     }
     assert_eq!(found, 1, "sccache servers for {}", run.display());
+    // The server record lives only while its server runs (`server stop` removes it).
+    let records: Vec<PathBuf> = fs::read_dir(run.join("toolchainkit"))
+        .expect("runtime dir")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "info"))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(mode(&records[0]) & 0o777, 0o600, "{}", records[0].display());
     let stop = victim
         .cmd(&b.bin, &env)
         .args(["server", "stop"])
