@@ -536,3 +536,64 @@ fn explain_cache_too_small_sccache() {
     }
     too_small("sccache");
 }
+
+/// An uncacheable compile gets a record with its reason; the next compile that misses
+/// is `cold` (nothing was stored for it), against the tool's own counters.
+#[test]
+fn an_uncacheable_compile_is_recorded_with_its_reason() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let w = World::new();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write("x.c", "int x(void) { return 1; }\n");
+    let counters = || {
+        let c = w.ccache_counters(&w.work.join("cache/ccache"));
+        (
+            c.get("cache_miss").copied().unwrap_or(0),
+            c.get("unsupported_compiler_option").copied().unwrap_or(0),
+        )
+    };
+    // ccache does not cache `-save-temps`.
+    w.toolchainkit()
+        .args(["gcc", "-save-temps", "-c", "x.c", "-o", "x.o"])
+        .stderr("")
+        .run();
+    assert_eq!(counters(), (0, 1), "ccache: uncacheable");
+    let v = w
+        .toolchainkit()
+        .args(["explain", "x.o", "--json"])
+        .stderr("")
+        .json();
+    assert_eq!(v[0]["output"], "x.o", "{v}");
+    assert_eq!(v[0]["cached"], false, "{v}");
+    assert_eq!(
+        v[0]["uncacheable_reason"], "unsupported_compiler_option",
+        "{v}"
+    );
+    w.toolchainkit()
+        .args(["gcc", "-c", "x.c", "-o", "x.o"])
+        .stderr("")
+        .run();
+    assert_eq!(counters(), (1, 1), "ccache: one miss");
+    let v = w
+        .toolchainkit()
+        .args(["explain", "x.o", "--json"])
+        .stderr("")
+        .json();
+    assert_eq!(v[0]["cause"], "cold", "{v}");
+    let detail = v[0]["detail"].to_string();
+    assert!(
+        detail.contains("not cached (unsupported_compiler_option)")
+            && detail.contains("- -save-temps"),
+        "{detail}"
+    );
+    assert_eq!(w.stats()["miss_causes"]["cold"], 1);
+    // A named output without a record: exit 1, said on stderr.
+    w.toolchainkit()
+        .args(["explain", "nothing.o"])
+        .status(1)
+        .stdout("")
+        .stderr_contains("nothing.o: no miss recorded")
+        .run();
+}
