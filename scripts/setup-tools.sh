@@ -79,7 +79,7 @@ fi
 if [ -f "$ROOT/scripts/requirements-servers.txt" ]; then
     "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/scripts/requirements-servers.txt"
 fi
-# python-dotenv, in its own venv, for tests/env_inert.rs (a dotenv reader as Python
+# python-dotenv, in its own venv, for tests/it/env_inert.rs (a dotenv reader as Python
 # programs use it).
 DOTENV_VERSION=1.2.1
 DOTENV_VENV="$ROOT/.venv-dotenv"

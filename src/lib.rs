@@ -20,6 +20,7 @@ pub mod outer;
 pub mod paths;
 pub mod private;
 pub mod process;
+mod quote;
 pub mod resolve;
 pub mod secrets;
 pub mod stats;

@@ -181,8 +181,7 @@ pub fn umask() -> u32 {
 
 /// True when file descriptor 2 is a terminal.
 pub fn stderr_is_tty() -> bool {
-    // SAFETY: isatty on a constant fd.
-    unsafe { libc::isatty(2) == 1 }
+    std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
 
 /// Mark every descriptor from `first` up close-on-exec (in a child between fork and exec:

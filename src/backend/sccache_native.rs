@@ -15,7 +15,7 @@
 //!
 //! Only versions on `ALLOWED_VERSIONS` are spoken to: the wire format is sccache's
 //! internal bincode encoding and has changed between releases. A version is added by
-//! adding it here and running `tests/sccache.rs` (`native_client_matches_the_sccache_client`
+//! adding it here and running `tests/it/sccache.rs` (`native_client_matches_the_sccache_client`
 //! and the fault tests) against that version's binary.
 
 use std::collections::BTreeMap;
@@ -143,9 +143,14 @@ pub fn is_fatal(f: &CompileFinished) -> bool {
     f.retcode == Some(-2) && f.stderr.starts_with(b"sccache: encountered fatal error")
 }
 
+/// Whether descriptor 1 or 2 is a terminal.
 fn is_tty(fd: libc::c_int) -> bool {
-    // SAFETY: isatty on a descriptor number.
-    unsafe { libc::isatty(fd) == 1 }
+    use std::io::IsTerminal;
+    if fd == 1 {
+        std::io::stdout().is_terminal()
+    } else {
+        std::io::stderr().is_terminal()
+    }
 }
 
 /// Write `data` to descriptor `fd` as the sccache client's `write_output` does.

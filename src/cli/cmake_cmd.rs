@@ -23,16 +23,6 @@ pub fn self_path() -> anyhow::Result<PathBuf> {
     Ok(std::fs::canonicalize(&exe).unwrap_or(exe))
 }
 
-fn shell_word(s: &str) -> String {
-    if s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_=/.:+,@%".contains(&b))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
 fn cmake_string(s: &str) -> String {
     format!(
         "\"{}\"",
@@ -71,7 +61,12 @@ pub fn run(write: Option<PathBuf>, cuda: bool, objc: bool) -> anyhow::Result<i32
         None => {
             let args: Vec<String> = langs
                 .iter()
-                .map(|l| shell_word(&format!("-DCMAKE_{l}_COMPILER_LAUNCHER={}", exe.display())))
+                .map(|l| {
+                    crate::quote::sh_word(&format!(
+                        "-DCMAKE_{l}_COMPILER_LAUNCHER={}",
+                        exe.display()
+                    ))
+                })
                 .collect();
             println!("{}", args.join(" "));
         }

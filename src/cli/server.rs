@@ -84,25 +84,12 @@ pub fn human_duration(secs: u64) -> String {
     }
 }
 
-/// A word for a shell command line: as it is when it needs no quoting, else in single
-/// quotes.
-fn sh_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
 /// The command that asks this server for its statistics with sccache's own client.
 pub fn query_command(exe: &Path, sock: &Path) -> String {
     format!(
         "SCCACHE_SERVER_UDS={} {} -s",
-        sh_word(&sock.to_string_lossy()),
-        sh_word(&exe.to_string_lossy())
+        crate::quote::sh_word(&sock.to_string_lossy()),
+        crate::quote::sh_word(&exe.to_string_lossy())
     )
 }
 

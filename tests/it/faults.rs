@@ -2,7 +2,7 @@
 //! signals while no child runs, tools disabled by the user's own variables, introspection
 //! output, non-UTF-8 source names. Each test is named after what it regresses.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Write;
@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 use common::*;
 
 fn world(tool: &str) -> (World, PathBuf) {
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
     (w, shims)
 }
@@ -708,6 +706,9 @@ fn a_full_stats_file_system_leaves_nothing_behind_and_doctor_says_so() {
 /// server start sweeps the stale ones (and their logs and records), never a live one.
 #[test]
 fn stale_sockets_are_swept_when_a_server_starts() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     let (w, shims) = world("sccache");
     w.write("a.c", LIB_C);
     w.test_shim(&shims, "cc")

@@ -2,7 +2,7 @@
 //! environment; `cmake` is proven by configuring and building a real CMake project with
 //! Ninja and seeing cache hits on the rebuild.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

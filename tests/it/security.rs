@@ -5,7 +5,7 @@
 //!
 //! These tests need root (to create users); outside `scripts/test.sh` they skip without it.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Read;

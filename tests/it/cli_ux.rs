@@ -4,18 +4,9 @@
 //! `doctor`'s verdicts on a missing configured tool, a root-owned cache and a container
 //! set up by `container-args`. The real binary, gcc, ccache and sccache.
 
-mod common;
-
-use std::path::PathBuf;
+use crate::common;
 
 use common::*;
-
-fn with_shims() -> (World, PathBuf) {
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
-    (w, shims)
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -78,7 +69,10 @@ fn compile(w: &World, shims: &std::path::Path, src: &str) {
 fn server_status_shows_socket_pid_uptime_and_query_and_cleans_stale_sockets() {
     use fs2::FileExt;
     use std::os::unix::net::UnixListener;
-    let (w, shims) = with_shims();
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
     let out = w.tk().args(["server", "status"]).output().expect("status");
@@ -150,7 +144,10 @@ fn server_status_shows_socket_pid_uptime_and_query_and_cleans_stale_sockets() {
 
 #[test]
 fn cache_commands_go_through_ccache_for_the_projects_cache() {
-    let (w, shims) = with_shims();
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
     let dir = w.work.join("cache/ccache");
@@ -200,7 +197,10 @@ fn cache_commands_go_through_ccache_for_the_projects_cache() {
 
 #[test]
 fn cache_commands_for_sccache_and_clean_only_a_configured_cache_dir() {
-    let (w, shims) = with_shims();
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
     let dir = w.work.join("cache/sccache");
@@ -363,7 +363,10 @@ fn container_args_pass_size_compiler_check_and_the_remote_by_reference() {
 
 #[test]
 fn doctor_in_a_container_set_up_by_container_args_has_no_compiler_check_warning() {
-    let (mut w, _shims) = with_shims();
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let (mut w, _shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.env.push(("CI".into(), "true".into()));
     let line_of = |report: &str, check: &str| {
@@ -404,6 +407,9 @@ fn doctor_in_a_container_set_up_by_container_args_has_no_compiler_check_warning(
 
 #[test]
 fn doctor_calls_a_missing_configured_tool_a_problem_naming_it() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     let mut w = World::new();
     let shims = w.install_shims("shims");
     w.tools_in_path = false;
@@ -445,7 +451,7 @@ fn doctor_calls_a_missing_configured_tool_a_problem_naming_it() {
 fn doctor_on_a_root_owned_cache_points_at_the_owner_not_the_umask() {
     use common::users::{User, install_copy, shared_root};
     use std::os::unix::fs::PermissionsExt;
-    if common::skip_unless_root() {
+    if common::skip_unless(&[common::Need::root(), common::Need::tools()]) {
         return;
     }
     let root = shared_root();

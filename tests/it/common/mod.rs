@@ -3,7 +3,6 @@
 //! test runs, the real tools, what a test needs from the machine (skipped outside strict
 //! runs, a failure under `scripts/test.sh`), and `Test`, a command builder that checks
 //! status, stdout and stderr together.
-#![allow(dead_code)]
 
 use std::ffi::OsStr;
 use std::fs;
@@ -17,8 +16,7 @@ pub mod cmd;
 pub mod procs;
 pub mod users;
 
-#[allow(unused_imports)]
-pub use cmd::{Running, Test};
+pub use cmd::Test;
 
 /// The pinned versions `scripts/setup-tools.sh` installs.
 pub const CCACHE_VERSION: &str = "4.14.2";
@@ -398,6 +396,14 @@ impl World {
         fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod");
     }
 
+    /// A world with toolchainkit's shims installed in `shims/` and first in its `PATH`.
+    pub fn with_shims() -> (World, PathBuf) {
+        let mut w = World::new();
+        let shims = w.install_shims("shims");
+        w.path_front.push(shims.clone());
+        (w, shims)
+    }
+
     /// `toolchainkit shims install DIR` into `<root>/NAME`, returning the directory.
     pub fn install_shims(&self, name: &str) -> PathBuf {
         let dir = self.root().join(name);
@@ -631,7 +637,7 @@ pub fn has_open(pid: u32, path: &Path) -> bool {
 /// A TCP port on 127.0.0.1 where connections are refused for as long as this lives: the
 /// socket is bound (so no other process can listen there meanwhile) but not listening.
 pub struct ClosedPort {
-    fd: std::os::fd::OwnedFd,
+    _fd: std::os::fd::OwnedFd,
     pub port: u16,
 }
 
@@ -663,7 +669,7 @@ impl ClosedPort {
                 "getsockname"
             );
             ClosedPort {
-                fd,
+                _fd: fd,
                 port: u16::from_be(got.sin_port),
             }
         }

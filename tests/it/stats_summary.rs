@@ -3,19 +3,12 @@
 //! old files still read), and "time saved" shown whenever there are hits, with its basis.
 //! Real builds through the shims with the real ccache and sccache.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::*;
-
-fn with_shims() -> (World, PathBuf) {
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
-    (w, shims)
-}
 
 /// Compile each source with `gcc -c` through the shim, in `dir`.
 fn build(w: &World, shims: &Path, dir: &Path, sources: &[&str]) {
@@ -46,7 +39,10 @@ fn sources(w: &World, n: usize) -> Vec<String> {
 
 #[test]
 fn zero_resets_the_sccache_servers_counters_so_the_rebuild_is_all_that_shows() {
-    let (w, shims) = with_shims();
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     let srcs = sources(&w, 3);
     let srcs: Vec<&str> = srcs.iter().map(String::as_str).collect();
@@ -93,7 +89,10 @@ fn zero_resets_the_sccache_servers_counters_so_the_rebuild_is_all_that_shows() {
 
 #[test]
 fn mark_then_since_mark_prints_one_line_per_build() {
-    let (w, shims) = with_shims();
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     let srcs = sources(&w, 2);
     let srcs: Vec<&str> = srcs.iter().map(String::as_str).collect();
@@ -196,8 +195,11 @@ fn mark_then_since_mark_prints_one_line_per_build() {
 
 #[test]
 fn time_saved_is_shown_whenever_there_are_hits_and_says_on_what_it_rests() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     // 1. Zero after filling the cache: the misses counted before the zero still serve.
-    let (w, shims) = with_shims();
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
     build(&w, &shims, &w.work, &["a.c"]);
@@ -220,7 +222,7 @@ fn time_saved_is_shown_whenever_there_are_hits_and_says_on_what_it_rests() {
     assert!(table.contains("time saved:     "), "{table}");
 
     // 2. A hit with no miss ever recorded: said, not hidden.
-    let (w, shims) = with_shims();
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
     // The cache is filled by a build counted in another stats file.
@@ -243,7 +245,7 @@ fn time_saved_is_shown_whenever_there_are_hits_and_says_on_what_it_rests() {
     );
 
     // 3. With the trace on: each hit against the recorded miss of the same compile.
-    let (w, shims) = with_shims();
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n[stats]\ntrace = true\n");
     w.write("a.c", HELLO_C);
     w.write("b.c", LIB_C);
@@ -262,7 +264,10 @@ fn time_saved_is_shown_whenever_there_are_hits_and_says_on_what_it_rests() {
 
 #[test]
 fn all_lists_every_projects_file_with_its_path_and_totals() {
-    let (w, shims) = with_shims();
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
     build(&w, &shims, &w.work, &["a.c", "a.c"]);

@@ -9,7 +9,6 @@
 //! left in the namespaces, then deletes the namespaces and the bridge, also when the test
 //! fails. Labs are serialised across threads and processes by a lock file, and each new
 //! lab first sweeps whatever a killed earlier run left with the `tkd` prefix.
-#![allow(dead_code)]
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::io::AsRawFd;
@@ -110,10 +109,6 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn pid(&self) -> Option<i32> {
-        self.child.as_ref().map(|c| c.id() as i32)
-    }
-
     /// Kill the daemon's whole process group and reap it.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -1,7 +1,7 @@
 //! `toolchainkit doctor`: each check on a healthy setup (ok) and on a broken one (named,
 //! with its fix), with real files, real PATHs, the real ccache/sccache and real sockets.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

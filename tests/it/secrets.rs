@@ -4,7 +4,7 @@
 //! log and the trace on; no secret value may appear in any output, log, stats, trace or
 //! server file.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;
@@ -84,9 +84,7 @@ fn no_credential_reaches_any_output_log_stats_or_trace() {
         return;
     }
     for (table, refs, literals) in remotes() {
-        let mut w = World::new();
-        let shims = w.install_shims("shims");
-        w.path_front.push(shims.clone());
+        let (mut w, shims) = World::with_shims();
         for (k, v) in &refs {
             w.env.push(((*k).to_string(), (*v).to_string()));
         }

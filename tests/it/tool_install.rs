@@ -2,7 +2,7 @@
 //! with pip, verified and unpacked into the managed directory, then used by a compile
 //! whose PATH has no ccache; a hash mismatch and an unpinned version are refused.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! command's environment is checked against a caller's full of tool, CI and proxy
 //! variables; the `Test` builder fails with the whole story.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
@@ -21,7 +21,7 @@ fn helper(name: &str) -> Command {
     c.args([
         "--ignored",
         "--exact",
-        name,
+        &format!("harness::{name}"),
         "--nocapture",
         "--test-threads=1",
     ])

@@ -2,7 +2,7 @@
 //! really complete subcommands, options and values; zsh loads the function; the manual
 //! pages render with groff and man without a warning.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

@@ -3,19 +3,12 @@
 //! by `stats` and `doctor`; and the Meson recipe (`CC=cc`) that makes the shim the only
 //! cache layer. Real Meson, Ninja, gcc, ccache and sccache.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::*;
-
-fn with_shims() -> (World, PathBuf) {
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
-    (w, shims)
-}
 
 /// Stops the outer sccache server a test starts (its own socket), even on failure.
 struct OuterSccache {
@@ -24,7 +17,8 @@ struct OuterSccache {
 
 impl Drop for OuterSccache {
     fn drop(&mut self) {
-        let _ = Command::new(sccache())
+        let Some(tools) = pinned_tools() else { return };
+        let _ = Command::new(tools.join("sccache"))
             .arg("--stop-server")
             .env("SCCACHE_SERVER_UDS", &self.sock)
             .stdout(Stdio::null())
@@ -47,7 +41,10 @@ fn lines_of<'a>(report: &'a str, check: &str) -> Vec<&'a str> {
 
 #[test]
 fn an_outer_ccache_runs_the_real_compiler_once_and_is_counted() {
-    let (w, _shims) = with_shims();
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let (w, _shims) = World::with_shims();
     // The project asks for sccache: had the shim cached too, a server would start.
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
@@ -114,9 +111,12 @@ fn meson_project(w: &World) {
 
 #[test]
 fn meson_with_sccache_in_path_is_detected_and_cc_equals_cc_fixes_it() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     require("meson", "meson");
     require("ninja", "ninja-build");
-    let (mut w, _shims) = with_shims();
+    let (mut w, _shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     meson_project(&w);
     // Meson 1.x finds sccache in PATH (the tools directory) and puts it in front of `cc`.

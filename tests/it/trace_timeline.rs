@@ -3,7 +3,7 @@
 //! an SVG that a real XML parser accepts and headless Chromium renders with hits and misses
 //! in their colours.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

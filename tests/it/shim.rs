@@ -1,6 +1,6 @@
 //! The compiler shim end to end: real gcc/g++, real ccache and sccache, both modes.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -37,20 +37,13 @@ fn through(w: &World, how: How, shims: &Path, compiler: &str) -> Command {
     }
 }
 
-fn world_with_shims() -> (World, PathBuf) {
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
-    (w, shims)
-}
-
 #[test]
 fn ccache_miss_then_hit_identical_objects_both_modes() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
     for how in [How::Masquerade, How::Launcher] {
-        let (w, shims) = world_with_shims();
+        let (w, shims) = World::with_shims();
         w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
         w.write("hello.c", HELLO_C);
         let want = reference(&w, "gcc", "hello.c", "ref.o");
@@ -134,7 +127,7 @@ fn sccache_miss_then_hit_identical_objects_and_modes_both_modes() {
         return;
     }
     for how in [How::Masquerade, How::Launcher] {
-        let (w, shims) = world_with_shims();
+        let (w, shims) = World::with_shims();
         w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
         c_and_cxx_twice_match_bare(&w, how, &shims, "gcc", "g++", &format!("{how:?}"));
         let socks = w.sccache_sockets();
@@ -227,7 +220,7 @@ fn launcher_unwraps_wrapper_paths_without_double_caching() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let (w, shims) = world_with_shims();
+    let (w, shims) = World::with_shims();
     let ccdir = w.root().join("usr-lib/ccache");
     std::fs::create_dir_all(&ccdir).expect("mkdir");
     std::os::unix::fs::symlink(ccache(), ccdir.join("gcc")).expect("link");
@@ -263,7 +256,7 @@ fn launcher_unwraps_wrapper_paths_without_double_caching() {
 
 #[test]
 fn no_real_compiler_lists_search_and_exits_127() {
-    let (mut w, shims) = world_with_shims();
+    let (mut w, shims) = World::with_shims();
     w.tools_in_path = false;
     let out = w
         .cmd(shims.join("gcc"))
@@ -285,7 +278,7 @@ fn reentry_guard_breaks_a_loop_with_a_clear_error() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let (w, shims) = world_with_shims();
+    let (w, shims) = World::with_shims();
     // A "compiler" that calls toolchainkit again: a loop no path check can see.
     let loopdir = w.root().join("loop");
     w.script(
@@ -312,7 +305,7 @@ fn fake_compiler_receives_exact_argv_env_and_stdin() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let (w, _shims) = world_with_shims();
+    let (w, _shims) = World::with_shims();
     let fake = w.root().join("fake/bin/gcc");
     let log = w.root().join("argv.bin");
     w.script(
@@ -324,31 +317,16 @@ fn fake_compiler_receives_exact_argv_env_and_stdin() {
     );
     let weird = OsString::from_vec(vec![b'-', b'D', b'X', b'=', 0xff, 0xfe, b' ', b'"']);
     for tool in ["none", "ccache"] {
-        let out = w
-            .tk()
+        w.toolchainkit()
             .arg(&fake)
             .arg(&weird)
             .args(["-c", "a b.c", ""])
             .env("TOOLCHAINKIT_TOOL", tool)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .and_then(|mut c| {
-                use std::io::Write;
-                c.stdin
-                    .take()
-                    .expect("stdin")
-                    .write_all(b"\x00input bytes\xff")?;
-                c.wait_with_output()
-            })
-            .expect("run");
-        assert_eq!(out.status.code(), Some(7), "{tool}: {}", describe(&out));
-        assert_eq!(
-            (out.stdout.as_slice(), out.stderr.as_slice()),
-            (&b"out"[..], &b"err"[..]),
-            "{tool}"
-        );
+            .stdin(&b"\x00input bytes\xff"[..])
+            .status(7)
+            .stdout("out")
+            .stderr("err")
+            .run();
         let mut want = weird.clone().into_vec();
         want.extend_from_slice(b"\0-c\0a b.c\0\0");
         assert_eq!(read(&log), want, "{tool}: argv bytes");
@@ -372,7 +350,7 @@ fn fidelity_matches_the_bare_compiler() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let (w, shims) = world_with_shims();
+    let (w, shims) = World::with_shims();
     w.write("hello.c", HELLO_C);
     w.write("lib.c", LIB_C);
     w.write("bad.c", "int main(void) { return undefined_symbol; }\n");
@@ -496,7 +474,7 @@ fn signals_pass_through_both_ways() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let (w, _shims) = world_with_shims();
+    let (w, _shims) = World::with_shims();
     // A compiler that dies of SIGSEGV makes the shim die of SIGSEGV.
     let segv = w.root().join("sig/gcc");
     w.script(&segv, "#!/bin/sh\nkill -SEGV $$\n");
@@ -551,7 +529,7 @@ fn fails_open_when_the_tool_fails() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let (mut w, shims) = world_with_shims();
+    let (mut w, shims) = World::with_shims();
     w.write("hello.c", HELLO_C);
     let want = reference(&w, "gcc", "hello.c", "ref.o");
     // 1. sccache's server cannot start (unreachable remote): compile directly.
@@ -637,7 +615,7 @@ fn tool_falls_through_prefer_and_to_the_bare_compiler() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let (mut w, shims) = world_with_shims();
+    let (mut w, shims) = World::with_shims();
     w.tools_in_path = false;
     w.write("hello.c", HELLO_C);
     // sccache asked for but absent; ccache available by explicit path: used.
@@ -679,7 +657,7 @@ fn invalid_config_is_a_hard_error_with_file_line_key_and_hint() {
     if skip_unless(&[Need::compilers()]) {
         return;
     }
-    let (w, shims) = world_with_shims();
+    let (w, shims) = World::with_shims();
     w.write("hello.c", HELLO_C);
     let cases = [
         (
@@ -786,7 +764,7 @@ fn sccache_servers_are_per_settings_and_started_once_under_parallel_load() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let (w, shims) = world_with_shims();
+    let (w, shims) = World::with_shims();
     w.write(
         "a/.toolchainkit.toml",
         "[cache]\ntool = \"sccache\"\ndir = \"cache\"\n",
@@ -926,7 +904,7 @@ fn sccache_server_does_not_keep_the_builds_descriptors() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let (w, shims) = world_with_shims();
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     w.write("hello.c", HELLO_C);
     let mut child = w
@@ -969,7 +947,7 @@ fn clang_through_ccache_and_sccache_identical_objects() {
     }
     for tool in ["ccache", "sccache"] {
         for how in [How::Masquerade, How::Launcher] {
-            let (w, shims) = world_with_shims();
+            let (w, shims) = World::with_shims();
             w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
             let ctx = format!("{tool} {how:?}");
             c_and_cxx_twice_match_bare(&w, how, &shims, "clang", "clang++", &ctx);

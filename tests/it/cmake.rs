@@ -3,7 +3,7 @@
 //! A cold build populates the cache, a clean rebuild is served from it, checked with the
 //! tool's own statistics.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@
 //! the local tool settings of `[ccache]` / `[sccache]`. Each is checked by the tool's own
 //! counters in the project's cache directory.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,9 +40,7 @@ fn cargo_cc_crate_dependency_outside_the_project_uses_the_project_configuration(
     ]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (mut w, _shims) = World::with_shims();
     if let Some(dir) = which::which("cargo")
         .ok()
         .and_then(|c| c.parent().map(Path::to_path_buf))
@@ -82,18 +80,14 @@ fn cargo_cc_crate_dependency_outside_the_project_uses_the_project_configuration(
         "fn main() { println!(\"{}\", unsafe { csys::twice(21) }); }\n",
     );
     let cargo = |args: &[&str]| {
-        let out = w
-            .cmd("cargo")
+        w.test("cargo")
             .args(args)
             .args(["--offline", "--quiet"])
             .env("CARGO_HOME", cargo_home())
             .env("CARGO_TARGET_DIR", w.work.join("target"))
             .env("CC", "cc")
             .env_remove("RUSTFLAGS")
-            .output()
-            .expect("cargo");
-        assert!(out.status.success(), "cargo {args:?}\n{}", describe(&out));
-        out
+            .run()
     };
     let out = cargo(&["run"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
@@ -136,9 +130,7 @@ fn out_of_tree_build_uses_the_project_configuration() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.write("src/lib.c", LIB_C);
     w.write("src/hello.c", HELLO_C);
@@ -174,9 +166,7 @@ fn run_pins_the_configuration_for_a_whole_build() {
     ]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, _shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     let elsewhere = w.root().join("generated");
     fs::create_dir_all(&elsewhere).expect("mkdir");
@@ -238,9 +228,7 @@ fn local_tool_settings_reach_the_tools() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     let shared = w.root().join("shared-cache");
     let toml = format!(
         "[cache]\ntool = \"ccache\"\ndir = \"{}\"\n\n[ccache]\nbase_dir = \".\"\ncompiler_check = \"content\"\nsloppiness = [\"pch_defines\", \"time_macros\"]\nhash_dir = false\ncompression_level = 3\n\n[sccache]\nbasedirs = [\".\"]\ndirect = true\n",

@@ -9,7 +9,7 @@
 //! a value a format cannot carry (NUL anywhere, non-UTF-8 in dotenv/PowerShell/GitHub/JSON,
 //! what sh and dotenv parsers read differently) is refused with the variable's name.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;

@@ -5,9 +5,8 @@
 //! fetched once into `target/bench-src` by `scripts/setup-tools.sh`) plus one C++ file,
 //! built with CMake + Ninja through the shim; every object is compared with a bare build.
 
-mod common;
-#[path = "support/netns.rs"]
-mod netns;
+use crate::common;
+use crate::netns;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -221,7 +220,7 @@ fn distcc_config(hosts: &[usize], extra: &str) -> String {
 
 #[test]
 fn distcc_three_hosts_misses_go_remote_hits_stay_local() {
-    if skip_unless_root() {
+    if common::skip_unless(&[common::Need::root(), common::Need::tools()]) {
         return;
     }
     let mut lab = Lab::new(3);
@@ -628,7 +627,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn sccache_dist_scheduler_and_bubblewrap_server() {
-    if skip_unless_root() {
+    if common::skip_unless(&[common::Need::root(), common::Need::tools()]) {
         return;
     }
     let bwrap = require("bwrap", "bubblewrap");
@@ -844,6 +843,9 @@ fn dist_compiles(w: &World) -> u64 {
 
 #[test]
 fn bad_dist_input_is_a_config_error_and_a_missing_engine_a_fallback() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
     let w = World::new();
     w.write("a.c", LIB_C);
     let compile = |w: &World| {

@@ -4,10 +4,8 @@
 //! allowlist, sccache's own fatal errors), and credentials kept out of compile requests
 //! and the server's log. Real gcc, real sccache servers started by the shim.
 
-mod common;
-#[path = "support/servers.rs"]
-#[allow(dead_code)]
-mod servers;
+use crate::common;
+use crate::servers;
 
 use std::fs;
 use std::io::Read;
@@ -24,9 +22,7 @@ const BAD_C: &str = "int g(void) { return nope; }\n";
 
 /// A world with shims, `tool = "sccache"` and a project cache dir.
 fn sccache_world() -> (World, PathBuf) {
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     (w, shims)
 }

@@ -471,7 +471,7 @@ pub fn gcs(dir: &Path) -> Server {
         2,
         |p| {
             let mut c = Command::new("python3");
-            c.arg(repo().join("tests/support/gcs_loopback_proxy.py"))
+            c.arg(repo().join("tests/it/support/gcs_loopback_proxy.py"))
                 .args([p[0].to_string(), p[1].to_string()])
                 .arg(&fake)
                 .arg(&data)

@@ -1,6 +1,6 @@
 //! Per-invocation stats: exact under load, crash safe, never in the compile's way.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -43,9 +43,7 @@ fn exact_totals_under_32_concurrent_processes_sccache() {
 }
 
 fn exact_totals_under_32_concurrent_processes_with(tool: &str) {
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, _shims) = World::with_shims();
     w.config(&format!("[cache]\ntool = \"{tool}\"\ndir = \"cache\"\n"));
     // 16 sources: each worker compiles them (miss first, then hits) and links.
     for i in 0..16 {
@@ -175,9 +173,7 @@ fn user_ccache_statslog_keeps_receiving_lines() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (mut w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
     let user_log = w.root().join("my-statslog");
@@ -213,9 +209,7 @@ fn json_schema_zero_and_table() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     let s = w.stats();
     assert_eq!(s["invocations"].as_u64(), Some(0));
     assert!(s["hit_rate"].is_null(), "{s}");
@@ -264,9 +258,7 @@ fn configured_stats_file_is_used() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"none\"\n[stats]\nfile = \"my-stats\"\n");
     w.write("a.c", HELLO_C);
     silent(
@@ -297,9 +289,7 @@ fn corrupt_file_is_moved_aside_and_mentioned_once() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"none\"\n");
     w.write("a.c", HELLO_C);
     let path = stats_file(&w);
@@ -352,9 +342,7 @@ fn a_file_that_is_not_ours_at_the_stats_path_is_never_touched() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"none\"\n");
     w.write("a.c", HELLO_C);
     let path = stats_file(&w);
@@ -747,9 +735,7 @@ fn a_lock_held_too_long_never_hangs_the_compile() {
         return;
     }
     use fs2::FileExt;
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"none\"\n");
     w.write("a.c", HELLO_C);
     w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
@@ -780,9 +766,7 @@ fn unwritable_stats_location_never_fails_the_compile() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (mut w, shims) = World::with_shims();
     w.write("blocker", "not a directory");
     w.config(
         "[cache]\ntool = \"ccache\"\ndir = \"cache\"\n[stats]\nfile = \"blocker/stats.json\"\n",
@@ -825,9 +809,7 @@ fn trace_lines_and_chrome_export() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n[stats]\ntrace = true\n");
     w.write("a.c", HELLO_C);
     w.write("b.c", LIB_C);
@@ -890,9 +872,7 @@ fn sccache_outcomes_per_compile_and_its_own_counters_beside_them() {
     if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
     w.write("bad.c", "int f(void) { return nope; }\n");

@@ -10,9 +10,8 @@
 //!    and the failure shows in `toolchainkit stats`;
 //! 4. the credential's value appears in no output, log, stats or trace file.
 
-mod common;
-#[path = "support/servers.rs"]
-mod servers;
+use crate::common;
+use crate::servers;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
