@@ -16,6 +16,7 @@ mod dist;
 mod docs;
 mod doctor;
 mod env_inert;
+mod explain;
 mod faults;
 mod harness;
 mod outer_wrapper;

@@ -11,7 +11,7 @@
 //! then a changed compiler: `compiler`. A second test per tool: a cache too small for the
 //! build (`evicted`, and the hint names `size_gb`).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
