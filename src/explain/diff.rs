@@ -191,17 +191,18 @@ pub fn classify(old: Option<&Record>, new: &Record) -> (&'static str, Vec<String
         }
         _ => headers_unknown = true,
     }
+    if !old.stored {
+        // Nothing was stored for the record this one replaces: the cache never had it.
+        let reason = old.reason.as_deref().unwrap_or("uncacheable");
+        let mut d = vec![format!("the last compile of it was not cached ({reason})")];
+        if !found.is_empty() {
+            d[0].push_str("; since then:");
+        }
+        d.extend(found.into_iter().map(|(_, w)| w));
+        return ("cold", d);
+    }
     if let Some(first) = CAUSES.iter().find(|c| found.iter().any(|(f, _)| f == *c)) {
         return (first, found.into_iter().map(|(_, d)| d).collect());
-    }
-    if !old.stored {
-        return (
-            "cold",
-            vec![format!(
-                "the earlier compile with these inputs was not cached ({})",
-                old.reason.as_deref().unwrap_or("uncacheable")
-            )],
-        );
     }
     let mut unseen = Vec::new();
     if !old.tool_id.is_empty() && old.tool_id != new.tool_id {

@@ -536,3 +536,125 @@ fn explain_cache_too_small_sccache() {
     }
     too_small("sccache");
 }
+
+/// An uncacheable compile gets a record with its reason; the next compile that misses
+/// is `cold` (nothing was stored for it), against the tool's own counters.
+#[test]
+fn an_uncacheable_compile_is_recorded_with_its_reason() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let w = World::new();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write("x.c", "int x(void) { return 1; }\n");
+    let counters = || {
+        let c = w.ccache_counters(&w.work.join("cache/ccache"));
+        (
+            c.get("cache_miss").copied().unwrap_or(0),
+            c.get("unsupported_compiler_option").copied().unwrap_or(0),
+        )
+    };
+    // ccache does not cache `-save-temps`.
+    w.toolchainkit()
+        .args(["gcc", "-save-temps", "-c", "x.c", "-o", "x.o"])
+        .stderr("")
+        .run();
+    assert_eq!(counters(), (0, 1), "ccache: uncacheable");
+    let v = w
+        .toolchainkit()
+        .args(["explain", "x.o", "--json"])
+        .stderr("")
+        .json();
+    assert_eq!(v[0]["output"], "x.o", "{v}");
+    assert_eq!(v[0]["cached"], false, "{v}");
+    assert_eq!(
+        v[0]["uncacheable_reason"], "unsupported_compiler_option",
+        "{v}"
+    );
+    w.toolchainkit()
+        .args(["gcc", "-c", "x.c", "-o", "x.o"])
+        .stderr("")
+        .run();
+    assert_eq!(counters(), (1, 1), "ccache: one miss");
+    let v = w
+        .toolchainkit()
+        .args(["explain", "x.o", "--json"])
+        .stderr("")
+        .json();
+    assert_eq!(v[0]["cause"], "cold", "{v}");
+    let detail = v[0]["detail"].to_string();
+    assert!(
+        detail.contains("not cached (unsupported_compiler_option)")
+            && detail.contains("- -save-temps"),
+        "{detail}"
+    );
+    assert_eq!(w.stats()["miss_causes"]["cold"], 1);
+    // A named output without a record: exit 1, said on stderr.
+    w.toolchainkit()
+        .args(["explain", "nothing.o"])
+        .status(1)
+        .stdout("")
+        .stderr_contains("nothing.o: no miss recorded")
+        .run();
+}
+
+/// A credential-like argument is kept only as a hash: its value is in no record, no
+/// explanation and no stats; `stats --since-mark` names the causes.
+#[test]
+fn a_credential_argument_is_stored_hashed() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let w = World::new();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    w.write("x.c", "const char *t = API_TOKEN;\n");
+    w.toolchainkit().args(["stats", "--mark"]).stderr("").run();
+    for value in ["\"s3cr3t-one\"", "\"s3cr3t-two\""] {
+        w.toolchainkit()
+            .args([
+                "gcc",
+                &format!("-DAPI_TOKEN={value}"),
+                "-c",
+                "x.c",
+                "-o",
+                "x.o",
+            ])
+            .stderr("")
+            .run();
+    }
+    let v = w
+        .toolchainkit()
+        .args(["explain", "x.o", "--json"])
+        .stderr("")
+        .json();
+    assert_eq!(v[0]["cause"], "args", "{v}");
+    let detail = v[0]["detail"][0].as_str().expect("detail");
+    assert!(
+        detail.starts_with("- -DAPI_TOKEN=<hashed ") && detail.contains("/ + -DAPI_TOKEN=<hashed "),
+        "{detail}"
+    );
+    let mut stack = vec![w.work.join("cache/explain"), w.root().join("state")];
+    let mut files = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("list") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files += 1;
+                let text = String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned();
+                assert!(!text.contains("s3cr3t"), "{} holds the value", p.display());
+            }
+        }
+    }
+    assert!(
+        files >= 3,
+        "records, the compiler memo and the stats were read"
+    );
+    w.toolchainkit()
+        .args(["stats", "--since-mark"])
+        .stderr("")
+        .stdout_contains("2 misses")
+        .stdout_contains("misses by cause: 1 args, 1 cold")
+        .run();
+}
