@@ -11,6 +11,7 @@ mod servers;
 mod cli_ux;
 mod cmake;
 mod completions;
+mod cuda;
 mod discovery;
 mod dist;
 mod docs;
