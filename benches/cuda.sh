@@ -65,6 +65,8 @@ cd "$WORK/src"
 hyperfine -N --runs "$RUNS" --warmup "$WARMUP" --export-json "$WORK/h.json" \
     --prepare "ninja -C $WORK/b-ccache -t clean" -n "bare ccache" "ninja -C $WORK/b-ccache" \
     --prepare "ninja -C $WORK/b-tk -t clean" -n "toolchainkit (ccache)" "ninja -C $WORK/b-tk"
+# Every warm toolchainkit build was served from the cache: its own count, to check.
+(cd "$WORK/src" && "$TK_BIN" stats | grep -E '^(invocations|hit rate)')
 python3 - "$WORK/h.json" "$sccache_row" <<'EOF'
 import json, sys
 r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
