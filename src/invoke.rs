@@ -117,24 +117,26 @@ pub fn run(call: Call) -> ! {
 /// The directories to take out of the children's `PATH`: those holding a shim of this
 /// compiler's name, and for nvcc those holding a shim of any host compiler name, so that
 /// nvcc's own `gcc`/`g++` calls run the real host compiler.
-fn child_path_removals(
+fn child_path_removals<'r>(
     compiler: &std::ffi::OsStr,
-    res: &resolve::Resolution,
+    res: &'r resolve::Resolution,
     path_var: Option<&std::ffi::OsStr>,
     cwd: &Path,
     me: Option<SelfId>,
-) -> Vec<PathBuf> {
+) -> std::borrow::Cow<'r, [PathBuf]> {
+    let Some(pv) = path_var else {
+        return std::borrow::Cow::Borrowed(&res.shim_dirs);
+    };
+    if !(names::is_nvcc(compiler) || names::is_nvcc(res.real.as_os_str())) {
+        return std::borrow::Cow::Borrowed(&res.shim_dirs);
+    }
     let mut dirs = res.shim_dirs.clone();
-    if let Some(pv) = path_var
-        && (names::is_nvcc(compiler) || names::is_nvcc(res.real.as_os_str()))
-    {
-        for d in resolve::shim_dirs_for(names::NVCC_HOST_NAMES, pv, cwd, me) {
-            if !dirs.contains(&d) {
-                dirs.push(d);
-            }
+    for d in resolve::shim_dirs_for(names::NVCC_HOST_NAMES, pv, cwd, me) {
+        if !dirs.contains(&d) {
+            dirs.push(d);
         }
     }
-    dirs
+    std::borrow::Cow::Owned(dirs)
 }
 
 fn exit_direct(job: &Job<'_>) -> ! {
