@@ -143,6 +143,22 @@ fn nvcc_masquerade_ccache_miss_then_hit() {
         (1, 1),
         "ccache's own counters: {c:?}"
     );
+    // doctor: nvcc reaches the shim first, and its compiles go to ccache.
+    let r = w.toolchainkit().arg("doctor").any_status().stdout_text();
+    let line = |name: &str| {
+        r.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("path.nvcc").starts_with("ok") && line("path.nvcc").contains("masquerade active"),
+        "{r}"
+    );
+    assert!(
+        line("nvcc.tool").starts_with("ok") && line("nvcc.tool").contains("go to ccache"),
+        "{r}"
+    );
 }
 
 /// Launcher mode (`toolchainkit nvcc`, as CMake's CUDA launcher runs it) with host-compiler
