@@ -31,6 +31,16 @@ WORK="$(mktemp -d)"
 SCCACHE_PID_DIR="$WORK/run"
 cleanup() {
     SCCACHE_SERVER_UDS="$WORK/sccache.sock" "$TOOLS/sccache" --stop-server >/dev/null 2>&1 || true
+    # Two clients of one `ninja -j2` can each start a server; stop every sccache server of
+    # this run's socket, by its pid.
+    local p exe
+    exe="$(readlink -f "$TOOLS/sccache")"
+    for p in /proc/[0-9]*; do
+        [ "$(readlink -f "$p/exe" 2>/dev/null)" = "$exe" ] || continue
+        if tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "SCCACHE_SERVER_UDS=$WORK/sccache.sock"; then
+            kill "${p#/proc/}" 2>/dev/null || true
+        fi
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
