@@ -529,4 +529,22 @@ mod tests {
             ""
         );
     }
+
+    /// nvcc's host compilers: every directory with one of our shims for a host name (a
+    /// symlink to us, a hard link of us), never a ccache farm or a directory of real
+    /// compilers, each once, in `PATH` order.
+    #[test]
+    fn host_compiler_shim_dirs() {
+        let t = fixture();
+        let cwd = t.p("");
+        let path = t.path(&["lib/ccache", "real", "copy", "shims", "wrap", "shims"]);
+        assert_eq!(
+            shim_dirs_for(&["cc", "c++", "gcc", "g++"], &path, &cwd, t.me()),
+            [t.p("copy"), t.p("shims")]
+        );
+        assert_eq!(
+            shim_dirs_for(&["clang"], &path, &cwd, t.me()),
+            Vec::<PathBuf>::new()
+        );
+    }
 }
