@@ -4,7 +4,9 @@
 #   - cmake, meson, autoconf, clang, ninja, make, redis, memcached, hyperfine, GNU time,
 #     chromium (renders `trace --svg` in tests), fish and zsh (read `env` output and
 #     completions), man-db and groff (render the manual page) from Debian when root;
-#   - python-dotenv into .venv-dotenv/ (reads `env --format dotenv` in tests).
+#   - python-dotenv into .venv-dotenv/ (reads `env --format dotenv` in tests);
+#   - nvcc (CUDA 13.5) from NVIDIA's PyPI wheels into .venv-cuda/, its toolkit root at
+#     .venv-cuda/cuda (bin/nvcc, include/, lib/, nvvm/; no GPU needed to compile).
 #     distcc, icecc, bubblewrap and iproute2 from Debian when running as root;
 #   - the zstd sources the distribution tests build, into target/bench-src.
 # Idempotent: does nothing that is already done.
@@ -87,6 +89,20 @@ if ! "$DOTENV_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit
     echo "setup-tools: installing python-dotenv $DOTENV_VERSION into .venv-dotenv"
     python3 -m venv "$DOTENV_VENV"
     "$DOTENV_VENV/bin/pip" install -q --disable-pip-version-check "python-dotenv==$DOTENV_VERSION"
+fi
+# nvcc for tests/it/cuda.rs: the compiler, its runtime headers, crt and nvvm, pinned.
+# The wheels unpack into site-packages/nvidia/cu13, laid out as a toolkit root (nvcc.profile
+# finds include/, lib/ and nvvm/ relative to bin/); .venv-cuda/cuda points at it.
+CUDA_VERSION=13.5.37
+CUDA_VENV="$ROOT/.venv-cuda"
+if ! "$CUDA_VENV/cuda/bin/nvcc" --version 2>/dev/null | grep -q "V$CUDA_VERSION"; then
+    echo "setup-tools: installing nvcc $CUDA_VERSION into .venv-cuda"
+    python3 -m venv "$CUDA_VENV"
+    "$CUDA_VENV/bin/pip" install -q --disable-pip-version-check \
+        "nvidia-cuda-nvcc==$CUDA_VERSION" "nvidia-cuda-runtime==$CUDA_VERSION" \
+        "nvidia-cuda-crt==$CUDA_VERSION" "nvidia-nvvm==$CUDA_VERSION"
+    root="$("$CUDA_VENV/bin/python" -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13"))')"
+    ln -sfn "$root" "$CUDA_VENV/cuda"
 fi
 # Azurite (Azure Blob emulator) for the remote-cache tests, from npm into .tools/npm.
 AZURITE_VERSION=3.37.0

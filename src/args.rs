@@ -39,8 +39,9 @@ pub struct Args<'a> {
     pub dump_names: bool,
     /// `-E`, `-M`, `-MM`: preprocessing only.
     pub preprocess_only: bool,
-    /// `-v`, `--verbose`, `-###`, `-print-*`, `-dump*`, `--help`: the compiler is asked
-    /// about itself, and build systems parse what it answers.
+    /// `-v`, `--verbose`, `-###`, `-print-*`, `-dump*`, `--help`, nvcc's `--dryrun` and
+    /// `--list-gpu-*`: the compiler is asked about itself, and build systems parse what it
+    /// answers.
     pub introspection: bool,
     /// A source may be compiled: a source file, `-` (stdin), `-x LANG`, or an `@file`
     /// whose contents are unknown here.
@@ -77,11 +78,13 @@ pub fn parse(args: &[OsString]) -> Args<'_> {
     while let Some(arg) = it.next() {
         let b = arg.as_bytes();
         match b {
-            b"-o" => a.output = it.next().map(OsString::as_os_str),
+            b"-o" | b"--output-file" => a.output = it.next().map(OsString::as_os_str),
             b"-MF" => a.depfile = it.next().map(OsString::as_os_str),
-            b"-c" => (a.compile, a.compile_only) = (true, true),
+            b"-c" | b"--compile" => (a.compile, a.compile_only) = (true, true),
             b"-S" => a.compile_only = true,
-            b"-E" | b"-M" | b"-MM" => (a.compile_only, a.preprocess_only) = (true, true),
+            b"-E" | b"-M" | b"-MM" | b"--preprocess" | b"--generate-dependencies" => {
+                (a.compile_only, a.preprocess_only) = (true, true)
+            }
             b"-MD" | b"-MMD" => a.dep_md = true,
             b"-gsplit-dwarf" => a.split_dwarf = true,
             b"--coverage" | b"-ftest-coverage" => a.coverage = true,
@@ -91,6 +94,9 @@ pub fn parse(args: &[OsString]) -> Args<'_> {
             }
             b"-" | b"-x" => a.may_compile = true,
             b"-v" | b"--verbose" | b"-###" | b"--help" | b"-dumpspecs" => a.introspection = true,
+            // nvcc: the sub-commands it would run, and the GPU targets it knows.
+            b"--dryrun" | b"-dryrun" | b"--list-gpu-arch" | b"-arch-ls" | b"--list-gpu-code"
+            | b"-code-ls" => a.introspection = true,
             _ if b.starts_with(b"-print-")
                 || b.starts_with(b"--print-")
                 || b.starts_with(b"-dumpmachine")
@@ -208,6 +214,8 @@ mod tests {
             &["-print-file-name=libc.a"],
             &["-dumpmachine"],
             &["--verbose", "x.c"],
+            &["--dryrun", "-c", "k.cu"],
+            &["-arch-ls"],
         ] {
             assert!(parse(&os(a)).introspection, "{a:?}");
         }
@@ -266,5 +274,10 @@ mod tests {
         let a = os(&["-c", "a.c", "-o", "/w/target/out/a.o"]);
         assert_eq!(parse(&a).output_dir(), Some(Path::new("/w/target/out")));
         assert_eq!(parse(&os(&["-c", "a.c", "-o", "a.o"])).output_dir(), None);
+        // nvcc's long spellings.
+        assert_eq!(
+            outs(&["--compile", "k.cu", "--output-file", "o/k.o"]),
+            vec![PathBuf::from("o/k.o")]
+        );
     }
 }

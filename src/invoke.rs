@@ -58,13 +58,11 @@ pub fn run(call: Call) -> ! {
         Err(nf) => fail(EXIT_NOT_FOUND, nf),
     };
     let mut env: Vec<(OsString, OsString)> = vec![(GUARD.into(), (depth + 1).to_string().into())];
+    let shim_dirs = child_path_removals(&call.compiler, &res, path_var.as_deref(), &cwd, me);
     if let Some(pv) = &path_var
-        && !res.shim_dirs.is_empty()
+        && !shim_dirs.is_empty()
     {
-        env.push((
-            "PATH".into(),
-            resolve::path_without(pv, &res.shim_dirs, &cwd),
-        ));
+        env.push(("PATH".into(), resolve::path_without(pv, &shim_dirs, &cwd)));
     }
     // argv[0] for a direct run: the name as typed (so `gcc -v` prints what bare gcc
     // prints), or the real path when the word was a path to a wrapper.
@@ -148,6 +146,31 @@ pub fn run(call: Call) -> ! {
     process::exit_like(ran.status)
 }
 
+/// The directories to take out of the children's `PATH`: those holding a shim of this
+/// compiler's name, and for nvcc those holding a shim of any host compiler name, so that
+/// nvcc's own `gcc`/`g++` calls run the real host compiler.
+fn child_path_removals<'r>(
+    compiler: &std::ffi::OsStr,
+    res: &'r resolve::Resolution,
+    path_var: Option<&std::ffi::OsStr>,
+    cwd: &Path,
+    me: Option<SelfId>,
+) -> std::borrow::Cow<'r, [PathBuf]> {
+    let Some(pv) = path_var else {
+        return std::borrow::Cow::Borrowed(&res.shim_dirs);
+    };
+    if !(names::is_nvcc(compiler) || names::is_nvcc(res.real.as_os_str())) {
+        return std::borrow::Cow::Borrowed(&res.shim_dirs);
+    }
+    let mut dirs = res.shim_dirs.clone();
+    for d in resolve::shim_dirs_for(names::NVCC_HOST_NAMES, pv, cwd, me) {
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    std::borrow::Cow::Owned(dirs)
+}
+
 fn exit_direct(job: &Job<'_>) -> ! {
     match backend::run_direct(job) {
         Ok(status) => process::exit_like(status),
@@ -171,10 +194,11 @@ fn dispatch(
             outcome,
         })
     };
-    let mut choice = backend::choose(job.cfg, path_var, cwd);
+    let mut choice = backend::choose_for(job.cfg, &call.compiler, job.real, path_var, cwd);
     // `install = true`: only when no tool was found, and only for a real compile.
     let parsed = crate::args::parse(job.args);
     if choice.tool.is_none()
+        && choice.uncacheable.is_none()
         && job.cfg.install.value
         && parsed.may_compile
         && let Some(t) = crate::managed::first_use::wanted(job.cfg)
@@ -183,6 +207,10 @@ fn dispatch(
         choice.tool = Some((t, p));
     }
     let Some((tool, exe)) = choice.tool else {
+        if let Some(reason) = choice.uncacheable {
+            // A tool is there but cannot serve this compiler (nvcc without ccache).
+            return direct(not_cached(&parsed).unwrap_or(Outcome::Uncacheable(reason.into())));
+        }
         let reason = if !job.cfg.enabled.value {
             "disabled"
         } else if job.cfg.tool.value == config::ToolChoice::None {
@@ -217,18 +245,8 @@ fn dispatch(
         // compile already; caching it again here would store it twice.
         return direct(Outcome::Uncacheable(crate::outer::key_reason(outer)));
     }
-    if parsed.introspection {
-        // `-v`, `-###`, `-print-*`, `-dump*`: build systems parse exactly what the bare
-        // compiler prints (CMake's ABI probe reads `-v`), and a cache tool changes it.
-        return direct(Outcome::Uncacheable("introspection".into()));
-    }
-    if !parsed.may_compile {
-        return direct(Outcome::Uncacheable("not_a_compile".into()));
-    }
-    if parsed.preprocess_only {
-        // Neither tool caches `-E`/`-M`/`-MM` (ccache: called_for_preprocessing, sccache:
-        // an unhandled compile its client runs itself): run it once, here.
-        return direct(Outcome::Uncacheable("called_for_preprocessing".into()));
+    if let Some(outcome) = not_cached(&parsed) {
+        return direct(outcome);
     }
     if !crate::names::is_known_compiler(&call.compiler)
         && !crate::names::is_known_compiler(job.real.as_os_str())
@@ -262,6 +280,25 @@ fn dispatch(
         Tool::Ccache => backend::ccache::run(&exe, job),
         Tool::Sccache => backend::sccache::run(&exe, job),
     }
+}
+
+/// The invocations no tool caches, whatever the tool: run once, directly, counted so.
+fn not_cached(parsed: &crate::args::Args<'_>) -> Option<Outcome> {
+    if parsed.introspection {
+        // `-v`, `-###`, `-print-*`, `-dump*`, nvcc's `--dryrun`: build systems parse exactly
+        // what the bare compiler prints (CMake's ABI probe reads `-v`), and a cache tool
+        // changes it.
+        return Some(Outcome::Uncacheable("introspection".into()));
+    }
+    if !parsed.may_compile {
+        return Some(Outcome::Uncacheable("not_a_compile".into()));
+    }
+    if parsed.preprocess_only {
+        // Neither tool caches `-E`/`-M`/`-MM` (ccache: called_for_preprocessing, sccache:
+        // an unhandled compile its client runs itself): run it once, here.
+        return Some(Outcome::Uncacheable("called_for_preprocessing".into()));
+    }
+    None
 }
 
 /// Add this invocation to the project's stats (and trace). Never fails the compile.

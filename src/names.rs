@@ -40,27 +40,49 @@ pub fn basename(word: &OsStr) -> &OsStr {
     }
 }
 
+/// The host compiler names nvcc may run by itself (`gcc`/`g++` by default, `-ccbin`'s
+/// choice, `cc`/`c++`, clang): the shim directories holding any of them leave nvcc's
+/// `PATH`, so its own host compiles never re-enter toolchainkit.
+pub const NVCC_HOST_NAMES: &[&str] = DEFAULT_SHIMS;
+
+/// True when `name` (a path or a basename) is CUDA's compiler driver: `nvcc`, or a
+/// versioned/prefixed `nvcc` (`nvcc-13`, `x86_64-linux-nvcc`).
+pub fn is_nvcc(name: &OsStr) -> bool {
+    compiler_stem(name) == "nvcc"
+}
+
+/// The driver name under a cross prefix and a version suffix: `x86_64-linux-gnu-gcc-12`
+/// -> `gcc`, `clang++-16` -> `clang++`.
+fn compiler_stem(name: &OsStr) -> std::borrow::Cow<'_, str> {
+    let base = basename(name).to_string_lossy();
+    let cut = |base: &str| -> std::ops::Range<usize> {
+        // Strip a version suffix: gcc-12, clang-16, g++-12, clang++-16.
+        let end = match base.rfind('-') {
+            Some(i)
+                if base[i + 1..]
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '.')
+                    && i + 1 < base.len() =>
+            {
+                i
+            }
+            _ => base.len(),
+        };
+        let start = base[..end].rfind('-').map_or(0, |i| i + 1);
+        start..end
+    };
+    match base {
+        std::borrow::Cow::Borrowed(b) => std::borrow::Cow::Borrowed(&b[cut(b)]),
+        std::borrow::Cow::Owned(b) => std::borrow::Cow::Owned(b[cut(&b)].to_string()),
+    }
+}
+
 /// Is this compiler something the cache tools understand (gcc, clang and their
 /// cross/versioned names)? Others run directly: sccache fails outright on `ar` or an
 /// unknown driver.
 pub fn is_known_compiler(name: &OsStr) -> bool {
-    let base = basename(name).to_string_lossy();
-    let base = base.as_ref();
-    // Strip a version suffix: gcc-12, clang-16, g++-12, clang++-16.
-    let stem = match base.rfind('-') {
-        Some(i)
-            if base[i + 1..]
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
-                && i + 1 < base.len() =>
-        {
-            &base[..i]
-        }
-        _ => base,
-    };
-    let last = stem.rsplit('-').next().unwrap_or(stem);
     matches!(
-        last,
+        compiler_stem(name).as_ref(),
         "cc" | "c++"
             | "gcc"
             | "g++"
@@ -93,6 +115,22 @@ mod tests {
         }
         for n in ["ar", "ld", "python3", "my-tool"] {
             assert!(!is_known_compiler(OsStr::new(n)), "{n}");
+        }
+    }
+
+    #[test]
+    fn nvcc_names() {
+        for n in [
+            "nvcc",
+            "/usr/local/cuda/bin/nvcc",
+            "nvcc-13.5",
+            "x86_64-linux-nvcc",
+        ] {
+            assert!(is_nvcc(OsStr::new(n)), "{n}");
+            assert!(is_known_compiler(OsStr::new(n)), "{n}");
+        }
+        for n in ["gcc", "nvc++", "nvcc.sh", "/opt/nvcc/bin/gcc", "mynvcc"] {
+            assert!(!is_nvcc(OsStr::new(n)), "{n}");
         }
     }
 }

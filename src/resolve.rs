@@ -279,6 +279,40 @@ pub fn resolve(
     }
 }
 
+/// The `PATH` directories where any of `wanted` is one of our own shims, in `PATH` order.
+/// nvcc runs its host compiler (`gcc`, `g++`, `-ccbin`'s) from `PATH` itself; without these
+/// directories those host compiles never re-enter toolchainkit. Only `stat` calls.
+pub fn shim_dirs_for(
+    wanted: &[&str],
+    path_var: &OsStr,
+    cwd: &Path,
+    me: Option<SelfId>,
+) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for dir in std::env::split_paths(path_var) {
+        let dir = if dir.as_os_str().is_empty() {
+            cwd.to_path_buf()
+        } else if dir.is_relative() {
+            cwd.join(dir)
+        } else {
+            dir
+        };
+        let ours = wanted.iter().any(|n| {
+            let c = dir.join(n);
+            std::fs::symlink_metadata(&c).is_ok()
+                && match check_candidate(&c, me) {
+                    Err(SkipReason::OwnShim) => true,
+                    Err(SkipReason::WrapperLink(w)) => names::is_own_name(OsStr::new(&w)),
+                    _ => false,
+                }
+        });
+        if ours && !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs
+}
+
 /// `PATH` without the given directories (compared after joining relative entries to `cwd`).
 pub fn path_without(path_var: &OsStr, remove: &[PathBuf], cwd: &Path) -> OsString {
     let kept: Vec<PathBuf> = std::env::split_paths(path_var)
@@ -511,6 +545,24 @@ mod tests {
         assert_eq!(
             path_without(OsStr::new("/s"), &[PathBuf::from("/s")], cwd),
             ""
+        );
+    }
+
+    /// nvcc's host compilers: every directory with one of our shims for a host name (a
+    /// symlink to us, a hard link of us), never a ccache farm or a directory of real
+    /// compilers, each once, in `PATH` order.
+    #[test]
+    fn host_compiler_shim_dirs() {
+        let t = fixture();
+        let cwd = t.p("");
+        let path = t.path(&["lib/ccache", "real", "copy", "shims", "wrap", "shims"]);
+        assert_eq!(
+            shim_dirs_for(&["cc", "c++", "gcc", "g++"], &path, &cwd, t.me()),
+            [t.p("copy"), t.p("shims")]
+        );
+        assert_eq!(
+            shim_dirs_for(&["clang"], &path, &cwd, t.me()),
+            Vec::<PathBuf>::new()
         );
     }
 }

@@ -7,6 +7,7 @@ pub mod ccache;
 pub mod dist;
 pub mod dist_probe;
 pub mod fidelity;
+pub mod nvcc;
 pub mod remote;
 pub mod sccache;
 pub mod sccache_conn;
@@ -50,6 +51,9 @@ pub struct Ran {
 pub struct Choice {
     pub tool: Option<(Tool, PathBuf)>,
     pub why: String,
+    /// Set when no tool can serve this compiler although one is installed: the reason
+    /// the compile is counted uncacheable (`nvcc_needs_ccache`).
+    pub uncacheable: Option<&'static str>,
 }
 
 /// Locate a tool: `$TOOLCHAINKIT_<TOOL>_PATH`, then `PATH`, then toolchainkit's own tools
@@ -77,21 +81,10 @@ pub fn find_tool(tool: Tool, path_var: Option<&OsStr>, cwd: &Path) -> Option<Pat
     }
 }
 
-/// Choose the tool for this configuration.
-pub fn choose(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Choice {
-    if !cfg.enabled.value {
-        return Choice {
-            tool: None,
-            why: format!("caching disabled ({})", cfg.enabled.origin),
-        };
-    }
-    let order: Vec<Tool> = match cfg.tool.value {
-        ToolChoice::None => {
-            return Choice {
-                tool: None,
-                why: format!("tool = \"none\" ({})", cfg.tool.origin),
-            };
-        }
+/// The tools to try, in order: the configured one, then `prefer`.
+fn order(cfg: &Config) -> Vec<Tool> {
+    match cfg.tool.value {
+        ToolChoice::None => Vec::new(),
         ToolChoice::Sccache => std::iter::once(Tool::Sccache)
             .chain(cfg.prefer.value.iter().copied())
             .collect(),
@@ -99,7 +92,42 @@ pub fn choose(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Choice {
             .chain(cfg.prefer.value.iter().copied())
             .collect(),
         ToolChoice::Auto => cfg.prefer.value.clone(),
-    };
+    }
+}
+
+/// Choose the tool for one compiler (the word as called, and the real compiler it
+/// resolved to): `choose`, except that nvcc never goes to sccache (see `nvcc`).
+pub fn choose_for(
+    cfg: &Config,
+    compiler: &OsStr,
+    real: &Path,
+    path_var: Option<&OsStr>,
+    cwd: &Path,
+) -> Choice {
+    let choice = choose(cfg, path_var, cwd);
+    if crate::names::is_nvcc(compiler) || crate::names::is_nvcc(real.as_os_str()) {
+        return nvcc::route(choice, &order(cfg), path_var, cwd);
+    }
+    choice
+}
+
+/// Choose the tool for this configuration.
+pub fn choose(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Choice {
+    if !cfg.enabled.value {
+        return Choice {
+            tool: None,
+            why: format!("caching disabled ({})", cfg.enabled.origin),
+            uncacheable: None,
+        };
+    }
+    if cfg.tool.value == ToolChoice::None {
+        return Choice {
+            tool: None,
+            why: format!("tool = \"none\" ({})", cfg.tool.origin),
+            uncacheable: None,
+        };
+    }
+    let order = order(cfg);
     let mut missing = Vec::new();
     for t in order {
         if missing.contains(&t) {
@@ -119,6 +147,7 @@ pub fn choose(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Choice {
             return Choice {
                 tool: Some((t, p)),
                 why,
+                uncacheable: None,
             };
         }
         missing.push(t);
@@ -130,6 +159,7 @@ pub fn choose(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Choice {
             "none of {} installed: the real compiler runs directly",
             names.join(", ")
         ),
+        uncacheable: None,
     }
 }
 

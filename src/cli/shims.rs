@@ -8,7 +8,16 @@ pub fn install(dir: &Path, extra: &[String], force: bool) -> anyhow::Result<i32>
     let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut names: Vec<&str> = crate::names::DEFAULT_SHIMS.to_vec();
-    names.extend(extra.iter().map(String::as_str).filter(|n| !n.is_empty()));
+    if real_nvcc_in_path() {
+        // CUDA's driver, only where it is installed: a shim with nothing behind it would
+        // turn "nvcc: command not found" (which CMake's CUDA probe expects) into exit 127.
+        names.push("nvcc");
+    }
+    for n in extra.iter().map(String::as_str) {
+        if !n.is_empty() && !names.contains(&n) {
+            names.push(n);
+        }
+    }
     for name in names {
         if name.contains('/') || crate::names::is_own_name(std::ffi::OsStr::new(name)) {
             anyhow::bail!("`{name}` is not a compiler name");
@@ -39,4 +48,17 @@ pub fn install(dir: &Path, extra: &[String], force: bool) -> anyhow::Result<i32>
         dir.display()
     );
     Ok(0)
+}
+
+/// Whether `PATH` leads to a real nvcc (not one of our shims, not another wrapper).
+fn real_nvcc_in_path() -> bool {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("/"));
+    let path_var = std::env::var_os("PATH");
+    crate::resolve::search(
+        std::ffi::OsStr::new("nvcc"),
+        path_var.as_deref(),
+        &cwd,
+        crate::resolve::SelfId::current(),
+    )
+    .is_ok()
 }

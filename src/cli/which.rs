@@ -42,6 +42,18 @@ pub fn run(name: &OsStr) -> anyhow::Result<i32> {
                 }
             }
             crate::outln!("real compiler: {}", r.real.display());
+            if crate::names::is_nvcc(name) || crate::names::is_nvcc(r.real.as_os_str()) {
+                let host = path_var.as_deref().map_or_else(Vec::new, |pv| {
+                    resolve::shim_dirs_for(crate::names::NVCC_HOST_NAMES, pv, &cwd, me)
+                });
+                if !host.is_empty() {
+                    let dirs: Vec<String> = host.iter().map(|d| d.display().to_string()).collect();
+                    crate::outln!(
+                        "host compiler: nvcc runs gcc/g++ (or -ccbin's) from PATH without the shim directories {}",
+                        dirs.join(", ")
+                    );
+                }
+            }
             if !r.shim_dirs.is_empty() {
                 let dirs: Vec<String> = r
                     .shim_dirs
@@ -60,7 +72,11 @@ pub fn run(name: &OsStr) -> anyhow::Result<i32> {
             crate::EXIT_NOT_FOUND
         }
     };
-    let choice = backend::choose(&cfg, path_var.as_deref(), &cwd);
+    // The tool this compiler gets (nvcc never goes to sccache), as a compile would choose.
+    let real = resolve::resolve(name, path_var.as_deref(), &cwd, me)
+        .map(|r| r.real)
+        .unwrap_or_default();
+    let choice = backend::choose_for(&cfg, name, &real, path_var.as_deref(), &cwd);
     match &choice.tool {
         Some((t, p)) => crate::outln!(
             "cache tool: {} at {} ({})",
@@ -68,7 +84,13 @@ pub fn run(name: &OsStr) -> anyhow::Result<i32> {
             p.display(),
             choice.why
         ),
-        None => crate::outln!("cache tool: none ({})", choice.why),
+        None => match choice.uncacheable {
+            Some(reason) => crate::outln!(
+                "cache tool: none, counted uncacheable.{reason} ({})",
+                choice.why
+            ),
+            None => crate::outln!("cache tool: none ({})", choice.why),
+        },
     }
     if choice.tool.is_some() && !crate::names::is_known_compiler(name) {
         crate::outln!(

@@ -10,6 +10,7 @@ pub mod config_files;
 pub mod container;
 pub mod dirs;
 pub mod dist;
+pub mod nvcc;
 pub mod outer;
 pub mod path;
 pub mod remote;
@@ -131,6 +132,7 @@ pub fn run_all(ctx: &Ctx) -> Vec<Check> {
     out.extend(config_files::checks(ctx));
     out.extend(dirs::checks(ctx));
     out.extend(path::checks(ctx));
+    out.extend(nvcc::checks(ctx));
     out.extend(outer::checks(ctx));
     out.extend(tool::checks(ctx));
     out.extend(cache_dir::checks(ctx));

@@ -12,6 +12,7 @@ mod cli_ux;
 mod cmake;
 mod completions;
 mod conformance;
+mod cuda;
 mod discovery;
 mod dist;
 mod docs;
