@@ -112,7 +112,25 @@ pub fn run(call: Call) -> ! {
         ),
     };
     let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    record(&cfg, &ran.outcome, nanos, &call, &res.real, ran.status);
+    // `[cache] verify`: a sampled hit is checked against a fresh compile (after `nanos`,
+    // so the hit's own time stays the hit's).
+    let checked = crate::verify::after(&job, &ran);
+    let verdict = checked.as_ref().map(|c| c.verdict.key());
+    record(
+        &cfg,
+        &ran.outcome,
+        nanos,
+        &call,
+        &res.real,
+        ran.status,
+        verdict.as_deref(),
+    );
+    if let Some(c) = checked {
+        crate::verify::record(&cfg, &c);
+        if let Some(msg) = c.fail {
+            fail(1, msg);
+        }
+    }
     process::exit_like(ran.status)
 }
 
@@ -240,6 +258,7 @@ fn record(
     call: &Call,
     real: &Path,
     status: std::process::ExitStatus,
+    verify: Option<&str>,
 ) {
     let path = stats::stats_path(cfg);
     let key = outcome.key();
@@ -254,7 +273,7 @@ fn record(
         );
     let result = stats::record_in(&path, project, &key, nanos, stats::lock_wait(), |p| {
         if trace {
-            crate::stats::trace::append(p, cfg, &key, nanos, call, real, status);
+            crate::stats::trace::append(p, cfg, (&key, verify), nanos, call, real, status);
         }
         if outside && let Ok(cwd) = std::env::current_dir() {
             let _ = crate::stats::outside::note(p, &cwd);

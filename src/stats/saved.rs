@@ -245,6 +245,7 @@ mod tests {
             exit: 0,
             source: Some(src.into()),
             output: Some(format!("{src}.o")),
+            verify: None,
         };
         let events = vec![
             ev(300, 10, "hit.direct.local", "a.c"),

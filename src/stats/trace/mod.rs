@@ -38,6 +38,9 @@ pub struct Event {
     pub exit: i32,
     pub source: Option<String>,
     pub output: Option<String>,
+    /// The re-check of a sampled hit (`verify.ok`, `verify.mismatch`, ...), if it was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<String>,
 }
 
 impl Event {
@@ -71,11 +74,12 @@ fn source_and_output(args: &[OsString]) -> (Option<String>, Option<String>) {
     )
 }
 
-/// Append one event (called under the stats lock). Rotates at `trace_max_mb`.
+/// Append one event (called under the stats lock): the outcome and, for a sampled hit, its
+/// check (`verify.ok`, ...). Rotates at `trace_max_mb`.
 pub fn append(
     stats_path: &Path,
     cfg: &Config,
-    outcome: &str,
+    (outcome, verify): (&str, Option<&str>),
     nanos: u64,
     call: &Call,
     real: &Path,
@@ -123,6 +127,7 @@ pub fn append(
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
         source,
         output,
+        verify: verify.map(str::to_string),
     };
     let Ok(mut line) = serde_json::to_vec(&ev) else {
         return;

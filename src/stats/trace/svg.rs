@@ -297,6 +297,7 @@ mod tests {
             exit: 0,
             source: Some("</text><script>alert(1)</script>\u{7}.c".into()),
             output: Some("a&b.o".into()),
+            verify: None,
         }]);
         let doc = svg(&t);
         assert!(!doc.contains("<script>"), "{doc}");

@@ -434,6 +434,7 @@ mod tests {
             exit: 0,
             source: Some(format!("s{start}.c")),
             output: None,
+            verify: None,
         }
     }
 
