@@ -189,6 +189,11 @@ fn plan(args: &[OsString], dir: &Path) -> Result<Plan, &'static str> {
     if let Some(why) = args.iter().find_map(|a| unredirectable(a.as_bytes())) {
         return Err(why);
     }
+    let has = |p: &[u8]| args.iter().any(|a| a.as_bytes().starts_with(p));
+    if has(b"-flto") && !has(b"-fno-lto") && !has(b"-frandom-seed") {
+        // gcc draws a random seed for every LTO object: no two compiles agree.
+        return Err("lto_random_seed");
+    }
     let object = parsed.object().ok_or("no_object")?;
     // `-MF` without `-MD`/`-MMD` writes nothing on a compile: it is left as it is.
     let depfile = parsed.dep_md.then(|| {
@@ -533,6 +538,104 @@ pub fn record(cfg: &Config, c: &Checked) {
     }
 }
 
+/// The verification counters of `s`, for `stats --json`.
+pub fn to_json(s: &crate::stats::Stats, stats_path: &Path) -> serde_json::Value {
+    let count = |k: &str| s.outcomes.get(k).map_or(0, |b| b.count);
+    let skipped: serde_json::Map<String, serde_json::Value> = s
+        .outcomes
+        .iter()
+        .filter_map(|(k, b)| {
+            k.strip_prefix("verify.skipped.")
+                .map(|r| (r.to_string(), serde_json::json!(b.count)))
+        })
+        .collect();
+    let checked = s.sum("verify.");
+    serde_json::json!({
+        "checked": checked.count,
+        "ok": count("verify.ok"),
+        "mismatch": count("verify.mismatch"),
+        "nondeterministic": count("verify.nondeterministic"),
+        "skipped": skipped,
+        "avg_ms": (checked.count > 0).then(|| checked.nanos as f64 / checked.count as f64 / 1e6),
+        "mismatches": if count("verify.mismatch") > 0 { events(stats_path) } else { Vec::new() },
+    })
+}
+
+/// One line of the verification counters for `stats` (none when nothing was checked).
+pub fn summary(s: &crate::stats::Stats) -> Option<String> {
+    let count = |k: &str| s.outcomes.get(k).map_or(0, |b| b.count);
+    let checked = s.sum("verify.");
+    (checked.count > 0).then(|| {
+        format!(
+            "{} ok, {} mismatch, {} nondeterministic, {} skipped (of {} checked hits, {:.1} ms each)",
+            count("verify.ok"),
+            count("verify.mismatch"),
+            count("verify.nondeterministic"),
+            s.sum("verify.skipped.").count,
+            checked.count,
+            checked.nanos as f64 / checked.count as f64 / 1e6
+        )
+    })
+}
+
+/// The problem to show when a verified hit was wrong: how many, the last one, the fix.
+pub fn problem(s: &crate::stats::Stats, stats_path: &Path) -> Option<(String, String)> {
+    let n = s.outcomes.get("verify.mismatch").map_or(0, |b| b.count);
+    if n == 0 {
+        return None;
+    }
+    let last = events(stats_path).pop();
+    let what = match &last {
+        Some(e) => format!(
+            "; the last: {} ({}, {} storage, {}): {}",
+            e.object, e.tool, e.storage, e.differs, e.action
+        ),
+        None => String::new(),
+    };
+    let tool = last.as_ref().map_or("", |e| e.tool.as_str());
+    Some((
+        format!("{n} cache hit(s) differed from a fresh compile of the same command{what}"),
+        fix(tool),
+    ))
+}
+
+/// `doctor`'s check: the setting, and any wrong hit found since the counters started.
+pub fn doctor_checks(cfg: &Config) -> Vec<crate::doctor::Check> {
+    use crate::doctor::Check;
+    let path = crate::stats::stats_path(cfg);
+    let setting = format!(
+        "verify = {} ({})",
+        cfg.verify.value.describe(),
+        cfg.verify.origin
+    );
+    let Ok(Some(s)) = crate::stats::load(&path) else {
+        return vec![Check::ok("verify", setting)];
+    };
+    if let Some((msg, fix)) = problem(&s, &path) {
+        return vec![Check::problem("verify", msg, fix)];
+    }
+    let nondet = s
+        .outcomes
+        .get("verify.nondeterministic")
+        .map_or(0, |b| b.count);
+    if nondet > 0 {
+        return vec![Check::warn(
+            "verify",
+            format!(
+                "{nondet} verified compile(s) are not reproducible: two fresh compiles of the same command differ (__DATE__, __TIME__, random seeds), so their hits cannot be checked"
+            ),
+            "set SOURCE_DATE_EPOCH for the build, or drop __DATE__/__TIME__ from the sources",
+        )];
+    }
+    vec![Check::ok(
+        "verify",
+        match summary(&s) {
+            Some(line) => format!("{setting}; {line}"),
+            None => setting,
+        },
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -598,6 +701,7 @@ mod tests {
             (&["-c", "a.c", "--coverage"], "coverage"),
             (&["-c", "a.c", "-save-temps=obj"], "save_temps"),
             (&["-c", "a.c", "-fstack-usage"], "extra_output"),
+            (&["-c", "a.c", "-flto"], "lto_random_seed"),
             (&["@args.rsp"], "response_file"),
             (&["-c", "a.c", "b.c"], "not_one_source"),
             (&["-c", "a.c", "-o", "-"], "output_to_stdout"),

@@ -102,6 +102,7 @@ pub fn to_json(s: &Stats, path: &Path, t: &saved::Saved) -> serde_json::Value {
         "time_saved_secs": t.secs,
         "time_saved_basis": t.basis,
         "time_saved_how": t.how,
+        "verify": crate::verify::to_json(s, path),
         "late_records": s.late_records,
         "notices": s.notices,
         "outcomes": s.outcomes.iter().map(|(k, b)| (k.clone(), serde_json::json!({"count": b.count, "total_ms": b.nanos as f64 / 1e6}))).collect::<serde_json::Map<_, _>>(),
@@ -143,6 +144,9 @@ fn print_table(s: &Stats, path: &Path, t: &saved::Saved) {
     }
     if let Some(words) = saved_words(t) {
         println!("time saved:     {words}");
+    }
+    if let Some(line) = crate::verify::summary(s) {
+        println!("verified hits:  {line}");
     }
     println!();
     println!("{:<44} {:>9} {:>12}", "outcome", "count", "avg ms");
@@ -258,6 +262,9 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
     } else {
         for n in notices(&s) {
             println!("notice: {n}");
+        }
+        if let Some((problem, fix)) = crate::verify::problem(&s, &path) {
+            println!("problem: {problem}\nhint: {fix}");
         }
         if let Some(why) = &local_only {
             println!("notice: the sccache server runs without its remote cache: {why}");
@@ -391,6 +398,7 @@ pub fn summary_line(
         ("fallback.", "fallback"),
         ("error.", "errors"),
         ("forwarded.", "forwarded"),
+        ("verify.mismatch", "wrong hits (verify.mismatch)"),
     ] {
         let n = w.sum(prefix).count;
         if n > 0 {

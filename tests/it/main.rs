@@ -29,3 +29,4 @@ mod stats;
 mod stats_summary;
 mod tool_install;
 mod trace_timeline;
+mod verify;
