@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# What `[cache] verify` costs on a warm cache: the zstd library's sources (from the
+# zstd-sys crate in target/bench-src) built through toolchainkit + ccache, every compile a
+# hit, with verify = 0, 0.01, 0.1 and 1.0; the build's wall time and the checks counted.
+# Usage: bash benches/verify.sh [FILES] (default 12 sources; each build is sequential).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CRATE="$ROOT/target/bench-src/zstd-sys-2.0.16+zstd.1.5.7.crate"
+TK="${TK_BIN:-$ROOT/target/release/toolchainkit}"
+CCACHE="${CCACHE:-$ROOT/.venv-tools/bin/ccache}"
+N="${1:-12}"
+[ -f "$CRATE" ] || { echo "verify.sh: run bash scripts/setup-tools.sh first" >&2; exit 1; }
+[ -x "$TK" ] || { echo "verify.sh: build it first: cargo build --release" >&2; exit 1; }
+WORK="$(mktemp -d /tmp/tk-verify-bench.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+tar -xzf "$CRATE" -C "$WORK"
+Z="$WORK/zstd-sys-2.0.16+zstd.1.5.7/zstd/lib"
+mapfile -t SRCS < <(cd "$Z" && ls common/*.c compress/*.c decompress/*.c | head -n "$N")
+export HOME="$WORK/home" XDG_STATE_HOME="$WORK/state" XDG_CONFIG_HOME="$WORK/config" \
+    TOOLCHAINKIT_CCACHE_PATH="$CCACHE" TOOLCHAINKIT_NO_USER_CONFIG=1
+printf '[cache]\ntool = "ccache"\ndir = "%s/cache"\n' "$WORK" >"$Z/.toolchainkit.toml"
+build() {
+    local t0 t1
+    t0=$(date +%s%N)
+    for s in "${SRCS[@]}"; do
+        (cd "$Z" && "$TK" gcc -O2 -DNDEBUG -DZSTD_DISABLE_ASM -I. -Icommon -c "$s" -o "${s%.c}.o")
+    done
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000))
+}
+cold=$(build)
+echo "files: ${#SRCS[@]}; cold build (all misses): $cold ms"
+printf '%-8s %10s %8s\n' verify "build ms" checked
+for v in 0 0.01 0.1 1.0; do
+    (cd "$Z" && "$TK" stats --zero >/dev/null)
+    ms=$(TOOLCHAINKIT_VERIFY=$v build)
+    checked=$(cd "$Z" && "$TK" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verify"]["checked"])')
+    printf '%-8s %10s %8s\n' "$v" "$ms" "$checked"
+done
