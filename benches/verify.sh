@@ -8,7 +8,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CRATE="$ROOT/target/bench-src/zstd-sys-2.0.16+zstd.1.5.7.crate"
 TK="${TK_BIN:-$ROOT/target/release/toolchainkit}"
 CCACHE="${CCACHE:-$ROOT/.venv-tools/bin/ccache}"
-N="${1:-12}"
+N="${1:-20}"
+ROUNDS="${ROUNDS:-5}"
 [ -f "$CRATE" ] || { echo "verify.sh: run bash scripts/setup-tools.sh first" >&2; exit 1; }
 [ -x "$TK" ] || { echo "verify.sh: build it first: cargo build --release" >&2; exit 1; }
 WORK="$(mktemp -d /tmp/tk-verify-bench.XXXXXX)"
@@ -20,20 +21,30 @@ export HOME="$WORK/home" XDG_STATE_HOME="$WORK/state" XDG_CONFIG_HOME="$WORK/con
     TOOLCHAINKIT_CCACHE_PATH="$CCACHE" TOOLCHAINKIT_NO_USER_CONFIG=1
 printf '[cache]\ntool = "ccache"\ndir = "%s/cache"\n' "$WORK" >"$Z/.toolchainkit.toml"
 build() {
-    local t0 t1
+    local t0 t1 r
     t0=$(date +%s%N)
-    for s in "${SRCS[@]}"; do
-        (cd "$Z" && "$TK" gcc -O2 -DNDEBUG -DZSTD_DISABLE_ASM -I. -Icommon -c "$s" -o "${s%.c}.o")
+    for r in $(seq "$1"); do
+        for s in "${SRCS[@]}"; do
+            (cd "$Z" && "$TK" gcc -O2 -DNDEBUG -DZSTD_DISABLE_ASM -I. -Icommon -c "$s" -o "${s%.c}.o")
+        done
     done
     t1=$(date +%s%N)
     echo $(((t1 - t0) / 1000000))
 }
-cold=$(build)
-echo "files: ${#SRCS[@]}; cold build (all misses): $cold ms"
-printf '%-8s %10s %8s\n' verify "build ms" checked
+cold=$(build 1)
+n=${#SRCS[@]}
+echo "files: $n; cold build (all misses): $cold ms, $((cold / n)) ms per compile"
+printf '%-8s %6s %10s %12s %8s %10s\n' verify hits "build ms" "ms per hit" checked "+% of cold"
+base=""
 for v in 0 0.01 0.1 1.0; do
+    rounds=$ROUNDS
+    [ "$v" = 1.0 ] && rounds=1
     (cd "$Z" && "$TK" stats --zero >/dev/null)
-    ms=$(TOOLCHAINKIT_VERIFY=$v build)
+    ms=$(TOOLCHAINKIT_VERIFY=$v build "$rounds")
+    hits=$((n * rounds))
     checked=$(cd "$Z" && "$TK" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["verify"]["checked"])')
-    printf '%-8s %10s %8s\n' "$v" "$ms" "$checked"
+    per=$(python3 -c "print(f'{$ms / $hits:.1f}')")
+    [ -n "$base" ] || base=$per
+    extra=$(python3 -c "print(f'{($per - $base) * $n * 100 / $cold:.1f}')")
+    printf '%-8s %6s %10s %12s %8s %10s\n' "$v" "$hits" "$ms" "$per" "$checked" "$extra"
 done

@@ -25,7 +25,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -318,7 +318,15 @@ fn compile(job: &Job<'_>, args: &[OsString], clock: Option<u64>) -> io::Result<b
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    Ok(cmd.status()?.success())
+    // SIGINT and the like reach it as they reach any child of the shim; a check ended by
+    // one ends the shim the same way (the build is being stopped).
+    let status = crate::process::run(&mut cmd)?;
+    if let Some(sig) = status.signal()
+        && [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT].contains(&sig)
+    {
+        crate::process::exit_like(status);
+    }
+    Ok(status.success())
 }
 
 /// A `SOURCE_DATE_EPOCH` whose date and time of day differ from now's: 1970-01-01, twelve
