@@ -166,6 +166,18 @@ fn unredirectable(arg: &[u8]) -> Option<&'static str> {
         {
             "extra_output"
         }
+        // clang's spellings: the object records the command line, `-o` included (gcc's
+        // `-frecord-gcc-switches` leaves `-o` out).
+        _ if starts(b"-frecord-command-line") || starts(b"-grecord-command-line") => {
+            "records_arguments"
+        }
+        // A depfile named to the preprocessor directly (`-Wp,-MD,FILE`, the Linux kernel's
+        // way): it would name the redirected object, in the build's own file.
+        _ if (starts(b"-Wp,") && arg.windows(2).any(|w| w == b"-M"))
+            || arg == b"-Xpreprocessor" =>
+        {
+            "extra_output"
+        }
         b"-" => "stdin",
         _ => return None,
     })
@@ -710,6 +722,8 @@ mod tests {
             (&["-c", "a.c", "-save-temps=obj"], "save_temps"),
             (&["-c", "a.c", "-fstack-usage"], "extra_output"),
             (&["-c", "a.c", "-flto"], "lto_random_seed"),
+            (&["-c", "a.c", "-Wp,-MD,.a.o.d"], "extra_output"),
+            (&["-c", "a.c", "-frecord-command-line"], "records_arguments"),
             (&["@args.rsp"], "response_file"),
             (&["-c", "a.c", "b.c"], "not_one_source"),
             (&["-c", "a.c", "-o", "-"], "output_to_stdout"),
