@@ -162,7 +162,12 @@ fn unredirectable(arg: &[u8]) -> Option<&'static str> {
             || starts(b"-fopt-info")
             || starts(b"-ftime-trace")
             || starts(b"-MJ")
-            || starts(b"-Wa,") =>
+            || starts(b"-Wa,")
+            || starts(b"--serialize-diagnostics")
+            || starts(b"-fdiagnostics-format=sarif-file")
+            || starts(b"-fdiagnostics-add-output")
+            || starts(b"-dumpdir")
+            || starts(b"-dumpbase") =>
         {
             "extra_output"
         }
