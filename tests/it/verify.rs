@@ -104,21 +104,21 @@ const ARGS: &[&str] = &["-c", "a.c", "-o", "a.o", "-MD"];
 /// The stale-hit scenario for one tool: compile with V=1 (a miss), change V to 2 behind
 /// the tool's back, compile again (a hit of the V=1 entry), checked.
 fn stale(w: &World, run_args: &[&str]) -> std::process::Output {
+    stale_via(w, None, run_args)
+}
+
+/// `stale` in launcher mode (`toolchainkit WRAPPER ARGS`), or in masquerade mode when
+/// `shims` is given (the shim `gcc` first in PATH, the wrapper directory after it).
+fn stale_via(w: &World, shims: Option<&Path>, run_args: &[&str]) -> std::process::Output {
     let wrap = wrapper(w, "1");
     w.write("a.c", A_C);
-    w.toolchainkit()
-        .args(run_args)
-        .arg(&wrap)
-        .args(ARGS)
-        .silent()
-        .run();
+    let compile = || match shims {
+        Some(s) => w.test_shim(s, "gcc").args(ARGS),
+        None => w.toolchainkit().args(run_args).arg(&wrap).args(ARGS),
+    };
+    compile().silent().run();
     set_value(w, "2");
-    w.toolchainkit()
-        .args(run_args)
-        .arg(&wrap)
-        .args(ARGS)
-        .any_status()
-        .run()
+    compile().any_status().run()
 }
 
 /// Check a caught stale hit: the build has V=2's objects, stats/doctor/trace name it.
@@ -171,23 +171,32 @@ fn ccache_stale_hit_is_caught_and_the_build_gets_the_fresh_object() {
     if skip_without_tools() {
         return;
     }
-    let w = World::new();
-    w.config(
-        "[cache]\ntool = \"ccache\"\ndir = \"cache\"\nverify = 1.0\n\n[ccache]\ncompiler_check = \"string:fixed\"\n\n[stats]\ntrace = true\n",
-    );
-    let out = stale(&w, &[]);
-    assert!(out.status.success(), "{}", describe(&out));
-    assert!(
-        out.stdout.is_empty() && out.stderr.is_empty(),
-        "{}",
-        describe(&out)
-    );
-    assert_caught(&w, "ccache", "hit.direct.local");
-    assert_eq!(
-        w.stats()["verify"]["mismatches"][0]["storage"],
-        "local",
-        "ccache says where the hit came from"
-    );
+    for masquerade in [false, true] {
+        let (mut w, shims) = World::with_shims();
+        w.path_front.push(w.root().join("wrap"));
+        w.config(
+            "[cache]\ntool = \"ccache\"\ndir = \"cache\"\nverify = 1.0\n\n[ccache]\ncompiler_check = \"string:fixed\"\n\n[stats]\ntrace = true\n",
+        );
+        let out = stale_via(&w, masquerade.then_some(shims.as_path()), &[]);
+        assert!(out.status.success(), "{}", describe(&out));
+        assert!(
+            out.stdout.is_empty() && out.stderr.is_empty(),
+            "{}",
+            describe(&out)
+        );
+        assert_caught(&w, "ccache", "hit.direct.local");
+        let ev = &w.stats()["verify"]["mismatches"][0];
+        assert_eq!(
+            ev["storage"], "local",
+            "ccache says where the hit came from"
+        );
+        assert!(
+            ev["compiler"]
+                .as_str()
+                .is_some_and(|c| c.ends_with("wrap/gcc")),
+            "masquerade {masquerade}: {ev}"
+        );
+    }
 }
 
 #[test]
