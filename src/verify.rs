@@ -366,8 +366,24 @@ fn first_difference(a: &[PathBuf], b: &[PathBuf]) -> Option<String> {
 }
 
 /// The directory for scratch compiles: private to this user, in the state directory.
+/// Scratch directories an hour old are left by a shim that was killed during its check:
+/// they go (a directory listing per sampled hit, next to a whole compile).
 fn scratch_base() -> io::Result<PathBuf> {
-    private::own_state_subdir("verify")
+    let base = private::own_state_subdir("verify")?;
+    if let Ok(rd) = fs::read_dir(&base) {
+        for e in rd.flatten() {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 3600);
+            if old {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    Ok(base)
 }
 
 type Found = (Verdict, Option<String>, Option<Event>);

@@ -387,6 +387,18 @@ fn normal_build_all_ok_objects_identical_every_client_and_mode() {
             "{tool}/{client}: {s}"
         );
         assert_eq!(s["verify"]["ok"], 3, "{s}");
+        let scratch = w.root().join("state/toolchainkit/verify");
+        let left: Vec<_> = std::fs::read_dir(&scratch)
+            .expect("the private scratch directory")
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "scratch compiles left behind: {left:?}");
+        assert_eq!(
+            mode(&scratch) & 0o777,
+            0o700,
+            "the scratch directory is private"
+        );
         assert!(
             s["verify"]["avg_ms"].as_f64().is_some_and(|ms| ms > 0.0),
             "{s}"
