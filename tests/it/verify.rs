@@ -6,7 +6,8 @@
 //!   sccache in direct mode): the stale hit is caught (`verify.mismatch`), the object in
 //!   the build directory equals a bare compile, `stats`, `doctor` and the trace say so;
 //!   with `strict` the compile fails with the message and the wrong object is gone;
-//! - two valid remote entries swapped on the Redis server: caught;
+//! - two valid remote entries swapped on the Redis server (sccache, and ccache without its
+//!   direct mode): caught, named as a remote hit where the tool says so;
 //! - `__DATE__`/`__TIME__` with ccache's `time_macros` sloppiness, the entry made on
 //!   another day: `verify.nondeterministic`, not a mismatch;
 //! - a normal build with `verify = 1.0`: every hit `verify.ok`, objects and depfiles equal
@@ -450,13 +451,25 @@ fn redis_entries_swapped_on_the_server_are_caught() {
     if skip_unless(&needs) {
         return;
     }
+    swapped("sccache", "hit.sccache", "unknown");
+    // ccache without its direct mode stores one entry per compile (no manifest), so the
+    // two keys on the server are the two results.
+    swapped("ccache", "hit.preprocessed.remote", "remote");
+}
+
+/// Machine A stores a.c's and b.c's objects on the server; the two entries are swapped
+/// there; machine B (empty local cache, the remote read-only) compiles a.c: caught.
+fn swapped(tool: &str, hit_key: &str, storage: &str) {
     let mut w = World::new();
+    if tool == "ccache" {
+        w.set_env("CCACHE_NODIRECT", "1");
+    }
     let pw = format!("verify-{}", std::process::id());
     let server = servers::redis(&w.root().join("server"), &pw);
     w.set_env("TK_REDIS_PW", &pw);
     let cfg = |ro: bool| {
         format!(
-            "[cache]\ntool = \"sccache\"\nverify = 1.0\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_REDIS_PW\"\ndb = 2\nread_only = {ro}\n",
+            "[cache]\ntool = \"{tool}\"\nverify = 1.0\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_REDIS_PW\"\ndb = 2\ntimeout_ms = 2000\nread_only = {ro}\n",
             server.port
         )
     };
@@ -490,7 +503,7 @@ fn redis_entries_swapped_on_the_server_are_caught() {
         .filter(|k| !k.contains("sccache_check"))
         .map(str::to_string)
         .collect();
-    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(keys.len(), 2, "{tool}: {keys:?}");
     // Swap them: both stay valid entries, each under the other's key.
     cli(&["rename", &keys[0], "tk-swap"]);
     cli(&["rename", &keys[1], &keys[0]]);
@@ -506,7 +519,12 @@ fn redis_entries_swapped_on_the_server_are_caught() {
         .env("TOOLCHAINKIT_CACHE_DIR", w.root().join("cache-b"))
         .args(["stats", "--json"])
         .json();
-    assert_eq!(count(&s, "hit.sccache"), 1, "a remote hit: {s}");
-    assert_eq!(verify_keys(&s), [("verify.mismatch".to_string(), 1)], "{s}");
+    assert_eq!(count(&s, hit_key), 1, "{tool}: a remote hit: {s}");
+    assert_eq!(
+        verify_keys(&s),
+        [("verify.mismatch".to_string(), 1)],
+        "{tool}: {s}"
+    );
+    assert_eq!(s["verify"]["mismatches"][0]["storage"], storage, "{s}");
     drop(server);
 }
