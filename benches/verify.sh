@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # What `[cache] verify` costs on a warm cache: the zstd library's sources (from the
 # zstd-sys crate in target/bench-src) built through toolchainkit + ccache, every compile a
-# hit, with verify = 0, 0.01, 0.1 and 1.0; the build's wall time and the checks counted.
-# Usage: bash benches/verify.sh [FILES] (default 12 sources; each build is sequential).
+# hit, with verify = 0, 0.01, 0.1 and 1.0: the warm build's wall time per hit and the
+# checks counted. Builds are sequential; the warm builds run ROUNDS times over the files
+# (1.0: once), so the small fractions sample enough hits.
+# Usage: bash benches/verify.sh [FILES] (default 20 sources; ROUNDS=5). A run takes about
+# three cold builds of FILES (3 minutes for the figures in docs/verify.md, a loaded machine).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CRATE="$ROOT/target/bench-src/zstd-sys-2.0.16+zstd.1.5.7.crate"
