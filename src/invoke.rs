@@ -134,15 +134,24 @@ pub fn run(call: Call) -> ! {
     } else {
         None
     };
+    // `[cache] verify`: a sampled hit is checked against a fresh compile (after `nanos`,
+    // so the hit's own time stays the hit's).
+    let checked = crate::verify::after(&job, &ran);
+    let verdict = checked.as_ref().map(|c| c.verdict.key());
     record(
         &cfg,
-        &ran.outcome,
-        cause,
+        (&ran.outcome, cause, verdict.as_deref()),
         nanos,
         &call,
         &res.real,
         ran.status,
     );
+    if let Some(c) = checked {
+        crate::verify::record(&cfg, &c);
+        if let Some(msg) = c.fail {
+            fail(1, msg);
+        }
+    }
     process::exit_like(ran.status)
 }
 
@@ -301,11 +310,11 @@ fn not_cached(parsed: &crate::args::Args<'_>) -> Option<Outcome> {
     None
 }
 
-/// Add this invocation to the project's stats (and trace). Never fails the compile.
+/// Add this invocation to the project's stats (and trace): its outcome with a miss's cause
+/// and a checked hit's verdict. Never fails the compile.
 fn record(
     cfg: &Config,
-    outcome: &Outcome,
-    cause: Option<&str>,
+    (outcome, cause, verify): (&Outcome, Option<&str>, Option<&str>),
     nanos: u64,
     call: &Call,
     real: &Path,
@@ -335,7 +344,15 @@ fn record(
                 log::warn!("cannot record why the compile ran degraded: {e}");
             }
             if trace {
-                crate::stats::trace::append(p, cfg, (&key, cause), nanos, call, real, status);
+                crate::stats::trace::append(
+                    p,
+                    cfg,
+                    (&key, cause, verify),
+                    nanos,
+                    call,
+                    real,
+                    status,
+                );
             }
             if outside && let Ok(cwd) = std::env::current_dir() {
                 let source = crate::args::parse(&call.args).sources.first().copied();

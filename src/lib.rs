@@ -26,6 +26,7 @@ pub mod resolve;
 pub mod secrets;
 pub mod stats;
 pub mod userdb;
+pub mod verify;
 
 use std::ffi::OsString;
 

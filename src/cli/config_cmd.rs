@@ -65,6 +65,11 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
             format!("\"{}\"", cfg.sccache_client.value.name()),
             cfg.sccache_client.origin.to_string(),
         ),
+        (
+            "cache.verify".into(),
+            cfg.verify.value.describe(),
+            cfg.verify.origin.to_string(),
+        ),
     ];
     match &cfg.remote.value {
         None => out.push((

@@ -221,6 +221,10 @@ enum Cmd {
     /// Run a command (a whole build) with this project's configuration pinned for every
     /// compile in it, wherever they run (TOOLCHAINKIT_CONFIG).
     Run {
+        /// Check every cache hit of this build against a fresh compile (`all`, the
+        /// default), or fail a compile whose hit differs (`strict`): TOOLCHAINKIT_VERIFY.
+        #[arg(long, value_name = "HOW", num_args = 0..=1, default_missing_value = "all", value_parser = ["all", "strict"])]
+        verify: Option<String>,
         /// The command and its arguments, e.g. `-- cargo build`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         command: Vec<OsString>,
@@ -449,7 +453,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             use clap::CommandFactory;
             manual::completions(Cli::command(), shell)
         }
-        Some(Cmd::Run { command }) => run_cmd::run(&command),
+        Some(Cmd::Run { verify, command }) => run_cmd::run(&command, verify.as_deref()),
         Some(Cmd::Man { dir }) => {
             use clap::CommandFactory;
             manual::man(Cli::command(), dir.as_deref())

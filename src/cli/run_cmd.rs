@@ -14,6 +14,10 @@
 //! `CC="toolchainkit gcc"` as a wrapper and its compiler. A compiler named by an absolute
 //! path (`CC=/usr/bin/gcc`) is not reached this way; `toolchainkit doctor` shows the
 //! compiles that ran outside the project.
+//!
+//! `--verify` checks every cache hit of the build against a fresh compile
+//! (`TOOLCHAINKIT_VERIFY=1`; `--verify=strict`: a hit that differs fails its compile),
+//! whatever the configuration's `verify` fraction: a nightly job's check of the cache.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -63,7 +67,7 @@ fn link(exe: &Path, path: &Path) -> std::io::Result<()> {
     Err(std::io::Error::other("it keeps changing"))
 }
 
-pub fn run(command: &[OsString]) -> anyhow::Result<i32> {
+pub fn run(command: &[OsString], verify: Option<&str>) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let Some((file, explicit)) = discover::project_file(Place::cwd(&cwd)) else {
         crate::errln!(
@@ -79,7 +83,7 @@ pub fn run(command: &[OsString]) -> anyhow::Result<i32> {
     };
     let file = std::fs::canonicalize(&file).unwrap_or(file);
     // The build would fail on every compile with an invalid file: say so once, now.
-    config::load(Place::cwd(&cwd))?;
+    let cfg = config::load(Place::cwd(&cwd))?;
     let Some((program, args)) = command.split_first() else {
         anyhow::bail!("no command given: toolchainkit run -- COMMAND [ARGS...]");
     };
@@ -105,6 +109,16 @@ pub fn run(command: &[OsString]) -> anyhow::Result<i32> {
     if !explicit {
         // Pinned, not chosen: its compiles judge it as the found file it is (owner, trust).
         cmd.env(discover::FOUND_VAR, "1");
+    }
+    match verify {
+        // Every hit; a configured `strict` stays strict.
+        Some("all") if cfg.verify.value != config::Verify::Strict => {
+            cmd.env(config::VERIFY_VAR, "1");
+        }
+        Some(_) => {
+            cmd.env(config::VERIFY_VAR, "strict");
+        }
+        None => {}
     }
     let err = cmd.exec();
     crate::errln!(

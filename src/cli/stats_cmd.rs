@@ -80,6 +80,7 @@ pub fn to_json(s: &Stats, path: &Path, t: &saved::Saved) -> serde_json::Value {
         "time_saved_secs": t.secs,
         "time_saved_basis": t.basis,
         "time_saved_how": t.how,
+        "verify": crate::verify::to_json(s, path),
         "late_records": s.late_records,
         "miss_causes": s.causes,
         "notices": s.notices,
@@ -126,6 +127,9 @@ fn print_table(s: &Stats, path: &Path, t: &saved::Saved, cfg: &crate::config::Co
     }
     for line in crate::explain::report::stats_lines(&s.causes, cfg) {
         crate::outln!("{line}");
+    }
+    if let Some(line) = crate::verify::summary(s) {
+        crate::outln!("verified hits:  {line}");
     }
     crate::outln!();
     crate::outln!("{:<44} {:>9} {:>12}", "outcome", "count", "avg ms");
@@ -329,6 +333,10 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         for n in &all_notices {
             crate::outln!("notice: {n}");
         }
+        if let Some((problem, fix)) = crate::verify::problem(&s, &path) {
+            crate::outln!("problem: {problem}");
+            crate::outln!("hint: {fix}");
+        }
         print_table(&s, &path, &t, &cfg);
         super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());
         if let Some(t) = tool_stats {
@@ -487,6 +495,7 @@ pub fn summary_line(
         ("fallback.", "fallback"),
         ("error.", "errors"),
         ("forwarded.", "forwarded"),
+        ("verify.mismatch", "wrong hits (verify.mismatch)"),
     ] {
         let n = w.sum(prefix).count;
         if n > 0 {

@@ -37,6 +37,43 @@ impl<'de> Deserialize<'de> for Number {
     }
 }
 
+/// `cache.verify` as written: a number from 0 to 1, or the string `"strict"` (the
+/// schema has checked which).
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyValue(pub super::Verify);
+
+impl<'de> Deserialize<'de> for VerifyValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = VerifyValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number from 0.0 to 1.0, or \"strict\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<VerifyValue, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<VerifyValue, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<VerifyValue, E> {
+                if (0.0..=1.0).contains(&v) {
+                    Ok(VerifyValue(super::Verify::Fraction(v)))
+                } else {
+                    Err(E::custom("verify: a fraction from 0.0 to 1.0"))
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<VerifyValue, E> {
+                match v {
+                    "strict" => Ok(VerifyValue(super::Verify::Strict)),
+                    _ => Err(E::custom("verify: a fraction or \"strict\"")),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -64,6 +101,7 @@ pub struct FileCache {
     pub size_gb: Option<Number>,
     pub install: Option<bool>,
     pub sccache_client: Option<super::SccacheClient>,
+    pub verify: Option<VerifyValue>,
     pub remote: Option<FileRemote>,
 }
 

@@ -164,6 +164,37 @@ impl SccacheClient {
     }
 }
 
+/// `cache.verify`: which cache hits are re-checked against a fresh compile (`crate::verify`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verify {
+    /// This fraction of hits (0.0: none, the default; 1.0: every one).
+    Fraction(f64),
+    /// Every hit, and a hit that differs from the fresh compile fails the compile.
+    Strict,
+}
+
+impl Verify {
+    /// `0.0` to `1.0`, or `strict` (`TOOLCHAINKIT_VERIFY`'s spellings).
+    pub fn parse(s: &str) -> Option<Self> {
+        if s.eq_ignore_ascii_case("strict") {
+            return Some(Verify::Strict);
+        }
+        s.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| (0.0..=1.0).contains(f))
+            .map(Verify::Fraction)
+    }
+
+    /// As `toolchainkit config` shows it.
+    pub fn describe(self) -> String {
+        match self {
+            Verify::Fraction(f) => format!("{f:?}"),
+            Verify::Strict => "\"strict\"".into(),
+        }
+    }
+}
+
 /// The layer an effective value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -224,6 +255,7 @@ pub struct Config {
     pub size_gb: Setting<Option<f64>>,
     pub install: Setting<bool>,
     pub sccache_client: Setting<SccacheClient>,
+    pub verify: Setting<Verify>,
     pub remote: Setting<Option<Remote>>,
     pub stats_file: Setting<Option<PathBuf>>,
     pub trace: Setting<bool>,
@@ -265,6 +297,7 @@ impl Default for Config {
             size_gb: Setting::new(None),
             install: Setting::new(false),
             sccache_client: Setting::new(SccacheClient::Native),
+            verify: Setting::new(Verify::Fraction(0.0)),
             remote: Setting::new(None),
             stats_file: Setting::new(None),
             trace: Setting::new(false),
@@ -682,6 +715,9 @@ fn apply_text(
         if let Some(v) = c.sccache_client {
             cfg.sccache_client.set(v, origin);
         }
+        if let Some(v) = c.verify {
+            cfg.verify.set(v.0, origin);
+        }
         if let Some(r) = c.remote {
             let mut errs = remote::validate(&r);
             if all && matches!(origin, Origin::Project(_)) {
@@ -797,6 +833,9 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// The variable that overrides `cache.verify` (`toolchainkit run --verify` sets it).
+pub const VERIFY_VAR: &str = "TOOLCHAINKIT_VERIFY";
+
 fn apply_env(cfg: &mut Config) -> Result<(), ConfigError> {
     if let Some(v) = env_str("TOOLCHAINKIT_TOOL") {
         let t = ToolChoice::parse(&v).ok_or_else(|| {
@@ -822,6 +861,16 @@ fn apply_env(cfg: &mut Config) -> Result<(), ConfigError> {
         })?;
         cfg.sccache_client
             .set(c, &Origin::Env("TOOLCHAINKIT_SCCACHE_CLIENT"));
+    }
+    if let Some(v) = env_str(VERIFY_VAR) {
+        let p = Verify::parse(&v).ok_or_else(|| {
+            ConfigError::env(
+                VERIFY_VAR,
+                format!("not a fraction of hits or `strict`: `{v}`"),
+                "a number from 0.0 to 1.0 (e.g. TOOLCHAINKIT_VERIFY=0.01), or strict",
+            )
+        })?;
+        cfg.verify.set(p, &Origin::Env(VERIFY_VAR));
     }
     if let Some(v) = env_str("TOOLCHAINKIT_PREFER") {
         let mut list = Vec::new();
@@ -948,6 +997,25 @@ mod tests {
         assert_eq!(e.line, Some(2));
         assert_eq!(e.key.as_deref(), Some("cache.sccache_client"));
         assert_eq!(e.hint.as_deref(), Some("did you mean `native`?"));
+    }
+
+    #[test]
+    fn verify_values() {
+        for ok in ["0", "0.01", "1", "1.0", "\"strict\""] {
+            assert!(
+                errors(&format!("[cache]\nverify = {ok}\n")).is_empty(),
+                "{ok}"
+            );
+        }
+        for bad in ["1.5", "-0.1", "\"always\"", "true"] {
+            let e = &errors(&format!("[cache]\nverify = {bad}\n"))[0];
+            assert_eq!(e.key.as_deref(), Some("cache.verify"), "{bad}");
+            assert_eq!(e.line, Some(2));
+        }
+        assert_eq!(Verify::parse("strict"), Some(Verify::Strict));
+        assert_eq!(Verify::parse("0.5"), Some(Verify::Fraction(0.5)));
+        assert_eq!(Verify::parse("2"), None);
+        assert_eq!(Verify::parse("nan"), None);
     }
 
     #[test]

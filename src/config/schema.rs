@@ -43,6 +43,8 @@ pub enum Ty {
         max: i64,
         unit: &'static str,
     },
+    /// A number from 0 to 1, or this one word.
+    FractionOr(&'static str),
     /// A string, or a list of strings.
     TextOrList,
     /// A table of string values with free keys.
@@ -201,6 +203,7 @@ const CACHE: &[Field] = &[
         Ty::Enum(&["native", "process"]),
         "sccache_client = \"native\"",
     ),
+    f("verify", Ty::FractionOr("strict"), "verify = 0.01"),
     f("remote", Ty::Table(REMOTE), "[cache.remote]"),
 ];
 
@@ -429,6 +432,15 @@ fn check_value(ty: Ty, v: &DeValue<'_>) -> Option<String> {
                     format!(" {unit}")
                 }
             )),
+        },
+        Ty::FractionOr(word) => match (number_value(v), v.as_str()) {
+            (Some(n), _) if (0.0..=1.0).contains(&n) => None,
+            (Some(_), _) => Some("must be a fraction from 0.0 to 1.0".into()),
+            (None, Some(s)) if s == word => None,
+            (None, Some(s)) => Some(format!(
+                "unknown value \"{s}\", expected a number from 0.0 to 1.0 or \"{word}\""
+            )),
+            (None, None) => expected(&format!("a number from 0.0 to 1.0, or \"{word}\"")),
         },
         Ty::TextOrList => match v {
             DeValue::String(_) => None,

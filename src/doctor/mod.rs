@@ -138,6 +138,7 @@ pub fn run_all(ctx: &Ctx) -> Vec<Check> {
     out.extend(cache_dir::checks(ctx));
     out.extend(container::checks(ctx));
     out.extend(stats_file::checks(ctx));
+    out.extend(crate::verify::doctor_checks(&ctx.cfg));
     out.extend(remote::checks(ctx));
     out.extend(dist::checks(ctx));
     out

@@ -104,6 +104,14 @@ impl Stats {
         }
     }
 
+    /// Count `key` without counting an invocation: a check made of an invocation that is
+    /// already counted under its outcome (`verify.ok`, ...).
+    fn add_note(&mut self, key: &str, nanos: u64) {
+        let b = self.outcomes.entry(key.to_string()).or_default();
+        b.count += 1;
+        b.nanos = b.nanos.saturating_add(nanos);
+    }
+
     /// Sum of the buckets whose key starts with `prefix` (e.g. `hit.`).
     pub fn sum(&self, prefix: &str) -> Bucket {
         let mut total = Bucket::default();
@@ -456,6 +464,24 @@ pub fn record_in(
     Ok(())
 }
 
+/// Add `key` to the stats file at `path` without counting an invocation (the invocation
+/// it belongs to is recorded by `record_in`). Waits at most `wait` for the lock; a lock
+/// held longer drops the note (logged), never the compile.
+pub fn note(path: &Path, key: &str, nanos: u64, wait: Duration) -> io::Result<()> {
+    let Some(guard) = lock(path, wait)? else {
+        log::warn!(
+            "stats lock {} held too long; `{key}` not recorded",
+            path.display()
+        );
+        return Ok(());
+    };
+    let Current { mut stats, slots } = read_or_recover(path)?;
+    stats.add_note(key, nanos);
+    write_back(path, slots, &stats)?;
+    drop(guard);
+    Ok(())
+}
+
 /// Read the stats (for `toolchainkit stats`), folding nothing and changing nothing.
 pub fn load(path: &Path) -> io::Result<Option<Stats>> {
     let read = private::open_own(path, Access::Read).and_then(|mut f| format::read_bounded(&mut f));
@@ -537,6 +563,23 @@ mod tests {
             }
         );
         assert_eq!(s.sum("miss").count, 1);
+    }
+
+    #[test]
+    fn a_note_counts_no_invocation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("stats");
+        record(&path, "hit.sccache", 3).expect("record");
+        note(&path, "verify.ok", 40, LOCK_WAIT).expect("note");
+        let s = load(&path).expect("load").expect("some stats");
+        assert_eq!(s.invocations, 1);
+        assert_eq!(
+            s.outcomes["verify.ok"],
+            Bucket {
+                count: 1,
+                nanos: 40
+            }
+        );
     }
 
     #[test]

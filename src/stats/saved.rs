@@ -269,6 +269,7 @@ mod tests {
             source: Some(src.into()),
             output: Some(format!("{src}.o")),
             cause: None,
+            verify: None,
         };
         let events = vec![
             ev(300, 10, "hit.direct.local", "a.c"),

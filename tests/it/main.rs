@@ -34,3 +34,4 @@ mod stats_summary;
 mod tool_install;
 mod trace_timeline;
 mod trust;
+mod verify;

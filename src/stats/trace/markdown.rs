@@ -97,6 +97,7 @@ mod tests {
             source: Some(source.into()),
             output: None,
             cause: None,
+            verify: None,
         };
         let t = lay_out(vec![
             ev(1_000_000, "hit.direct.local", "/src/p/a.c"),

@@ -42,6 +42,9 @@ pub struct Event {
     /// A miss's cause (`header`, `args`, ...: `toolchainkit explain` says more).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// The re-check of a sampled hit (`verify.ok`, `verify.mismatch`, ...), if it was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<String>,
 }
 
 impl Event {
@@ -75,12 +78,12 @@ fn source_and_output(args: &[OsString]) -> (Option<String>, Option<String>) {
     )
 }
 
-/// Append one event, the outcome with a miss's cause (called under the stats lock).
-/// Rotates at `trace_max_mb`.
+/// Append one event (called under the stats lock): the outcome, a miss's cause, and for a
+/// sampled hit its check (`verify.ok`, ...). Rotates at `trace_max_mb`.
 pub fn append(
     stats_path: &Path,
     cfg: &Config,
-    (outcome, cause): (&str, Option<&str>),
+    (outcome, cause, verify): (&str, Option<&str>, Option<&str>),
     nanos: u64,
     call: &Call,
     real: &Path,
@@ -129,6 +132,7 @@ pub fn append(
         source,
         output,
         cause: cause.map(str::to_string),
+        verify: verify.map(str::to_string),
     };
     let Ok(mut line) = serde_json::to_vec(&ev) else {
         return;

@@ -431,6 +431,7 @@ mod tests {
             source: Some(source.into()),
             output: None,
             cause: None,
+            verify: None,
         }
     }
 
@@ -518,6 +519,7 @@ mod tests {
             source: Some("</text><script>alert(1)</script>\u{7}.c".into()),
             output: Some("a&b.o".into()),
             cause: None,
+            verify: None,
         }]);
         let doc = svg(&t);
         assert!(!doc.contains("<script>"), "{doc}");

@@ -435,6 +435,7 @@ mod tests {
             source: Some(format!("s{start}.c")),
             output: None,
             cause: None,
+            verify: None,
         }
     }
 
