@@ -29,6 +29,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "stats",
     "trace",
     "cache",
+    "ci",
     "env",
     "cmake",
     "container-args",

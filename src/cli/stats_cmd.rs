@@ -176,7 +176,37 @@ fn notices(s: &Stats) -> Vec<String> {
     out
 }
 
-pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
+/// The counters of the stats file at `path` now, and whether it exists; `clear_notices`
+/// clears the one-time notices (only `stats` shows them).
+pub fn current(path: &Path, clear_notices: bool) -> anyhow::Result<(Stats, bool)> {
+    // Folding pending records and showing notices once both go through the lock; only
+    // `stats` and `stats --json` show them, so only those clear them.
+    let exists = path.exists() || stats::pending_path(path).exists();
+    let s = if exists {
+        stats::update(path, |s| {
+            let shown = s.clone();
+            if clear_notices {
+                s.notices.clear();
+            }
+            shown
+        })
+        // A lock held too long still lets the counters be shown; a refused file does not.
+        .or_else(|e| match e.kind() {
+            std::io::ErrorKind::TimedOut => stats::load(path).map(Option::unwrap_or_default),
+            _ => Err(e),
+        })
+        .with_context(|| format!("cannot read {}", path.display()))?
+    } else {
+        // Nothing recorded yet: say so, unless the lock itself is unusable (then no
+        // compile can record anything).
+        stats::probe_lock(path, std::time::Duration::ZERO)
+            .with_context(|| format!("cannot use {}", path.display()))?;
+        Stats::default()
+    };
+    Ok((s, exists))
+}
+
+pub fn run(action: Action, json: bool, gates: &super::gate::Gates) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let path = stats::stats_path(&cfg);
     match action {
@@ -184,30 +214,7 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         Action::Zero => return zero(&cwd, &cfg, &path),
         _ => {}
     }
-    // Folding pending records and showing notices once both go through the lock; only
-    // `stats` and `stats --json` show them, so only those clear them.
-    let exists = path.exists() || stats::pending_path(&path).exists();
-    let s = if exists {
-        stats::update(&path, |s| {
-            let shown = s.clone();
-            if action == Action::Show {
-                s.notices.clear();
-            }
-            shown
-        })
-        // A lock held too long still lets the counters be shown; a refused file does not.
-        .or_else(|e| match e.kind() {
-            std::io::ErrorKind::TimedOut => stats::load(&path).map(Option::unwrap_or_default),
-            _ => Err(e),
-        })
-        .with_context(|| format!("cannot read {}", path.display()))?
-    } else {
-        // Nothing recorded yet: say so, unless the lock itself is unusable (then no
-        // compile can record anything).
-        stats::probe_lock(&path, std::time::Duration::ZERO)
-            .with_context(|| format!("cannot use {}", path.display()))?;
-        Stats::default()
-    };
+    let (s, exists) = current(&path, action == Action::Show)?;
     if exists
         && let Some(p) = cfg.project_dir()
         && stats::recorded_project(&path).is_none()
@@ -217,7 +224,7 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
     }
     match action {
         Action::Mark => return set_mark(&path, &s, json),
-        Action::SinceMark => return since_mark(&path, &s, json),
+        Action::SinceMark => return since_mark(&path, &s, json, gates),
         _ => {}
     }
     let tool_stats = super::server::sccache_counters(&cwd, &cfg);
@@ -409,8 +416,18 @@ fn short_basis(basis: &str) -> &'static str {
     }
 }
 
-/// `stats --since-mark`: the counters added since `stats --mark`, as one line.
-fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
+/// One build's counters: those added since `stats --mark`, and what they saved.
+pub struct Build {
+    pub w: Stats,
+    pub window: mark::Window,
+    pub mark: Option<mark::Mark>,
+    /// Where the window starts, Unix microseconds (for the trace).
+    pub from_us: u64,
+    pub saved: saved::Saved,
+}
+
+/// The build since the mark of the stats file at `path`, whose counters now are `s`.
+pub fn build_since_mark(path: &Path, s: &Stats) -> Build {
     let m = mark::load_mark(path);
     let (w, window) = mark::since(s, m.as_ref().map(|m| &m.stats));
     let from_us = match (window, &m) {
@@ -438,22 +455,53 @@ fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
             },
         ],
     );
-    if json {
-        let mut v = to_json(&w, path, &t);
-        v["window"] = serde_json::json!(match window {
+    Build {
+        w,
+        window,
+        mark: m,
+        from_us,
+        saved: t,
+    }
+}
+
+impl Build {
+    /// `stats --since-mark --json`'s document.
+    pub fn to_json(&self, path: &Path) -> serde_json::Value {
+        let mut v = to_json(&self.w, path, &self.saved);
+        v["window"] = serde_json::json!(match self.window {
             mark::Window::SinceMark => "since_mark",
             mark::Window::ZeroedAfterMark => "zeroed_after_mark",
             mark::Window::NoMark => "no_mark",
         });
-        v["marked_at_us"] = serde_json::json!(m.as_ref().map(|m| m.marked_at_us));
+        v["marked_at_us"] = serde_json::json!(self.mark.as_ref().map(|m| m.marked_at_us));
+        v
+    }
+}
+
+/// `stats --since-mark`: the counters added since `stats --mark`, as one line, then the
+/// gates asked for (exit `gate::EXIT_GATE` when one fails).
+fn since_mark(
+    path: &Path,
+    s: &Stats,
+    json: bool,
+    gates: &super::gate::Gates,
+) -> anyhow::Result<i32> {
+    let b = build_since_mark(path, s);
+    let v = b.to_json(path);
+    if json {
         println!("{v}");
     } else {
         println!(
             "{}",
-            summary_line(&w, &t, window, m.as_ref().map(|m| m.marked_at_us))
+            summary_line(
+                &b.w,
+                &b.saved,
+                b.window,
+                b.mark.as_ref().map(|m| m.marked_at_us)
+            )
         );
     }
-    Ok(0)
+    Ok(super::gate::check(gates, &b, &v, path))
 }
 
 /// sccache's counters are numbers or per-language maps (`{"counts": {...}}`): their total.

@@ -1,0 +1,389 @@
+//! CI in a few steps: the action's own steps (`ci/action.sh`, which `action.yml` runs)
+//! under a simulated GitHub runner — a fresh HOME per job, the cache directory copied
+//! between runs as actions/cache restores it, a different checkout path per run, the
+//! GITHUB_* variables and temporary GITHUB_ENV / GITHUB_PATH / GITHUB_OUTPUT /
+//! GITHUB_STEP_SUMMARY files — with the real gcc, ccache and sccache; `ci key`, the
+//! gates, `cache trim` for both tools, and `action.yml` checked against its schema.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+
+/// The repository root: where `action.yml` and `ci/action.sh` live.
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `cp -a`: copy a tree keeping its modes and times, as a cache restore does.
+fn copy_tree(from: &Path, to: &Path) {
+    if to.exists() {
+        fs::remove_dir_all(to).expect("remove");
+    }
+    fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(st.success());
+}
+
+/// Bytes and files under a directory.
+fn usage(dir: &Path) -> (u64, u64) {
+    let mut files = 0;
+    let mut bytes = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let m = e.path().symlink_metadata().expect("stat");
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                files += 1;
+                bytes += m.len();
+            }
+        }
+    }
+    (files, bytes)
+}
+
+/// One job on a simulated GitHub runner.
+struct Job<'a> {
+    w: &'a World,
+    dir: PathBuf,
+    checkout: PathBuf,
+    /// The job's variables: the runner's, then what GITHUB_ENV added.
+    env: BTreeMap<String, String>,
+    /// Directories GITHUB_PATH added, newest first.
+    path_front: Vec<String>,
+}
+
+impl<'a> Job<'a> {
+    fn new(w: &'a World, n: u32, sources: &[(&str, &str)]) -> Job<'a> {
+        let dir = w.root().join(format!("job{n}"));
+        // Another checkout path every run, as on runners with per-job work directories.
+        let checkout = dir.join(format!("work-{n}/proj"));
+        for (rel, text) in sources {
+            let p = checkout.join(rel);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            fs::write(p, text).expect("write");
+        }
+        for d in ["home", "temp", "config", "state", "data", "cache-home"] {
+            fs::create_dir_all(dir.join(d)).expect("mkdir");
+        }
+        for f in ["env", "path", "output", "summary"] {
+            fs::write(dir.join(f), "").expect("write");
+        }
+        let s = |p: PathBuf| p.display().to_string();
+        let mut env = BTreeMap::new();
+        for (k, v) in [
+            ("CI", "true".to_string()),
+            ("GITHUB_ACTIONS", "true".to_string()),
+            ("GITHUB_EVENT_NAME", "push".to_string()),
+            ("GITHUB_REF", "refs/heads/main".to_string()),
+            ("GITHUB_REF_NAME", "main".to_string()),
+            ("GITHUB_HEAD_REF", String::new()),
+            ("GITHUB_RUN_ID", format!("{}", 1000 + n)),
+            ("GITHUB_RUN_ATTEMPT", "1".to_string()),
+            ("GITHUB_WORKSPACE", s(checkout.clone())),
+            ("GITHUB_ACTION_PATH", s(repo())),
+            ("GITHUB_ENV", s(dir.join("env"))),
+            ("GITHUB_PATH", s(dir.join("path"))),
+            ("GITHUB_OUTPUT", s(dir.join("output"))),
+            ("GITHUB_STEP_SUMMARY", s(dir.join("summary"))),
+            ("RUNNER_TEMP", s(dir.join("temp"))),
+            ("HOME", s(dir.join("home"))),
+            ("XDG_CONFIG_HOME", s(dir.join("config"))),
+            ("XDG_STATE_HOME", s(dir.join("state"))),
+            ("XDG_DATA_HOME", s(dir.join("data"))),
+            ("XDG_CACHE_HOME", s(dir.join("cache-home"))),
+        ] {
+            env.insert(k.to_string(), v);
+        }
+        Job {
+            w,
+            dir,
+            checkout,
+            env,
+            path_front: Vec::new(),
+        }
+    }
+
+    fn cache_dir(&self) -> PathBuf {
+        self.dir.join("temp/toolchainkit-cache")
+    }
+
+    /// PATH as the runner builds it: GITHUB_PATH's entries, then toolchainkit's
+    /// directory (installed on the image), the pinned tools and the system.
+    fn path(&self, extra_front: Option<&Path>) -> String {
+        let mut parts: Vec<String> = extra_front
+            .map(|p| p.display().to_string())
+            .into_iter()
+            .collect();
+        parts.extend(self.path_front.iter().cloned());
+        parts.push(bin().parent().expect("bin dir").display().to_string());
+        parts.push(tools_dir().display().to_string());
+        parts.push(system_path());
+        parts.join(":")
+    }
+
+    fn command(&self, program: &str, extra_front: Option<&Path>) -> std::process::Command {
+        let mut c = self.w.cmd(program);
+        c.current_dir(&self.checkout)
+            .envs(&self.env)
+            .env("PATH", self.path(extra_front));
+        c
+    }
+
+    /// Read what a step appended to GITHUB_ENV and GITHUB_PATH, as the runner does
+    /// between steps.
+    fn absorb(&mut self) {
+        let env = fs::read_to_string(self.dir.join("env")).expect("env");
+        for line in env.lines() {
+            if let Some((k, v)) = line.split_once('=') {
+                self.env.insert(k.to_string(), v.to_string());
+            }
+        }
+        let path = fs::read_to_string(self.dir.join("path")).expect("path");
+        self.path_front = path.lines().rev().map(str::to_string).collect();
+    }
+
+    /// One phase of the action: `bash ci/action.sh PHASE` with the step's inputs.
+    fn step(&mut self, phase: &str, inputs: &[(&str, &str)]) -> Output {
+        let mut c = self.command("bash", None);
+        c.arg(repo().join("ci/action.sh")).arg(phase);
+        for (k, v) in inputs {
+            c.env(k, v);
+        }
+        let out = c.output().expect("step");
+        self.absorb();
+        out
+    }
+
+    /// The step's outputs (GITHUB_OUTPUT, with its heredoc values).
+    fn outputs(&self) -> BTreeMap<String, String> {
+        let text = fs::read_to_string(self.dir.join("output")).expect("output");
+        let mut out = BTreeMap::new();
+        let mut lines = text.lines();
+        while let Some(l) = lines.next() {
+            if let Some((k, delim)) = l.split_once("<<") {
+                let mut v = Vec::new();
+                for l in lines.by_ref() {
+                    if l == delim {
+                        break;
+                    }
+                    v.push(l);
+                }
+                out.insert(k.to_string(), v.join("\n"));
+            } else if let Some((k, v)) = l.split_once('=') {
+                out.insert(k.to_string(), v.to_string());
+            }
+        }
+        out
+    }
+
+    /// The user's build step: each source compiled with `cc -c` as make would, the
+    /// compiler found in PATH (the shims the action put first).
+    fn build(&self, sources: &[&str]) {
+        for src in sources {
+            let obj = src.replace(".c", ".o");
+            silent(
+                self.command("cc", None)
+                    .args(["-O1", "-c", src, "-o", &obj])
+                    .output()
+                    .expect("compile"),
+            );
+        }
+    }
+
+    /// The user's build takes a few seconds: ccache's eviction by age works in whole
+    /// seconds and, for ages under about four, also removes entries written just now
+    /// (ccache 4.14.2, measured), so the test's builds last as long as a real one.
+    fn finish(&mut self, inputs: &[(&str, &str)]) -> Output {
+        let mark = fs::metadata(self.cache_dir().join("toolchainkit/stats.mark"))
+            .and_then(|m| m.modified())
+            .expect("the mark");
+        let took = mark.elapsed().unwrap_or_default();
+        if let Some(rest) = std::time::Duration::from_secs(5).checked_sub(took) {
+            std::thread::sleep(rest);
+        }
+        self.step("finish", inputs)
+    }
+
+    fn summary(&self) -> String {
+        fs::read_to_string(self.dir.join("summary")).expect("summary")
+    }
+}
+
+/// A value of the summary's table (`| name | value |`).
+fn cell(md: &str, name: &str) -> Option<String> {
+    md.lines().find_map(|l| {
+        let cols: Vec<&str> = l.split('|').map(str::trim).collect();
+        (cols.len() >= 3 && cols[1] == name).then(|| cols[2].to_string())
+    })
+}
+
+fn sources() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("a.c", "int a(int x) { return x * 3; }\n"),
+        ("b.c", "int b(int x) { return x - 7; }\n"),
+        (
+            "extra.c",
+            "static const char big[8192] = {1};\nint extra(int i) { return big[i]; }\n",
+        ),
+        (".toolchainkit.toml", "[cache]\ntool = \"ccache\"\n"),
+    ]
+}
+
+#[test]
+fn the_actions_steps_on_a_simulated_runner_cold_warm_trimmed_and_gated() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let w = World::new();
+    let saved = w.root().join("saved-cache");
+
+    // Run 1: cold, compiles one object more than the later runs.
+    let mut j1 = Job::new(&w, 1, &sources());
+    ok(j1.step("setup", &[("INPUT_TOOL", "ccache")]));
+    let key1 = j1.outputs()["key"].clone();
+    assert!(key1.starts_with("toolchainkit-ccache-linux-"), "{key1}");
+    let o = j1.outputs();
+    assert_eq!(
+        o["restore-keys"],
+        format!("{key1}-main-\n{key1}-"),
+        "this branch's caches, then any: {o:?}"
+    );
+    assert_eq!(o["save-key"], format!("{key1}-main-1001-1"));
+    assert_eq!(o["cache-dir"], j1.cache_dir().display().to_string());
+    ok(j1.step("start", &[]));
+    assert!(
+        j1.env["TOOLCHAINKIT_STATS_FILE"].starts_with(&o["cache-dir"]),
+        "the stats travel with the cache: {:?}",
+        j1.env
+    );
+    assert_eq!(j1.env["CCACHE_BASEDIR"], j1.checkout.display().to_string());
+    j1.build(&["a.c", "b.c", "extra.c"]);
+    let fin = ok(j1.finish(&[]));
+    let md = j1.summary();
+    assert_eq!(cell(&md, "misses").as_deref(), Some("3"), "{md}");
+    assert_eq!(cell(&md, "hits").as_deref(), Some("0"), "{md}");
+    assert!(
+        String::from_utf8_lossy(&fin.stdout).contains("0 hits, 3 misses"),
+        "{}",
+        describe(&fin)
+    );
+    copy_tree(&j1.cache_dir(), &saved);
+
+    // Entries written by run 1 are older than run 2's mark by more than ccache's
+    // one-second resolution of ages.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+
+    // Run 2: another HOME and checkout path, the cache restored: all hits.
+    let mut j2 = Job::new(&w, 2, &sources());
+    ok(j2.step("setup", &[("INPUT_TOOL", "ccache")]));
+    assert_eq!(
+        j2.outputs()["key"],
+        key1,
+        "the key is stable across runs and paths"
+    );
+    copy_tree(&saved, &j2.cache_dir());
+    ok(j2.step("start", &[]));
+    j2.build(&["a.c", "b.c"]);
+    let before_trim = usage(&j2.cache_dir().join("ccache"));
+    let fin = ok(j2.finish(&[]));
+    let md = j2.summary();
+    assert_eq!(cell(&md, "hit rate").as_deref(), Some("100.0 %"), "{md}");
+    assert_eq!(
+        (cell(&md, "hits").as_deref(), cell(&md, "misses").as_deref()),
+        (Some("2"), Some("0")),
+        "{md}"
+    );
+    let saved_cell = cell(&md, "time saved").expect("time saved");
+    assert!(
+        saved_cell.ends_with(')') && !saved_cell.contains("unknown"),
+        "the misses of run 1 travelled with the cache: {saved_cell}"
+    );
+    // The summary's tool counters are ccache's own, zeroed by `ci start`.
+    let c = w.ccache_counters(&j2.cache_dir().join("ccache"));
+    let tool_hits = cell(&md, "`direct_cache_hit`")
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("direct_cache_hit in the summary");
+    let tool_misses = cell(&md, "`cache_miss`")
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("cache_miss in the summary");
+    assert_eq!((tool_hits, tool_misses), (2, 0), "{md}");
+    assert_eq!(
+        c["direct_cache_hit"] + c["preprocessed_cache_hit"],
+        tool_hits,
+        "{c:?}"
+    );
+    // Trim removed what run 2 did not use (extra.c's entries).
+    let after_trim = usage(&j2.cache_dir().join("ccache"));
+    let out = String::from_utf8_lossy(&fin.stdout).into_owned();
+    assert!(
+        out.contains("before:") && out.contains("after:"),
+        "{}",
+        describe(&fin)
+    );
+    assert!(
+        after_trim.1 < before_trim.1 && after_trim.0 < before_trim.0,
+        "trim shrank the cache: {before_trim:?} -> {after_trim:?}\n{out}"
+    );
+    copy_tree(&j2.cache_dir(), &saved);
+
+    // Run 3: the trimmed cache still serves every compile; --fail-on-miss passes.
+    let mut j3 = Job::new(&w, 3, &sources());
+    ok(j3.step("setup", &[("INPUT_TOOL", "ccache")]));
+    assert_eq!(j3.outputs()["key"], key1);
+    copy_tree(&saved, &j3.cache_dir());
+    ok(j3.step("start", &[]));
+    j3.build(&["a.c", "b.c"]);
+    let fin = j3.finish(&[("INPUT_FAIL_ON_MISS", "true")]);
+    assert_eq!(fin.status.code(), Some(0), "{}", describe(&fin));
+    assert_eq!(cell(&j3.summary(), "hit rate").as_deref(), Some("100.0 %"));
+
+    // A new compiler (another `cc` first in PATH) makes another key.
+    let other = w.root().join("other-cc");
+    w.script(&other.join("cc"), "#!/bin/sh\nexec gcc \"$@\"\n");
+    let k = j3
+        .command(&bin().display().to_string(), Some(&other))
+        .args(["ci", "key"])
+        .output()
+        .expect("key");
+    let k = String::from_utf8_lossy(&ok(k).stdout).trim().to_string();
+    assert_ne!(k, key1, "a changed compiler changes the key");
+
+    // Run 4: one source changed: --fail-on-miss fails with exit 3 and names it.
+    let mut changed = sources();
+    changed[1].1 = "int b(int x) { return x - 8; }\n";
+    let mut j4 = Job::new(&w, 4, &changed);
+    ok(j4.step("setup", &[("INPUT_TOOL", "ccache")]));
+    copy_tree(&saved, &j4.cache_dir());
+    ok(j4.step("start", &[]));
+    j4.build(&["a.c", "b.c"]);
+    let fin = j4.finish(&[("INPUT_FAIL_ON_MISS", "true")]);
+    assert_eq!(fin.status.code(), Some(3), "{}", describe(&fin));
+    let err = String::from_utf8_lossy(&fin.stderr);
+    assert!(
+        err.contains("gate failed: 1 miss(es)") && err.contains("  b.o") && !err.contains("a.o"),
+        "{}",
+        describe(&fin)
+    );
+    // A hit-rate gate at 50 % passes (1 of 2), at 60 % fails.
+    let gate = |pct: &str| {
+        j4.command(&bin().display().to_string(), None)
+            .args(["stats", "--since-mark", "--require-hit-rate", pct])
+            .output()
+            .expect("gate")
+            .status
+            .code()
+    };
+    assert_eq!((gate("50"), gate("60")), (Some(0), Some(3)));
+}
