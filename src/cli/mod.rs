@@ -113,8 +113,11 @@ enum Cmd {
         last_build: bool,
         /// Only invocations that started at or after TIME: Unix seconds or
         /// YYYY-MM-DDTHH:MM:SS (UTC).
-        #[arg(long, value_name = "TIME", value_parser = parse_since)]
+        #[arg(long, value_name = "TIME", value_parser = parse_since, conflicts_with = "since_mark")]
         since: Option<u64>,
+        /// Only the build since `stats --mark` (or `ci start`), as `stats --since-mark`.
+        #[arg(long)]
+        since_mark: bool,
         /// Idle seconds that separate two builds.
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_gap)]
         gap: u64,
@@ -412,6 +415,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             html,
             last_build,
             since,
+            since_mark,
             gap,
             input,
         }) => stats_cmd::trace(stats_cmd::TraceArgs {
@@ -419,6 +423,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             svg,
             html,
             input,
+            since_mark,
             pick: crate::stats::trace::timeline::Pick {
                 since_us: since,
                 last_build,

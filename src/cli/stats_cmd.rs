@@ -524,16 +524,25 @@ pub struct TraceArgs {
     pub svg: Option<PathBuf>,
     pub html: Option<PathBuf>,
     pub input: Option<PathBuf>,
+    /// Only the invocations since the mark of this project's stats.
+    pub since_mark: bool,
     pub pick: timeline::Pick,
 }
 
-pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
-    let input = match a.input {
-        Some(i) => i,
-        None => {
-            let (_, cfg) = super::load_config()?;
-            crate::stats::trace::trace_path(&stats::stats_path(&cfg))
-        }
+pub fn trace(mut a: TraceArgs) -> anyhow::Result<i32> {
+    let cfg = match (&a.input, a.since_mark) {
+        (Some(_), false) => None,
+        _ => Some(super::load_config()?.1),
+    };
+    if let Some(cfg) = cfg.as_ref().filter(|_| a.since_mark) {
+        let path = stats::stats_path(cfg);
+        let (s, _) = current(&path, false)?;
+        a.pick.since_us = Some(build_since_mark(&path, &s).from_us);
+    }
+    let input = match (a.input, &cfg) {
+        (Some(i), _) => i,
+        (None, Some(cfg)) => crate::stats::trace::trace_path(&stats::stats_path(cfg)),
+        (None, None) => anyhow::bail!("no trace to read"),
     };
     let mut text = String::new();
     let rotated = input.with_extension("jsonl.1");

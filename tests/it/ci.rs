@@ -387,3 +387,99 @@ fn the_actions_steps_on_a_simulated_runner_cold_warm_trimmed_and_gated() {
     };
     assert_eq!((gate("50"), gate("60")), (Some(0), Some(3)));
 }
+
+/// sccache has no eviction command: `cache trim` stops this project's server, removes
+/// the disk cache's files no compile used since the mark, and the next build (a new
+/// server indexing what is left) still hits what was kept.
+#[test]
+fn cache_trim_removes_what_sccache_did_not_serve_since_the_mark_and_keeps_the_rest() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
+    w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n\n[stats]\ntrace = true\n");
+    for (name, body) in [
+        ("a.c", "int a(int x) { return x * 3; }\n"),
+        ("b.c", "int b(int x) { return x - 7; }\n"),
+        (
+            "extra.c",
+            "static const char big[8192] = {1};\nint extra(int i) { return big[i]; }\n",
+        ),
+    ] {
+        w.write(name, body);
+    }
+    let build = |srcs: &[&str]| {
+        for s in srcs {
+            w.test_shim(&shims, "gcc").args(["-c", s]).silent().run();
+        }
+    };
+    build(&["a.c", "b.c", "extra.c"]);
+    let dir = w.work.join("cache/sccache");
+    // sccache stores entries after answering: wait until all three are on disk, then
+    // past the file system's timestamp granularity.
+    wait_until(
+        "three entries stored",
+        std::time::Duration::from_secs(20),
+        || usage(&dir).0 >= 3,
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    w.toolchainkit().args(["stats", "--mark"]).run();
+    build(&["a.c", "b.c"]);
+    let s = w
+        .toolchainkit()
+        .args(["stats", "--since-mark", "--json"])
+        .json();
+    assert_eq!(
+        (s["hits"].as_u64(), s["misses"].as_u64()),
+        (Some(2), Some(0)),
+        "{s}"
+    );
+    assert_eq!(w.sccache_sockets().len(), 1);
+
+    let before = usage(&dir);
+    let out = w
+        .toolchainkit()
+        .args(["cache", "trim", "--unused-since-mark"])
+        .stdout_contains("stopped this project's sccache server")
+        .stdout_contains("before:")
+        .stdout_contains("after:")
+        .run();
+    let after = usage(&dir);
+    assert!(
+        after.0 < before.0 && after.1 < before.1,
+        "{before:?} -> {after:?}\n{}",
+        describe(&out)
+    );
+    let sock = &w.sccache_sockets()[0];
+    assert!(
+        std::os::unix::net::UnixStream::connect(sock).is_err(),
+        "the server was stopped before its files were removed"
+    );
+
+    // A new server serves what was kept; what was removed compiles again.
+    w.toolchainkit().args(["stats", "--mark"]).run();
+    build(&["a.c", "b.c", "extra.c"]);
+    let s = w
+        .toolchainkit()
+        .args(["stats", "--since-mark", "--json"])
+        .json();
+    assert_eq!(
+        (s["hits"].as_u64(), s["misses"].as_u64()),
+        (Some(2), Some(1)),
+        "{s}"
+    );
+
+    // `trace --since-mark` shows this last build only.
+    let svg = w.root().join("t.svg");
+    w.toolchainkit()
+        .args(["trace", "--since-mark", "--svg"])
+        .arg(&svg)
+        .stdout_contains("3 invocations: 2 hits, 1 miss;")
+        .run();
+    // And the gate names the one that missed.
+    w.toolchainkit()
+        .args(["stats", "--since-mark", "--fail-on-miss"])
+        .status(3)
+        .stderr_contains("  extra.c")
+        .run();
+}
