@@ -745,3 +745,83 @@ fn the_example_workflows_and_the_gitlab_template_are_valid() {
         .stdout_contains("stepz")
         .run();
 }
+
+/// `read_only = "auto"`: the remote is read-only on pull and merge requests and other
+/// branches, read-write on the default branch and outside CI; `config` says which and
+/// why, and both tools get it (sccache's RW_MODE, ccache's `read-only` attribute).
+#[test]
+fn read_only_auto_follows_the_ci_event_and_config_says_why() {
+    let w = World::new();
+    w.config(
+        "[cache]\ntool = \"sccache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:6379\"\nread_only = \"auto\"\n",
+    );
+    type Case = (&'static [(&'static str, &'static str)], bool, &'static str);
+    let cases: &[Case] = &[
+        (
+            &[
+                ("GITHUB_EVENT_NAME", "pull_request"),
+                ("GITHUB_REF", "refs/pull/7/merge"),
+            ],
+            true,
+            "a pull request (GITHUB_EVENT_NAME=pull_request)",
+        ),
+        (
+            &[
+                ("GITHUB_EVENT_NAME", "push"),
+                ("GITHUB_REF", "refs/heads/main"),
+                ("TOOLCHAINKIT_DEFAULT_BRANCH", "main"),
+            ],
+            false,
+            "the default branch (main)",
+        ),
+        (
+            &[
+                ("GITHUB_EVENT_NAME", "push"),
+                ("GITHUB_REF", "refs/heads/topic"),
+                ("TOOLCHAINKIT_DEFAULT_BRANCH", "main"),
+            ],
+            true,
+            "branch topic, not the default branch main",
+        ),
+        (
+            &[
+                ("CI_MERGE_REQUEST_IID", "12"),
+                ("CI_COMMIT_REF_NAME", "topic"),
+            ],
+            true,
+            "a merge request (CI_MERGE_REQUEST_IID=12)",
+        ),
+        (
+            &[
+                ("CI_COMMIT_REF_NAME", "main"),
+                ("CI_DEFAULT_BRANCH", "main"),
+            ],
+            false,
+            "the default branch (main)",
+        ),
+        (&[], false, "not a CI job"),
+    ];
+    for (vars, ro, why) in cases {
+        let with = |t: Test| vars.iter().fold(t, |t, (k, v)| t.env(k, v));
+        with(w.toolchainkit().arg("config"))
+            .stdout_contains(format!("cache.remote.read_only = {ro} (\"auto\": {why})"))
+            .run();
+        with(w.toolchainkit().args(["env", "--tool", "sccache"]))
+            .stdout_contains(format!(
+                "SCCACHE_REDIS_RW_MODE='{}'",
+                if *ro { "READ_ONLY" } else { "READ_WRITE" }
+            ))
+            .run();
+        let ccache = with(w.toolchainkit().args(["env", "--tool", "ccache"])).stdout_text();
+        assert_eq!(ccache.contains("read-only=true"), *ro, "{vars:?}: {ccache}");
+    }
+    // Anything else is a configuration error naming the choices.
+    w.config(
+        "[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://h:6379\"\nread_only = \"yes\"\n",
+    );
+    w.toolchainkit()
+        .arg("config")
+        .status(78)
+        .stderr_contains("expected true, false or \"auto\"")
+        .run();
+}
