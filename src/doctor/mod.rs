@@ -10,6 +10,7 @@ pub mod config_files;
 pub mod container;
 pub mod dirs;
 pub mod dist;
+pub mod moved_paths;
 pub mod outer;
 pub mod path;
 pub mod remote;
@@ -136,6 +137,7 @@ pub fn run_all(ctx: &Ctx) -> Vec<Check> {
     out.extend(cache_dir::checks(ctx));
     out.extend(container::checks(ctx));
     out.extend(stats_file::checks(ctx));
+    out.extend(moved_paths::checks(ctx));
     out.extend(remote::checks(ctx));
     out.extend(dist::checks(ctx));
     out

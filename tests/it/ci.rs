@@ -825,3 +825,108 @@ fn read_only_auto_follows_the_ci_event_and_config_says_why() {
         .stderr_contains("expected true, false or \"auto\"")
         .run();
 }
+
+/// A job at another checkout path, compiling by absolute path as CMake does: without
+/// path rewriting every compile misses and `doctor` says why; with `ci start` (base_dir
+/// set to each checkout) the second job hits.
+#[test]
+fn a_checkout_at_another_path_hits_with_ci_start_and_doctor_explains_the_misses_without() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let w = World::new();
+    let sources = [
+        ("src/a.c", "int a(int x) { return x * 3; }\n"),
+        (".toolchainkit.toml", "[cache]\ntool = \"ccache\"\n"),
+    ];
+    // Two jobs sharing a carried cache directory, without `ci start`.
+    let shared = w.root().join("carried");
+    let plain = |n: u32| {
+        let mut j = Job::new(&w, n, &sources);
+        for (k, v) in [
+            ("TOOLCHAINKIT_CACHE_DIR", shared.clone()),
+            ("TOOLCHAINKIT_STATS_FILE", shared.join("toolchainkit/stats")),
+        ] {
+            j.env.insert(k.into(), v.display().to_string());
+        }
+        j.env.insert("TOOLCHAINKIT_TRACE".into(), "1".into());
+        j
+    };
+    let compile = |j: &Job<'_>| {
+        let src = j.checkout.join("src/a.c");
+        silent(
+            j.command("cc", Some(&shims_dir(&w)))
+                .arg("-c")
+                .arg(&src)
+                .args(["-o", "a.o"])
+                .output()
+                .expect("compile"),
+        );
+    };
+    let doctor = |j: &Job<'_>| -> String {
+        let out = j
+            .command(&bin().display().to_string(), None)
+            .arg("doctor")
+            .output()
+            .expect("doctor");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let j1 = plain(1);
+    compile(&j1);
+    let j2 = plain(2);
+    compile(&j2);
+    let c = w.ccache_counters(&shared.join("ccache"));
+    assert_eq!(
+        c["cache_miss"], 2,
+        "an absolute path at another root misses: {c:?}"
+    );
+    let d = doctor(&j2);
+    let line = d
+        .lines()
+        .find(|l| l.contains("paths"))
+        .unwrap_or_else(|| panic!("no paths check:\n{d}"));
+    assert!(
+        line.contains("1 miss(es) of sources compiled before at another path")
+            && line.contains(&j1.checkout.join("src/a.c").display().to_string())
+            && d.contains("base_dir"),
+        "{d}"
+    );
+
+    // The same with `ci start`: paths rewritten to each checkout, the second job hits.
+    let mut j3 = Job::new(&w, 3, &sources);
+    ok(j3.step("start", &[]));
+    compile(&j3);
+    copy_tree(&j3.cache_dir(), &w.root().join("saved"));
+    let mut j4 = Job::new(&w, 4, &sources);
+    copy_tree(&w.root().join("saved"), &j4.cache_dir());
+    ok(j4.step("start", &[]));
+    compile(&j4);
+    let s: serde_json::Value = serde_json::from_slice(
+        &ok(j4
+            .command(&bin().display().to_string(), None)
+            .args(["stats", "--since-mark", "--json"])
+            .output()
+            .expect("stats"))
+        .stdout,
+    )
+    .expect("json");
+    assert_eq!(
+        (s["hits"].as_u64(), s["misses"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+    assert!(
+        !doctor(&j4).lines().any(|l| l.contains(" paths")),
+        "{}",
+        doctor(&j4)
+    );
+}
+
+/// Shims for the jobs that do not run the action's setup phase.
+fn shims_dir(w: &World) -> PathBuf {
+    let dir = w.root().join("job-shims");
+    if !dir.exists() {
+        w.install_shims("job-shims");
+    }
+    dir
+}
