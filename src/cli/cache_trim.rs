@@ -3,7 +3,8 @@
 //! build needs and stays under the CI's quota.
 //!
 //! - ccache: its own eviction, `ccache --evict-older-than AGE` with AGE the time since
-//!   the mark (ccache refreshes an entry's mtime when a compile uses it), then
+//!   the mark plus two seconds (ccache refreshes an entry's mtime when a compile uses
+//!   it; its age comparison is coarse, see `CCACHE_AGE_SLACK`), then
 //!   `ccache --cleanup` under `CCACHE_MAXSIZE=SIZE` for `--max-size`.
 //! - sccache has no such command (sccache#2725). Its local disk cache is a tree of
 //!   files whose mtime sccache's LRU sets to "now" on every read and write
@@ -152,12 +153,17 @@ fn trim_ccache(
     Ok(())
 }
 
-/// Whole seconds from the mark to now, rounded up: nothing used at or after the mark is
-/// older than that.
+/// Whole seconds from the mark to now, rounded up, plus `CCACHE_AGE_SLACK`: nothing used
+/// at or after the mark is older than that.
 fn age_secs(mark_us: u64) -> u64 {
     let now = crate::stats::mark::now_us();
-    now.saturating_sub(mark_us).div_ceil(1_000_000).max(1)
+    now.saturating_sub(mark_us).div_ceil(1_000_000) + CCACHE_AGE_SLACK
 }
+
+/// ccache 4.14.2's `--evict-older-than` also removed entries somewhat younger than the
+/// age it was given (measured: files 2.5 s old with `3s`), so it is given two seconds
+/// more: entries used in the two seconds before the mark are kept as well.
+const CCACHE_AGE_SLACK: u64 = 2;
 
 /// The regular files of a tree (never through a symlink), with size and mtime (µs).
 fn files(dir: &Path) -> Vec<(PathBuf, u64, u64)> {
