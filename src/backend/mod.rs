@@ -50,17 +50,10 @@ pub struct Choice {
     pub why: String,
 }
 
-fn own_env_override(tool: Tool) -> &'static str {
-    match tool {
-        Tool::Sccache => "TOOLCHAINKIT_SCCACHE_PATH",
-        Tool::Ccache => "TOOLCHAINKIT_CCACHE_PATH",
-    }
-}
-
 /// Locate a tool: `$TOOLCHAINKIT_<TOOL>_PATH`, then `PATH`, then toolchainkit's own tools
 /// directory. Only `stat` calls.
 pub fn find_tool(tool: Tool, path_var: Option<&OsStr>, cwd: &Path) -> Option<PathBuf> {
-    if let Some(p) = paths::var_nonempty(own_env_override(tool)) {
+    if let Some(p) = paths::var_nonempty(tool.path_override_var()) {
         let p = PathBuf::from(p);
         return crate::resolve::check_candidate(&p, None)
             .is_ok()

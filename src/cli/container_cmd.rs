@@ -28,10 +28,7 @@ pub fn host_dir(tool: Tool, cfg: &Config, cwd: &Path) -> anyhow::Result<PathBuf>
     if let Some(d) = cfg.tool_dir(tool) {
         return Ok(d);
     }
-    let var = match tool {
-        Tool::Ccache => "CCACHE_DIR",
-        Tool::Sccache => "SCCACHE_DIR",
-    };
+    let var = tool.dir_var();
     if let Some(d) = paths::var_nonempty(var) {
         return Ok(cwd.join(d));
     }
@@ -89,10 +86,8 @@ pub fn tool_settings(
     let mut out = Vec::new();
     if let Some(gb) = cfg.size_gb.value {
         let mib = (gb * 1024.0).round() as u64;
-        out.push(match tool {
-            Tool::Ccache => EnvArg::Value("CCACHE_MAXSIZE".into(), format!("{mib}Mi")),
-            Tool::Sccache => EnvArg::Value("SCCACHE_CACHE_SIZE".into(), format!("{mib}M")),
-        });
+        let (var, value) = tool.size_var(mib);
+        out.push(EnvArg::Value(var.into(), value));
     }
     if tool == Tool::Ccache {
         let check = paths::var_nonempty("CCACHE_COMPILERCHECK")
@@ -194,10 +189,7 @@ pub fn run(engine: Engine, target_home: &Path, tool: Option<Tool>) -> anyhow::Re
     }
     let target = target_home.join(".cache").join(tool.name());
     let target_s = target.display().to_string();
-    let var = match tool {
-        Tool::Ccache => "CCACHE_DIR",
-        Tool::Sccache => "SCCACHE_DIR",
-    };
+    let var = tool.dir_var();
     let volume = match engine {
         // `:z`: relabel for SELinux hosts (podman's usual setup); harmless elsewhere.
         Engine::Podman => format!("--volume={host_s}:{target_s}:z"),

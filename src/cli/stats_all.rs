@@ -90,7 +90,7 @@ pub fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
             }));
             continue;
         };
-        let t = super::stats_cmd::time_saved(s, &r.file);
+        let t = crate::stats::saved::of_file(s, &r.file);
         match t.secs {
             Some(x) => saved_total += x,
             None => saved_unknown += t.hits,

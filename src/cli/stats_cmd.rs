@@ -36,29 +36,6 @@ fn avg_ms(b: stats::Bucket) -> Option<f64> {
     (b.count > 0).then(|| b.nanos as f64 / b.count as f64 / 1e6)
 }
 
-/// Time saved by the hits of `s` (the counters of the stats file at `path`): per compile
-/// from the trace where it can, else at the project's average miss time (see `saved`).
-pub fn time_saved(s: &Stats, path: &Path) -> saved::Saved {
-    let matched = saved::match_trace(path, s.since.saturating_mul(1_000_000));
-    let earlier = mark::load_history(path)
-        .map(|h| h.misses)
-        .unwrap_or_default();
-    saved::estimate(
-        s.sum("hit."),
-        matched,
-        &[
-            saved::MissTimes {
-                misses: s.sum("miss"),
-                whose: "the project's",
-            },
-            saved::MissTimes {
-                misses: earlier,
-                whose: "the project's (before the last `stats --zero`)",
-            },
-        ],
-    )
-}
-
 /// The JSON document of `stats --json`.
 pub fn to_json(s: &Stats, path: &Path, t: &saved::Saved) -> serde_json::Value {
     let group = |p: &str| s.sum(p);
@@ -229,7 +206,7 @@ pub fn run(action: Action, json: bool, gates: &super::gate::Gates) -> anyhow::Re
     }
     let tool_stats = super::server::sccache_counters(&cwd, &cfg);
     let local_only = super::server::local_only_reason(&cwd, &cfg);
-    let t = time_saved(&s, &path);
+    let t = saved::of_file(&s, &path);
     // Compiles of the last day that found no project file, when this is a project.
     let outside = match cfg.project_file {
         Some(_) => stats::outside::recent(&stats::default_path(), 86_400),

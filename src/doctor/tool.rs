@@ -17,14 +17,6 @@ use crate::backend::{sccache, sccache_native as native};
 use crate::config::{SccacheClient, Tool, ToolChoice};
 use crate::managed::version_of;
 
-/// The oldest version toolchainkit fully supports, and the one that names remote hits.
-pub fn minimum(tool: Tool) -> (u32, u32, u32) {
-    match tool {
-        Tool::Ccache => (4, 4, 0),
-        Tool::Sccache => (0, 8, 2),
-    }
-}
-
 /// The first `X.Y[.Z]` in a `--version` output.
 pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
     let first = text.lines().next()?;
@@ -49,7 +41,7 @@ fn show(v: (u32, u32, u32)) -> String {
 
 /// The verdict on a tool's version (pure).
 pub fn judge_version(tool: Tool, exe: &Path, output: &str) -> Check {
-    let min = minimum(tool);
+    let min = tool.minimum_version();
     let name = format!("tool.{}", tool.name());
     match parse_version(output) {
         None => Check::warn(

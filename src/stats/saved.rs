@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::Bucket;
 use super::trace::{Event, timeline};
+use super::{Bucket, Stats};
 
 /// The hits that could be matched with a recorded miss of the same compile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,6 +43,29 @@ pub struct Saved {
     pub basis: &'static str,
     /// The same for people: "3 of 4 hits from the same compile's recorded miss, ...".
     pub how: String,
+}
+
+/// Time saved by the hits of `s` (the counters of the stats file at `path`): per compile
+/// from the trace where it can, else at the project's average miss time (see [`estimate`]).
+pub fn of_file(s: &Stats, path: &Path) -> Saved {
+    let matched = match_trace(path, s.since.saturating_mul(1_000_000));
+    let earlier = super::mark::load_history(path)
+        .map(|h| h.misses)
+        .unwrap_or_default();
+    estimate(
+        s.sum("hit."),
+        matched,
+        &[
+            MissTimes {
+                misses: s.sum("miss"),
+                whose: "the project's",
+            },
+            MissTimes {
+                misses: earlier,
+                whose: "the project's (before the last `stats --zero`)",
+            },
+        ],
+    )
 }
 
 /// Value `hits` (the bucket shown) with what is known (pure).
