@@ -963,3 +963,113 @@ fn shims_dir(w: &World) -> PathBuf {
     }
     dir
 }
+
+/// `ci/gitlab.yml` run as a GitLab runner would: its variables, `before_script`, the
+/// job's `script` and, in a shell of its own, `after_script`; the cached path copied
+/// between jobs at other checkout paths. The second job hits; a job whose compiler
+/// changed finds the restored cache emptied instead of reused.
+#[test]
+fn the_gitlab_template_caches_across_jobs_and_empties_a_cache_of_another_toolchain() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let g = yaml("ci/gitlab.yml");
+    let t = &g[".toolchainkit"];
+    let lines = |k: &str| -> String {
+        t[k].as_sequence()
+            .expect("script")
+            .iter()
+            .map(|l| l.as_str().expect("line").to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let vars: Vec<(String, String)> = keys(&t["variables"])
+        .into_iter()
+        .map(|k| {
+            let v = t["variables"][k.as_str()]
+                .as_str()
+                .expect("value")
+                .to_string();
+            (k, v)
+        })
+        .collect();
+    let cached = t["cache"]["paths"][0]
+        .as_str()
+        .expect("cache path")
+        .to_string();
+    let w = World::new();
+    let saved = w.root().join("gitlab-saved");
+    let other = w.root().join("other-cc");
+    w.script(&other.join("cc"), "#!/bin/sh\nexec gcc \"$@\"\n");
+    let run_job = |n: u32, front: Option<&Path>| -> (Output, Output, PathBuf) {
+        let j = Job::new(
+            &w,
+            n,
+            &[
+                ("a.c", "int a(int x) { return x * 3; }\n"),
+                ("b.c", "int b(int x) { return x - 7; }\n"),
+                (".toolchainkit.toml", "[cache]\ntool = \"ccache\"\n"),
+            ],
+        );
+        if saved.exists() {
+            copy_tree(&saved, &j.checkout.join(&cached));
+        }
+        // GitLab expands the variables before the shell sees them; so does bash here.
+        let mut prelude = String::new();
+        for (k, v) in &vars {
+            prelude.push_str(&format!("export {k}=\"{v}\"\n"));
+        }
+        let shell = |body: String| {
+            let mut c = j.command("bash", front);
+            c.args(["-euo", "pipefail", "-c", &format!("{prelude}{body}")])
+                .env_remove("GITHUB_ENV")
+                .env_remove("GITHUB_STEP_SUMMARY")
+                .env("GITLAB_CI", "true")
+                .env("CI_PROJECT_DIR", &j.checkout)
+                .env("CI_COMMIT_REF_NAME", "main")
+                .env("CI_COMMIT_REF_SLUG", "main")
+                .env("CI_DEFAULT_BRANCH", "main");
+            c.output().expect("job")
+        };
+        let main = shell(format!(
+            "{}\ncc -c a.c -o a.o\ncc -c b.c -o b.o\n",
+            lines("before_script")
+        ));
+        let after = shell(lines("after_script"));
+        copy_tree(&j.checkout.join(&cached), &saved);
+        (main, after, j.checkout.clone())
+    };
+    let (main, after, _) = run_job(11, None);
+    ok(main);
+    let after = ok(after);
+    assert!(
+        String::from_utf8_lossy(&after.stdout).contains("| misses | 2 |"),
+        "{}",
+        describe(&after)
+    );
+    let (main, after, checkout) = run_job(12, None);
+    ok(main);
+    let after = ok(after);
+    let report = fs::read_to_string(checkout.join(".toolchainkit-ci/report.md")).expect("report");
+    assert_eq!(
+        cell(&report, "hit rate").as_deref(),
+        Some("100.0 %"),
+        "{report}"
+    );
+    assert!(
+        String::from_utf8_lossy(&after.stdout).contains("before:"),
+        "the cache is trimmed before GitLab saves it: {}",
+        describe(&after)
+    );
+    // Another compiler: another key; the restored cache is emptied, the job misses.
+    let (main, after, checkout) = run_job(13, Some(&other));
+    let main = ok(main);
+    ok(after);
+    assert!(
+        String::from_utf8_lossy(&main.stdout).contains("was built for toolchainkit-ccache-"),
+        "{}",
+        describe(&main)
+    );
+    let report = fs::read_to_string(checkout.join(".toolchainkit-ci/report.md")).expect("report");
+    assert_eq!(cell(&report, "misses").as_deref(), Some("2"), "{report}");
+}
