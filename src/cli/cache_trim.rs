@@ -82,7 +82,9 @@ pub fn run(
     }
     let max = match max_size {
         Some(s) => Some(
-            parse_size(s).with_context(|| format!("`{s}` is not a size (e.g. 500M, 2G, 1.5Gi)"))?,
+            parse_size(s)
+                .filter(|n| *n > 0)
+                .with_context(|| format!("`{s}` is not a size above 0 (e.g. 500M, 2G, 1.5Gi)"))?,
         ),
         None => None,
     };

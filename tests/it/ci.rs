@@ -1073,3 +1073,52 @@ fn the_gitlab_template_caches_across_jobs_and_empties_a_cache_of_another_toolcha
     let report = fs::read_to_string(checkout.join(".toolchainkit-ci/report.md")).expect("report");
     assert_eq!(cell(&report, "misses").as_deref(), Some("2"), "{report}");
 }
+
+/// `cache trim --max-size` with ccache: its own cleanup under that maximum; a size of
+/// 0 (ccache's "no limit") or no size at all is refused.
+#[test]
+fn cache_trim_to_a_size_with_ccache_and_refuses_what_is_no_size() {
+    if common::skip_unless(&[common::Need::tools()]) {
+        return;
+    }
+    let (w, shims) = World::with_shims();
+    w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
+    for i in 0..4 {
+        let name = format!("s{i}.c");
+        w.write(
+            &name,
+            format!(
+                "static const char big[4096] = {{{i}}};\nint s{i}(int j) {{ return big[j]; }}\n"
+            ),
+        );
+        w.test_shim(&shims, "gcc")
+            .args(["-c", &name])
+            .silent()
+            .run();
+    }
+    let dir = w.work.join("cache/ccache");
+    let before = usage(&dir);
+    w.toolchainkit()
+        .args(["cache", "trim", "--max-size", "2k"])
+        .stdout_contains("ccache --cleanup with max_size 2k")
+        .stdout_contains("after:")
+        .run();
+    let c = w.ccache_counters(&dir);
+    assert!(
+        usage(&dir).1 < before.1 && c["files_in_cache"] < 8,
+        "{before:?} -> {:?}, {c:?}",
+        usage(&dir)
+    );
+    for bad in [
+        &["--max-size", "0"][..],
+        &["--max-size", "lots"][..],
+        &[][..],
+    ] {
+        w.toolchainkit()
+            .args(["cache", "trim"])
+            .args(bad)
+            .status(1)
+            .stderr_contains("toolchainkit: error:")
+            .run();
+    }
+}
