@@ -228,7 +228,7 @@ fn cell(md: &str, name: &str) -> Option<String> {
     })
 }
 
-fn sources(tool: &str) -> Vec<(&'static str, String)> {
+fn sources(tool: &str, client: &str) -> Vec<(&'static str, String)> {
     vec![
         ("a.c", "int a(int x) { return x * 3; }\n".to_string()),
         ("b.c", "int b(int x) { return x - 7; }\n".to_string()),
@@ -238,7 +238,7 @@ fn sources(tool: &str) -> Vec<(&'static str, String)> {
         ),
         (
             ".toolchainkit.toml",
-            format!("[cache]\ntool = \"{tool}\"\n"),
+            format!("[cache]\ntool = \"{tool}\"\nsccache_client = \"{client}\"\n"),
         ),
     ]
 }
@@ -253,13 +253,24 @@ fn the_actions_steps_on_a_simulated_runner_cold_warm_trimmed_and_gated_with_scca
     simulated_runner("sccache");
 }
 
-fn simulated_runner(tool: &str) {
+/// The same through sccache's own client process instead of the native client.
+#[test]
+fn the_actions_steps_on_a_simulated_runner_with_the_sccache_client_process() {
+    simulated_runner("sccache-process");
+}
+
+/// `variant` is `ccache`, `sccache`, or `sccache-process` (sccache through its client).
+fn simulated_runner(variant: &str) {
+    let (tool, client) = match variant.split_once('-') {
+        Some((t, c)) => (t, c),
+        None => (variant, "native"),
+    };
     if common::skip_unless(&[common::Need::tools()]) {
         return;
     }
     let w = World::new();
     let saved = w.root().join("saved-cache");
-    let owned = sources(tool);
+    let owned = sources(tool, client);
     let srcs: Vec<(&str, &str)> = owned.iter().map(|(p, t)| (*p, t.as_str())).collect();
 
     // Run 1: cold, compiles one object more than the later runs.
@@ -316,6 +327,20 @@ fn simulated_runner(tool: &str) {
     let fin = ok(j2.finish(&[]));
     let md = j2.summary();
     assert_eq!(cell(&md, "hit rate").as_deref(), Some("100.0 %"), "{md}");
+    let svg = fs::read_to_string(
+        j2.dir
+            .join("temp/toolchainkit-report/toolchainkit-timeline.svg"),
+    )
+    .expect("the timeline beside the summary");
+    assert!(
+        svg.starts_with("<svg") || svg.starts_with("<?xml"),
+        "{svg:.80}"
+    );
+    assert!(
+        j2.dir
+            .join("temp/toolchainkit-report/toolchainkit-timeline.html")
+            .is_file()
+    );
     assert_eq!(
         (cell(&md, "hits").as_deref(), cell(&md, "misses").as_deref()),
         (Some("2"), Some("0")),
@@ -393,7 +418,7 @@ fn simulated_runner(tool: &str) {
     assert_ne!(k, key1, "a changed compiler changes the key");
 
     // Run 4: one source changed: --fail-on-miss fails with exit 3 and names it.
-    let mut changed = sources(tool);
+    let mut changed = sources(tool, client);
     changed[1].1 = "int b(int x) { return x - 8; }\n".to_string();
     let changed: Vec<(&str, &str)> = changed.iter().map(|(p, t)| (*p, t.as_str())).collect();
     let mut j4 = Job::new(&w, 4, &changed);
