@@ -307,7 +307,7 @@ pub fn markdown(
         }
     }
     let _ = writeln!(md, "\n</details>");
-    if !timeline_files.is_empty() {
+    if let Some(dir) = timeline_files.first().and_then(|p| p.parent()) {
         let names: Vec<String> = timeline_files
             .iter()
             .filter_map(|p| p.file_name())
@@ -315,8 +315,9 @@ pub fn markdown(
             .collect();
         let _ = writeln!(
             md,
-            "\nTimeline: {} (in the job's artifacts).",
-            names.join(", ")
+            "\nTimeline: {} in `{}` (upload it as an artifact to keep it).",
+            names.join(", "),
+            dir.display()
         );
     }
     md
