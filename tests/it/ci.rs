@@ -1147,3 +1147,74 @@ fn cache_trim_to_a_size_with_ccache_and_refuses_what_is_no_size() {
             .run();
     }
 }
+
+/// `read_only = "auto"` against a real Redis, for both tools: a pull request's build
+/// reads the remote and writes nothing to it; the default branch's build fills it; the
+/// pull request after it gets remote hits.
+#[test]
+fn read_only_auto_keeps_pull_requests_from_writing_the_remote() {
+    let mut needs = vec![common::Need::tools(), common::Need::compilers()];
+    needs.extend(crate::servers::needs("redis"));
+    if common::skip_unless(&needs) {
+        return;
+    }
+    for tool in ["ccache", "sccache"] {
+        let w = World::new();
+        let pw = format!("pw-{}-{tool}", std::process::id());
+        let s = crate::servers::redis(&w.root().join("redis"), &pw);
+        let shims = w.install_shims("shims");
+        w.write("a.c", "int a(int x) { return x * 3; }\n");
+        w.write("b.c", "int b(int x) { return x - 7; }\n");
+        let pr: &[(&str, &str)] = &[
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_REF", "refs/pull/3/merge"),
+        ];
+        let main: &[(&str, &str)] = &[
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("TOOLCHAINKIT_DEFAULT_BRANCH", "main"),
+        ];
+        // Each job a fresh local cache, as on a new runner: only the remote is shared.
+        let job = |n: u32, vars: &[(&str, &str)]| -> serde_json::Value {
+            w.config(&format!(
+                "[cache]\ntool = \"{tool}\"\ndir = \"cache-{n}\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_PW\"\ndb = 2\nread_only = \"auto\"\n",
+                s.port
+            ));
+            let with = |t: Test| {
+                vars.iter()
+                    .fold(t.env("TK_PW", &pw), |t, (k, v)| t.env(k, v))
+            };
+            with(w.toolchainkit().args(["stats", "--mark"])).run();
+            for src in ["a.c", "b.c"] {
+                with(w.test(shims.join("gcc")).arg0("gcc").args(["-c", src]))
+                    .silent()
+                    .run();
+            }
+            // sccache writes to its storage after answering: let its server finish.
+            if tool == "sccache" {
+                with(w.toolchainkit().args(["server", "stop"]))
+                    .any_status()
+                    .run();
+            }
+            with(w.toolchainkit().args(["stats", "--since-mark", "--json"])).json()
+        };
+        let j = job(1, pr);
+        assert_eq!(j["misses"].as_u64(), Some(2), "{tool}: {j}");
+        assert_eq!(s.entries(), 0, "{tool}: a pull request wrote to the remote");
+        let j = job(2, main);
+        assert_eq!(j["misses"].as_u64(), Some(2), "{tool}: {j}");
+        wait_until(
+            "the default branch's entries",
+            std::time::Duration::from_secs(20),
+            || s.entries() > 0,
+        );
+        let written = s.entries();
+        let j = job(3, pr);
+        assert_eq!(
+            (j["hits"].as_u64(), j["misses"].as_u64()),
+            (Some(2), Some(0)),
+            "{tool}: the pull request reads main's entries: {j}"
+        );
+        assert_eq!(s.entries(), written, "{tool}: and writes none");
+    }
+}
