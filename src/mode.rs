@@ -38,6 +38,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "explain",
     "trace",
     "cache",
+    "ci",
     "env",
     "cmake",
     "container-args",

@@ -8,6 +8,7 @@
 //! | `clean` | `ccache -C` | no sccache command: the directory's contents are removed, only when it is the project's configured `cache.dir` (the server is stopped first so it forgets them) |
 //! | `size` | `ccache -k max_size` and the disk usage | the configured size and the disk usage |
 //! | `size SIZE` | `ccache -M SIZE`, unless `size_gb` is configured (it wins) | refused: set `size_gb` |
+//! | `trim` | `ccache --evict-older-than`, `ccache --cleanup` | the server stopped, files unused since the mark removed (`cache_trim`) |
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +25,12 @@ pub enum Action {
     Clean,
     Zero,
     Size(Option<String>),
+    /// `cache trim`: remove what the build since the mark did not use, and/or down to
+    /// a size (see `cache_trim`).
+    Trim {
+        unused_since_mark: bool,
+        max_size: Option<String>,
+    },
 }
 
 pub fn run(action: Action, tool: Option<Tool>) -> anyhow::Result<i32> {
@@ -41,7 +48,7 @@ pub fn run(action: Action, tool: Option<Tool>) -> anyhow::Result<i32> {
             )
         })?;
     match tool {
-        Tool::Ccache => run_ccache(&exe, &cfg, action),
+        Tool::Ccache => run_ccache(&exe, &cwd, &cfg, action),
         Tool::Sccache => run_sccache(&exe, &cwd, &cfg, action),
     }
 }
@@ -64,7 +71,7 @@ fn status_of(c: &mut Command, what: &str) -> anyhow::Result<i32> {
     Ok(st.code().unwrap_or(1))
 }
 
-fn run_ccache(exe: &Path, cfg: &Config, action: Action) -> anyhow::Result<i32> {
+fn run_ccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::Result<i32> {
     let (dir, origin) = dir_of(cfg, Tool::Ccache)?;
     crate::outln!("ccache cache: {} ({origin})", dir.display());
     match action {
@@ -86,6 +93,18 @@ fn run_ccache(exe: &Path, cfg: &Config, action: Action) -> anyhow::Result<i32> {
             }
             status_of(ccache_cmd(exe, cfg).arg("-M").arg(&size), "ccache -M")
         }
+        Action::Trim {
+            unused_since_mark,
+            max_size,
+        } => super::cache_trim::run(
+            exe,
+            cwd,
+            cfg,
+            Tool::Ccache,
+            &dir,
+            unused_since_mark,
+            max_size.as_deref(),
+        ),
         Action::Size(None) => {
             let out = ccache_cmd(exe, cfg)
                 .args(["-k", "max_size"])
@@ -206,6 +225,18 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
             );
             Ok(0)
         }
+        Action::Trim {
+            unused_since_mark,
+            max_size,
+        } => super::cache_trim::run(
+            exe,
+            cwd,
+            cfg,
+            Tool::Sccache,
+            &dir,
+            unused_since_mark,
+            max_size.as_deref(),
+        ),
         Action::Size(Some(_)) => bail!(
             "sccache has no command to change its size: set `size_gb` in [cache] of .toolchainkit.toml \
              (given to sccache as SCCACHE_CACHE_SIZE); a server with the new size starts on the next compile"

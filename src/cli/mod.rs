@@ -5,6 +5,9 @@
 //! exit 2 (clap), a command that cannot be found or run 127.
 
 mod cache_cmd;
+mod cache_trim;
+mod ci_cmd;
+mod ci_key;
 mod cmake_cmd;
 mod config_cmd;
 mod container_cmd;
@@ -13,6 +16,7 @@ mod doctor;
 mod env_cmd;
 mod env_quote;
 mod explain_cmd;
+mod gate;
 mod manual;
 mod run_cmd;
 mod server;
@@ -103,6 +107,14 @@ enum Cmd {
         /// Every project's stats file, with its project directory, and the totals.
         #[arg(long)]
         all: bool,
+        /// With --since-mark: exit 3 when the build's hit rate is below PCT, listing the
+        /// missed objects.
+        #[arg(long, value_name = "PCT", requires = "since_mark", value_parser = parse_pct)]
+        require_hit_rate: Option<f64>,
+        /// With --since-mark: exit 3 when any compile of the build missed (a clean
+        /// rebuild that must be all hits), listing the missed objects.
+        #[arg(long, requires = "since_mark")]
+        fail_on_miss: bool,
     },
     /// Why did these compiles miss? Per object, the cause and the difference.
     ///
@@ -143,8 +155,11 @@ enum Cmd {
         last_build: bool,
         /// Only invocations that started at or after TIME: Unix seconds or
         /// YYYY-MM-DDTHH:MM:SS (UTC).
-        #[arg(long, value_name = "TIME", value_parser = parse_since)]
+        #[arg(long, value_name = "TIME", value_parser = parse_since, conflicts_with = "since_mark")]
         since: Option<u64>,
+        /// Only the build since `stats --mark` (or `ci start`), as `stats --since-mark`.
+        #[arg(long)]
+        since_mark: bool,
         /// Idle seconds that separate two builds.
         #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_gap)]
         gap: u64,
@@ -159,6 +174,11 @@ enum Cmd {
         /// The tool (default: the one the configuration uses).
         #[arg(long, value_enum, global = true)]
         tool: Option<ToolArg>,
+    },
+    /// CI in a few steps: `ci key`, `ci start` before the build, `ci summary` after it.
+    Ci {
+        #[command(subcommand)]
+        action: CiAction,
     },
     /// The sccache server toolchainkit runs for this project's settings.
     Server {
@@ -321,6 +341,51 @@ enum CacheAction {
         /// The new maximum, in ccache's syntax (20G, 500M).
         size: Option<String>,
     },
+    /// Before CI saves the cache: remove what the build since `stats --mark` did not use
+    /// (ccache's eviction by age; sccache's disk cache with its server stopped), and/or
+    /// the oldest entries down to a size; bytes and files before and after.
+    Trim {
+        /// Remove the entries no compile used since the mark.
+        #[arg(long)]
+        unused_since_mark: bool,
+        /// Then remove the oldest entries until the cache fits SIZE (500M, 2G, 1.5Gi).
+        #[arg(long, value_name = "SIZE")]
+        max_size: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CiAction {
+    /// Print a cache key that changes exactly when cached results could no longer be
+    /// reused (OS, architecture, compilers, tool and their versions, settings).
+    Key {
+        /// Print the prefixes to fall back to instead: this branch's, the default
+        /// branch's, any.
+        #[arg(long)]
+        restore_keys: bool,
+        /// Also print every input of the key to stderr.
+        #[arg(long)]
+        explain: bool,
+        /// Another compiler to include (cc, c++, gcc, g++, clang, clang++, CC and CXX
+        /// always are).
+        #[arg(long, value_name = "NAME")]
+        compiler: Vec<OsString>,
+    },
+    /// Before the build: set the job's variables (cache dir, stats and trace in it, path
+    /// rewriting to the checkout) in $GITHUB_ENV or as `export` lines, zero the tool's
+    /// counters, mark the stats.
+    Start {
+        /// The directory CI saves and restores (default: cache.dir).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+    },
+    /// After the build: a Markdown summary of it, appended to $GITHUB_STEP_SUMMARY when
+    /// set, else printed.
+    Summary {
+        /// Also write the build's timeline (SVG and HTML) into DIR.
+        #[arg(long, value_name = "DIR")]
+        timeline: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,6 +436,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
             mark,
             since_mark,
             all,
+            require_hit_rate,
+            fail_on_miss,
         }) => {
             use stats_cmd::Action;
             let action = match (zero, mark, since_mark, all) {
@@ -380,7 +447,14 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 (.., true) => Action::All,
                 _ => Action::Show,
             };
-            stats_cmd::run(action, json)
+            stats_cmd::run(
+                action,
+                json,
+                &gate::Gates {
+                    require_hit_rate,
+                    fail_on_miss,
+                },
+            )
         }
         Some(Cmd::Explain {
             outputs,
@@ -395,6 +469,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             markdown,
             last_build,
             since,
+            since_mark,
             gap,
             input,
         }) => stats_cmd::trace(stats_cmd::TraceArgs {
@@ -403,6 +478,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             html,
             markdown,
             input,
+            since_mark,
             pick: crate::stats::trace::timeline::Pick {
                 since_us: since,
                 last_build,
@@ -415,9 +491,25 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 CacheAction::Clean => cache_cmd::Action::Clean,
                 CacheAction::Zero => cache_cmd::Action::Zero,
                 CacheAction::Size { size } => cache_cmd::Action::Size(size),
+                CacheAction::Trim {
+                    unused_since_mark,
+                    max_size,
+                } => cache_cmd::Action::Trim {
+                    unused_since_mark,
+                    max_size,
+                },
             },
             tool.map(Into::into),
         ),
+        Some(Cmd::Ci { action }) => match action {
+            CiAction::Key {
+                restore_keys,
+                explain,
+                compiler,
+            } => ci_key::run(restore_keys, explain, &compiler),
+            CiAction::Start { cache_dir } => ci_cmd::start(cache_dir.as_deref()),
+            CiAction::Summary { timeline } => ci_cmd::summary(timeline.as_deref()),
+        },
         Some(Cmd::Server { action }) => match action {
             ServerAction::Status => server::status(),
             ServerAction::Stop => server::stop(),
@@ -574,6 +666,15 @@ fn unknown_subcommand(args: &[OsString]) -> Option<i32> {
 /// `--since`: Unix seconds or a UTC time, to microseconds.
 fn parse_since(s: &str) -> Result<u64, String> {
     crate::stats::trace::timeline::parse_time(s)
+}
+
+/// `--require-hit-rate`: a percentage from 0 to 100.
+fn parse_pct(s: &str) -> Result<f64, String> {
+    s.trim_end_matches('%')
+        .parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| format!("`{s}` is not a percentage from 0 to 100"))
 }
 
 /// `--gap`: non-negative seconds (fractions allowed), to microseconds.

@@ -240,7 +240,37 @@ fn notices(
     out
 }
 
-pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
+/// The counters of the stats file at `path` now, and whether it exists; `clear_notices`
+/// clears the one-time notices (only `stats` shows them).
+pub fn current(path: &Path, clear_notices: bool) -> anyhow::Result<(Stats, bool)> {
+    // Folding pending records and showing notices once both go through the lock; only
+    // `stats` and `stats --json` show them, so only those clear them.
+    let exists = path.exists() || stats::pending_path(path).exists();
+    let s = if exists {
+        stats::update(path, |s| {
+            let shown = s.clone();
+            if clear_notices {
+                s.notices.clear();
+            }
+            shown
+        })
+        // A lock held too long still lets the counters be shown; a refused file does not.
+        .or_else(|e| match e.kind() {
+            std::io::ErrorKind::TimedOut => stats::load(path).map(Option::unwrap_or_default),
+            _ => Err(e),
+        })
+        .with_context(|| format!("cannot read {}", path.display()))?
+    } else {
+        // Nothing recorded yet: say so, unless the lock itself is unusable (then no
+        // compile can record anything).
+        stats::probe_lock(path, std::time::Duration::ZERO)
+            .with_context(|| format!("cannot use {}", path.display()))?;
+        Stats::default()
+    };
+    Ok((s, exists))
+}
+
+pub fn run(action: Action, json: bool, gates: &super::gate::Gates) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let path = stats::stats_path(&cfg);
     match action {
@@ -254,30 +284,7 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
         Some(_) => stats::outside::near(&stats::default_path(), &path),
         None => Vec::new(),
     };
-    // Folding pending records and showing notices once both go through the lock; only
-    // `stats` and `stats --json` show them, so only those clear them.
-    let exists = path.exists() || stats::pending_path(&path).exists();
-    let s = if exists {
-        stats::update(&path, |s| {
-            let shown = s.clone();
-            if action == Action::Show {
-                s.notices.clear();
-            }
-            shown
-        })
-        // A lock held too long still lets the counters be shown; a refused file does not.
-        .or_else(|e| match e.kind() {
-            std::io::ErrorKind::TimedOut => stats::load(&path).map(Option::unwrap_or_default),
-            _ => Err(e),
-        })
-        .with_context(|| format!("cannot read {}", path.display()))?
-    } else {
-        // Nothing recorded yet: say so, unless the lock itself is unusable (then no
-        // compile can record anything).
-        stats::probe_lock(&path, std::time::Duration::ZERO)
-            .with_context(|| format!("cannot use {}", path.display()))?;
-        Stats::default()
-    };
+    let (s, exists) = current(&path, action == Action::Show)?;
     if exists
         && let Some(p) = cfg.project_dir()
         && stats::recorded_project(&path).is_none()
@@ -287,7 +294,7 @@ pub fn run(action: Action, json: bool) -> anyhow::Result<i32> {
     }
     match action {
         Action::Mark => return set_mark(&path, &s, json),
-        Action::SinceMark => return since_mark(&path, &s, json),
+        Action::SinceMark => return since_mark(&path, &s, json, gates),
         _ => {}
     }
     let tool_stats = super::server::sccache_counters(&cwd, &cfg);
@@ -517,8 +524,18 @@ fn short_basis(basis: &str) -> &'static str {
     }
 }
 
-/// `stats --since-mark`: the counters added since `stats --mark`, as one line.
-fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
+/// One build's counters: those added since `stats --mark`, and what they saved.
+pub struct Build {
+    pub w: Stats,
+    pub window: mark::Window,
+    pub mark: Option<mark::Mark>,
+    /// Where the window starts, Unix microseconds (for the trace).
+    pub from_us: u64,
+    pub saved: saved::Saved,
+}
+
+/// The build since the mark of the stats file at `path`, whose counters now are `s`.
+pub fn build_since_mark(path: &Path, s: &Stats) -> Build {
     let m = mark::load_mark(path);
     let (w, window) = mark::since(s, m.as_ref().map(|m| &m.stats));
     let from_us = match (window, &m) {
@@ -546,25 +563,56 @@ fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
             },
         ],
     );
-    let causes = stats::causes::since(path, from_us / 1_000_000);
-    if json {
-        let mut v = to_json(&w, path, &t);
-        v["degraded"] = causes_json(&causes);
-        v["notices"] = serde_json::json!(
-            causes
-                .iter()
-                .map(|c| format!("compiles ran degraded: {}", stats::causes::describe(c)))
-                .collect::<Vec<_>>()
-        );
-        v["window"] = serde_json::json!(match window {
+    Build {
+        w,
+        window,
+        mark: m,
+        from_us,
+        saved: t,
+    }
+}
+
+impl Build {
+    /// `stats --since-mark --json`'s document.
+    pub fn to_json(&self, path: &Path) -> serde_json::Value {
+        let mut v = to_json(&self.w, path, &self.saved);
+        v["window"] = serde_json::json!(match self.window {
             mark::Window::SinceMark => "since_mark",
             mark::Window::ZeroedAfterMark => "zeroed_after_mark",
             mark::Window::NoMark => "no_mark",
         });
-        v["marked_at_us"] = serde_json::json!(m.as_ref().map(|m| m.marked_at_us));
+        v["marked_at_us"] = serde_json::json!(self.mark.as_ref().map(|m| m.marked_at_us));
+        v
+    }
+}
+
+/// `stats --since-mark`: the counters added since `stats --mark`, as one line, then the
+/// gates asked for (exit `gate::EXIT_GATE` when one fails).
+fn since_mark(
+    path: &Path,
+    s: &Stats,
+    json: bool,
+    gates: &super::gate::Gates,
+) -> anyhow::Result<i32> {
+    let b = build_since_mark(path, s);
+    let causes = stats::causes::since(path, b.from_us / 1_000_000);
+    let mut v = b.to_json(path);
+    v["degraded"] = causes_json(&causes);
+    v["notices"] = serde_json::json!(
+        causes
+            .iter()
+            .map(|c| format!("compiles ran degraded: {}", stats::causes::describe(c)))
+            .collect::<Vec<_>>()
+    );
+    if json {
         println!("{v}");
     } else {
-        let mut line = summary_line(&w, &t, window, m.as_ref().map(|m| m.marked_at_us));
+        let mut line = summary_line(
+            &b.w,
+            &b.saved,
+            b.window,
+            b.mark.as_ref().map(|m| m.marked_at_us),
+        );
         for c in &causes {
             line.push_str(&format!(
                 "\ntoolchainkit: degraded: {}",
@@ -573,7 +621,7 @@ fn since_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
         }
         crate::outln!("{line}");
     }
-    Ok(0)
+    Ok(super::gate::check(gates, &b, path))
 }
 
 /// sccache's counters are numbers or per-language maps (`{"counts": {...}}`): their total.
@@ -597,16 +645,25 @@ pub struct TraceArgs {
     pub html: Option<PathBuf>,
     pub markdown: Option<PathBuf>,
     pub input: Option<PathBuf>,
+    /// Only the invocations since the mark of this project's stats.
+    pub since_mark: bool,
     pub pick: timeline::Pick,
 }
 
-pub fn trace(a: TraceArgs) -> anyhow::Result<i32> {
-    let input = match a.input {
-        Some(i) => i,
-        None => {
-            let (_, cfg) = super::load_config()?;
-            crate::stats::trace::trace_path(&stats::stats_path(&cfg))
-        }
+pub fn trace(mut a: TraceArgs) -> anyhow::Result<i32> {
+    let cfg = match (&a.input, a.since_mark) {
+        (Some(_), false) => None,
+        _ => Some(super::load_config()?.1),
+    };
+    if let Some(cfg) = cfg.as_ref().filter(|_| a.since_mark) {
+        let path = stats::stats_path(cfg);
+        let (s, _) = current(&path, false)?;
+        a.pick.since_us = Some(build_since_mark(&path, &s).from_us);
+    }
+    let input = match (a.input, &cfg) {
+        (Some(i), _) => i,
+        (None, Some(cfg)) => crate::stats::trace::trace_path(&stats::stats_path(cfg)),
+        (None, None) => anyhow::bail!("no trace to read"),
     };
     let mut text = String::new();
     let rotated = input.with_extension("jsonl.1");

@@ -200,12 +200,71 @@ fn schema_index(key: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+/// `read_only` as written: a boolean, or `"auto"` (see `read_only_auto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ReadOnly {
+    Fixed(bool),
+    Word(AutoWord),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoWord {
+    Auto,
+}
+
+/// `read_only = "auto"`: read-only on pull and merge requests and on branches other than
+/// the default one, read-write on the default branch and outside CI, from the CI's own
+/// variables (GitHub: `GITHUB_EVENT_NAME`, `GITHUB_REF`, and the default branch when
+/// `TOOLCHAINKIT_DEFAULT_BRANCH` names it; GitLab: `CI_MERGE_REQUEST_IID`,
+/// `CI_COMMIT_REF_NAME`, `CI_DEFAULT_BRANCH`). Pure: `var` reads the environment.
+/// Returns whether the remote is read-only and why.
+pub fn read_only_auto(var: impl Fn(&str) -> Option<String>) -> (bool, String) {
+    let get = |n: &str| var(n).filter(|v| !v.is_empty());
+    if let Some(event) = get("GITHUB_EVENT_NAME") {
+        if event.starts_with("pull_request") {
+            return (true, format!("a pull request (GITHUB_EVENT_NAME={event})"));
+        }
+        let git_ref = get("GITHUB_REF").unwrap_or_default();
+        let branch = git_ref.strip_prefix("refs/heads/");
+        return match (branch, get("TOOLCHAINKIT_DEFAULT_BRANCH")) {
+            (Some(b), Some(d)) if b == d => (false, format!("the default branch ({b})")),
+            (Some(b), Some(d)) => (true, format!("branch {b}, not the default branch {d}")),
+            (Some(b), None) if event == "push" => (
+                false,
+                format!(
+                    "a push to {b} (set TOOLCHAINKIT_DEFAULT_BRANCH to write from the default branch only)"
+                ),
+            ),
+            _ => (
+                true,
+                format!("GITHUB_EVENT_NAME={event}, GITHUB_REF={git_ref}"),
+            ),
+        };
+    }
+    if let Some(iid) = get("CI_MERGE_REQUEST_IID") {
+        return (
+            true,
+            format!("a merge request (CI_MERGE_REQUEST_IID={iid})"),
+        );
+    }
+    if let Some(b) = get("CI_COMMIT_REF_NAME") {
+        return match get("CI_DEFAULT_BRANCH") {
+            Some(d) if d == b => (false, format!("the default branch ({b})")),
+            Some(d) => (true, format!("branch {b}, not the default branch {d}")),
+            None => (true, format!("branch {b}, the default branch unknown")),
+        };
+    }
+    (false, "not a CI job".to_string())
+}
+
 /// `[cache.remote]` as written, after `schema::check` found no problem in it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FileRemote {
     #[serde(rename = "type")]
     pub kind: RemoteKind,
-    pub read_only: Option<bool>,
+    pub read_only: Option<ReadOnly>,
     pub extra: Option<BTreeMap<String, String>>,
     /// Every other key as written; which of them the kind takes is `validate`'s question.
     #[serde(flatten)]
@@ -313,6 +372,8 @@ pub struct Remote {
     pub store: Store,
     pub prefix: Option<String>,
     pub read_only: bool,
+    /// Why, when `read_only = "auto"` decided it.
+    pub read_only_auto: Option<String>,
     pub extra: BTreeMap<String, String>,
 }
 
@@ -496,7 +557,14 @@ pub fn describe(r: &Remote) -> Vec<(String, String)> {
             Value::Path(p) => (5, k, q(&p.display().to_string())),
         })
         .collect();
-    rows.push((4, "read_only", r.read_only.to_string()));
+    rows.push((
+        4,
+        "read_only",
+        match &r.read_only_auto {
+            Some(why) => format!("{} (\"auto\": {why})", r.read_only),
+            None => r.read_only.to_string(),
+        },
+    ));
     rows.sort_by_key(|(group, _, _)| *group);
     let mut out = vec![("type".to_string(), q(r.kind().name()))];
     out.extend(rows.into_iter().map(|(_, k, v)| (k.to_string(), v)));
@@ -719,10 +787,19 @@ pub fn from_file_unchecked(f: FileRemote, base: &Path) -> Remote {
             connection_string_env: text("connection_string_env").unwrap_or_default(),
         },
     };
+    let (read_only, read_only_auto) = match f.read_only {
+        None => (false, None),
+        Some(ReadOnly::Fixed(b)) => (b, None),
+        Some(ReadOnly::Word(AutoWord::Auto)) => {
+            let (ro, why) = read_only_auto(|n| std::env::var(n).ok());
+            (ro, Some(why))
+        }
+    };
     Remote {
         store,
         prefix: text("prefix"),
-        read_only: f.read_only.unwrap_or(false),
+        read_only,
+        read_only_auto,
         extra: f.extra.unwrap_or_default(),
     }
 }

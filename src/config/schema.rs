@@ -19,6 +19,8 @@ use super::error::suggest;
 #[derive(Debug, Clone, Copy)]
 pub enum Ty {
     Bool,
+    /// `true`, `false` or `"auto"`.
+    BoolOrAuto,
     /// Any string (may be empty).
     Text,
     /// A non-empty string naming a file or directory.
@@ -115,7 +117,7 @@ pub const REMOTE: &[Field] = &[
     f("region", Ty::Text, "region = \"us-east-1\""),
     f("prefix", Ty::Text, "prefix = \"team-a/\""),
     f("use_ssl", Ty::Bool, "use_ssl = true"),
-    f("read_only", Ty::Bool, "read_only = true"),
+    f("read_only", Ty::BoolOrAuto, "read_only = \"auto\""),
     f(
         "access_key_env",
         Ty::Text,
@@ -381,6 +383,9 @@ fn check_value(ty: Ty, v: &DeValue<'_>) -> Option<String> {
     let expected = |what: &str| Some(format!("expected {what}, found {}", found(v)));
     match ty {
         Ty::Bool => (!v.is_bool()).then(|| expected("true or false")).flatten(),
+        Ty::BoolOrAuto => (!v.is_bool() && v.as_str() != Some("auto"))
+            .then(|| expected("true, false or \"auto\""))
+            .flatten(),
         Ty::Text => (!v.is_str()).then(|| expected("a string")).flatten(),
         Ty::Path => match v.as_str() {
             None => expected("a path (a string)"),

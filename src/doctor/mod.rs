@@ -10,6 +10,7 @@ pub mod config_files;
 pub mod container;
 pub mod dirs;
 pub mod dist;
+pub mod moved_paths;
 pub mod nvcc;
 pub mod outer;
 pub mod path;
@@ -139,6 +140,7 @@ pub fn run_all(ctx: &Ctx) -> Vec<Check> {
     out.extend(container::checks(ctx));
     out.extend(stats_file::checks(ctx));
     out.extend(crate::verify::doctor_checks(&ctx.cfg));
+    out.extend(moved_paths::checks(ctx));
     out.extend(remote::checks(ctx));
     out.extend(dist::checks(ctx));
     out

@@ -174,18 +174,10 @@ pub fn match_events(events: &[Event], since_us: u64) -> Matched {
 /// `match_events` over the trace next to the stats file at `stats` (and its rotated
 /// half); nothing matched when there is no trace.
 pub fn match_trace(stats: &Path, since_us: u64) -> Matched {
-    let trace = super::trace::trace_path(stats);
-    let mut text = String::new();
-    for p in [trace.with_extension("jsonl.1"), trace] {
-        if let Ok(bytes) = crate::private::read_own(&p) {
-            text.push_str(&String::from_utf8_lossy(&bytes));
-        }
+    match super::trace::read_events(stats) {
+        Some(events) => match_events(&events, since_us),
+        None => Matched::default(),
     }
-    if text.is_empty() {
-        return Matched::default();
-    }
-    let (events, _) = timeline::parse(&text);
-    match_events(&events, since_us)
 }
 
 #[cfg(test)]

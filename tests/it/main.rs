@@ -8,6 +8,7 @@ mod netns;
 #[path = "support/servers.rs"]
 mod servers;
 
+mod ci;
 mod cli_ux;
 mod cmake;
 mod completions;

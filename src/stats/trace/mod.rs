@@ -62,6 +62,22 @@ impl Event {
     }
 }
 
+/// Every event of the trace next to the stats file at `stats` (and its rotated half),
+/// unreadable lines skipped; `None` when there is no trace.
+pub fn read_events(stats: &Path) -> Option<Vec<Event>> {
+    let trace = trace_path(stats);
+    let mut text = String::new();
+    for p in [trace.with_extension("jsonl.1"), trace] {
+        if let Ok(bytes) = crate::private::read_own(&p) {
+            text.push_str(&String::from_utf8_lossy(&bytes));
+        }
+    }
+    if text.is_empty() {
+        return None;
+    }
+    Some(timeline::parse(&text).0)
+}
+
 /// The trace file next to a stats file.
 pub fn trace_path(stats_path: &Path) -> PathBuf {
     stats_path.with_extension("trace.jsonl")
