@@ -20,6 +20,9 @@ setup)
         echo "$tk_root/bin" >>"$GITHUB_PATH"
         export PATH="$tk_root/bin:$PATH"
     fi
+    # A job over its own repository: its project file's remote and commands apply
+    # (toolchainkit trust; docs/security.md).
+    echo "TOOLCHAINKIT_TRUSTED_DIRS=${TOOLCHAINKIT_TRUSTED_DIRS:-${GITHUB_WORKSPACE:?}}" >>"$GITHUB_ENV"
     tool="${INPUT_TOOL:-auto}"
     case "$tool" in
     auto) ;;

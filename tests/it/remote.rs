@@ -444,9 +444,9 @@ fn an_unset_password_variable_reaches_stats_json_since_mark_doctor_and_the_log()
     let t = test_dir();
     let pw = secret("redispw");
     let s = servers::redis(&t.root().join("server"), &pw);
-    let mut w = World::new();
-    let shims = w.install_shims("shims");
-    w.path_front.push(shims.clone());
+    let (mut w, shims) = World::with_shims();
+    // The user's own project file, trusted: its remote's credential is looked for.
+    w.trust_project();
     w.config(&format!(
         "[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_REDIS_PW\"\n",
         s.port

@@ -1141,6 +1141,8 @@ fn a_local_only_server_holds_no_credential() {
     }
     let closed = ClosedPort::new();
     let (mut w, _shims) = sccache_world();
+    // Trusted, so the remote (and its credential) would apply if it were reachable.
+    w.trust_project();
     w.config(&format!(
         "[cache]\ntool = \"sccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_REMOTE_PW\"\n",
         closed.port
