@@ -35,6 +35,10 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
         "A usage error: an unknown subcommand or option, a ccache or sccache option (the message names the toolchainkit command).",
     ),
     (
+        "3",
+        "A gate failed: stats --since-mark with --require-hit-rate PCT below PCT, or --fail-on-miss with a miss (the missed objects on stderr).",
+    ),
+    (
         "78",
         "Invalid configuration (EX_CONFIG): every command that reads it and every compile print each problem with file, line, column, key and a hint.",
     ),
@@ -68,6 +72,14 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("TOOLCHAINKIT_STATS_FILE", "Overrides stats.file."),
     ("TOOLCHAINKIT_TRACE", "Overrides stats.trace."),
+    (
+        "TOOLCHAINKIT_VERIFY",
+        "Overrides cache.verify: the fraction of hits checked against a fresh compile (0 to 1), or strict.",
+    ),
+    (
+        "TOOLCHAINKIT_DEFAULT_BRANCH",
+        "The default branch for ci key --restore-keys and read_only = \"auto\" on GitHub (the action sets it from the event).",
+    ),
     (
         "TOOLCHAINKIT_DIST_ENGINE",
         "none: distribution off for one build.",
