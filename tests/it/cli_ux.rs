@@ -1116,7 +1116,7 @@ fn trace_markdown_appends_a_ci_summary_and_the_svg_labels_its_bars() {
     );
     assert!(
         md.contains("**Not served from the cache, with why** (2)")
-            && md.contains("| miss | src/a.c |")
+            && md.contains("| miss: cold | src/a.c |")
             && md.contains("uncacheable.not\\_a\\_compile"),
         "{md}"
     );
@@ -1133,7 +1133,7 @@ fn trace_markdown_appends_a_ci_summary_and_the_svg_labels_its_bars() {
     // Each bar carries its file without hovering; the outcome too where the free space
     // after the bar holds it (a short hit squeezed before the next bar keeps its file and
     // its colour: how much room there is depends on how long each compile took).
-    assert!(doc.contains("a.c · miss"), "{doc}");
+    assert!(doc.contains("a.c · miss: cold"), "{doc}");
     let hit = doc
         .split("<g class=\"ev hit\"")
         .nth(1)

@@ -60,7 +60,10 @@ pub fn markdown(t: &Timeline) -> String {
                 o,
                 "| {:.3} | {} | {} |",
                 p.event.dur_us as f64 / 1e6,
-                cell(&p.event.outcome),
+                cell(&match &p.event.cause {
+                    Some(c) => format!("{}: {c}", p.event.outcome),
+                    None => p.event.outcome.clone(),
+                }),
                 cell(relative(p.event.label(), base.as_deref()))
             );
         }

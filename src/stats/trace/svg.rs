@@ -74,13 +74,15 @@ fn basename(s: &str) -> &str {
 }
 
 /// What a bar says: its file and, but for hits and misses, the outcome key in full (the
-/// reason: `uncacheable.called_for_link`, `fallback.ccache_failed`).
+/// reason: `uncacheable.called_for_link`, `fallback.ccache_failed`); a miss says why it
+/// missed when it was explained (`a.c · miss: header`).
 pub(crate) fn bar_label(p: &super::timeline::Placed) -> String {
-    let what = match p.class {
-        Class::Hit | Class::Miss => p.class.label(),
-        _ => p.event.outcome.as_str(),
-    };
-    format!("{} · {what}", basename(p.event.label()))
+    let name = basename(p.event.label());
+    match (p.class, &p.event.cause) {
+        (Class::Miss, Some(c)) => format!("{name} · miss: {c}"),
+        (Class::Hit | Class::Miss, _) => format!("{name} · {}", p.class.label()),
+        _ => format!("{name} · {}", p.event.outcome),
+    }
 }
 
 /// The directory every path in `paths` is below (`/`-separated), if any but the root.
@@ -263,12 +265,16 @@ pub fn svg(t: &Timeline) -> String {
         let w = (x_of(e.end_us()) - x0 - 1.0).max(1.0);
         let y = LANES_TOP + p.lane as f64 * ROW + (ROW - BAR) / 2.0;
         let tip = format!(
-            "{}\n{} ({}), {:.3} s, exit {}{}\ncompiler: {}",
+            "{}\n{} ({}), {:.3} s, exit {}{}{}\ncompiler: {}",
             e.label(),
             p.class.label(),
             e.outcome,
             e.dur_us as f64 / 1e6,
             e.exit,
+            e.cause
+                .as_deref()
+                .map(|c| format!("\nwhy it missed: {c} (`toolchainkit explain` says more)"))
+                .unwrap_or_default(),
             e.output
                 .as_deref()
                 .map(|out| format!("\noutput: {out}"))
@@ -453,6 +459,17 @@ mod tests {
                 .collect()
         };
         // Room after the short bars: their labels go there.
+        // A miss that was explained says why, on the bar and in its tooltip.
+        let mut why = event(0.0, 10.0, "miss", "/src/proj/lib/shared_user.c");
+        why.cause = Some("header".into());
+        let explained = svg(&lay_out(vec![why]));
+        assert!(
+            texts(&explained, "label")
+                .iter()
+                .any(|l| l == "shared_user.c · miss: header"),
+            "{explained}"
+        );
+        assert!(explained.contains("why it missed: header"), "{explained}");
         let t = lay_out(vec![
             event(0.0, 10.0, "miss", "/src/proj/lib/long_running.c"),
             event(10.0, 0.05, "hit.direct.local", "/src/proj/lib/tiny.c"),
