@@ -14,6 +14,7 @@ pub mod sccache_conn;
 pub mod sccache_log;
 pub mod sccache_native;
 pub mod sccache_wire;
+pub mod storage_helper;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};

@@ -123,7 +123,7 @@ pub fn tool_settings(
             .iter()
             .map(|p| match p {
                 Part::Lit(s) | Part::Hidden(s) => s.as_str(),
-                Part::Secret { .. } => "",
+                Part::Secret { .. } | Part::Require(_) => "",
             })
             .collect();
         out.push(EnvArg::Value(v.name, value));

@@ -112,6 +112,7 @@ pub fn entries(tool: Tool, cfg: &Config, notes: &mut Vec<String>) -> anyhow::Res
                 .map(|p| match p {
                     Part::Lit(s) | Part::Hidden(s) => Piece::Bytes(s.into_bytes()),
                     Part::Secret { var, .. } => Piece::Ref(var),
+                    Part::Require(_) => Piece::Bytes(Vec::new()),
                 })
                 .collect()
         };
