@@ -1,0 +1,244 @@
+//! ccache's storage helper (`toolchainkit-storage`) under load and failure, against real
+//! servers on 127.0.0.1 and the real ccache 4.14.2 (and Debian's ccache 4.7.5, which
+//! starts no helpers):
+//! - 16 concurrent compiles are served by one helper, and `server stop` stops it;
+//! - the server killed in the middle of a `make -j8` build: the build succeeds, every
+//!   object equals the bare compiler's, a failing compile keeps gcc's output and status;
+//! - a remote that accepts and never answers: compiles succeed, counted as remote errors;
+//! - an older ccache keeps its built-in redis client, and cannot reach S3 (said in stats).
+
+use crate::common;
+use crate::remote::{assert_no_cmdline_holds, helpers_of};
+use crate::servers;
+use servers::repo;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::*;
+
+fn needs(kind: &str) -> bool {
+    let mut n = vec![Need::tools(), Need::compilers()];
+    n.extend(servers::needs(kind));
+    skip_unless(&n)
+}
+
+/// A world whose compiles use ccache with a redis remote (password by variable, database
+/// 2, where `Server::entries` counts).
+fn ccache_world(port: u16, extra_toml: &str) -> (World, PathBuf) {
+    let (mut w, shims) = World::with_shims();
+    w.trust_project();
+    let r = w.root().to_path_buf();
+    std::fs::create_dir_all(r.join("state")).expect("state");
+    w.set_env("CCACHE_LOGFILE", r.join("state/ccache.log"));
+    w.set_env("TK_REDIS_PW", "pw-storage-helper-test");
+    w.config(&format!(
+        "[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{port}\"\npassword_env = \"TK_REDIS_PW\"\ndb = 2\n{extra_toml}"
+    ));
+    (w, shims)
+}
+
+fn sources(dir: &Path, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let name = format!("f{i:02}.c");
+            std::fs::write(
+                dir.join(&name),
+                format!("int f{i}(int x) {{ return x * {i} + {}; }}\n", i * 7),
+            )
+            .expect("source");
+            name
+        })
+        .collect()
+}
+
+#[test]
+fn sixteen_concurrent_compiles_share_one_helper_and_server_stop_stops_it() {
+    if needs("redis") {
+        return;
+    }
+    let t = World::new();
+    let s = servers::redis(&t.root().join("server"), "pw-storage-helper-test");
+    let (w, shims) = ccache_world(s.port, "");
+    let files = sources(&w.work, 16);
+    let running: Vec<_> = files
+        .iter()
+        .map(|f| {
+            w.test_shim(&shims, "cc")
+                .args(["-c", f.as_str()])
+                .silent()
+                .spawn()
+        })
+        .collect();
+    for r in running {
+        silent(r.finish());
+    }
+    let helpers = helpers_of(&[&w]);
+    assert_eq!(helpers.len(), 1, "one helper serves them all: {helpers:?}");
+    let c = w.ccache_counters(&w.work.join("cache/ccache"));
+    // Each compile stores its result and its manifest.
+    assert_eq!(c.get("remote_storage_write").copied(), Some(32), "{c:?}");
+    assert_eq!(s.entries(), 32);
+    assert_eq!(
+        c.get("remote_storage_error").copied().unwrap_or(0),
+        0,
+        "{c:?}"
+    );
+    assert_no_cmdline_holds("pw-storage-helper-test");
+    w.toolchainkit()
+        .args(["server", "stop"])
+        .stdout_contains("stopped the storage helper")
+        .run();
+    wait_until("the helper exits", Duration::from_secs(10), || {
+        helpers_of(&[&w]).is_empty()
+    });
+    drop(s);
+}
+
+#[test]
+fn a_server_killed_in_the_middle_of_a_parallel_build_never_fails_it() {
+    if needs("redis") || skip_unless(&[Need::program("make", "make")]) {
+        return;
+    }
+    let t = World::new();
+    let mut s = servers::redis(&t.root().join("server"), "pw-storage-helper-test");
+    let (w, _shims) = ccache_world(s.port, "timeout_ms = 1000\n");
+    let files = sources(&w.work, 40);
+    let objs: Vec<String> = files.iter().map(|f| f.replace(".c", ".o")).collect();
+    std::fs::write(
+        w.work.join("Makefile"),
+        format!("all: {}\n%.o: %.c\n\tcc -O2 -c $< -o $@\n", objs.join(" ")),
+    )
+    .expect("Makefile");
+    // `cc` is the masquerade shim, first in PATH.
+    let build = w.test("make").args(["-j8", "-s"]).silent().spawn();
+    wait_until("a first object", Duration::from_secs(60), || {
+        objs.iter().any(|o| w.work.join(o).exists())
+    });
+    s.stop();
+    silent(build.finish());
+    for (src, obj) in files.iter().zip(&objs) {
+        let bare = w.work.join(format!("{obj}.bare"));
+        w.test_bare("cc")
+            .args(["-O2", "-c", src.as_str(), "-o"])
+            .arg(&bare)
+            .silent()
+            .run();
+        assert!(
+            read(&w.work.join(obj)) == read(&bare),
+            "{obj} differs from the bare compiler's"
+        );
+    }
+    // A failing compile after the remote died: gcc's own status and diagnostics.
+    std::fs::write(w.work.join("bad.c"), "int f(void) { return undeclared; }\n").expect("bad.c");
+    let bare = w
+        .test_bare("cc")
+        .args(["-c", "bad.c", "-o", "bad.o"])
+        .status(1)
+        .run();
+    let shim = w
+        .test("cc")
+        .args(["-c", "bad.c", "-o", "bad.o"])
+        .status(1)
+        .run();
+    assert_eq!(shim.stderr, bare.stderr);
+    assert_eq!(shim.stdout, bare.stdout);
+    let st = w.stats();
+    assert!(
+        st["outcomes"]["miss.remote_error"]["count"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "{st}"
+    );
+}
+
+/// A TCP listener that accepts connections and never answers (held until dropped).
+struct Silent {
+    port: u16,
+    _keep: std::thread::JoinHandle<()>,
+}
+
+impl Silent {
+    fn start() -> Silent {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        let keep = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for c in l.incoming().flatten() {
+                held.push(c);
+            }
+        });
+        Silent { port, _keep: keep }
+    }
+}
+
+#[test]
+fn a_remote_that_accepts_and_never_answers_costs_compiles_nothing_but_a_bounded_wait() {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
+        return;
+    }
+    let silent_server = Silent::start();
+    let (w, shims) = ccache_world(silent_server.port, "timeout_ms = 500\n");
+    sources(&w.work, 3);
+    for f in ["f00.c", "f01.c", "f02.c"] {
+        // Launcher and masquerade alike.
+        w.test_shim(&shims, "cc").args(["-c", f]).silent().run();
+    }
+    w.toolchainkit()
+        .args(["gcc", "-c", "f00.c", "-o", "again.o"])
+        .silent()
+        .run();
+    assert!(read(&w.work.join("again.o")) == read(&w.work.join("f00.o")));
+    let st = w.stats();
+    assert_eq!(st["outcomes"]["miss.remote_error"]["count"], 4, "{st}");
+    // The log says why (the helper's words reach ccache's log).
+    let log = std::fs::read_to_string(w.root().join("state/ccache.log")).expect("log");
+    assert!(
+        log.contains("no answer within 500 ms")
+            || log.contains("remote unavailable after an earlier failure"),
+        "{log}"
+    );
+}
+
+#[test]
+fn an_older_ccache_keeps_its_builtin_redis_client_and_cannot_reach_s3() {
+    if needs("redis") {
+        return;
+    }
+    let old = repo().join(".tools/ccache-4.7/usr/bin/ccache");
+    if skip_unless(&[Need::file(&old, "bash scripts/setup-tools.sh")]) {
+        return;
+    }
+    let t = World::new();
+    let s = servers::redis(&t.root().join("server"), "pw-storage-helper-test");
+    let (mut w, shims) = ccache_world(s.port, "");
+    w.set_env("TOOLCHAINKIT_CCACHE_PATH", &old);
+    sources(&w.work, 1);
+    w.test_shim(&shims, "cc")
+        .args(["-c", "f00.c"])
+        .silent()
+        .run();
+    assert!(helpers_of(&[&w]).is_empty(), "ccache 4.7 starts no helper");
+    assert_eq!(
+        s.entries(),
+        2,
+        "the built-in redis client stored the entries"
+    );
+    // S3 needs a helper: the compile works locally and stats say why.
+    w.config(
+        "[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:9\"\n",
+    );
+    w.test_shim(&shims, "cc")
+        .args(["-c", "f00.c", "-o", "s3.o"])
+        .silent()
+        .run();
+    let st = w.stats();
+    assert_eq!(st["degraded"][0]["kind"], "remote.unusable", "{st}");
+    assert!(
+        st["degraded"][0]["cause"]
+            .to_string()
+            .contains("crsh-storage"),
+        "{st}"
+    );
+}
