@@ -155,8 +155,44 @@ fn root(path: &str, prefix: Option<&str>) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// One `remote_storage` entry for the helper: the URL, ccache's own properties, and the
+/// attributes the helper reads (`o.`/`e.` names included), all values unencoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub url: String,
+    pub props: Vec<(String, String)>,
+    pub attrs: Vec<(String, String)>,
+    /// The variables the helper reads credentials from.
+    pub requires: Vec<String>,
+}
+
+impl Entry {
+    /// ccache's `remote_storage` syntax: space-separated, values percent-encoded.
+    pub fn render(&self) -> String {
+        let mut text = pct(&self.url);
+        for (k, v) in &self.props {
+            text.push_str(&format!(" {k}={}", pct(v)));
+        }
+        for (k, v) in &self.attrs {
+            text.push_str(&format!(" @{k}={}", pct(v)));
+        }
+        text
+    }
+}
+
 /// ccache's `CCACHE_REMOTE_STORAGE` for `r` through the helper at `helper`.
 pub fn ccache_vars(r: &Remote, helper: &Path) -> Result<Vec<Var>, Unsupported> {
+    let e = entry(r, helper)?;
+    let mut parts = vec![Part::Lit(e.render())];
+    parts.extend(e.requires.into_iter().map(Part::Require));
+    Ok(vec![Var {
+        name: "CCACHE_REMOTE_STORAGE".into(),
+        parts,
+    }])
+}
+
+/// The entry for `r` through the helper at `helper`.
+pub fn entry(r: &Remote, helper: &Path) -> Result<Entry, Unsupported> {
     let mut o: Vec<(String, String)> = Vec::new();
     let mut e: Vec<(String, String)> = Vec::new();
     let mut opt = |k: &str, v: &str| o.push((k.to_string(), v.to_string()));
@@ -328,25 +364,15 @@ pub fn ccache_vars(r: &Remote, helper: &Path) -> Result<Vec<Var>, Unsupported> {
             o.push((k.clone(), v.clone()));
         }
     }
-    let mut text = pct(&url);
-    for (k, v) in &props {
-        text.push_str(&format!(" {k}={}", pct(v)));
-    }
-    for (k, v) in &attrs {
-        text.push_str(&format!(" @{k}={}", pct(v)));
-    }
-    for (k, v) in &o {
-        text.push_str(&format!(" @o.{k}={}", pct(v)));
-    }
-    for (k, v) in &e {
-        text.push_str(&format!(" @e.{k}={}", pct(v)));
-    }
-    let mut parts = vec![Part::Lit(text)];
-    parts.extend(e.into_iter().map(|(_, var)| Part::Require(var)));
-    Ok(vec![Var {
-        name: "CCACHE_REMOTE_STORAGE".into(),
-        parts,
-    }])
+    let requires = e.iter().map(|(_, var)| var.clone()).collect();
+    attrs.extend(o.into_iter().map(|(k, v)| (format!("o.{k}"), v)));
+    attrs.extend(e.into_iter().map(|(k, v)| (format!("e.{k}"), v)));
+    Ok(Entry {
+        url,
+        props,
+        attrs,
+        requires,
+    })
 }
 
 #[cfg(test)]

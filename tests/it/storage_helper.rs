@@ -242,3 +242,33 @@ fn an_older_ccache_keeps_its_builtin_redis_client_and_cannot_reach_s3() {
         "{st}"
     );
 }
+
+#[test]
+fn doctor_starts_the_helper_and_asks_the_remote() {
+    if needs("redis") {
+        return;
+    }
+    let t = World::new();
+    let mut s = servers::redis(&t.root().join("server"), "pw-storage-helper-test");
+    let (w, _shims) = ccache_world(s.port, "");
+    let up = w.toolchainkit().arg("doctor").any_status().stdout_text();
+    assert!(
+        up.lines().any(|l| l.starts_with("ok")
+            && l.contains("remote.helper")
+            && l.contains("the redis remote answered through it")),
+        "{up}"
+    );
+    s.stop();
+    let down = w.toolchainkit().arg("doctor").status(1).stdout_text();
+    assert!(
+        down.lines().any(|l| l.starts_with("problem")
+            && l.contains("remote.helper")
+            && l.contains("Connection refused")),
+        "{down}"
+    );
+    assert!(!up.contains("pw-storage-helper-test") && !down.contains("pw-storage-helper-test"));
+    assert!(
+        helpers_of(&[&w]).is_empty(),
+        "doctor stops the helper it started"
+    );
+}

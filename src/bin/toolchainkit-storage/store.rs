@@ -125,8 +125,35 @@ pub fn path_of(layout: Layout, key: &[u8]) -> String {
     }
 }
 
+/// `host:port` of a redis or memcached endpoint (`redis://h:p/...`, `tcp://h:p`): their
+/// clients keep retrying a refused connection until the pool's own timeout, so the helper
+/// tries one TCP connection itself first and fails at once when it is refused.
+fn probe_target(service: &str, options: &[(String, String)]) -> Option<String> {
+    if !matches!(service, "redis" | "memcached") {
+        return None;
+    }
+    let ep = options.iter().find(|(k, _)| k == "endpoint")?.1.as_str();
+    let rest = ep.split_once("://").map_or(ep, |(_, r)| r);
+    let hostport = rest.split('/').next()?.rsplit('@').next()?;
+    let default = if service == "redis" { 6379 } else { 11211 };
+    Some(
+        if hostport
+            .rsplit_once(':')
+            .is_some_and(|(h, _)| !h.ends_with(']') || h.starts_with('['))
+            && !hostport.ends_with(']')
+        {
+            hostport.to_string()
+        } else {
+            format!("{hostport}:{default}")
+        },
+    )
+}
+
 pub struct Store {
     op: Operator,
+    probe: Option<String>,
+    /// An operation succeeded since the last failure (no probe needed).
+    verified: std::sync::atomic::AtomicBool,
     layout: Layout,
     timeout: Duration,
     pub read_only: bool,
@@ -147,6 +174,8 @@ impl Store {
     pub fn new(s: &Settings) -> Result<Store, String> {
         Ok(Store {
             op: s.operator()?,
+            probe: probe_target(&s.service, &s.options),
+            verified: std::sync::atomic::AtomicBool::new(false),
             layout: s.layout,
             timeout: s.timeout,
             read_only: s.read_only,
@@ -175,16 +204,42 @@ impl Store {
                 left.as_secs() + 1
             )));
         }
-        let failure = match tokio::time::timeout(self.timeout, fut).await {
-            Ok(Ok(v)) => return Ok(v),
-            Ok(Err(e)) if e.kind() == ErrorKind::NotFound => return Err(Failure::NotFound),
+        use std::sync::atomic::Ordering;
+        let refused = match &self.probe {
+            Some(target) if !self.verified.load(Ordering::Relaxed) => {
+                match tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(target))
+                    .await
+                {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(e)) => Some(format!("{what}: cannot connect to {target}: {e}")),
+                    Err(_) => Some(format!(
+                        "{what}: {target} accepted no connection within {} ms",
+                        self.timeout.as_millis()
+                    )),
+                }
+            }
+            _ => None,
+        };
+        let outcome = match refused {
+            Some(m) => Err(m),
+            None => tokio::time::timeout(self.timeout, fut)
+                .await
+                .map_err(|_| format!("{what}: no answer within {} ms", self.timeout.as_millis())),
+        };
+        let failure = match outcome {
+            Ok(Ok(v)) => {
+                self.verified.store(true, Ordering::Relaxed);
+                return Ok(v);
+            }
+            Err(m) => Failure::Unreachable(m),
+            Ok(Err(e)) if e.kind() == ErrorKind::NotFound => {
+                self.verified.store(true, Ordering::Relaxed);
+                return Err(Failure::NotFound);
+            }
             Ok(Err(e)) if is_unreachable(&e) => Failure::Unreachable(format!("{what}: {e}")),
             Ok(Err(e)) => Failure::Refused(format!("{what}: {e}")),
-            Err(_) => Failure::Unreachable(format!(
-                "{what}: no answer within {} ms",
-                self.timeout.as_millis()
-            )),
         };
+        self.verified.store(false, Ordering::Relaxed);
         if let Failure::Unreachable(m) | Failure::Refused(m) = &failure
             && let Ok(mut g) = self.last_error.lock()
         {
@@ -256,6 +311,24 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn redis_and_memcached_endpoints_are_probed_first() {
+        let o = |ep: &str| vec![("endpoint".to_string(), ep.to_string())];
+        assert_eq!(
+            probe_target("redis", &o("redis://127.0.0.1:6380/2")).as_deref(),
+            Some("127.0.0.1:6380")
+        );
+        assert_eq!(
+            probe_target("redis", &o("rediss://u@h")).as_deref(),
+            Some("h:6379")
+        );
+        assert_eq!(
+            probe_target("memcached", &o("tcp://[::1]:11311")).as_deref(),
+            Some("[::1]:11311")
+        );
+        assert_eq!(probe_target("s3", &o("http://h:9000")), None);
     }
 
     #[test]
