@@ -272,3 +272,19 @@ fn doctor_starts_the_helper_and_asks_the_remote() {
         "doctor stops the helper it started"
     );
 }
+
+/// The shim that runs on every compile links neither the async runtime nor the storage
+/// clients: they are the helper's alone.
+#[test]
+fn the_shim_links_no_runtime_and_no_storage_client() {
+    let has = |bin: &Path, needle: &[u8]| read(bin).windows(needle.len()).any(|w| w == needle);
+    let helper = bin().with_file_name("toolchainkit-storage");
+    for needle in [&b"opendal"[..], b"tokio"] {
+        assert!(has(&helper, needle), "the helper should hold {needle:?}");
+        assert!(
+            !has(&bin(), needle),
+            "the shim links {}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+}
