@@ -95,7 +95,7 @@ pub fn tool_settings(
             .unwrap_or_else(|| "content".into());
         out.push(EnvArg::Value("CCACHE_COMPILERCHECK".into(), check));
     }
-    for v in super::env_cmd::remote_vars(tool, cfg)? {
+    for v in super::env_cmd::remote_vars(tool, cfg, super::env_cmd::Where::Container)? {
         if v.has_hidden() {
             notes.push(format!(
                 "{} is left out: it holds a credential written in the configuration file; move it to a variable and reference it with the matching `*_env` setting",
