@@ -103,7 +103,8 @@ pub fn needs_helper(r: &Remote) -> bool {
 
 /// ccache's properties (and the attribute names it passes on as they are) that `extra`
 /// may set; every other `extra` key is an OpenDAL option of the store.
-const CCACHE_PROPERTIES: [&str; 8] = [
+const CCACHE_PROPERTIES: [&str; 9] = [
+    "idle-timeout",
     "connect-timeout",
     "operation-timeout",
     "keep-alive",

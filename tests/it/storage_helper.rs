@@ -1,14 +1,16 @@
 //! ccache's storage helper (`toolchainkit-storage`) under load and failure, against real
 //! servers on 127.0.0.1 and the real ccache 4.14.2 (and Debian's ccache 4.7.5, which
-//! starts no helpers):
+//! starts no helpers). For every remote type (redis, memcached, s3, webdav, gcs, azure):
 //! - 16 concurrent compiles are served by one helper, and `server stop` stops it;
 //! - the server killed in the middle of a `make -j8` build: the build succeeds, every
-//!   object equals the bare compiler's, a failing compile keeps gcc's output and status;
-//! - a remote that accepts and never answers: compiles succeed, counted as remote errors;
-//! - an older ccache keeps its built-in redis client, and cannot reach S3 (said in stats).
+//!   object equals the bare compiler's, a failing compile keeps gcc's output and status.
+//!
+//! And: a remote that accepts and never answers (compiles succeed, counted as remote
+//! errors); a helper idling out by itself; `doctor`'s check; an older ccache keeping its
+//! built-in redis client and unable to reach S3 (said in stats).
 
 use crate::common;
-use crate::remote::{assert_no_cmdline_holds, helpers_of};
+use crate::remote::{assert_no_cmdline_holds, helpers_of, procs_environ};
 use crate::servers;
 use servers::repo;
 
@@ -23,19 +25,99 @@ fn needs(kind: &str) -> bool {
     skip_unless(&n)
 }
 
-/// A world whose compiles use ccache with a redis remote (password by variable, database
-/// 2, where `Server::entries` counts).
-fn ccache_world(port: u16, extra_toml: &str) -> (World, PathBuf) {
+const SECRET: &str = "pw-storage-helper-test";
+
+/// A server of `kind` and the `[cache.remote]` lines and environment that reach it (with a
+/// credential by variable where the type has one).
+fn remote_for(kind: &str, dir: &Path) -> (servers::Server, String, Vec<(String, String)>) {
+    let mut env = Vec::new();
+    let (s, toml) = match kind {
+        "redis" => {
+            let s = servers::redis(dir, SECRET);
+            env.push(("TK_REDIS_PW".into(), SECRET.into()));
+            let t = format!(
+                "type = \"redis\"\nendpoint = \"redis://127.0.0.1:{}\"\npassword_env = \"TK_REDIS_PW\"\ndb = 2\n",
+                s.port
+            );
+            (s, t)
+        }
+        "memcached" => {
+            let s = servers::memcached(dir);
+            let t = format!(
+                "type = \"memcached\"\nendpoint = [\"tcp://127.0.0.1:{}\"]\n",
+                s.port
+            );
+            (s, t)
+        }
+        "s3" => {
+            let s = servers::s3(dir);
+            env.push(("TK_S3_KEY".into(), "AKIATOOLCHAINKIT".into()));
+            env.push(("TK_S3_SECRET".into(), SECRET.into()));
+            let t = format!(
+                "type = \"s3\"\nbucket = \"tkbucket\"\nendpoint = \"http://127.0.0.1:{}\"\naccess_key_env = \"TK_S3_KEY\"\nsecret_key_env = \"TK_S3_SECRET\"\n",
+                s.port
+            );
+            (s, t)
+        }
+        "webdav" => {
+            let s = servers::webdav(dir, "builder", SECRET);
+            env.push(("TK_DAV_PW".into(), SECRET.into()));
+            let t = format!(
+                "type = \"webdav\"\nendpoint = \"http://127.0.0.1:{}/\"\nusername = \"builder\"\npassword_env = \"TK_DAV_PW\"\n",
+                s.port
+            );
+            (s, t)
+        }
+        "gcs" => {
+            let s = servers::gcs(dir);
+            let t = "type = \"gcs\"\nbucket = \"tkbucket\"\nextra = { allow_anonymous = \"true\", disable_vm_metadata = \"true\", disable_config_load = \"true\" }\n".to_string();
+            (s, t)
+        }
+        "azure" => {
+            let s = servers::azurite(dir);
+            env.push((
+                "TK_AZ_CS".into(),
+                s.secret.clone().expect("connection string"),
+            ));
+            let t =
+                "type = \"azure\"\ncontainer = \"tkcache\"\nconnection_string_env = \"TK_AZ_CS\"\n"
+                    .to_string();
+            (s, t)
+        }
+        other => panic!("no remote type {other}"),
+    };
+    let mut env = env;
+    env.extend(s.client_env.iter().cloned());
+    (s, toml, env)
+}
+
+/// A world whose compiles use ccache with `remote` (its credentials set), ccache's log on.
+fn world_with(remote: &str, env: &[(String, String)], extra_toml: &str) -> (World, PathBuf) {
     let (mut w, shims) = World::with_shims();
     w.trust_project();
     let r = w.root().to_path_buf();
     std::fs::create_dir_all(r.join("state")).expect("state");
     w.set_env("CCACHE_LOGFILE", r.join("state/ccache.log"));
-    w.set_env("TK_REDIS_PW", "pw-storage-helper-test");
+    w.set_env("AWS_EC2_METADATA_DISABLED", "true");
+    for (k, v) in env {
+        w.set_env(k, v);
+    }
     w.config(&format!(
-        "[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[cache.remote]\ntype = \"redis\"\nendpoint = \"redis://127.0.0.1:{port}\"\npassword_env = \"TK_REDIS_PW\"\ndb = 2\n{extra_toml}"
+        "[cache]\ntool = \"ccache\"\ndir = \"cache\"\n\n[cache.remote]\n{remote}{extra_toml}"
     ));
     (w, shims)
+}
+
+/// A world whose compiles use ccache with a redis remote on `port` (password by variable,
+/// database 2, where `Server::entries` counts).
+fn ccache_world(port: u16, extra_toml: &str) -> (World, PathBuf) {
+    world_with(
+        &format!(
+            "type = \"redis\"\nendpoint = \"redis://127.0.0.1:{port}\"\npassword_env = \"TK_REDIS_PW\"\ndb = 2\n"
+        ),
+        &[("TK_REDIS_PW".into(), SECRET.into())],
+        extra_toml,
+    )
 }
 
 fn sources(dir: &Path, n: usize) -> Vec<String> {
@@ -52,14 +134,13 @@ fn sources(dir: &Path, n: usize) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn sixteen_concurrent_compiles_share_one_helper_and_server_stop_stops_it() {
-    if needs("redis") {
+fn sixteen_concurrent_compiles(kind: &str) {
+    if needs(kind) {
         return;
     }
     let t = World::new();
-    let s = servers::redis(&t.root().join("server"), "pw-storage-helper-test");
-    let (w, shims) = ccache_world(s.port, "");
+    let (s, remote, env) = remote_for(kind, &t.root().join("server"));
+    let (w, shims) = world_with(&remote, &env, "");
     let files = sources(&w.work, 16);
     let running: Vec<_> = files
         .iter()
@@ -74,17 +155,25 @@ fn sixteen_concurrent_compiles_share_one_helper_and_server_stop_stops_it() {
         silent(r.finish());
     }
     let helpers = helpers_of(&[&w]);
-    assert_eq!(helpers.len(), 1, "one helper serves them all: {helpers:?}");
+    assert_eq!(
+        helpers.len(),
+        1,
+        "{kind}: one helper serves them all: {helpers:?}"
+    );
     let c = w.ccache_counters(&w.work.join("cache/ccache"));
     // Each compile stores its result and its manifest.
-    assert_eq!(c.get("remote_storage_write").copied(), Some(32), "{c:?}");
-    assert_eq!(s.entries(), 32);
+    assert_eq!(
+        c.get("remote_storage_write").copied(),
+        Some(32),
+        "{kind}: {c:?}"
+    );
+    assert_eq!(s.entries(), 32, "{kind}");
     assert_eq!(
         c.get("remote_storage_error").copied().unwrap_or(0),
         0,
-        "{c:?}"
+        "{kind}: {c:?}"
     );
-    assert_no_cmdline_holds("pw-storage-helper-test");
+    assert_no_cmdline_holds(SECRET);
     w.toolchainkit()
         .args(["server", "stop"])
         .stdout_contains("stopped the storage helper")
@@ -95,14 +184,13 @@ fn sixteen_concurrent_compiles_share_one_helper_and_server_stop_stops_it() {
     drop(s);
 }
 
-#[test]
-fn a_server_killed_in_the_middle_of_a_parallel_build_never_fails_it() {
-    if needs("redis") || skip_unless(&[Need::program("make", "make")]) {
+fn killed_in_the_middle_of_a_parallel_build(kind: &str) {
+    if needs(kind) || skip_unless(&[Need::program("make", "make")]) {
         return;
     }
     let t = World::new();
-    let mut s = servers::redis(&t.root().join("server"), "pw-storage-helper-test");
-    let (w, _shims) = ccache_world(s.port, "timeout_ms = 1000\n");
+    let (mut s, remote, env) = remote_for(kind, &t.root().join("server"));
+    let (w, _shims) = world_with(&remote, &env, "");
     let files = sources(&w.work, 40);
     let objs: Vec<String> = files.iter().map(|f| f.replace(".c", ".o")).collect();
     std::fs::write(
@@ -126,7 +214,7 @@ fn a_server_killed_in_the_middle_of_a_parallel_build_never_fails_it() {
             .run();
         assert!(
             read(&w.work.join(obj)) == read(&bare),
-            "{obj} differs from the bare compiler's"
+            "{kind}: {obj} differs from the bare compiler's"
         );
     }
     // A failing compile after the remote died: gcc's own status and diagnostics.
@@ -149,9 +237,21 @@ fn a_server_killed_in_the_middle_of_a_parallel_build_never_fails_it() {
             .as_u64()
             .unwrap_or(0)
             >= 1,
-        "{st}"
+        "{kind}: {st}"
     );
 }
+
+macro_rules! per_kind {
+    ($($kind:ident),*) => {
+        mod sixteen_concurrent_compiles_share_one_helper_and_server_stop_stops_it {
+            $(#[test] fn $kind() { super::sixteen_concurrent_compiles(stringify!($kind)); })*
+        }
+        mod a_server_killed_in_the_middle_of_a_make_j8_build_never_fails_it {
+            $(#[test] fn $kind() { super::killed_in_the_middle_of_a_parallel_build(stringify!($kind)); })*
+        }
+    };
+}
+per_kind!(redis, memcached, s3, webdav, gcs, azure);
 
 /// A TCP listener that accepts connections and never answers (held until dropped).
 struct Silent {
@@ -211,7 +311,7 @@ fn an_older_ccache_keeps_its_builtin_redis_client_and_cannot_reach_s3() {
         return;
     }
     let t = World::new();
-    let s = servers::redis(&t.root().join("server"), "pw-storage-helper-test");
+    let s = servers::redis(&t.root().join("server"), SECRET);
     let (mut w, shims) = ccache_world(s.port, "");
     w.set_env("TOOLCHAINKIT_CCACHE_PATH", &old);
     sources(&w.work, 1);
@@ -244,12 +344,38 @@ fn an_older_ccache_keeps_its_builtin_redis_client_and_cannot_reach_s3() {
 }
 
 #[test]
+fn a_helper_idles_out_by_itself() {
+    if needs("redis") {
+        return;
+    }
+    let t = World::new();
+    let s = servers::redis(&t.root().join("server"), SECRET);
+    // ccache's own `idle-timeout` property, passed through `extra`.
+    let (w, shims) = ccache_world(s.port, "extra = { idle-timeout = \"1s\" }\n");
+    sources(&w.work, 1);
+    w.test_shim(&shims, "cc")
+        .args(["-c", "f00.c"])
+        .silent()
+        .run();
+    let env: Vec<_> = helpers_of(&[&w])
+        .into_iter()
+        .flat_map(procs_environ)
+        .filter(|(k, _)| k == "CRSH_IDLE_TIMEOUT")
+        .collect();
+    assert_eq!(env, [("CRSH_IDLE_TIMEOUT".to_string(), "1".to_string())]);
+    wait_until("the idle helper exits", Duration::from_secs(10), || {
+        helpers_of(&[&w]).is_empty()
+    });
+    assert_eq!(s.entries(), 2);
+}
+
+#[test]
 fn doctor_starts_the_helper_and_asks_the_remote() {
     if needs("redis") {
         return;
     }
     let t = World::new();
-    let mut s = servers::redis(&t.root().join("server"), "pw-storage-helper-test");
+    let mut s = servers::redis(&t.root().join("server"), SECRET);
     let (w, _shims) = ccache_world(s.port, "");
     let up = w.toolchainkit().arg("doctor").any_status().stdout_text();
     assert!(
@@ -266,7 +392,7 @@ fn doctor_starts_the_helper_and_asks_the_remote() {
             && l.contains("Connection refused")),
         "{down}"
     );
-    assert!(!up.contains("pw-storage-helper-test") && !down.contains("pw-storage-helper-test"));
+    assert!(!up.contains(SECRET) && !down.contains(SECRET));
     assert!(
         helpers_of(&[&w]).is_empty(),
         "doctor stops the helper it started"
