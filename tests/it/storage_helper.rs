@@ -86,7 +86,6 @@ fn remote_for(kind: &str, dir: &Path) -> (servers::Server, String, Vec<(String, 
         }
         other => panic!("no remote type {other}"),
     };
-    let mut env = env;
     env.extend(s.client_env.iter().cloned());
     (s, toml, env)
 }
