@@ -413,3 +413,53 @@ fn the_shim_links_no_runtime_and_no_storage_client() {
         );
     }
 }
+
+/// The helper listens only in a directory that is the user's own and writable by nobody
+/// else, never through a symlink, and never over a file that is not its user's socket.
+#[test]
+fn the_helper_refuses_a_shared_or_linked_socket_directory() {
+    let t = World::new();
+    let helper = bin().with_file_name("toolchainkit-storage");
+    let start = |endpoint: &Path| {
+        t.test(&helper)
+            .env("CRSH_IPC_ENDPOINT", endpoint)
+            .env("CRSH_URL", "redis://127.0.0.1:9")
+            .env("CRSH_IDLE_TIMEOUT", "1")
+            .env("CRSH_NUM_ATTR", "1")
+            .env("CRSH_ATTR_KEY_0", "service")
+            .env("CRSH_ATTR_VALUE_0", "redis")
+            .timeout(Duration::from_secs(20))
+    };
+    let shared = t.root().join("shared");
+    std::fs::create_dir(&shared).expect("dir");
+    std::fs::set_permissions(
+        &shared,
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .expect("chmod");
+    start(&shared.join("s"))
+        .status(1)
+        .stderr_contains("writable by nobody else")
+        .run();
+    assert!(!shared.join("s").exists());
+    let private = t.root().join("private");
+    std::fs::create_dir(&private).expect("dir");
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .expect("chmod");
+    let link = t.root().join("link");
+    std::os::unix::fs::symlink(&private, &link).expect("symlink");
+    start(&link.join("s"))
+        .status(1)
+        .stderr_contains("writable by nobody else")
+        .run();
+    std::fs::write(private.join("file"), "not a socket").expect("file");
+    start(&private.join("file"))
+        .status(1)
+        .stderr_contains("not this user's socket")
+        .run();
+    // A private directory is fine: the helper listens (mode 0600) and idles out after 1 s.
+    start(&private.join("ok")).status(0).stderr("").run();
+}
