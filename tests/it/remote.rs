@@ -443,8 +443,8 @@ fn sccache_memcached() {
     scenario("sccache", s, &toml, &[], 3);
 }
 
-#[test]
-fn sccache_s3() {
+/// S3 (moto), with its key pair by variable; `stored`: the entries after A's build.
+fn s3_scenario(tool: &str, stored: usize) {
     if skip_without("s3") {
         return;
     }
@@ -457,15 +457,25 @@ fn sccache_s3() {
         s.port
     );
     scenario(
-        "sccache",
+        tool,
         s,
         &toml,
         &[
             ("TK_S3_KEY".into(), "AKIATOOLCHAINKIT".into()),
             ("TK_S3_SECRET".into(), sk),
         ],
-        3,
+        stored,
     );
+}
+
+#[test]
+fn sccache_s3() {
+    s3_scenario("sccache", 3);
+}
+
+#[test]
+fn ccache_s3() {
+    s3_scenario("ccache", 4);
 }
 
 #[test]
@@ -480,43 +490,6 @@ fn ccache_memcached() {
         s.port
     );
     scenario("ccache", s, &toml, &[], 4);
-}
-
-#[test]
-fn ccache_s3() {
-    if skip_without("s3") {
-        return;
-    }
-    let t = test_dir();
-    let sk = secret("s3secret");
-    let mut s = servers::s3(&t.root().join("server"));
-    s.secret = Some(sk.clone());
-    let toml = format!(
-        "type = \"s3\"\nbucket = \"tkbucket\"\nregion = \"us-east-1\"\nendpoint = \"http://127.0.0.1:{}\"\nuse_ssl = false\nprefix = \"team-a/\"\naccess_key_env = \"TK_S3_KEY\"\nsecret_key_env = \"TK_S3_SECRET\"\n",
-        s.port
-    );
-    scenario(
-        "ccache",
-        s,
-        &toml,
-        &[
-            ("TK_S3_KEY".into(), "AKIATOOLCHAINKIT".into()),
-            ("TK_S3_SECRET".into(), sk),
-        ],
-        4,
-    );
-}
-
-#[test]
-fn ccache_azure() {
-    if skip_without("azure") {
-        return;
-    }
-    let t = test_dir();
-    let s = servers::azurite(&t.root().join("server"));
-    let cs = s.secret.clone().expect("connection string");
-    let toml = "type = \"azure\"\ncontainer = \"tkcache\"\nconnection_string_env = \"TK_AZ_CS\"\nprefix = \"tk\"\n";
-    scenario("ccache", s, toml, &[("TK_AZ_CS".into(), cs)], 4);
 }
 
 #[test]
@@ -562,8 +535,8 @@ fn ccache_webdav() {
     scenario("ccache", s, &toml, &[("TK_DAV_PW".into(), pw)], 4);
 }
 
-#[test]
-fn sccache_azure() {
+/// Azure Blob (azurite), with its connection string by variable.
+fn azure_scenario(tool: &str, stored: usize) {
     if skip_without("azure") {
         return;
     }
@@ -571,7 +544,17 @@ fn sccache_azure() {
     let s = servers::azurite(&t.root().join("server"));
     let cs = s.secret.clone().expect("connection string");
     let toml = "type = \"azure\"\ncontainer = \"tkcache\"\nconnection_string_env = \"TK_AZ_CS\"\nprefix = \"tk\"\n";
-    scenario("sccache", s, toml, &[("TK_AZ_CS".into(), cs)], 3);
+    scenario(tool, s, toml, &[("TK_AZ_CS".into(), cs)], stored);
+}
+
+#[test]
+fn sccache_azure() {
+    azure_scenario("sccache", 3);
+}
+
+#[test]
+fn ccache_azure() {
+    azure_scenario("ccache", 4);
 }
 
 #[test]
