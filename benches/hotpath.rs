@@ -183,7 +183,7 @@ fn bench_outcome(c: &mut Criterion) {
 /// native client's request encoding and reply decoding.
 fn bench_sccache(c: &mut Criterion) {
     use std::io::Write;
-    use toolchainkit::backend::{sccache_log, sccache_wire as wire};
+    use toolchainkit::backend::sccache::{log as sccache_log, wire};
     let tmp = tempfile::tempdir().expect("tempdir");
     let sock = tmp.path().join("s.sock");
     let log = sccache_log::log_path(&sock);

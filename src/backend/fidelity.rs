@@ -31,7 +31,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitStatus;
 
-use super::sccache_log::{Result as LogResult, Seen};
+use super::sccache::log::{Result as LogResult, Seen};
 
 /// The variable sccache mixes into its C/C++ keys.
 pub const BUSTER: &str = "SCCACHE_C_CUSTOM_CACHE_BUSTER";

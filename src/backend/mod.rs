@@ -10,10 +10,6 @@ pub mod fidelity;
 pub mod nvcc;
 pub mod remote;
 pub mod sccache;
-pub mod sccache_conn;
-pub mod sccache_log;
-pub mod sccache_native;
-pub mod sccache_wire;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
