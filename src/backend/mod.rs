@@ -5,7 +5,6 @@
 
 pub mod ccache;
 pub mod dist;
-pub mod dist_probe;
 pub mod fidelity;
 pub mod nvcc;
 pub mod remote;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::backend::dist as engine;
-use crate::backend::dist_probe::{icecc_listcs, probe_tcp};
+use crate::backend::dist::probe::{icecc_listcs, probe_tcp};
 use crate::config::dist::{Dist, Engine, Reach};
 use crate::config::{Config, Tool};
 use crate::stats::{self, Bucket, Stats};
