@@ -21,7 +21,7 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, bail};
 
-use super::cache_cmd::{human_bytes, usage};
+use super::cache::{human_bytes, usage};
 use crate::backend::ccache;
 use crate::backend::sccache::server;
 use crate::config::{Config, Tool};

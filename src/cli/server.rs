@@ -97,7 +97,7 @@ pub fn query_command(exe: &Path, sock: &Path) -> String {
 /// `None` when they use sccache (so the first compile starts the server).
 fn not_sccache(cfg: &Config) -> Option<String> {
     let cwd = std::env::current_dir().ok()?;
-    match super::env_cmd::configured_tool(cfg, &cwd) {
+    match super::env::configured_tool(cfg, &cwd) {
         Ok(Tool::Sccache) => None,
         Ok(t) => Some(format!(
             "this project's compiles use {} ({}), so no compile starts an sccache server",

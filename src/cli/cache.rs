@@ -38,7 +38,7 @@ pub fn run(action: Action, tool: Option<Tool>) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let tool = match tool {
         Some(t) => t,
-        None => super::env_cmd::configured_tool(&cfg, &cwd)?,
+        None => super::env::configured_tool(&cfg, &cwd)?,
     };
     let exe = crate::backend::find_tool(tool, std::env::var_os("PATH").as_deref(), &cwd)
         .with_context(|| {
