@@ -7,7 +7,6 @@
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
@@ -16,16 +15,16 @@ use crate::config::Config;
 use crate::config::dist::Engine;
 use crate::paths;
 
-/// The client config the sccache server for this configuration will read.
+/// The client config the sccache server for this configuration reads: computed from
+/// the configuration where it is needed (its name for the server's environment, its
+/// content when a server starts), never kept between the two.
 #[derive(Debug, Clone)]
-struct PendingConf {
-    path: PathBuf,
+pub struct Conf {
+    pub path: PathBuf,
     scheduler_url: String,
     token_var: Option<String>,
     cache_dir: PathBuf,
 }
-
-static PENDING_CONF: Mutex<Option<PendingConf>> = Mutex::new(None);
 
 /// sccache-dist's toolchain cache: `cache.dir/sccache-dist` when configured, else in the
 /// state directory.
@@ -37,16 +36,12 @@ fn sccache_dist_cache_dir(cfg: &Config) -> PathBuf {
         .unwrap_or_else(|| paths::state_dir().join("sccache-dist"))
 }
 
-/// The variables the sccache server needs for `engine = "sccache-dist"`: `SCCACHE_CONF`,
-/// named after a hash of the settings (scheduler, the token's variable *name*, the
-/// toolchain cache) so that they are part of the server's identity.
-pub fn sccache_env(cfg: &Config) -> Vec<(String, OsString)> {
-    let Some(d) = active(cfg).filter(|d| d.engine == Engine::SccacheDist) else {
-        return Vec::new();
-    };
-    let Some(url) = d.scheduler_url.clone() else {
-        return Vec::new();
-    };
+/// The client config for `engine = "sccache-dist"`, named after a hash of the settings
+/// (scheduler, the token's variable *name*, the toolchain cache); `None` for any other
+/// engine or without a scheduler.
+pub fn conf(cfg: &Config) -> Option<Conf> {
+    let d = active(cfg).filter(|d| d.engine == Engine::SccacheDist)?;
+    let url = d.scheduler_url.clone()?;
     let cache_dir = sccache_dist_cache_dir(cfg);
     let mut h = Sha256::new();
     h.update(url.as_bytes());
@@ -55,16 +50,21 @@ pub fn sccache_env(cfg: &Config) -> Vec<(String, OsString)> {
     h.update([0]);
     h.update(cache_dir.as_os_str().as_encoded_bytes());
     let hex = paths::short_hex(&h.finalize());
-    let path = paths::runtime_dir().join(format!("sccache-dist-{hex}.toml"));
-    if let Ok(mut g) = PENDING_CONF.lock() {
-        *g = Some(PendingConf {
-            path: path.clone(),
-            scheduler_url: url,
-            token_var: d.auth_token_env.clone(),
-            cache_dir,
-        });
-    }
-    vec![("SCCACHE_CONF".into(), path.into_os_string())]
+    Some(Conf {
+        path: paths::runtime_dir().join(format!("sccache-dist-{hex}.toml")),
+        scheduler_url: url,
+        token_var: d.auth_token_env.clone(),
+        cache_dir,
+    })
+}
+
+/// The variables the sccache server needs for `engine = "sccache-dist"`: `SCCACHE_CONF`
+/// naming the client config (`conf`), so that its settings are part of the server's
+/// identity.
+pub fn sccache_env(cfg: &Config) -> Vec<(String, OsString)> {
+    conf(cfg).map_or_else(Vec::new, |c| {
+        vec![("SCCACHE_CONF".into(), c.path.into_os_string())]
+    })
 }
 
 /// The client config file, removed when dropped (after the server has read it).
@@ -81,13 +81,13 @@ fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// Write the sccache-dist client config a server about to start with `env` will read,
-/// if `env` names one of ours. The token is read from its variable here and written only
-/// into this 0600 file, which is removed when the guard is dropped.
-pub fn write_sccache_conf(env: &[(String, OsString)]) -> Option<ConfGuard> {
-    let conf = env.iter().find(|(k, _)| k == "SCCACHE_CONF")?;
-    let pending = PENDING_CONF.lock().ok()?.clone()?;
-    if Path::new(&conf.1) != pending.path {
+/// Write the sccache-dist client config of `cfg` that a server about to start with `env`
+/// will read, if `env` names it. The token is read from its variable here and written
+/// only into this 0600 file, which is removed when the guard is dropped.
+pub fn write_sccache_conf(cfg: &Config, env: &[(String, OsString)]) -> Option<ConfGuard> {
+    let named = env.iter().find(|(k, _)| k == "SCCACHE_CONF")?;
+    let pending = conf(cfg)?;
+    if Path::new(&named.1) != pending.path {
         return None;
     }
     let mut text = format!(

@@ -139,7 +139,7 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
             return fall_back(job, "sccache_server_unresponsive", format_args!("{why}"));
         }
         Reach::Down(_) | Reach::Refused(_) => {
-            match ensure_server_or_local(exe, &sock, &full_env, local.as_ref()) {
+            match ensure_server_or_local(exe, &sock, &full_env, local.as_ref(), job.cfg) {
                 Ok((state, p)) => (state, p, None),
                 Err(u) => return fall_back(job, u.reason, format_args!("{u}")),
             }
@@ -191,15 +191,19 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
                             // The server may have gone between the connection and the
                             // request: start the next one here, with its log, rather
                             // than let the sccache client start one without it.
-                            let p =
-                                match ensure_server_or_local(exe, &sock, &full_env, local.as_ref())
-                                {
-                                    Ok((_, p)) => p,
-                                    Err(u) => {
-                                        drop(w);
-                                        return fall_back(job, u.reason, format_args!("{u}"));
-                                    }
-                                };
+                            let p = match ensure_server_or_local(
+                                exe,
+                                &sock,
+                                &full_env,
+                                local.as_ref(),
+                                job.cfg,
+                            ) {
+                                Ok((_, p)) => p,
+                                Err(u) => {
+                                    drop(w);
+                                    return fall_back(job, u.reason, format_args!("{u}"));
+                                }
+                            };
                             return run_process(&ctx, p, w);
                         }
                     },

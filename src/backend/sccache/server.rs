@@ -246,8 +246,9 @@ pub fn ensure_server(
     exe: &Path,
     sock: &Path,
     env: &[(String, OsString)],
+    cfg: &Config,
 ) -> Result<(), Unavailable> {
-    ensure_server_or_local(exe, sock, env, None).map(|_| ())
+    ensure_server_or_local(exe, sock, env, None, cfg).map(|_| ())
 }
 
 /// As `ensure_server`; with `local`, a remote that does not accept connections (or makes
@@ -257,6 +258,7 @@ pub fn ensure_server_or_local(
     sock: &Path,
     env: &[(String, OsString)],
     local: Option<&LocalOnly>,
+    cfg: &Config,
 ) -> Result<(Started, conn::Peer), Unavailable> {
     let dir = sock.parent().unwrap_or(Path::new("/tmp"));
     // The runtime directory must be ours (0700, not a symlink), before any file in it
@@ -287,13 +289,13 @@ pub fn ensure_server_or_local(
     let _ = fs::remove_file(&marker);
     clean_stale(dir);
     let Some(local) = local else {
-        return start(exe, sock, env, Credentials::AsConfigured)
+        return start(exe, sock, env, Credentials::AsConfigured, cfg)
             .map(|p| (Started::AsConfigured, p))
             .map_err(Unavailable::new);
     };
     let why = match crate::backend::remote::probe(&local.probe, PROBE_TIMEOUT) {
         Err(e) => format!("remote cache unreachable ({e})"),
-        Ok(()) => match start(exe, sock, env, Credentials::AsConfigured) {
+        Ok(()) => match start(exe, sock, env, Credentials::AsConfigured, cfg) {
             Ok(p) => return Ok((Started::AsConfigured, p)),
             Err(_) => {
                 let log = sock.with_extension("log");
@@ -310,8 +312,14 @@ pub fn ensure_server_or_local(
     let _ = fs::remove_file(sock);
     let mut local_env = local.env.clone();
     local_env.push(("SCCACHE_IDLE_TIMEOUT".into(), LOCAL_ONLY_IDLE_SECS.into()));
-    let peer = start(exe, sock, &local_env, Credentials::None(&local.secrets))
-        .map_err(Unavailable::new)?;
+    let peer = start(
+        exe,
+        sock,
+        &local_env,
+        Credentials::None(&local.secrets),
+        cfg,
+    )
+    .map_err(Unavailable::new)?;
     if let Ok(mut f) = private::open_or_create_own(&marker, Access::Append) {
         use std::io::Write;
         let _ = f.set_len(0);
@@ -337,9 +345,10 @@ fn start(
     sock: &Path,
     env: &[(String, OsString)],
     creds: Credentials<'_>,
+    cfg: &Config,
 ) -> Result<conn::Peer, String> {
     // sccache-dist's client config with its token: on disk only while the server starts.
-    let _dist_conf = crate::backend::dist::write_sccache_conf(env);
+    let _dist_conf = crate::backend::dist::write_sccache_conf(cfg, env);
     let log_path = super::log::log_path(sock);
     // Appending: the server appends its compile-result lines to the same file.
     let log = private::open_or_create_own(&log_path, Access::Append)
