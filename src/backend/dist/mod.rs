@@ -15,9 +15,9 @@
 //! invocation in the runtime directory (`DISTCC_LOG`, `ICECC_LOGFILE` with
 //! `ICECC_DEBUG=debug`), read after the engine exits and removed. The log is a file, not
 //! a pipe read after exit: a verbose engine could fill a pipe and block. The engines
-//! write their warnings there instead of on the compiler's stderr. The observation is
-//! kept in this process (`note`/`take`: the compile path is one process with one child)
-//! and recorded by `invoke` in a second stats file beside the project's (`FILE.dist`),
+//! write their warnings there instead of on the compiler's stderr. The observation
+//! travels back with the compile's result (`Noted`, in `Ran::dist`) and is recorded by
+//! `invoke` in a second stats file beside the project's (`FILE.dist`),
 //! whose outcome keys are `remote.HOST`, `local`, `fallback.REASON` and
 //! `fallback.host_failed@HOST`. Never the build's failure: an engine that is missing or
 //! fails on its own is a counted fallback and the real compiler runs.
@@ -35,7 +35,6 @@ use std::ffi::OsStr;
 use std::io;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
 
 use super::{Job, Ran, fall_back, forward_stderr, run_tool, said};
 use crate::config::dist::{Dist, Engine};
@@ -76,26 +75,22 @@ impl Observed {
 }
 
 /// What one invocation noted: where the compile ran, and the hosts that failed it before
-/// (distcc moves a compile whose host fails to another host).
-type Noted = (Observed, Vec<String>);
-
-static NOTED: Mutex<Option<Noted>> = Mutex::new(None);
-
-/// Remember where this invocation's compile ran (recorded by `record`).
-pub fn note(o: Observed) {
-    note_with(o, Vec::new());
+/// (distcc moves a compile whose host fails to another host). Carried back to `invoke`
+/// in `Ran::dist` and recorded by `record`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Noted {
+    pub observed: Observed,
+    pub failed: Vec<String>,
 }
 
-/// As `note`, with the hosts that failed this compile before it ran where `o` says.
-pub fn note_with(o: Observed, failed: Vec<String>) {
-    if let Ok(mut g) = NOTED.lock() {
-        *g = Some((o, failed));
+impl Noted {
+    /// Where the compile ran, no host having failed it before.
+    pub fn at(observed: Observed) -> Noted {
+        Noted {
+            observed,
+            failed: Vec::new(),
+        }
     }
-}
-
-/// Take what `note` remembered.
-pub fn take() -> Option<Noted> {
-    NOTED.lock().ok().and_then(|mut g| g.take())
 }
 
 /// The dist stats file beside the project's stats file.
@@ -105,12 +100,18 @@ pub fn stats_path(cfg: &Config) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Record what `note` remembered, if anything (nothing for a cache hit, a link, or a
+/// Record what the compile noted, if anything (nothing for a cache hit, a link, or a
 /// project without `[dist]`): the placement with the invocation's time, and one
 /// `retried@HOST` event (no time) per host that failed the compile before another host
 /// took it. Never fails the compile.
-pub fn record(cfg: &Config, nanos: u64) {
-    let Some((o, failed)) = take() else { return };
+pub fn record(cfg: &Config, noted: Option<&Noted>, nanos: u64) {
+    let Some(Noted {
+        observed: o,
+        failed,
+    }) = noted
+    else {
+        return;
+    };
     let path = stats_path(cfg);
     let named = match &o {
         Observed::Fallback(_, Some(h)) => Some(h.clone()),
@@ -147,13 +148,10 @@ pub fn run_without_cache(
     let name = prefix.engine.name();
     let Some(exe) = prefix.exe.clone() else {
         let done = prefix.finish(true);
-        if let Some(o) = done.observed {
-            note(o);
-        }
         log::warn!("{name} is not installed; compiling locally");
-        return Some(super::run_direct(job).map(|status| Ran {
-            status,
-            outcome: Outcome::Fallback(format!("{name}_missing")),
+        return Some(super::run_direct(job).map(|status| {
+            Ran::new(status, Outcome::Fallback(format!("{name}_missing")))
+                .noted(done.observed.map(Noted::at))
         }));
     };
     let mut cmd = Command::new(&exe);
@@ -166,33 +164,36 @@ pub fn run_without_cache(
     let (status, captured) = match spawned {
         Ok(r) => r,
         Err(e) => {
-            note(Observed::Fallback(format!("{name}_failed"), None));
-            return Some(fall_back(
-                job,
-                &format!("{name}_failed"),
-                format_args!("cannot run {}: {e}", exe.display()),
-            ));
+            let noted = Noted::at(Observed::Fallback(format!("{name}_failed"), None));
+            return Some(
+                fall_back(
+                    job,
+                    &format!("{name}_failed"),
+                    format_args!("cannot run {}: {e}", exe.display()),
+                )
+                .map(|r| r.noted(Some(noted))),
+            );
         }
     };
     if !status.success() && done.engine_failed {
-        note(Observed::Fallback(format!("{name}_failed"), None));
-        return Some(fall_back(
-            job,
-            &format!("{name}_failed"),
-            format_args!(
-                "{name} failed on its own (status {status}): {} {}",
-                said(captured.as_deref()),
-                done.text.trim()
-            ),
-        ));
-    }
-    if let Some(o) = done.observed {
-        note_with(o, done.failed);
+        let noted = Noted::at(Observed::Fallback(format!("{name}_failed"), None));
+        return Some(
+            fall_back(
+                job,
+                &format!("{name}_failed"),
+                format_args!(
+                    "{name} failed on its own (status {status}): {} {}",
+                    said(captured.as_deref()),
+                    done.text.trim()
+                ),
+            )
+            .map(|r| r.noted(Some(noted))),
+        );
     }
     if let Some(bytes) = captured {
         forward_stderr(&bytes);
     }
-    Some(Ok(Ran { status, outcome }))
+    Some(Ok(Ran::new(status, outcome).noted(done.noted())))
 }
 
 /// Does this engine work under the chosen cache tool? (The configuration is checked

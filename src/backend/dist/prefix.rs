@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::parse::{parse_distcc_log, parse_icecc_log};
-use super::{Observed, active};
+use super::{Noted, Observed, active};
 use crate::config::Config;
 use crate::config::dist::{Dist, Engine};
 use crate::paths;
@@ -249,4 +249,13 @@ pub struct Finished {
     /// The engine failed on its own (no compile was attempted anywhere).
     pub engine_failed: bool,
     pub text: String,
+}
+
+impl Finished {
+    /// What the invocation notes for the dist stats file: where the compile ran and the
+    /// hosts that failed it before.
+    pub fn noted(self) -> Option<Noted> {
+        let failed = self.failed;
+        self.observed.map(|observed| Noted { observed, failed })
+    }
 }

@@ -28,31 +28,8 @@ use super::{Job, Ran, fall_back, fix_output_modes, forward_stderr, run_direct, s
 use crate::config::SccacheClient;
 use crate::outcome::Outcome;
 
-/// `-o -` (or `-o-`): gcc refuses to write an object to stdout with `-c`; sccache would
-/// write a file named `-`. Such compiles run directly.
-fn output_is_stdout(args: &[OsString]) -> bool {
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let b = a.as_encoded_bytes();
-        if (b == b"-o" && it.next().is_some_and(|o| o == "-")) || b == b"-o-" {
-            return true;
-        }
-    }
-    false
-}
-
-/// The sccache client refuses to run when one of these is `1` (`commands.rs`).
-fn incremental_var() -> Option<&'static str> {
-    ["CARGO_BUILD_INCREMENTAL", "CARGO_INCREMENTAL"]
-        .into_iter()
-        .find(|v| std::env::var_os(v).is_some_and(|x| x == "1"))
-}
-
 fn direct(job: &Job<'_>, outcome: Outcome) -> io::Result<Ran> {
-    Ok(Ran {
-        status: run_direct(job)?,
-        outcome,
-    })
+    Ok(Ran::new(run_direct(job)?, outcome))
 }
 
 /// sccache's preprocessor failed (`fidelity::rerun_directly`): what it printed is not
@@ -64,11 +41,11 @@ fn rerun(job: &Job<'_>) -> io::Result<Ran> {
     );
     let status = run_direct(job)?;
     // A depfile sccache's preprocessing wrote keeps its mode when gcc writes it again.
-    fix_output_modes(job.args, job.cwd);
-    Ok(Ran {
+    fix_output_modes(job.parsed, job.cwd);
+    Ok(Ran::new(
         status,
-        outcome: Outcome::Uncacheable("preprocessor_error".into()),
-    })
+        Outcome::Uncacheable("preprocessor_error".into()),
+    ))
 }
 
 /// The outcome of a compile the server was asked to run, from its log lines and
@@ -110,13 +87,6 @@ struct Ctx<'a> {
 
 /// Run one compile through sccache at `exe`.
 pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
-    if output_is_stdout(job.args) {
-        return direct(job, Outcome::Uncacheable("output_to_stdout".into()));
-    }
-    if let Some(var) = incremental_var() {
-        ::log::info!("{var}=1: the sccache client refuses to run; compiling directly");
-        return direct(job, Outcome::Uncacheable("cargo_incremental".into()));
-    }
     let full_env = env(job.cfg);
     let sock = socket_for(exe, &full_env);
     let local = job.cfg.remote.value.as_ref().and_then(|r| {
@@ -159,7 +129,7 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
             )
         }
     };
-    let sent = fidelity::for_sccache(job.args);
+    let sent = fidelity::for_sccache(job.args, job.parsed);
     let ctx = Ctx {
         exe,
         job,
@@ -169,7 +139,7 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         tool_name,
         args: &sent,
     };
-    let watch = log::object_basename(job.args).and_then(|b| Watch::begin(&sock, &b));
+    let watch = log::object_basename(job.parsed).and_then(|b| Watch::begin(&sock, &b));
     if native_wanted {
         match client_for(job.cfg, exe, &sock) {
             Ok(_) => {
@@ -298,11 +268,11 @@ fn run_native(
                         return Ok(rerun(job));
                     }
                     native::write_outputs(&f);
-                    fix_output_modes(job.args, job.cwd);
-                    Ok(Ran {
+                    fix_output_modes(job.parsed, job.cwd);
+                    Ok(Ran::new(
                         status,
-                        outcome: observed(seen, !status.success(), ctx.tool_name),
-                    })
+                        observed(seen, !status.success(), ctx.tool_name),
+                    ))
                 }
                 _ => fall_back(
                     job,
@@ -346,7 +316,7 @@ fn without_line(bytes: &[u8], line: &[u8]) -> Vec<u8> {
 
 /// Did a compile-only invocation write its object (or other outputs) after `since`?
 fn produced_output(job: &Job<'_>, since: std::time::SystemTime) -> bool {
-    crate::args::parse(job.args).outputs().iter().any(|o| {
+    job.parsed.outputs().iter().any(|o| {
         fs::metadata(job.cwd.join(o))
             .and_then(|m| m.modified())
             .is_ok_and(|t| t >= since)
@@ -440,7 +410,7 @@ fn run_process(ctx: &Ctx<'_>, peer: conn::Peer, watch: Option<Watch>) -> io::Res
             bytes
         });
     }
-    fix_output_modes(job.args, job.cwd);
+    fix_output_modes(job.parsed, job.cwd);
     let outcome = if lost {
         ::log::warn!(
             "the sccache server went away during the compile; its client compiled locally"
@@ -449,23 +419,12 @@ fn run_process(ctx: &Ctx<'_>, peer: conn::Peer, watch: Option<Watch>) -> io::Res
     } else {
         observed(seen, !status.success(), ctx.tool_name)
     };
-    Ok(Ran { status, outcome })
+    Ok(Ran::new(status, outcome))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn os(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
-
-    #[test]
-    fn stdout_objects() {
-        assert!(output_is_stdout(&os(&["-c", "a.c", "-o", "-"])));
-        assert!(output_is_stdout(&os(&["-c", "a.c", "-o-"])));
-        assert!(!output_is_stdout(&os(&["-c", "a.c", "-o", "a.o"])));
-    }
 
     #[test]
     fn outcomes_from_lines() {
