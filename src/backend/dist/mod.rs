@@ -41,57 +41,9 @@ use crate::config::dist::{Dist, Engine};
 use crate::config::{Config, Tool};
 use crate::outcome::Outcome;
 
-pub use parse::{parse_distcc_log, parse_icecc_log};
+pub use parse::{Noted, Observed, parse_distcc_log, parse_icecc_log};
 pub use prefix::{Finished, Prefix, distcc_dir, distcc_env, distcc_hosts, find_engine};
 pub use sccache_dist::{ConfGuard, sccache_env, write_sccache_conf};
-
-/// Where the engine says one compile ran.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Observed {
-    /// On this build host (its label: `HOST`, `HOST:PORT`, `USER@HOST`).
-    Remote(String),
-    /// On this machine, by the engine's choice (a `localhost` slot, a non-distributable
-    /// job such as a link).
-    Local,
-    /// Meant to go remote, ran locally: why (`host_failed`, `no_host`, `no_daemon`,
-    /// `remote_failed`, `distcc_missing`, ...) and the host that failed, when named.
-    Fallback(String, Option<String>),
-    /// The engine ran but its log says neither.
-    Unobserved,
-}
-
-impl Observed {
-    /// The key in the dist stats file.
-    pub fn key(&self) -> String {
-        let clean = |s: &str| s.replace(|c: char| c.is_whitespace() || c == '@', "_");
-        match self {
-            Observed::Remote(h) => format!("remote.{}", clean(h)),
-            Observed::Local => "local".into(),
-            Observed::Fallback(r, None) => format!("fallback.{r}"),
-            Observed::Fallback(r, Some(h)) => format!("fallback.{r}@{}", clean(h)),
-            Observed::Unobserved => "unobserved".into(),
-        }
-    }
-}
-
-/// What one invocation noted: where the compile ran, and the hosts that failed it before
-/// (distcc moves a compile whose host fails to another host). Carried back to `invoke`
-/// in `Ran::dist` and recorded by `record`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Noted {
-    pub observed: Observed,
-    pub failed: Vec<String>,
-}
-
-impl Noted {
-    /// Where the compile ran, no host having failed it before.
-    pub fn at(observed: Observed) -> Noted {
-        Noted {
-            observed,
-            failed: Vec::new(),
-        }
-    }
-}
 
 /// The dist stats file beside the project's stats file.
 pub fn stats_path(cfg: &Config) -> PathBuf {
@@ -203,19 +155,5 @@ pub fn fits(engine: Engine, tool: Option<Tool>) -> bool {
         Engine::None => true,
         Engine::Distcc | Engine::Icecc => tool != Some(Tool::Sccache),
         Engine::SccacheDist => tool == Some(Tool::Sccache),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys() {
-        assert_eq!(Observed::Remote("10.0.0.2".into()).key(), "remote.10.0.0.2");
-        assert_eq!(
-            Observed::Fallback("host_failed".into(), Some("me@box".into())).key(),
-            "fallback.host_failed@me_box"
-        );
     }
 }

@@ -1,8 +1,56 @@
-//! Reading a distribution engine's log of one invocation: where the compile ran
-//! (`Observed`), whether the engine failed on its own, and the hosts that failed it.
+//! Where one compile ran, as a distribution engine tells it (`Observed`, and `Noted` with
+//! the hosts that failed it before), read from the engine's log of that invocation,
+//! with whether the engine failed on its own.
 
-use super::Observed;
 use crate::config::dist::parse_distcc_host;
+
+/// Where the engine says one compile ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    /// On this build host (its label: `HOST`, `HOST:PORT`, `USER@HOST`).
+    Remote(String),
+    /// On this machine, by the engine's choice (a `localhost` slot, a non-distributable
+    /// job such as a link).
+    Local,
+    /// Meant to go remote, ran locally: why (`host_failed`, `no_host`, `no_daemon`,
+    /// `remote_failed`, `distcc_missing`, ...) and the host that failed, when named.
+    Fallback(String, Option<String>),
+    /// The engine ran but its log says neither.
+    Unobserved,
+}
+
+impl Observed {
+    /// The key in the dist stats file.
+    pub fn key(&self) -> String {
+        let clean = |s: &str| s.replace(|c: char| c.is_whitespace() || c == '@', "_");
+        match self {
+            Observed::Remote(h) => format!("remote.{}", clean(h)),
+            Observed::Local => "local".into(),
+            Observed::Fallback(r, None) => format!("fallback.{r}"),
+            Observed::Fallback(r, Some(h)) => format!("fallback.{r}@{}", clean(h)),
+            Observed::Unobserved => "unobserved".into(),
+        }
+    }
+}
+
+/// What one invocation noted: where the compile ran, and the hosts that failed it before
+/// (distcc moves a compile whose host fails to another host). Carried back to `invoke`
+/// in `Ran::dist` and recorded by `record`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Noted {
+    pub observed: Observed,
+    pub failed: Vec<String>,
+}
+
+impl Noted {
+    /// Where the compile ran, no host having failed it before.
+    pub fn at(observed: Observed) -> Noted {
+        Noted {
+            observed,
+            failed: Vec::new(),
+        }
+    }
+}
 
 /// The label distcc's log uses for a host (`10.0.0.2/4,lzo` -> `10.0.0.2`).
 fn distcc_label(hostdef: &str) -> String {
@@ -231,5 +279,14 @@ mod tests {
             Observed::Fallback("no_daemon".into(), None)
         );
         assert!(parse_icecc_log("").1);
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(Observed::Remote("10.0.0.2".into()).key(), "remote.10.0.0.2");
+        assert_eq!(
+            Observed::Fallback("host_failed".into(), Some("me@box".into())).key(),
+            "fallback.host_failed@me_box"
+        );
     }
 }

@@ -7,8 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::parse::{parse_distcc_log, parse_icecc_log};
-use super::{Noted, Observed, active};
+use super::parse::{Noted, Observed, parse_distcc_log, parse_icecc_log};
 use crate::config::Config;
 use crate::config::dist::{Dist, Engine};
 use crate::paths;
@@ -124,7 +123,7 @@ impl Prefix {
     /// For a prefix-style engine (distcc, icecc) configured for `cfg`; `None` when there
     /// is none.
     pub fn new(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Option<Prefix> {
-        let d = active(cfg)?;
+        let d = cfg.dist.value.as_ref().filter(|d| d.active())?;
         if !matches!(d.engine, Engine::Distcc | Engine::Icecc) {
             return None;
         }

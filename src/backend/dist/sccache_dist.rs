@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::active;
 use crate::config::Config;
 use crate::config::dist::Engine;
 use crate::paths;
@@ -40,7 +39,11 @@ fn sccache_dist_cache_dir(cfg: &Config) -> PathBuf {
 /// (scheduler, the token's variable *name*, the toolchain cache); `None` for any other
 /// engine or without a scheduler.
 pub fn conf(cfg: &Config) -> Option<Conf> {
-    let d = active(cfg).filter(|d| d.engine == Engine::SccacheDist)?;
+    let d = cfg
+        .dist
+        .value
+        .as_ref()
+        .filter(|d| d.active() && d.engine == Engine::SccacheDist)?;
     let url = d.scheduler_url.clone()?;
     let cache_dir = sccache_dist_cache_dir(cfg);
     let mut h = Sha256::new();
