@@ -1,7 +1,8 @@
 //! The cache tools: finding them, choosing one, and running a compile through it.
 //!
-//! Each tool's module knows how to run it, which environment it needs, and how to read
-//! the outcome of one invocation. `run_direct` is the fallback every path can take.
+//! `route` decides how one compile runs; each tool's module knows how to run it, which
+//! environment it needs, and how to read the outcome of one invocation, returned as a
+//! `Ran`. `run_direct` is the fallback every path can take.
 
 pub mod ccache;
 pub mod dist;
