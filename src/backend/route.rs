@@ -45,44 +45,11 @@ pub fn decide(job: &Job<'_>, path_var: Option<&OsStr>) -> (Route, Option<Noted>)
     {
         choice.tool = Some((t, p));
     }
-    let known_compiler = || {
-        crate::names::is_known_compiler(job.compiler)
-            || crate::names::is_known_compiler(job.real.as_os_str())
-    };
+    let known = known_compiler(job);
     let direct =
         |outcome: Outcome, chosen: Option<(Tool, PathBuf)>| Route::Direct { outcome, chosen };
     let Some((tool, exe)) = choice.tool else {
-        if let Some(reason) = choice.uncacheable {
-            // A tool is there but cannot serve this compiler (nvcc without ccache).
-            let outcome = not_cached(parsed).unwrap_or(Outcome::Uncacheable(reason.into()));
-            return (direct(outcome, None), None);
-        }
-        let reason = if !job.cfg.enabled.value {
-            "disabled"
-        } else if job.cfg.tool.value == ToolChoice::None {
-            "tool_none"
-        } else {
-            "no_tool_found"
-        };
-        let otherwise = Outcome::Fallback(reason.into());
-        // [dist] distcc/icecc without a cache tool: the engine runs every compile.
-        if job.cfg.enabled.value
-            && parsed.may_compile
-            && !parsed.introspection
-            && !parsed.preprocess_only
-            && known_compiler()
-        {
-            let served = if reason == "tool_none" {
-                Outcome::Forwarded(match dist::active(job.cfg).map(|d| d.engine) {
-                    Some(crate::config::dist::Engine::Icecc) => "icecc",
-                    _ => "distcc",
-                })
-            } else {
-                otherwise.clone()
-            };
-            return (Route::DistOnly { served, otherwise }, None);
-        }
-        return (direct(otherwise, None), None);
+        return (without_tool(job, choice.uncacheable, known), None);
     };
     // Cloned only for a compile that runs directly (never a hit).
     let chosen = || Some((tool, exe.clone()));
@@ -95,7 +62,7 @@ pub fn decide(job: &Job<'_>, path_var: Option<&OsStr>) -> (Route, Option<Noted>)
     if let Some(outcome) = not_cached(parsed) {
         return (direct(outcome, chosen()), None);
     }
-    if !known_compiler() {
+    if !known {
         let outcome = Outcome::Uncacheable("unsupported_compiler".into());
         return (direct(outcome, chosen()), None);
     }
@@ -136,6 +103,53 @@ pub fn decide(job: &Job<'_>, path_var: Option<&OsStr>) -> (Route, Option<Noted>)
         }
     }
     (Route::Tool(tool, exe), unusable)
+}
+
+/// The compiler, as called or as resolved, is one the cache tools understand.
+fn known_compiler(job: &Job<'_>) -> bool {
+    crate::names::is_known_compiler(job.compiler)
+        || crate::names::is_known_compiler(job.real.as_os_str())
+}
+
+/// The route when no cache tool serves this compile: directly, counted as why (the
+/// compiler no installed tool can serve, caching off, no tool found), or through
+/// `[dist]`'s distcc/icecc alone.
+fn without_tool(job: &Job<'_>, uncacheable: Option<&'static str>, known_compiler: bool) -> Route {
+    let parsed = job.parsed;
+    let direct = |outcome: Outcome| Route::Direct {
+        outcome,
+        chosen: None,
+    };
+    if let Some(reason) = uncacheable {
+        // A tool is there but cannot serve this compiler (nvcc without ccache).
+        return direct(not_cached(parsed).unwrap_or(Outcome::Uncacheable(reason.into())));
+    }
+    let reason = if !job.cfg.enabled.value {
+        "disabled"
+    } else if job.cfg.tool.value == ToolChoice::None {
+        "tool_none"
+    } else {
+        "no_tool_found"
+    };
+    let otherwise = Outcome::Fallback(reason.into());
+    // [dist] distcc/icecc without a cache tool: the engine runs every compile.
+    if job.cfg.enabled.value
+        && parsed.may_compile
+        && !parsed.introspection
+        && !parsed.preprocess_only
+        && known_compiler
+    {
+        let served = if reason == "tool_none" {
+            Outcome::Forwarded(match dist::active(job.cfg).map(|d| d.engine) {
+                Some(crate::config::dist::Engine::Icecc) => "icecc",
+                _ => "distcc",
+            })
+        } else {
+            otherwise.clone()
+        };
+        return Route::DistOnly { served, otherwise };
+    }
+    direct(otherwise)
 }
 
 /// The invocations no tool caches, whatever the tool: run once, directly, counted so.
