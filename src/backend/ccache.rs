@@ -20,9 +20,10 @@ use crate::paths;
 
 /// The variables ccache needs for this configuration, the remote's `CCACHE_REMOTE_STORAGE`
 /// included (with its credential read from the variable the config names; never logged).
-pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
+/// `exe`: the ccache that runs (whether it starts storage helpers).
+pub fn env(cfg: &Config, exe: Option<&Path>) -> Vec<(String, OsString)> {
     let mut env = local_env(cfg);
-    env.extend(super::remote::tool_env(Tool::Ccache, cfg));
+    env.extend(super::remote::tool_env(Tool::Ccache, cfg, exe));
     env
 }
 
@@ -228,7 +229,7 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     cmd.arg(job.real)
         .args(job.args)
         .envs(job.env.iter().map(|(k, v)| (k, v)))
-        .envs(env(job.cfg))
+        .envs(env(job.cfg, Some(exe)))
         .env("CCACHE_STATSLOG", log.name());
     // [dist]: ccache runs distcc/icecc as its prefix command, for misses only.
     let dist = super::dist::Prefix::new(job.cfg, std::env::var_os("PATH").as_deref(), job.cwd);

@@ -11,6 +11,7 @@ pub mod nvcc;
 pub mod remote;
 pub mod route;
 pub mod sccache;
+pub mod storage_helper;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};

@@ -63,7 +63,8 @@ fn dir_of(cfg: &Config, tool: Tool) -> anyhow::Result<(PathBuf, String)> {
 /// `ccache ARGS` with the project's settings, output straight to ours.
 fn ccache_cmd(exe: &Path, cfg: &Config) -> Command {
     let mut c = Command::new(exe);
-    c.envs(ccache::env(cfg)).env_remove("TOOLCHAINKIT_GUARD");
+    c.envs(ccache::env(cfg, Some(exe)))
+        .env_remove("TOOLCHAINKIT_GUARD");
     c
 }
 

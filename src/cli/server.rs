@@ -1,4 +1,5 @@
-//! `toolchainkit server status|stop`: the sccache server for this project's settings.
+//! `toolchainkit server status|stop`: the sccache server for this project's settings (with
+//! ccache, `stop` stops the storage helper ccache started for the remote).
 //!
 //! `status` shows the socket, the server's pid (the process holding the listening socket,
 //! found through `/proc/net/unix` and `/proc/PID/fd`), its uptime, its log and cache, and
@@ -183,6 +184,10 @@ pub fn status() -> anyhow::Result<i32> {
 }
 
 pub fn stop() -> anyhow::Result<i32> {
+    let (cwd, cfg) = super::load_config()?;
+    if matches!(super::env::configured_tool(&cfg, &cwd), Ok(Tool::Ccache)) {
+        return stop_storage_helper(&cwd, &cfg);
+    }
     let (exe, sock, _cfg) = locate()?;
     if let Some(why) = own_runtime_dir(&sock).or_else(|| server::refusal(&sock)) {
         crate::outln!("refused: {why}");
@@ -202,6 +207,41 @@ pub fn stop() -> anyhow::Result<i32> {
     } else {
         crate::outln!("no server running on {}", sock.display());
     }
+    Ok(0)
+}
+
+/// With ccache: `ccache --stop-storage-helpers` for this project's remote (ccache starts
+/// no server; the storage helper it starts for a remote is the one long-lived process).
+fn stop_storage_helper(cwd: &Path, cfg: &Config) -> anyhow::Result<i32> {
+    if cfg.remote.value.is_none() {
+        crate::outln!(
+            "this project's compiles use ccache, which runs no server, and no remote cache (so no storage helper)"
+        );
+        return Ok(0);
+    }
+    let exe = backend::find_tool(Tool::Ccache, std::env::var_os("PATH").as_deref(), cwd)
+        .ok_or_else(|| anyhow::anyhow!("ccache is not installed"))?;
+    let env = backend::ccache::env(cfg, Some(&exe));
+    let via_helper = env
+        .iter()
+        .any(|(k, v)| k == "CCACHE_REMOTE_STORAGE" && v.to_string_lossy().contains(" helper="));
+    if !via_helper {
+        crate::outln!(
+            "this project's compiles use ccache, which runs no server; its remote is reached without a storage helper"
+        );
+        return Ok(0);
+    }
+    let st = std::process::Command::new(&exe)
+        .arg("--stop-storage-helpers")
+        .envs(env)
+        .env_remove("TOOLCHAINKIT_GUARD")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !st.success() {
+        anyhow::bail!("`ccache --stop-storage-helpers` failed ({st})");
+    }
+    crate::outln!("stopped the storage helper of this project's remote cache (if one ran)");
     Ok(0)
 }
 

@@ -662,14 +662,26 @@ pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
         ));
     }
     for k in f.extra.iter().flat_map(|m| m.keys()) {
+        if k == "helper" {
+            out.push((
+                "cache.remote.extra.helper".into(),
+                "names a program for ccache to run as its storage helper (toolchainkit gives ccache its own)".into(),
+                "remove `helper` from `extra`".into(),
+            ));
+            continue;
+        }
         let sccache = k.starts_with("SCCACHE_")
             && k.bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-        let ccache = !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+        // ccache's attributes are `lower-case-names`; the storage helper's OpenDAL options
+        // `lower_snake_names`.
+        let ccache = !k.is_empty()
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if !sccache && !ccache {
             out.push((
                 format!("cache.remote.extra.{k}"),
-                "not an sccache variable (`SCCACHE_...`) nor a ccache remote-storage attribute (`lower-case-name`)".into(),
+                "not an sccache variable (`SCCACHE_...`) nor a ccache remote-storage attribute (`lower-case-name`) or storage-helper option (`lower_snake_name`)".into(),
                 "e.g. `extra = { SCCACHE_S3_SERVER_SIDE_ENCRYPTION = \"true\" }` or `extra = { connect-timeout = \"500\" }`".into(),
             ));
         }

@@ -32,7 +32,7 @@ use crate::private::{self, Access};
 /// The variables the sccache server needs for this configuration, the remote's included.
 pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
     let mut env = local_env(cfg);
-    env.extend(crate::backend::remote::tool_env(Tool::Sccache, cfg));
+    env.extend(crate::backend::remote::tool_env(Tool::Sccache, cfg, None));
     env
 }
 
