@@ -124,7 +124,7 @@ pub fn parse(args: &[OsString]) -> Args<'_> {
 impl Args<'_> {
     /// The object a compile-only invocation writes: `-o X`, else `-c`'s default (the
     /// source's stem + `.o` in the working directory). `None` for a link.
-    pub fn object(&self) -> Option<PathBuf> {
+    pub(crate) fn object(&self) -> Option<PathBuf> {
         if !self.compile_only {
             return None;
         }
@@ -139,7 +139,7 @@ impl Args<'_> {
     /// `-MD`'s default depfile when no `-MF` names one (nor `-Wp,`): the object with its
     /// extension replaced by `.d` (gcc's spec `%{!o:%b.d}%{o*:%.d%*}`, sccache's
     /// `output.with_extension("d")`).
-    pub fn default_depfile(&self) -> Option<PathBuf> {
+    pub(crate) fn default_depfile(&self) -> Option<PathBuf> {
         if !self.dep_md || self.depfile.is_some() || !self.wp_depfiles.is_empty() || self.dump_names
         {
             return None;
@@ -151,7 +151,7 @@ impl Args<'_> {
     /// `-MD`'s default, the depfiles `-Wp,` names, the `.dwo` of `-gsplit-dwarf` and the
     /// `.gcno` of `--coverage` (beside the object, where gcc and sccache put them). None
     /// for anything else: that links, and the linker's output is not a compile's.
-    pub fn outputs(&self) -> Vec<PathBuf> {
+    pub(crate) fn outputs(&self) -> Vec<PathBuf> {
         if !self.compile_only {
             return Vec::new();
         }
@@ -173,14 +173,14 @@ impl Args<'_> {
     }
 
     /// The directory of the (last) source file, if it names one (`../src/x.c`).
-    pub fn source_dir(&self) -> Option<&Path> {
+    pub(crate) fn source_dir(&self) -> Option<&Path> {
         Path::new(self.sources.last()?)
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
     }
 
     /// The directory the invocation writes its output to (`-o DIR/x`), if it names one.
-    pub fn output_dir(&self) -> Option<&Path> {
+    pub(crate) fn output_dir(&self) -> Option<&Path> {
         Path::new(self.output?)
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -15,7 +15,6 @@
 //! escaped: each is one line, so a newline inside a name cannot forge another.
 
 use std::borrow::Cow;
-use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -41,7 +40,7 @@ fn push_char(out: &mut String, c: char) {
 }
 
 /// `s` with every control character but the tab escaped.
-pub fn text(s: &str) -> Cow<'_, str> {
+pub(crate) fn text(s: &str) -> Cow<'_, str> {
     if !s.chars().any(needs) {
         return Cow::Borrowed(s);
     }
@@ -53,7 +52,7 @@ pub fn text(s: &str) -> Cow<'_, str> {
 }
 
 /// Raw bytes (an `OsStr`), escaped as `text`, with bytes that are not UTF-8 as `\xNN`.
-pub fn bytes(b: &[u8]) -> Cow<'_, str> {
+pub(crate) fn bytes(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
         Ok(s) => text(s),
         Err(_) => {
@@ -72,18 +71,13 @@ pub fn bytes(b: &[u8]) -> Cow<'_, str> {
 }
 
 /// A path for a human reader.
-pub fn path(p: &Path) -> Cow<'_, str> {
+pub(crate) fn path(p: &Path) -> Cow<'_, str> {
     bytes(p.as_os_str().as_bytes())
-}
-
-/// An `OsStr` for a human reader.
-pub fn os(s: &OsStr) -> Cow<'_, str> {
-    bytes(s.as_bytes())
 }
 
 /// Escape every line of a report (already composed text whose line breaks are its own):
 /// each line as `text`, the breaks kept.
-pub fn lines(s: &str) -> String {
+pub(crate) fn lines(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for (i, l) in s.split('\n').enumerate() {
         if i > 0 {
@@ -97,7 +91,7 @@ pub fn lines(s: &str) -> String {
 /// `s` as one word a POSIX shell reads back as exactly `s`: as it is when it is made of
 /// safe characters, else single-quoted, or `$'...'` (bash, zsh, ksh) when it holds control
 /// characters, so that a command shown for copying never carries raw escapes either.
-pub fn shell_word(s: &str) -> String {
+pub(crate) fn shell_word(s: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c);
     if !s.is_empty() && s.chars().all(safe) {
         return s.to_string();

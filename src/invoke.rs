@@ -18,7 +18,7 @@ use crate::resolve::{self, SelfId};
 use crate::{EXIT_CONFIG, EXIT_NOT_FOUND, logging, names, process, stats};
 
 /// The re-entry guard: set in every child's environment to the nesting depth.
-pub const GUARD: &str = "TOOLCHAINKIT_GUARD";
+pub(crate) const GUARD: &str = "TOOLCHAINKIT_GUARD";
 /// Nesting beyond this is a wrapper loop.
 const MAX_DEPTH: u32 = 2;
 
@@ -32,7 +32,7 @@ fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
 }
 
 /// Run one compile and exit the way the compiler did.
-pub fn run(call: Call) -> ! {
+pub(crate) fn run(call: Call) -> ! {
     logging::init();
     let start = Instant::now();
     process::install_forwarding();

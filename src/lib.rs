@@ -6,27 +6,27 @@
 
 pub mod args;
 pub mod backend;
-pub mod cli;
+pub(crate) mod cli;
 pub mod config;
-pub mod doctor;
-pub mod escape;
+pub(crate) mod doctor;
+pub(crate) mod escape;
 pub mod explain;
-pub mod invoke;
-pub mod logging;
-pub mod managed;
+pub(crate) mod invoke;
+pub(crate) mod logging;
+pub(crate) mod managed;
 pub mod mode;
-pub mod names;
+pub(crate) mod names;
 pub mod outcome;
 pub mod outer;
-pub mod outfile;
-pub mod paths;
-pub mod private;
-pub mod process;
+pub(crate) mod outfile;
+pub(crate) mod paths;
+pub(crate) mod private;
+pub(crate) mod process;
 pub mod resolve;
-pub mod secrets;
+pub(crate) mod secrets;
 pub mod stats;
-pub mod userdb;
-pub mod verify;
+pub(crate) mod userdb;
+pub(crate) mod verify;
 
 use std::ffi::OsString;
 

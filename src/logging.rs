@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use crate::paths;
 
 /// The default log's size bound; the previous one is kept as `.1`.
-pub const DEFAULT_MAX_BYTES: u64 = 1 << 20;
+pub(crate) const DEFAULT_MAX_BYTES: u64 = 1 << 20;
 
 /// The default logger: warnings only, the file opened per record (they are rare).
 struct DefaultLog;
@@ -66,7 +66,7 @@ impl log::Log for DefaultLog {
 }
 
 /// The file the log is written to.
-pub fn log_file() -> PathBuf {
+pub(crate) fn log_file() -> PathBuf {
     paths::var_nonempty("TOOLCHAINKIT_LOG_FILE")
         .map(PathBuf::from)
         .unwrap_or_else(|| paths::state_dir().join("toolchainkit.log"))
@@ -74,7 +74,7 @@ pub fn log_file() -> PathBuf {
 
 /// Initialise logging: at `TOOLCHAINKIT_LOG`'s level (e.g. `debug`, `info`, `warn`)
 /// when it is set, else the default warnings-only log (no I/O until a warning).
-pub fn init() {
+pub(crate) fn init() {
     let Some(level) = std::env::var_os("TOOLCHAINKIT_LOG") else {
         static DEFAULT: DefaultLog = DefaultLog;
         if log::set_logger(&DEFAULT).is_ok() {

@@ -54,7 +54,7 @@ pub const SUBCOMMANDS: &[&str] = &[
 
 /// How the compiler was named by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Invoked {
+pub(crate) enum Invoked {
     /// Through a symlink (or copy) named like the compiler: `argv[0]` as given.
     Masquerade,
     /// As `toolchainkit COMPILER`: the compiler word as given.
@@ -66,7 +66,7 @@ pub enum Invoked {
 
 /// One compile request: the compiler word, how it was invoked, and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
+pub(crate) struct Call {
     pub how: Invoked,
     /// `argv[0]` in masquerade mode, the compiler argument in launcher mode.
     pub compiler: OsString,
@@ -75,14 +75,14 @@ pub struct Call {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Compile(Call),
     /// The arguments after `toolchainkit`.
     Management(Vec<OsString>),
 }
 
 /// Classify a full argv (including `argv[0]`).
-pub fn classify(mut argv: Vec<OsString>) -> Mode {
+pub(crate) fn classify(mut argv: Vec<OsString>) -> Mode {
     if argv.is_empty() {
         return Mode::Management(Vec::new());
     }
@@ -130,7 +130,11 @@ const OWN_FLAGS: &[&[u8]] = &[b"-h", b"--help", b"-V", b"--version"];
 /// The compiler of an `Invoked::Implicit` compile: the word after `toolchainkit` in `CC`
 /// (or `CXX` when a source is C++ or `-x c++` is given), as the `cc` crate and make read
 /// `CC="toolchainkit gcc-12"`; else `cc` (`c++`). Pure: the variables are passed in.
-pub fn implicit_compiler(args: &[OsString], cc: Option<&OsStr>, cxx: Option<&OsStr>) -> OsString {
+pub(crate) fn implicit_compiler(
+    args: &[OsString],
+    cc: Option<&OsStr>,
+    cxx: Option<&OsStr>,
+) -> OsString {
     let cplusplus = args
         .windows(2)
         .any(|w| w[0].as_bytes() == b"-x" && w[1].as_bytes().starts_with(b"c++"))
@@ -165,7 +169,7 @@ const CXX_EXTS: &[&str] = &[
 /// May the first word after `toolchainkit` be taken for a compiler without `--`? A path,
 /// a known compiler name, or a wrapper word (`ccache`, `sccache`, ...) that launcher mode
 /// peels off. Pure: no file system access.
-pub fn names_a_compiler(word: &OsStr) -> bool {
+pub(crate) fn names_a_compiler(word: &OsStr) -> bool {
     is_path(word) || is_wrapper_name(word) || crate::names::is_known_compiler(word)
 }
 
@@ -186,15 +190,8 @@ fn launcher(mut rest: Vec<OsString>) -> Mode {
 }
 
 /// True when the compiler word names a path rather than a name to look up in `PATH`.
-pub fn is_path(word: &OsStr) -> bool {
+pub(crate) fn is_path(word: &OsStr) -> bool {
     word.as_bytes().contains(&b'/')
-}
-
-/// The directory a path-like compiler word lives in, if any.
-pub fn parent_of(word: &OsStr) -> Option<&Path> {
-    Path::new(word)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
 }
 
 #[cfg(test)]

@@ -10,20 +10,20 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 /// The compiler names `toolchainkit shims install` links (and `doctor` checks).
-pub const DEFAULT_SHIMS: &[&str] = &["cc", "c++", "gcc", "g++", "clang", "clang++"];
+pub(crate) const DEFAULT_SHIMS: &[&str] = &["cc", "c++", "gcc", "g++", "clang", "clang++"];
 
 /// Names of programs that wrap a compiler; launcher mode peels them off the front
 /// (`toolchainkit ccache gcc -c x.c` caches once, through toolchainkit's choice).
-pub const WRAPPER_NAMES: &[&str] = &["toolchainkit", "ccache", "sccache", "distcc", "icecc"];
+pub(crate) const WRAPPER_NAMES: &[&str] = &["toolchainkit", "ccache", "sccache", "distcc", "icecc"];
 
 /// True when `name` (a basename) is the toolchainkit binary itself.
-pub fn is_own_name(name: &OsStr) -> bool {
+pub(crate) fn is_own_name(name: &OsStr) -> bool {
     let b = name.as_bytes();
     b == b"toolchainkit" || b.starts_with(b"toolchainkit.") || b.starts_with(b"toolchainkit-")
 }
 
 /// True when the basename of `word` is one of the known wrapper programs.
-pub fn is_wrapper_name(word: &OsStr) -> bool {
+pub(crate) fn is_wrapper_name(word: &OsStr) -> bool {
     let base = basename(word);
     is_own_name(base)
         || WRAPPER_NAMES
@@ -32,7 +32,7 @@ pub fn is_wrapper_name(word: &OsStr) -> bool {
 }
 
 /// The last path component of `word` (the whole word when it has no `/`).
-pub fn basename(word: &OsStr) -> &OsStr {
+pub(crate) fn basename(word: &OsStr) -> &OsStr {
     let b = word.as_bytes();
     match b.iter().rposition(|&c| c == b'/') {
         Some(i) => OsStr::from_bytes(&b[i + 1..]),
@@ -43,11 +43,11 @@ pub fn basename(word: &OsStr) -> &OsStr {
 /// The host compiler names nvcc may run by itself (`gcc`/`g++` by default, `-ccbin`'s
 /// choice, `cc`/`c++`, clang): the shim directories holding any of them leave nvcc's
 /// `PATH`, so its own host compiles never re-enter toolchainkit.
-pub const NVCC_HOST_NAMES: &[&str] = DEFAULT_SHIMS;
+pub(crate) const NVCC_HOST_NAMES: &[&str] = DEFAULT_SHIMS;
 
 /// True when `name` (a path or a basename) is CUDA's compiler driver: `nvcc`, or a
 /// versioned/prefixed `nvcc` (`nvcc-13`, `x86_64-linux-nvcc`).
-pub fn is_nvcc(name: &OsStr) -> bool {
+pub(crate) fn is_nvcc(name: &OsStr) -> bool {
     compiler_stem(name) == "nvcc"
 }
 
@@ -80,7 +80,7 @@ fn compiler_stem(name: &OsStr) -> std::borrow::Cow<'_, str> {
 /// Is this compiler something the cache tools understand (gcc, clang and their
 /// cross/versioned names)? Others run directly: sccache fails outright on `ar` or an
 /// unknown driver.
-pub fn is_known_compiler(name: &OsStr) -> bool {
+pub(crate) fn is_known_compiler(name: &OsStr) -> bool {
     matches!(
         compiler_stem(name).as_ref(),
         "cc" | "c++"

@@ -43,7 +43,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The stats key this outcome is counted under.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         match self {
             Outcome::Hit(k, s) => format!(
                 "hit.{}.{}",

@@ -14,15 +14,15 @@
 use std::os::unix::ffi::OsStrExt;
 
 /// The cache tools whose presence as the parent process means "already cached".
-pub const TOOLS: &[&str] = &["ccache", "sccache"];
+pub(crate) const TOOLS: &[&str] = &["ccache", "sccache"];
 
 /// The stats key of an invocation that came through the outer `tool`.
-pub fn key_reason(tool: &str) -> String {
+pub(crate) fn key_reason(tool: &str) -> String {
     format!("outer_{tool}")
 }
 
 /// The cache tool named by a `/proc/PID/exe` link target, if it is one (pure).
-pub fn tool_of_exe(target: &[u8]) -> Option<&'static str> {
+pub(crate) fn tool_of_exe(target: &[u8]) -> Option<&'static str> {
     let target = target.strip_suffix(b" (deleted)").unwrap_or(target);
     let base = crate::names::basename(std::ffi::OsStr::from_bytes(target)).as_bytes();
     TOOLS.iter().copied().find(|t| t.as_bytes() == base)
@@ -63,7 +63,7 @@ fn format_proc_exe(pid: libc::pid_t, buf: &mut [u8; 32]) -> Option<&[u8]> {
 }
 
 /// The invocations of `stats` that came through an outer tool: (tool, count).
-pub fn counted(stats: &crate::stats::Stats) -> Vec<(&'static str, u64)> {
+pub(crate) fn counted(stats: &crate::stats::Stats) -> Vec<(&'static str, u64)> {
     TOOLS
         .iter()
         .filter_map(|t| {
@@ -77,7 +77,7 @@ pub fn counted(stats: &crate::stats::Stats) -> Vec<(&'static str, u64)> {
 }
 
 /// What to do about it, for `stats` and `doctor`.
-pub const FIX: &str = "let the shim be the only cache layer: configure Meson with `CC=cc CXX=c++ meson setup --wipe BUILDDIR` \
+pub(crate) const FIX: &str = "let the shim be the only cache layer: configure Meson with `CC=cc CXX=c++ meson setup --wipe BUILDDIR` \
      (or `CC='toolchainkit cc'`), or a native file with `[binaries]` `c = 'cc'` and `cpp = 'c++'`; \
      elsewhere, drop the ccache/sccache prefix from CC/CXX or the compiler launcher";
 

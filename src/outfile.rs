@@ -88,7 +88,7 @@ fn umask() -> u32 {
 
 /// Write `bytes` to the file the user named as `path` (see the module comment); returns
 /// where they were written.
-pub fn write(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
     let (dest, mode) = destination(path)?;
     let dir = dest
         .parent()

@@ -22,14 +22,14 @@ fn env_dir(var: &str) -> Option<PathBuf> {
 }
 
 /// The user's real id (cheap syscall, never fails).
-pub fn uid() -> u32 {
+pub(crate) fn uid() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }
 }
 
 /// `$HOME`, else this user's home directory from `/etc/passwd` when it exists and is
 /// owned by the user.
-pub fn home() -> Option<PathBuf> {
+pub(crate) fn home() -> Option<PathBuf> {
     env_dir("HOME").or_else(passwd_home)
 }
 
@@ -40,7 +40,7 @@ fn passwd_home() -> Option<PathBuf> {
 }
 
 /// The last-resort base directory, `$TMPDIR/toolchainkit-UID`: verified before use.
-pub fn fallback_base() -> PathBuf {
+pub(crate) fn fallback_base() -> PathBuf {
     std::env::temp_dir().join(format!("toolchainkit-{}", uid()))
 }
 
@@ -58,29 +58,29 @@ fn xdg(var: &str, fallback: &[&str]) -> PathBuf {
 }
 
 /// `$XDG_CONFIG_HOME/toolchainkit` (default `~/.config/toolchainkit`).
-pub fn config_dir() -> PathBuf {
+pub(crate) fn config_dir() -> PathBuf {
     xdg("XDG_CONFIG_HOME", &[".config"]).join("toolchainkit")
 }
 
 /// The user-level configuration file.
-pub fn user_config_file() -> PathBuf {
+pub(crate) fn user_config_file() -> PathBuf {
     config_dir().join("config.toml")
 }
 
 /// `$XDG_STATE_HOME/toolchainkit` (default `~/.local/state/toolchainkit`): stats, logs.
-pub fn state_dir() -> PathBuf {
+pub(crate) fn state_dir() -> PathBuf {
     xdg("XDG_STATE_HOME", &[".local", "state"]).join("toolchainkit")
 }
 
 /// `$XDG_DATA_HOME/toolchainkit` (default `~/.local/share/toolchainkit`): managed tools, shims.
-pub fn data_dir() -> PathBuf {
+pub(crate) fn data_dir() -> PathBuf {
     xdg("XDG_DATA_HOME", &[".local", "share"]).join("toolchainkit")
 }
 
 /// Directory for sccache server sockets and their start locks. Short, because a unix
 /// socket path is limited to 107 bytes: `$TOOLCHAINKIT_RUNTIME_DIR`, else
 /// `$XDG_RUNTIME_DIR/toolchainkit`, else `$TMPDIR/toolchainkit-UID`.
-pub fn runtime_dir() -> PathBuf {
+pub(crate) fn runtime_dir() -> PathBuf {
     if let Some(d) = env_dir("TOOLCHAINKIT_RUNTIME_DIR") {
         return d;
     }
@@ -91,17 +91,17 @@ pub fn runtime_dir() -> PathBuf {
 }
 
 /// The directory of tools installed by `toolchainkit tool install`.
-pub fn tools_dir() -> PathBuf {
+pub(crate) fn tools_dir() -> PathBuf {
     data_dir().join("tools")
 }
 
 /// An environment variable as an `OsString`, treating empty as unset.
-pub fn var_nonempty(name: &str) -> Option<OsString> {
+pub(crate) fn var_nonempty(name: &str) -> Option<OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())
 }
 
 /// The first 8 bytes of a digest as 16 hex digits: the short names of per-project and
 /// per-settings files (stats files, server sockets, client configs).
-pub fn short_hex(digest: &[u8]) -> String {
+pub(crate) fn short_hex(digest: &[u8]) -> String {
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

@@ -48,7 +48,7 @@ fn open_dir_nofollow(dir: &Path) -> io::Result<File> {
 
 /// Why an existing directory (its metadata read from an open descriptor) is not private
 /// to `uid`, or `None` when it is ours.
-pub fn judge_private_dir(meta: &fs::Metadata, uid: u32) -> Option<String> {
+pub(crate) fn judge_private_dir(meta: &fs::Metadata, uid: u32) -> Option<String> {
     if !meta.is_dir() {
         return Some("not a directory".into());
     }
@@ -63,7 +63,7 @@ pub fn judge_private_dir(meta: &fs::Metadata, uid: u32) -> Option<String> {
 
 /// Make sure `dir` exists as a directory private to this user (see the module comment),
 /// creating it and its missing parents with mode 0700.
-pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     let uid = paths::uid();
     for _ in 0..3 {
         match open_dir_nofollow(dir) {
@@ -107,7 +107,7 @@ pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
 
 /// `ensure_private_dir` for `base` and then each of `subdirs` below it, in order;
 /// returns the deepest directory.
-pub fn ensure_private_tree(base: &Path, subdirs: &[&str]) -> io::Result<PathBuf> {
+pub(crate) fn ensure_private_tree(base: &Path, subdirs: &[&str]) -> io::Result<PathBuf> {
     ensure_private_dir(base)?;
     let mut dir = base.to_path_buf();
     for s in subdirs {
@@ -119,7 +119,7 @@ pub fn ensure_private_tree(base: &Path, subdirs: &[&str]) -> io::Result<PathBuf>
 
 /// Why a directory the user configured cannot hold toolchainkit's files (pure): it must
 /// be owned by `uid` or root, and not writable by others unless sticky.
-pub fn judge_trusted_dir(meta: &fs::Metadata, uid: u32) -> Option<String> {
+pub(crate) fn judge_trusted_dir(meta: &fs::Metadata, uid: u32) -> Option<String> {
     if !meta.is_dir() {
         return Some("not a directory".into());
     }
@@ -139,7 +139,7 @@ pub fn judge_trusted_dir(meta: &fs::Metadata, uid: u32) -> Option<String> {
 }
 
 /// Check a configured directory with `judge_trusted_dir`, creating it (0700) when missing.
-pub fn ensure_trusted_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn ensure_trusted_dir(dir: &Path) -> io::Result<()> {
     let f = match OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
@@ -167,7 +167,7 @@ pub fn ensure_trusted_dir(dir: &Path) -> io::Result<()> {
 /// others; `path` itself, when it is a file, a regular file owned by this user or root and
 /// not writable by group or others. For binaries toolchainkit itself installed, before
 /// running them.
-pub fn check_owned_path(base: &Path, path: &Path) -> io::Result<()> {
+pub(crate) fn check_owned_path(base: &Path, path: &Path) -> io::Result<()> {
     let uid = paths::uid();
     let rest = path
         .strip_prefix(base)
@@ -198,7 +198,7 @@ pub fn check_owned_path(base: &Path, path: &Path) -> io::Result<()> {
 
 /// How to open a file of ours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     Read,
     ReadWrite,
     Append,
@@ -253,7 +253,7 @@ fn symlink_refusal(path: &Path, e: io::Error) -> io::Error {
 }
 
 /// Open an existing file that must be ours (regular, owned by this user, not a symlink).
-pub fn open_own(path: &Path, access: Access) -> io::Result<File> {
+pub(crate) fn open_own(path: &Path, access: Access) -> io::Result<File> {
     let f = options(access)
         .open(path)
         .map_err(|e| symlink_refusal(path, e))?;
@@ -262,7 +262,7 @@ pub fn open_own(path: &Path, access: Access) -> io::Result<File> {
 
 /// Read the whole of a file that must be ours (never blocks on a FIFO, never follows a
 /// planted symlink).
-pub fn read_own(path: &Path) -> io::Result<Vec<u8>> {
+pub(crate) fn read_own(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let mut f = open_own(path, Access::Read)?;
     let mut bytes = Vec::new();
@@ -273,7 +273,7 @@ pub fn read_own(path: &Path) -> io::Result<Vec<u8>> {
 /// Read a file that must be ours, as `read_own`, refusing one longer than `max` bytes
 /// after reading at most `max + 1` of them (a record or marker is a few hundred bytes; something else planted
 /// or grown there must not cost memory or time).
-pub fn read_own_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_own_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let f = open_own(path, Access::Read)?;
     let mut bytes = Vec::new();
@@ -291,7 +291,7 @@ pub fn read_own_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
 /// directory private to this user: a real directory (not a symlink), owned by this user,
 /// with no permission for group or others. For the compile path, before it uses a file
 /// in the directory (`own_dir` creates, narrows and refuses; this only looks).
-pub fn check_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn check_private_dir(dir: &Path) -> io::Result<()> {
     let m = fs::symlink_metadata(dir)?;
     let why = if m.file_type().is_symlink() {
         Some("a symlink where a directory was expected".to_string())
@@ -314,7 +314,7 @@ pub fn check_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Open a file that must be ours, creating it (mode 0600) when missing.
-pub fn open_or_create_own(path: &Path, access: Access) -> io::Result<File> {
+pub(crate) fn open_or_create_own(path: &Path, access: Access) -> io::Result<File> {
     let mut o = options(access);
     if access == Access::Read {
         o.write(true);
@@ -328,7 +328,7 @@ pub fn open_or_create_own(path: &Path, access: Access) -> io::Result<File> {
 }
 
 /// Create a new file `DIR/PREFIX.PID.N` that did not exist before (`O_EXCL`, mode 0600).
-pub fn create_unique(dir: &Path, prefix: &str) -> io::Result<(File, PathBuf)> {
+pub(crate) fn create_unique(dir: &Path, prefix: &str) -> io::Result<(File, PathBuf)> {
     let pid = std::process::id();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -357,7 +357,7 @@ fn cstr(p: &Path) -> io::Result<CString> {
 
 /// Rename `from` to `to` unless `to` exists (`renameat2(RENAME_NOREPLACE)`; where the
 /// file system lacks it, a hard link and an unlink, which also never replace).
-pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     let (f, t) = (cstr(from)?, cstr(to)?);
     // SAFETY: two valid NUL-terminated paths; renameat2 reports failure in errno.
     let r = unsafe {
@@ -386,7 +386,7 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
 /// Make sure `dir` (one of `paths`' directories, or a directory below one) exists and
 /// is private to this user, and return it. Below the shared fallback base, that base is
 /// checked too, so another user's `/tmp/toolchainkit-UID` is never used.
-pub fn own_dir(dir: &Path) -> io::Result<PathBuf> {
+pub(crate) fn own_dir(dir: &Path) -> io::Result<PathBuf> {
     let base = paths::fallback_base();
     if let Ok(rest) = dir.strip_prefix(&base) {
         let parts: Vec<String> = rest
@@ -401,14 +401,14 @@ pub fn own_dir(dir: &Path) -> io::Result<PathBuf> {
 }
 
 /// `own_dir` for the state directory and a subdirectory of it (`stats`, `tmp`, ...).
-pub fn own_state_subdir(sub: &str) -> io::Result<PathBuf> {
+pub(crate) fn own_state_subdir(sub: &str) -> io::Result<PathBuf> {
     let state = own_dir(&paths::state_dir())?;
     ensure_private_tree(&state, &[sub])
 }
 
 /// Move `path` aside to `PATH.SUFFIX-SECS[-N]` (`secs`: the time now, in Unix seconds),
 /// never replacing anything; returns where.
-pub fn move_aside(path: &Path, suffix: &str, secs: u64) -> io::Result<PathBuf> {
+pub(crate) fn move_aside(path: &Path, suffix: &str, secs: u64) -> io::Result<PathBuf> {
     for n in 0..100u32 {
         let mut name = path.as_os_str().to_os_string();
         name.push(format!(".{suffix}-{secs}"));

@@ -38,7 +38,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 /// Make SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the shim reach its child, and end the
 /// shim promptly when one arrives while no child runs. A signal the build system set to
 /// be ignored stays ignored (for the shim and, across exec, for the compiler).
-pub fn install_forwarding() {
+pub(crate) fn install_forwarding() {
     for sig in FORWARDED {
         // SAFETY: querying and setting a disposition with fully initialised structs; the
         // handler only calls async-signal-safe functions.
@@ -74,7 +74,7 @@ fn forwarded_set() -> libc::sigset_t {
 /// signals are held back from just before the spawn until the child is registered, so one
 /// that arrives in between reaches the child instead of ending the shim without it (the
 /// child itself starts with no signal blocked: std resets its mask).
-pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
+pub(crate) fn spawn(cmd: &mut Command) -> io::Result<Child> {
     let set = forwarded_set();
     // SAFETY: blocking and restoring signals of this (single-threaded) process.
     let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
@@ -93,24 +93,24 @@ pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
 }
 
 /// Wait for a spawned child and unregister it.
-pub fn wait(mut child: Child) -> io::Result<ExitStatus> {
+pub(crate) fn wait(mut child: Child) -> io::Result<ExitStatus> {
     let status = child.wait();
     CHILD.store(0, Ordering::SeqCst);
     status
 }
 
 /// Spawn and wait.
-pub fn run(cmd: &mut Command) -> io::Result<ExitStatus> {
+pub(crate) fn run(cmd: &mut Command) -> io::Result<ExitStatus> {
     wait(spawn(cmd)?)
 }
 
 /// How long a child that was sent a forwarded signal may take to die of it before it is
 /// killed (`run_watched`).
-pub const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+pub(crate) const SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// What `run_watched` saw.
 #[derive(Debug)]
-pub struct Watched {
+pub(crate) struct Watched {
     pub status: ExitStatus,
     /// The child's stderr, when it was captured.
     pub stderr: Option<Vec<u8>>,
@@ -138,7 +138,7 @@ fn die_of(sig: libc::c_int) -> ! {
 /// `SIGNAL_GRACE` gets it killed, and the shim dies of the signal. The wait itself is a
 /// `poll` on a pidfd, so a child that exits is seen at once. Where pidfds are missing
 /// (Linux before 5.3), a plain wait without `check`.
-pub fn run_watched(
+pub(crate) fn run_watched(
     cmd: &mut Command,
     capture: bool,
     tick: std::time::Duration,
@@ -225,11 +225,11 @@ pub fn run_watched(
 /// How long a management command waits for an sccache query (`--show-stats`,
 /// `--stop-server`, ...): a stopped or wedged server never answers, and sccache's client
 /// has no timeout of its own.
-pub const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `cmd.output()`, but the child is killed after `timeout` (then `None`). stdin is
 /// `/dev/null`; stdout and stderr are captured.
-pub fn output_within(
+pub(crate) fn output_within(
     cmd: &mut Command,
     timeout: std::time::Duration,
 ) -> Option<std::process::Output> {
@@ -283,7 +283,7 @@ pub fn output_within(
 }
 
 /// Exit the way `status` says the child did: its exit code, or death by its signal.
-pub fn exit_like(status: ExitStatus) -> ! {
+pub(crate) fn exit_like(status: ExitStatus) -> ! {
     if let Some(sig) = status.signal() {
         // SAFETY: resetting a signal to its default action, disabling core files (the
         // child already dumped one if it was going to), unblocking and raising it are
@@ -311,7 +311,7 @@ pub fn exit_like(status: ExitStatus) -> ! {
 /// stats-log pipe on descriptor 1 would receive the compiler's output and hang the
 /// compile). They are opened on `/dev/null` close-on-exec: the compiler still starts
 /// with them closed, exactly as it would without the shim.
-pub fn occupy_closed_std_fds() {
+pub(crate) fn occupy_closed_std_fds() {
     let mut fds = [
         libc::pollfd {
             fd: 0,
@@ -350,7 +350,7 @@ pub fn occupy_closed_std_fds() {
 }
 
 /// The process umask, read without changing it for longer than two syscalls.
-pub fn umask() -> u32 {
+pub(crate) fn umask() -> u32 {
     // SAFETY: umask cannot fail; we restore the old value immediately. The shim is
     // single-threaded on the compile path.
     unsafe {
@@ -361,7 +361,7 @@ pub fn umask() -> u32 {
 }
 
 /// True when file descriptor 2 is a terminal.
-pub fn stderr_is_tty() -> bool {
+pub(crate) fn stderr_is_tty() -> bool {
     std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
 
@@ -370,7 +370,7 @@ pub fn stderr_is_tty() -> bool {
 /// exec-error pipe, and a failed exec would come back as a crash instead of its error.
 /// `close_range(CLOSE_RANGE_CLOEXEC)` where the kernel has it (Linux 5.11+), else one
 /// `fcntl` per possible descriptor up to the soft limit (at most 65,536).
-pub fn cloexec_from(first: libc::c_int) {
+pub(crate) fn cloexec_from(first: libc::c_int) {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: close_range takes plain integers; failure is reported through the result.
     let done = unsafe {

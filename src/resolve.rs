@@ -156,7 +156,7 @@ fn link_to_wrapper(path: &Path) -> Option<String> {
 }
 
 /// Classify one existing candidate: `Ok(())` when it is a real compiler.
-pub fn check_candidate(path: &Path, me: Option<SelfId>) -> Result<(), SkipReason> {
+pub(crate) fn check_candidate(path: &Path, me: Option<SelfId>) -> Result<(), SkipReason> {
     let meta = std::fs::metadata(path).map_err(|_| SkipReason::NotExecutable)?;
     if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
         return Err(SkipReason::NotExecutable);
@@ -282,7 +282,7 @@ pub fn resolve(
 /// The `PATH` directories where any of `wanted` is one of our own shims, in `PATH` order.
 /// nvcc runs its host compiler (`gcc`, `g++`, `-ccbin`'s) from `PATH` itself; without these
 /// directories those host compiles never re-enter toolchainkit. Only `stat` calls.
-pub fn shim_dirs_for(
+pub(crate) fn shim_dirs_for(
     wanted: &[&str],
     path_var: &OsStr,
     cwd: &Path,
@@ -314,7 +314,7 @@ pub fn shim_dirs_for(
 }
 
 /// `PATH` without the given directories (compared after joining relative entries to `cwd`).
-pub fn path_without(path_var: &OsStr, remove: &[PathBuf], cwd: &Path) -> OsString {
+pub(crate) fn path_without(path_var: &OsStr, remove: &[PathBuf], cwd: &Path) -> OsString {
     let kept: Vec<PathBuf> = std::env::split_paths(path_var)
         .filter(|d| {
             let abs = if d.as_os_str().is_empty() {

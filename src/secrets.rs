@@ -51,7 +51,7 @@ const LOCATIONS: &[&str] = &[
 const CARRIERS: &[&str] = &["CCACHE_REMOTE_STORAGE", "CCACHE_SECONDARY_STORAGE"];
 
 /// Is `name` (an environment variable, a config key, an `extra` key) a credential?
-pub fn is_credential_name(name: &str) -> bool {
+pub(crate) fn is_credential_name(name: &str) -> bool {
     let up = name.to_ascii_uppercase();
     if CARRIERS.contains(&up.as_str()) {
         return true;
@@ -70,7 +70,7 @@ pub fn is_credential_name(name: &str) -> bool {
 }
 
 /// As `is_credential_name` for a name that may not be UTF-8 (an environment variable).
-pub fn is_credential_var(name: &std::ffi::OsStr) -> bool {
+pub(crate) fn is_credential_var(name: &std::ffi::OsStr) -> bool {
     name.to_str().is_some_and(is_credential_name)
 }
 

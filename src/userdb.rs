@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// One `/etc/passwd` entry (the fields toolchainkit uses).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasswdEntry {
+pub(crate) struct PasswdEntry {
     pub name: String,
     pub uid: u32,
     pub gid: u32,
@@ -35,14 +35,14 @@ fn passwd_entries(text: &str) -> impl Iterator<Item = PasswdEntry> + '_ {
 }
 
 /// The `/etc/passwd` entry of `uid`.
-pub fn passwd_entry(uid: u32) -> Option<PasswdEntry> {
+pub(crate) fn passwd_entry(uid: u32) -> Option<PasswdEntry> {
     let text = std::fs::read_to_string("/etc/passwd").ok()?;
     passwd_entries(&text).find(|e| e.uid == uid)
 }
 
 /// Is `gid` the private group of `uid` (pure): no other user has it as primary group and
 /// the group lists no member but that user. A group missing from `group` is not private.
-pub fn group_is_private_in(passwd: &str, group: &str, gid: u32, uid: u32) -> bool {
+pub(crate) fn group_is_private_in(passwd: &str, group: &str, gid: u32, uid: u32) -> bool {
     let Some(me) = passwd_entries(passwd).find(|e| e.uid == uid) else {
         return false;
     };
@@ -62,7 +62,7 @@ pub fn group_is_private_in(passwd: &str, group: &str, gid: u32, uid: u32) -> boo
 }
 
 /// `group_is_private_in` on this machine's files.
-pub fn group_is_private(gid: u32, uid: u32) -> bool {
+pub(crate) fn group_is_private(gid: u32, uid: u32) -> bool {
     let (Ok(p), Ok(g)) = (
         std::fs::read_to_string("/etc/passwd"),
         std::fs::read_to_string("/etc/group"),

@@ -37,7 +37,7 @@ use crate::private::{self, Access};
 
 /// What the check of one hit found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Ok,
     Mismatch,
     Nondeterministic,
@@ -47,7 +47,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The stats key (`verify.ok`, `verify.skipped.response_file`, ...).
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         match self {
             Verdict::Ok => "verify.ok".into(),
             Verdict::Mismatch => "verify.mismatch".into(),
@@ -60,7 +60,7 @@ impl Verdict {
 /// The check of one hit: its verdict, what it cost, and the message that fails the
 /// compile (`verify = "strict"` and a mismatch).
 #[derive(Debug)]
-pub struct Checked {
+pub(crate) struct Checked {
     pub verdict: Verdict,
     pub nanos: u64,
     pub fail: Option<String>,
@@ -70,7 +70,7 @@ pub struct Checked {
 
 /// One mismatch, as `stats` and `doctor` show it (one JSON line in `STATS.verify`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Event {
+pub(crate) struct Event {
     /// Unix seconds.
     pub at: u64,
     pub object: String,
@@ -109,7 +109,7 @@ fn draw() -> f64 {
 }
 
 /// After the tool delivered `ran`: check it if it is a successful hit and sampled.
-pub fn after(job: &Job<'_>, ran: &Ran) -> Option<Checked> {
+pub(crate) fn after(job: &Job<'_>, ran: &Ran) -> Option<Checked> {
     if !sampled(job.cfg.verify.value) || !ran.status.success() {
         return None;
     }
@@ -504,7 +504,7 @@ fn replace(fresh: &Path, dest: &Path) -> io::Result<()> {
 }
 
 /// What to do about a wrong hit, per tool.
-pub fn fix(tool: &str) -> String {
+pub(crate) fn fix(tool: &str) -> String {
     let clear = match tool {
         "ccache" => {
             "clear the entry (`ccache --recache` for that compile) or the cache (`toolchainkit cache clear`)"
@@ -518,7 +518,7 @@ pub fn fix(tool: &str) -> String {
 }
 
 /// The file next to a stats file that holds the last mismatches.
-pub fn events_path(stats_path: &Path) -> PathBuf {
+pub(crate) fn events_path(stats_path: &Path) -> PathBuf {
     let mut s = stats_path.as_os_str().to_os_string();
     s.push(".verify");
     PathBuf::from(s)
@@ -528,7 +528,7 @@ pub fn events_path(stats_path: &Path) -> PathBuf {
 const EVENTS_MAX: u64 = 64 * 1024;
 
 /// Append a mismatch to the events file (a private file of this user's).
-pub fn note_event(stats_path: &Path, ev: &Event) {
+pub(crate) fn note_event(stats_path: &Path, ev: &Event) {
     let path = events_path(stats_path);
     let Ok(mut line) = serde_json::to_vec(ev) else {
         return;
@@ -556,7 +556,7 @@ pub fn note_event(stats_path: &Path, ev: &Event) {
 }
 
 /// The mismatches noted next to a stats file, oldest first.
-pub fn events(stats_path: &Path) -> Vec<Event> {
+pub(crate) fn events(stats_path: &Path) -> Vec<Event> {
     private::read_own(&events_path(stats_path))
         .map(|b| {
             String::from_utf8_lossy(&b)
@@ -568,7 +568,7 @@ pub fn events(stats_path: &Path) -> Vec<Event> {
 }
 
 /// Record the check with the invocation's stats, and note a mismatch.
-pub fn record(cfg: &Config, c: &Checked) {
+pub(crate) fn record(cfg: &Config, c: &Checked) {
     let path = crate::stats::stats_path(cfg);
     if let Err(e) = crate::stats::note(&path, &c.verdict.key(), c.nanos, crate::stats::lock_wait())
     {
@@ -584,7 +584,7 @@ pub fn record(cfg: &Config, c: &Checked) {
 }
 
 /// The verification counters of `s`, for `stats --json`.
-pub fn to_json(s: &crate::stats::Stats, stats_path: &Path) -> serde_json::Value {
+pub(crate) fn to_json(s: &crate::stats::Stats, stats_path: &Path) -> serde_json::Value {
     let count = |k: &str| s.outcomes.get(k).map_or(0, |b| b.count);
     let skipped: serde_json::Map<String, serde_json::Value> = s
         .outcomes
@@ -607,7 +607,7 @@ pub fn to_json(s: &crate::stats::Stats, stats_path: &Path) -> serde_json::Value 
 }
 
 /// One line of the verification counters for `stats` (none when nothing was checked).
-pub fn summary(s: &crate::stats::Stats) -> Option<String> {
+pub(crate) fn summary(s: &crate::stats::Stats) -> Option<String> {
     let count = |k: &str| s.outcomes.get(k).map_or(0, |b| b.count);
     let checked = s.sum("verify.");
     (checked.count > 0).then(|| {
@@ -624,7 +624,7 @@ pub fn summary(s: &crate::stats::Stats) -> Option<String> {
 }
 
 /// The problem to show when a verified hit was wrong: how many, the last one, the fix.
-pub fn problem(s: &crate::stats::Stats, stats_path: &Path) -> Option<(String, String)> {
+pub(crate) fn problem(s: &crate::stats::Stats, stats_path: &Path) -> Option<(String, String)> {
     let n = s.outcomes.get("verify.mismatch").map_or(0, |b| b.count);
     if n == 0 {
         return None;
@@ -645,7 +645,7 @@ pub fn problem(s: &crate::stats::Stats, stats_path: &Path) -> Option<(String, St
 }
 
 /// `doctor`'s check: the setting, and any wrong hit found since the counters started.
-pub fn doctor_checks(cfg: &Config) -> Vec<crate::doctor::Check> {
+pub(crate) fn doctor_checks(cfg: &Config) -> Vec<crate::doctor::Check> {
     use crate::doctor::Check;
     let path = crate::stats::stats_path(cfg);
     let setting = format!(

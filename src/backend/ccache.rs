@@ -21,14 +21,14 @@ use crate::paths;
 /// The variables ccache needs for this configuration, the remote's `CCACHE_REMOTE_STORAGE`
 /// included (with its credential read from the variable the config names; never logged).
 /// `exe`: the ccache that runs (whether it starts storage helpers).
-pub fn env(cfg: &Config, exe: Option<&Path>) -> Vec<(String, OsString)> {
+pub(crate) fn env(cfg: &Config, exe: Option<&Path>) -> Vec<(String, OsString)> {
     let mut env = local_env(cfg);
     env.extend(super::remote::tool_env(Tool::Ccache, cfg, exe));
     env
 }
 
 /// The variables for ccache's local cache: directory, size, and `[ccache]`'s settings.
-pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
+pub(crate) fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
     let mut env = Vec::new();
     if let Some(d) = cfg.tool_dir(Tool::Ccache) {
         env.push(("CCACHE_DIR".into(), d.into_os_string()));
@@ -155,7 +155,7 @@ impl PrivateLog {
 /// Does the environment disable ccache, as ccache reads it? `CCACHE_DISABLE` set (even
 /// empty) means true, unless `CCACHE_NODISABLE` is set; ccache's own negative spellings
 /// (`0`, `false`, `disable`, `no`) are an error for ccache, so they are left to it.
-pub fn disabled_by_env() -> bool {
+pub(crate) fn disabled_by_env() -> bool {
     let Some(v) = std::env::var_os("CCACHE_DISABLE") else {
         return false;
     };
@@ -223,7 +223,7 @@ fn disabled_by_config(cfg: &Config) -> bool {
 }
 
 /// Run one compile through ccache at `exe`.
-pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
+pub(crate) fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     let log = PrivateLog::new()?;
     let mut cmd = Command::new(exe);
     cmd.arg(job.real)

@@ -34,7 +34,7 @@ use std::process::ExitStatus;
 use super::sccache::log::{Result as LogResult, Seen};
 
 /// The variable sccache mixes into its C/C++ keys.
-pub const BUSTER: &str = "SCCACHE_C_CUSTOM_CACHE_BUSTER";
+pub(crate) const BUSTER: &str = "SCCACHE_C_CUSTOM_CACHE_BUSTER";
 
 /// The arguments to hand sccache for `args`: the same, with gcc's default depfile named
 /// explicitly (`-MF PATH` after the first `-MD`/`-MMD`) so that a hit writes it too.
@@ -107,7 +107,7 @@ pub fn locale_buster(get: impl Fn(&str) -> Option<OsString>) -> Option<(OsString
 /// directly. Not for a preprocessor killed by a signal (answered as the bare compiler
 /// would die, or by the sccache client's own line and exit code 254, already printed):
 /// a compiler that was killed is not started again.
-pub fn rerun_directly(seen: Option<&Seen>, status: ExitStatus) -> bool {
+pub(crate) fn rerun_directly(seen: Option<&Seen>, status: ExitStatus) -> bool {
     matches!(status.code(), Some(c) if c != 0 && c != 254)
         && matches!(seen, Some(Seen::One(LogResult::CacheError)))
 }

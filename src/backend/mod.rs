@@ -4,14 +4,14 @@
 //! environment it needs, and how to read the outcome of one invocation, returned as a
 //! `Ran`. `run_direct` is the fallback every path can take.
 
-pub mod ccache;
-pub mod dist;
+pub(crate) mod ccache;
+pub(crate) mod dist;
 pub mod fidelity;
-pub mod nvcc;
-pub mod remote;
-pub mod route;
+pub(crate) mod nvcc;
+pub(crate) mod remote;
+pub(crate) mod route;
 pub mod sccache;
-pub mod storage_helper;
+pub(crate) mod storage_helper;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
@@ -25,7 +25,7 @@ use crate::{paths, process};
 
 /// One compile to run: the real compiler and everything the child needs.
 #[derive(Debug)]
-pub struct Job<'a> {
+pub(crate) struct Job<'a> {
     /// Absolute path of the real compiler.
     pub real: &'a Path,
     /// The compiler word as called (`argv[0]`, or the launcher's first argument).
@@ -43,7 +43,7 @@ pub struct Job<'a> {
 
 /// What running a job produced.
 #[derive(Debug)]
-pub struct Ran {
+pub(crate) struct Ran {
     pub status: ExitStatus,
     pub outcome: Outcome,
     /// Where `[dist]`'s engine says the compile ran (`None` without one, or when no
@@ -55,7 +55,7 @@ pub struct Ran {
 }
 
 impl Ran {
-    pub fn new(status: ExitStatus, outcome: Outcome) -> Ran {
+    pub(crate) fn new(status: ExitStatus, outcome: Outcome) -> Ran {
         Ran {
             status,
             outcome,
@@ -65,14 +65,14 @@ impl Ran {
     }
 
     /// With what distribution noted for this compile.
-    pub fn noted(self, dist: Option<dist::Noted>) -> Ran {
+    pub(crate) fn noted(self, dist: Option<dist::Noted>) -> Ran {
         Ran { dist, ..self }
     }
 }
 
 /// The tool chosen for this invocation and why.
 #[derive(Debug, Clone)]
-pub struct Choice {
+pub(crate) struct Choice {
     pub tool: Option<(Tool, PathBuf)>,
     pub why: String,
     /// Set when no tool can serve this compiler although one is installed: the reason
@@ -82,7 +82,7 @@ pub struct Choice {
 
 /// Locate a tool: `$TOOLCHAINKIT_<TOOL>_PATH`, then `PATH`, then toolchainkit's own tools
 /// directory. Only `stat` calls.
-pub fn find_tool(tool: Tool, path_var: Option<&OsStr>, cwd: &Path) -> Option<PathBuf> {
+pub(crate) fn find_tool(tool: Tool, path_var: Option<&OsStr>, cwd: &Path) -> Option<PathBuf> {
     if let Some(p) = paths::var_nonempty(tool.path_override_var()) {
         let p = PathBuf::from(p);
         return crate::resolve::check_candidate(&p, None)
@@ -121,7 +121,7 @@ fn order(cfg: &Config) -> Vec<Tool> {
 
 /// Choose the tool for one compiler (the word as called, and the real compiler it
 /// resolved to): `choose`, except that nvcc never goes to sccache (see `nvcc`).
-pub fn choose_for(
+pub(crate) fn choose_for(
     cfg: &Config,
     compiler: &OsStr,
     real: &Path,
@@ -136,7 +136,7 @@ pub fn choose_for(
 }
 
 /// Choose the tool for this configuration.
-pub fn choose(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Choice {
+pub(crate) fn choose(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Choice {
     if !cfg.enabled.value {
         return Choice {
             tool: None,
@@ -188,7 +188,7 @@ pub fn choose(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Choice {
 }
 
 /// Run the real compiler directly, with the user's `argv[0]`.
-pub fn run_direct(job: &Job<'_>) -> io::Result<ExitStatus> {
+pub(crate) fn run_direct(job: &Job<'_>) -> io::Result<ExitStatus> {
     let mut cmd = Command::new(job.real);
     cmd.arg0(job.arg0)
         .args(job.args)
@@ -199,14 +199,18 @@ pub fn run_direct(job: &Job<'_>) -> io::Result<ExitStatus> {
 /// The cache tool could not serve this compile for reasons of its own: say why in the log
 /// (never on the build's stderr), run the real compiler directly, and record the
 /// invocation as `fallback.REASON`.
-pub fn fall_back(job: &Job<'_>, reason: &str, why: std::fmt::Arguments<'_>) -> io::Result<Ran> {
+pub(crate) fn fall_back(
+    job: &Job<'_>,
+    reason: &str,
+    why: std::fmt::Arguments<'_>,
+) -> io::Result<Ran> {
     log::warn!("{why}; running the compiler directly");
     crate::stats::causes::note(&format!("fallback.{reason}"), why.to_string());
     Ok(Ran::new(run_direct(job)?, Outcome::Fallback(reason.into())))
 }
 
 /// What a tool wrote on its captured stderr, for the log.
-pub fn said(captured: Option<&[u8]>) -> String {
+pub(crate) fn said(captured: Option<&[u8]>) -> String {
     captured
         .map(String::from_utf8_lossy)
         .unwrap_or_default()
@@ -217,7 +221,7 @@ pub fn said(captured: Option<&[u8]>) -> String {
 /// Run a tool. When stderr is not a terminal it is captured so that a failure of the
 /// tool itself can be hidden and the compile retried directly; the captured bytes are
 /// returned for the caller to forward. On a terminal it is inherited (colour detection).
-pub fn run_tool(cmd: &mut Command) -> io::Result<(ExitStatus, Option<Vec<u8>>)> {
+pub(crate) fn run_tool(cmd: &mut Command) -> io::Result<(ExitStatus, Option<Vec<u8>>)> {
     if process::stderr_is_tty() {
         return Ok((process::run(cmd)?, None));
     }
@@ -232,7 +236,7 @@ pub fn run_tool(cmd: &mut Command) -> io::Result<(ExitStatus, Option<Vec<u8>>)> 
 }
 
 /// Write bytes captured from a tool to our stderr.
-pub fn forward_stderr(bytes: &[u8]) {
+pub(crate) fn forward_stderr(bytes: &[u8]) {
     if !bytes.is_empty() {
         let mut e = io::stderr().lock();
         let _ = e.write_all(bytes);

@@ -19,14 +19,20 @@ use super::{Choice, find_tool};
 use crate::config::Tool;
 
 /// The reason an nvcc compile runs uncached when no tool but sccache is there.
-pub const NEEDS_CCACHE: &str = "nvcc_needs_ccache";
+pub(crate) const NEEDS_CCACHE: &str = "nvcc_needs_ccache";
 
 /// Why nvcc does not go to sccache, for `which`, `doctor` and the log.
-pub const WHY: &str = "sccache cannot compile with nvcc from CUDA 13.3 on (mozilla/sccache#2722)";
+pub(crate) const WHY: &str =
+    "sccache cannot compile with nvcc from CUDA 13.3 on (mozilla/sccache#2722)";
 
 /// Route a choice made for `cfg` for an nvcc compile: sccache is replaced by the next
 /// available tool of the order after it.
-pub fn route(choice: Choice, order: &[Tool], path_var: Option<&OsStr>, cwd: &Path) -> Choice {
+pub(crate) fn route(
+    choice: Choice,
+    order: &[Tool],
+    path_var: Option<&OsStr>,
+    cwd: &Path,
+) -> Choice {
     if !matches!(choice.tool, Some((Tool::Sccache, _))) {
         return choice;
     }

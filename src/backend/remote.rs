@@ -19,13 +19,13 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use super::storage_helper;
-pub use crate::config::remote::Unsupported;
+pub(crate) use crate::config::remote::Unsupported;
 use crate::config::remote::{RemoteKind, Store, Value};
 use crate::config::{Config, Remote, Tool};
 
 /// One piece of a variable's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Part {
+pub(crate) enum Part {
     Lit(String),
     /// A credential written literally in the configuration (`extra`): used on the compile
     /// path, never shown (`config check` reports it so it can move to a variable).
@@ -43,7 +43,7 @@ pub enum Part {
 
 /// A variable a tool needs, with secrets as references.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Var {
+pub(crate) struct Var {
     pub name: String,
     pub parts: Vec<Part>,
 }
@@ -65,7 +65,7 @@ impl Var {
         }
     }
     /// The environment variables this value references.
-    pub fn refs(&self) -> Vec<&str> {
+    pub(crate) fn refs(&self) -> Vec<&str> {
         self.parts
             .iter()
             .filter_map(|p| match p {
@@ -74,26 +74,18 @@ impl Var {
             })
             .collect()
     }
-    pub fn is_secret(&self) -> bool {
+    pub(crate) fn is_secret(&self) -> bool {
         !self.refs().is_empty() || self.has_hidden()
     }
     /// Does the value hold a credential written literally in the configuration?
-    pub fn has_hidden(&self) -> bool {
+    pub(crate) fn has_hidden(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, Part::Hidden(_)))
     }
 }
 
-/// Which tools can serve this remote.
-pub fn tools_for(r: &Remote) -> Vec<Tool> {
-    Tool::ALL
-        .into_iter()
-        .filter(|t| vars_for(*t, r).is_ok())
-        .collect()
-}
-
 /// The variables `tool` needs for remote `r` (for ccache: a ccache that starts storage
 /// helpers, as the pinned one does).
-pub fn vars_for(tool: Tool, r: &Remote) -> Result<Vec<Var>, Unsupported> {
+pub(crate) fn vars_for(tool: Tool, r: &Remote) -> Result<Vec<Var>, Unsupported> {
     match tool {
         Tool::Sccache => Ok(sccache_vars(r)),
         Tool::Ccache => ccache_vars_via(r, storage_helper::helper_path(), true),
@@ -103,7 +95,7 @@ pub fn vars_for(tool: Tool, r: &Remote) -> Result<Vec<Var>, Unsupported> {
 /// ccache's variables for `r`: through toolchainkit's storage helper when this ccache
 /// starts helpers (`helpers`) and the helper is installed, else with ccache's own http and
 /// redis clients, which serve the rest.
-pub fn ccache_vars_via(
+pub(crate) fn ccache_vars_via(
     r: &Remote,
     helper: Result<std::path::PathBuf, String>,
     helpers: bool,
@@ -243,7 +235,7 @@ fn sccache_var(r: &Remote, name: &str, from: Source) -> Option<Var> {
 
 /// sccache 0.16's variables for `r`. `extra` keys starting with `SCCACHE_` are passed
 /// as they are (and override ours).
-pub fn sccache_vars(r: &Remote) -> Vec<Var> {
+pub(crate) fn sccache_vars(r: &Remote) -> Vec<Var> {
     let mut v: Vec<Var> = sccache_table(r.kind())
         .iter()
         .filter_map(|(name, from)| sccache_var(r, name, *from))
@@ -267,7 +259,7 @@ pub fn sccache_vars(r: &Remote) -> Vec<Var> {
 /// ccache's `CCACHE_REMOTE_STORAGE` for `r` with its built-in clients (a ccache without
 /// storage helpers): a URL plus `|attribute=value` pairs. `extra` keys that are lower-case
 /// attribute names are appended (and override ours).
-pub fn ccache_builtin_vars(r: &Remote) -> Result<Vec<Var>, Unsupported> {
+pub(crate) fn ccache_builtin_vars(r: &Remote) -> Result<Vec<Var>, Unsupported> {
     let only_sccache = |what: &str| Unsupported {
         message: format!("ccache has no {what} backend"),
         fix: format!(
@@ -435,7 +427,7 @@ fn pct(s: &str) -> String {
 
 /// Resolve references from the environment, for the tool's child process. A reference
 /// to an unset variable drops the whole variable (and is logged by name, never value).
-pub fn resolve(vars: &[Var]) -> Vec<(String, OsString)> {
+pub(crate) fn resolve(vars: &[Var]) -> Vec<(String, OsString)> {
     let mut out = Vec::new();
     'vars: for v in vars {
         let mut val = String::new();
@@ -475,7 +467,7 @@ pub fn resolve(vars: &[Var]) -> Vec<(String, OsString)> {
 /// or the tool cannot serve it.
 /// For ccache, `exe` is the ccache that runs (whether it starts storage helpers); without
 /// one, its built-in clients are assumed.
-pub fn tool_env(
+pub(crate) fn tool_env(
     tool: Tool,
     cfg: &Config,
     exe: Option<&std::path::Path>,
@@ -517,7 +509,7 @@ pub fn tool_env(
 
 /// `host:port` pairs to probe before starting a server for `r` (an unreachable remote
 /// would make sccache's start wait 10 s for redis and memcached).
-pub fn probe_targets(r: &Remote) -> Vec<(String, u16)> {
+pub(crate) fn probe_targets(r: &Remote) -> Vec<(String, u16)> {
     let mut out = Vec::new();
     let default_port = |scheme: &str| match scheme {
         "redis" | "rediss" => Some(6379),
@@ -561,7 +553,7 @@ pub fn probe_targets(r: &Remote) -> Vec<(String, u16)> {
 }
 
 /// Can every target be reached within `timeout`? `Err` names the first that cannot.
-pub fn probe(targets: &[(String, u16)], timeout: Duration) -> Result<(), String> {
+pub(crate) fn probe(targets: &[(String, u16)], timeout: Duration) -> Result<(), String> {
     for (host, port) in targets {
         let addrs: Vec<_> = (host.as_str(), *port)
             .to_socket_addrs()
@@ -628,7 +620,7 @@ mod tests {
                 .fix
                 .contains("sccache")
         );
-        assert_eq!(tools_for(&s3), vec![Tool::Sccache]);
+        assert!(vars_for(Tool::Sccache, &s3).is_ok());
     }
 
     #[test]

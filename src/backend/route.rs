@@ -15,7 +15,7 @@ use crate::outcome::Outcome;
 
 /// The route of one compile.
 #[derive(Debug)]
-pub enum Route {
+pub(crate) enum Route {
     /// The real compiler, directly, counted as `outcome`. `chosen` is the tool this
     /// configuration chose, when there is one: an uncacheable compile's explain record is
     /// kept with its cache.
@@ -32,7 +32,7 @@ pub enum Route {
 
 /// The route for `job`, and what distribution notes before anything runs (the tool
 /// fell through `prefer` to one the engine cannot serve).
-pub fn decide(job: &Job<'_>, path_var: Option<&OsStr>) -> (Route, Option<Noted>) {
+pub(crate) fn decide(job: &Job<'_>, path_var: Option<&OsStr>) -> (Route, Option<Noted>) {
     let parsed = job.parsed;
     let mut choice = super::choose_for(job.cfg, job.compiler, job.real, path_var, job.cwd);
     // `install = true`: only when no tool was found, and only for a real compile.

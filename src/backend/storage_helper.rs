@@ -17,15 +17,15 @@ use crate::config::remote::{Remote, Store, Unsupported};
 use crate::private;
 
 /// The helper's file name.
-pub const HELPER: &str = "toolchainkit-storage";
+pub(crate) const HELPER: &str = "toolchainkit-storage";
 /// One remote operation's bound in the helper unless `timeout_ms` says otherwise.
-pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 /// ccache's own per-read and per-request bounds are the helper's plus this margin, so the
 /// helper's clearer error arrives first.
 const CCACHE_MARGIN_MS: u64 = 2_000;
 
 /// `toolchainkit-storage` beside the running binary, if it is there.
-pub fn helper_path() -> Result<PathBuf, String> {
+pub(crate) fn helper_path() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot locate toolchainkit: {e}"))?;
     let p = exe.with_file_name(HELPER);
     match std::fs::metadata(&p) {
@@ -39,7 +39,7 @@ pub fn helper_path() -> Result<PathBuf, String> {
 
 /// Does this ccache start storage helpers? Read from `ccache --version`'s feature list once
 /// per binary (by device, inode, size and mtime) and remembered in the state directory.
-pub fn ccache_has_helpers(exe: &Path) -> bool {
+pub(crate) fn ccache_has_helpers(exe: &Path) -> bool {
     let Ok(meta) = std::fs::metadata(exe) else {
         return false;
     };
@@ -91,7 +91,7 @@ pub fn ccache_has_helpers(exe: &Path) -> bool {
 }
 
 /// Does this remote reach ccache only through a helper (ccache has no client of its own)?
-pub fn needs_helper(r: &Remote) -> bool {
+pub(crate) fn needs_helper(r: &Remote) -> bool {
     match &r.store {
         Store::S3 { .. } | Store::Gcs { .. } | Store::Azure { .. } | Store::Memcached { .. } => {
             true
@@ -159,7 +159,7 @@ fn root(path: &str, prefix: Option<&str>) -> String {
 /// One `remote_storage` entry for the helper: the URL, ccache's own properties, and the
 /// attributes the helper reads (`o.`/`e.` names included), all values unencoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub url: String,
     pub props: Vec<(String, String)>,
     pub attrs: Vec<(String, String)>,
@@ -169,7 +169,7 @@ pub struct Entry {
 
 impl Entry {
     /// ccache's `remote_storage` syntax: space-separated, values percent-encoded.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut text = pct(&self.url);
         for (k, v) in &self.props {
             text.push_str(&format!(" {k}={}", pct(v)));
@@ -182,7 +182,7 @@ impl Entry {
 }
 
 /// ccache's `CCACHE_REMOTE_STORAGE` for `r` through the helper at `helper`.
-pub fn ccache_vars(r: &Remote, helper: &Path) -> Result<Vec<Var>, Unsupported> {
+pub(crate) fn ccache_vars(r: &Remote, helper: &Path) -> Result<Vec<Var>, Unsupported> {
     let e = entry(r, helper)?;
     let mut parts = vec![Part::Lit(e.render())];
     parts.extend(e.requires.into_iter().map(Part::Require));
@@ -193,7 +193,7 @@ pub fn ccache_vars(r: &Remote, helper: &Path) -> Result<Vec<Var>, Unsupported> {
 }
 
 /// The entry for `r` through the helper at `helper`.
-pub fn entry(r: &Remote, helper: &Path) -> Result<Entry, Unsupported> {
+pub(crate) fn entry(r: &Remote, helper: &Path) -> Result<Entry, Unsupported> {
     let mut o: Vec<(String, String)> = Vec::new();
     let mut e: Vec<(String, String)> = Vec::new();
     let mut opt = |k: &str, v: &str| o.push((k.to_string(), v.to_string()));

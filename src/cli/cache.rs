@@ -21,7 +21,7 @@ use crate::config::{Config, Tool};
 
 /// What `toolchainkit cache` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Show,
     Clean,
     Zero,
@@ -34,7 +34,7 @@ pub enum Action {
     },
 }
 
-pub fn run(action: Action, tool: Option<Tool>) -> anyhow::Result<i32> {
+pub(crate) fn run(action: Action, tool: Option<Tool>) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let tool = match tool {
         Some(t) => t,
@@ -127,7 +127,7 @@ fn run_ccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::R
 /// `ccache -z` on this project's ccache directory (`stats --zero`), when ccache is
 /// installed and that directory exists: `None` otherwise (nothing counted there yet; a
 /// directory is never created to be zeroed).
-pub fn zero_ccache(cfg: &Config) -> Option<Result<PathBuf, String>> {
+pub(crate) fn zero_ccache(cfg: &Config) -> Option<Result<PathBuf, String>> {
     let cwd = std::env::current_dir().ok()?;
     let exe = crate::backend::find_tool(Tool::Ccache, std::env::var_os("PATH").as_deref(), &cwd)?;
     let (dir, _) = dir_of(cfg, Tool::Ccache).ok()?;
@@ -266,7 +266,7 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
 }
 
 /// Total apparent size and number of files under `dir` (symlinks not followed).
-pub fn usage(dir: &Path) -> (u64, u64) {
+pub(crate) fn usage(dir: &Path) -> (u64, u64) {
     let mut files = 0;
     let mut bytes = 0;
     let mut stack = vec![dir.to_path_buf()];
@@ -301,7 +301,7 @@ fn print_usage(dir: &Path) {
     }
 }
 
-pub fn human_bytes(b: u64) -> String {
+pub(crate) fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
     let mut i = 0;

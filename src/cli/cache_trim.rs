@@ -28,7 +28,7 @@ use crate::config::{Config, Tool};
 
 /// A size in ccache's syntax: a number with k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti
 /// (powers of 1024), optionally followed by B; a bare number is GB.
-pub fn parse_size(s: &str) -> Option<u64> {
+pub(crate) fn parse_size(s: &str) -> Option<u64> {
     let t = s.trim();
     let t = t.strip_suffix(['B', 'b']).unwrap_or(t);
     let split = t
@@ -69,7 +69,7 @@ fn report(what: &str, (files, bytes): (u64, u64)) {
     println!("{what:<7} {} in {files} files", human_bytes(bytes));
 }
 
-pub fn run(
+pub(crate) fn run(
     exe: &Path,
     cwd: &Path,
     cfg: &Config,
@@ -198,7 +198,7 @@ fn files(dir: &Path) -> Vec<(PathBuf, u64, u64)> {
 
 /// Remove from `dir` the files not used since `since_us`, then the oldest until the
 /// tree holds at most `max` bytes.
-pub fn trim_tree(dir: &Path, since_us: Option<u64>, max: Option<u64>) -> anyhow::Result<()> {
+pub(crate) fn trim_tree(dir: &Path, since_us: Option<u64>, max: Option<u64>) -> anyhow::Result<()> {
     let meta = dir
         .symlink_metadata()
         .with_context(|| format!("cannot read {}", dir.display()))?;

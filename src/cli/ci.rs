@@ -33,7 +33,7 @@ fn checkout(cwd: &Path) -> PathBuf {
 /// The variables `ci start` sets for the job (pure): the cache directory, the stats file
 /// and trace inside it, and path rewriting to the checkout unless the configuration sets
 /// its own.
-pub fn job_env(cfg: &Config, cache_dir: &Path, checkout: &Path) -> Vec<(String, String)> {
+pub(crate) fn job_env(cfg: &Config, cache_dir: &Path, checkout: &Path) -> Vec<(String, String)> {
     let mut env = vec![
         (
             "TOOLCHAINKIT_CACHE_DIR".to_string(),
@@ -58,7 +58,7 @@ pub fn job_env(cfg: &Config, cache_dir: &Path, checkout: &Path) -> Vec<(String, 
     env
 }
 
-pub fn start(cache_dir: Option<&Path>) -> anyhow::Result<i32> {
+pub(crate) fn start(cache_dir: Option<&Path>) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let cfg0 = crate::config::load(crate::config::Place::cwd(&cwd))?;
     let dir = match cache_dir {
@@ -219,7 +219,7 @@ fn tool_counters(
 }
 
 /// The Markdown summary of one build (pure).
-pub fn markdown(
+pub(crate) fn markdown(
     b: &super::stats::Build,
     missed: &Result<Vec<gate::Missed>, String>,
     tool: Option<(String, Vec<(String, u64)>)>,
@@ -335,7 +335,7 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-pub fn summary(timeline_dir: Option<&Path>) -> anyhow::Result<i32> {
+pub(crate) fn summary(timeline_dir: Option<&Path>) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let path = stats::stats_path(&cfg);
     let (s, _) = super::stats::current(&path, false)?;

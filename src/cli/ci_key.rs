@@ -29,10 +29,10 @@ use crate::resolve::{self, SelfId};
 const NAMES: &[&str] = &["cc", "c++", "gcc", "g++", "clang", "clang++"];
 
 /// One input of the key: a name and its value, shown by `--explain`.
-pub type Part = (String, String);
+pub(crate) type Part = (String, String);
 
 /// The key's inputs for this configuration, working directory and `PATH`.
-pub fn parts(cfg: &Config, cwd: &Path, tool: Option<Tool>, extra: &[OsString]) -> Vec<Part> {
+pub(crate) fn parts(cfg: &Config, cwd: &Path, tool: Option<Tool>, extra: &[OsString]) -> Vec<Part> {
     let mut out: Vec<Part> = vec![
         ("format".into(), "1".into()),
         ("os".into(), std::env::consts::OS.into()),
@@ -145,7 +145,7 @@ fn version_line(exe: &Path) -> Option<String> {
 }
 
 /// The key for these inputs (pure).
-pub fn key(parts: &[Part]) -> String {
+pub(crate) fn key(parts: &[Part]) -> String {
     let mut h = Sha256::new();
     for (k, v) in parts {
         h.update(k.as_bytes());
@@ -172,7 +172,7 @@ pub fn key(parts: &[Part]) -> String {
 /// (`GITHUB_HEAD_REF` on a pull request, else `GITHUB_REF_NAME`; the default branch only
 /// when the action passes `TOOLCHAINKIT_DEFAULT_BRANCH`) and GitLab
 /// (`CI_MERGE_REQUEST_SOURCE_BRANCH_NAME`, `CI_COMMIT_REF_NAME`, `CI_DEFAULT_BRANCH`).
-pub fn branches(var: impl Fn(&str) -> Option<String>) -> (Option<String>, Option<String>) {
+pub(crate) fn branches(var: impl Fn(&str) -> Option<String>) -> (Option<String>, Option<String>) {
     let first = |names: &[&str]| names.iter().find_map(|n| var(n).filter(|v| !v.is_empty()));
     let this = first(&[
         "GITHUB_HEAD_REF",
@@ -185,7 +185,7 @@ pub fn branches(var: impl Fn(&str) -> Option<String>) -> (Option<String>, Option
 }
 
 /// The prefixes to restore from, most specific first (pure).
-pub fn restore_keys(key: &str, this: Option<&str>, default: Option<&str>) -> Vec<String> {
+pub(crate) fn restore_keys(key: &str, this: Option<&str>, default: Option<&str>) -> Vec<String> {
     let mut out = Vec::new();
     for b in [this, default].into_iter().flatten() {
         let k = format!("{key}-{b}-");
@@ -197,7 +197,7 @@ pub fn restore_keys(key: &str, this: Option<&str>, default: Option<&str>) -> Vec
     out
 }
 
-pub fn run(restore: bool, explain: bool, compilers: &[OsString]) -> anyhow::Result<i32> {
+pub(crate) fn run(restore: bool, explain: bool, compilers: &[OsString]) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let tool = super::env::configured_tool(&cfg, &cwd).ok();
     let parts = parts(&cfg, &cwd, tool, compilers);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 /// The languages to set a launcher for.
-pub fn languages(cuda: bool, objc: bool) -> Vec<&'static str> {
+pub(crate) fn languages(cuda: bool, objc: bool) -> Vec<&'static str> {
     let mut l = vec!["C", "CXX"];
     if cuda {
         l.push("CUDA");
@@ -18,7 +18,7 @@ pub fn languages(cuda: bool, objc: bool) -> Vec<&'static str> {
 }
 
 /// This binary's absolute, canonical path.
-pub fn self_path() -> anyhow::Result<PathBuf> {
+pub(crate) fn self_path() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find toolchainkit's own path")?;
     Ok(std::fs::canonicalize(&exe).unwrap_or(exe))
 }
@@ -33,7 +33,7 @@ fn cmake_string(s: &str) -> String {
 }
 
 /// The initial-cache script.
-pub fn script(exe: &Path, langs: &[&str]) -> String {
+pub(crate) fn script(exe: &Path, langs: &[&str]) -> String {
     let mut out =
         String::from("# Initial cache for `cmake -C THIS_FILE`: compile through toolchainkit.\n");
     let p = cmake_string(&exe.display().to_string());
@@ -45,7 +45,7 @@ pub fn script(exe: &Path, langs: &[&str]) -> String {
     out
 }
 
-pub fn run(write: Option<PathBuf>, cuda: bool, objc: bool) -> anyhow::Result<i32> {
+pub(crate) fn run(write: Option<PathBuf>, cuda: bool, objc: bool) -> anyhow::Result<i32> {
     let exe = self_path()?;
     let langs = languages(cuda, objc);
     match write {

@@ -17,14 +17,14 @@ use crate::config::{Config, Tool};
 use crate::paths;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Engine {
+pub(crate) enum Engine {
     Docker,
     Podman,
 }
 
 /// The host cache directory the tool uses: the configured one, the user's
 /// `CCACHE_DIR`/`SCCACHE_DIR`, else the tool's default under `$XDG_CACHE_HOME`.
-pub fn host_dir(tool: Tool, cfg: &Config, cwd: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn host_dir(tool: Tool, cfg: &Config, cwd: &Path) -> anyhow::Result<PathBuf> {
     if let Some(d) = cfg.tool_dir(tool) {
         return Ok(d);
     }
@@ -44,7 +44,7 @@ pub fn host_dir(tool: Tool, cfg: &Config, cwd: &Path) -> anyhow::Result<PathBuf>
 /// One `--env` argument: a value printed as it is, or a name whose value the engine
 /// copies from its own environment (`--env=NAME`, for anything holding a secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnvArg {
+pub(crate) enum EnvArg {
     Value(String, String),
     ByName(String),
 }
@@ -59,7 +59,7 @@ impl EnvArg {
 }
 
 /// Is `endpoint`'s host the loopback (which inside a container is the container)?
-pub fn is_loopback(endpoint: &str) -> bool {
+pub(crate) fn is_loopback(endpoint: &str) -> bool {
     let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
     let hostport = rest.split(['/', '?']).next().unwrap_or("");
     let hostport = hostport.rsplit_once('@').map_or(hostport, |(_, h)| h);
@@ -78,7 +78,7 @@ pub fn is_loopback(endpoint: &str) -> bool {
 /// The settings the container's tool needs besides its directory: the cache size,
 /// ccache's `compiler_check` (content: a fresh image's compiler has a new mtime), and
 /// the remote's variables, secrets by name only. Notes for stderr go to `notes`.
-pub fn tool_settings(
+pub(crate) fn tool_settings(
     tool: Tool,
     cfg: &Config,
     notes: &mut Vec<String>,
@@ -140,7 +140,7 @@ pub fn tool_settings(
 }
 
 /// The note on user IDs, for whoever runs the engine (pure).
-pub fn user_note(engine: Engine, tool: Tool, target: &str, uid: u32, gid: u32) -> String {
+pub(crate) fn user_note(engine: Engine, tool: Tool, target: &str, uid: u32, gid: u32) -> String {
     let what = format!(
         "{} in the container writes {target} as the container's user, and the files keep that user ID on the host",
         tool.name()
@@ -159,7 +159,7 @@ pub fn user_note(engine: Engine, tool: Tool, target: &str, uid: u32, gid: u32) -
     }
 }
 
-pub fn run(engine: Engine, target_home: &Path, tool: Option<Tool>) -> anyhow::Result<i32> {
+pub(crate) fn run(engine: Engine, target_home: &Path, tool: Option<Tool>) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let tool = match tool {
         Some(t) => t,

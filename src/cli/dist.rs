@@ -18,7 +18,7 @@ use crate::config::{Config, Tool};
 use crate::stats::{self, Bucket, Stats};
 
 /// The distribution counters of this project (empty when none were recorded).
-pub fn load(cfg: &Config) -> Stats {
+pub(crate) fn load(cfg: &Config) -> Stats {
     stats::load(&engine::stats_path(cfg))
         .ok()
         .flatten()
@@ -26,7 +26,7 @@ pub fn load(cfg: &Config) -> Stats {
 }
 
 /// Reset the distribution counters (with `stats --zero`).
-pub fn zero(cfg: &Config) {
+pub(crate) fn zero(cfg: &Config) {
     let path = engine::stats_path(cfg);
     if path.exists() {
         let _ = stats::update(&path, |s| *s = Stats::default());
@@ -109,7 +109,7 @@ fn sccache_dist_counters(tool_stats: Option<&Value>) -> Option<Value> {
 
 /// The `dist` object of `stats --json`; `None` when the project has no `[dist]` and no
 /// distribution was ever recorded.
-pub fn stats_json(cfg: &Config, tool_stats: Option<&Value>) -> Option<Value> {
+pub(crate) fn stats_json(cfg: &Config, tool_stats: Option<&Value>) -> Option<Value> {
     let d = engine::active(cfg);
     let s = load(cfg);
     if d.is_none() && s.invocations == 0 {
@@ -139,7 +139,7 @@ pub fn stats_json(cfg: &Config, tool_stats: Option<&Value>) -> Option<Value> {
 }
 
 /// The distribution section of the `stats` table.
-pub fn print_stats(cfg: &Config, tool_stats: Option<&Value>) {
+pub(crate) fn print_stats(cfg: &Config, tool_stats: Option<&Value>) {
     let Some(v) = stats_json(cfg, tool_stats) else {
         return;
     };
@@ -254,7 +254,7 @@ fn distcc_rows(d: &Dist, sp: &Split) -> Vec<Value> {
 }
 
 /// `toolchainkit dist status`.
-pub fn status(json_out: bool) -> anyhow::Result<i32> {
+pub(crate) fn status(json_out: bool) -> anyhow::Result<i32> {
     let (_cwd, cfg) = super::load_config()?;
     let Some(d) = engine::active(&cfg).cloned() else {
         if json_out {

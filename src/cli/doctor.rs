@@ -3,7 +3,7 @@
 
 use crate::doctor;
 
-pub fn run(json: bool) -> anyhow::Result<i32> {
+pub(crate) fn run(json: bool) -> anyhow::Result<i32> {
     let ctx = doctor::Ctx::from_env();
     let checks = doctor::run_all(&ctx);
     if json {

@@ -15,7 +15,7 @@ use crate::config::{Config, Tool, ToolChoice};
 
 /// Output syntaxes. (The variants' help is plain words: completion scripts embed it.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// POSIX sh export lines, for eval in sh, bash, zsh
     Sh,
     /// fish set lines
@@ -31,7 +31,7 @@ pub enum Format {
 }
 
 /// The tool the configuration uses here: `tool = ...`, else the one `auto` finds.
-pub fn configured_tool(cfg: &Config, cwd: &std::path::Path) -> anyhow::Result<Tool> {
+pub(crate) fn configured_tool(cfg: &Config, cwd: &std::path::Path) -> anyhow::Result<Tool> {
     Ok(match cfg.tool.value {
         ToolChoice::Sccache => Tool::Sccache,
         ToolChoice::Ccache => Tool::Ccache,
@@ -106,7 +106,11 @@ pub(super) fn remote_vars(tool: Tool, cfg: &Config, place: Where) -> anyhow::Res
 
 /// Every variable `tool` needs for `cfg` (cache dir and size, then the remote's):
 /// literal bytes kept as they are (a path may not be UTF-8), secrets as references.
-pub fn entries(tool: Tool, cfg: &Config, notes: &mut Vec<String>) -> anyhow::Result<Vec<Entry>> {
+pub(crate) fn entries(
+    tool: Tool,
+    cfg: &Config,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Vec<Entry>> {
     let key_path = cfg.remote.value.as_ref().and_then(|r| r.key_path());
     let mut out: Vec<Entry> = local_vars(tool, cfg)
         .into_iter()
@@ -151,7 +155,7 @@ pub fn entries(tool: Tool, cfg: &Config, notes: &mut Vec<String>) -> anyhow::Res
 
 /// The whole output of one format, or the first value it cannot carry (nothing is
 /// printed then, so `eval "$(toolchainkit env)"` never runs half a list).
-pub fn render_all(
+pub(crate) fn render_all(
     tool: Tool,
     entries: &[Entry],
     format: Format,
@@ -205,7 +209,7 @@ pub fn render_all(
     Ok(out)
 }
 
-pub fn run(format: Format, tool: Option<Tool>) -> anyhow::Result<i32> {
+pub(crate) fn run(format: Format, tool: Option<Tool>) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let tool = match tool {
         Some(t) => t,

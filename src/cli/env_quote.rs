@@ -37,7 +37,7 @@ use std::fmt::Write as _;
 
 /// One piece of a value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
+pub(crate) enum Piece {
     /// Literal bytes (a path may not be UTF-8).
     Bytes(Vec<u8>),
     /// The value of this environment variable (a secret), expanded by the reader.
@@ -46,13 +46,13 @@ pub enum Piece {
 
 /// One variable to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub name: String,
     pub pieces: Vec<Piece>,
 }
 
 impl Entry {
-    pub fn refs(&self) -> Vec<&str> {
+    pub(crate) fn refs(&self) -> Vec<&str> {
         self.pieces
             .iter()
             .filter_map(|p| match p {
@@ -96,7 +96,7 @@ enum Utf8Piece<'a> {
 }
 
 /// True for a portable environment variable name.
-pub fn is_name(s: &str) -> bool {
+pub(crate) fn is_name(s: &str) -> bool {
     let mut b = s.bytes();
     b.next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
@@ -104,7 +104,7 @@ pub fn is_name(s: &str) -> bool {
 }
 
 /// What holds for every format: a name, no NUL, references to valid names.
-pub fn check(e: &Entry) -> Result<(), String> {
+pub(crate) fn check(e: &Entry) -> Result<(), String> {
     if !is_name(&e.name) {
         return Err(format!(
             "cannot print `{}`: not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
@@ -128,7 +128,7 @@ pub fn check(e: &Entry) -> Result<(), String> {
 }
 
 /// `export NAME='...'"${VAR}"...`
-pub fn sh(e: &Entry) -> Result<Vec<u8>, String> {
+pub(crate) fn sh(e: &Entry) -> Result<Vec<u8>, String> {
     check(e)?;
     let mut out = format!("export {}=", e.name).into_bytes();
     if e.pieces.is_empty() {
@@ -155,7 +155,7 @@ pub fn sh(e: &Entry) -> Result<Vec<u8>, String> {
 }
 
 /// `set -gx -- NAME '...'"$VAR"...`
-pub fn fish(e: &Entry) -> Result<Vec<u8>, String> {
+pub(crate) fn fish(e: &Entry) -> Result<Vec<u8>, String> {
     check(e)?;
     let mut out = format!("set -gx -- {} ", e.name).into_bytes();
     if e.pieces.is_empty() {
@@ -181,7 +181,7 @@ pub fn fish(e: &Entry) -> Result<Vec<u8>, String> {
 }
 
 /// `NAME='...'` or `NAME="...${VAR}..."`, read alike by POSIX sh and python-dotenv.
-pub fn dotenv(e: &Entry) -> Result<Vec<u8>, String> {
+pub(crate) fn dotenv(e: &Entry) -> Result<Vec<u8>, String> {
     check(e)?;
     let pieces = e.utf8_pieces("dotenv")?;
     let text: String = pieces
@@ -236,7 +236,7 @@ pub fn dotenv(e: &Entry) -> Result<Vec<u8>, String> {
 }
 
 /// `$env:NAME = '' + '...' + [char]0x000A + $env:VAR`, pure ASCII.
-pub fn powershell(e: &Entry) -> Result<Vec<u8>, String> {
+pub(crate) fn powershell(e: &Entry) -> Result<Vec<u8>, String> {
     check(e)?;
     let pieces = e.utf8_pieces("PowerShell")?;
     let mut terms: Vec<String> = Vec::new();
@@ -277,7 +277,10 @@ pub fn powershell(e: &Entry) -> Result<Vec<u8>, String> {
 
 /// `NAME<<DELIM` + value + `DELIM`, or `None` for a value that references a secret.
 /// `random` gives fresh hex for delimiters.
-pub fn github(e: &Entry, random: &mut dyn FnMut() -> String) -> Result<Option<Vec<u8>>, String> {
+pub(crate) fn github(
+    e: &Entry,
+    random: &mut dyn FnMut() -> String,
+) -> Result<Option<Vec<u8>>, String> {
     check(e)?;
     if !e.refs().is_empty() {
         return Ok(None);
@@ -308,7 +311,7 @@ pub fn github(e: &Entry, random: &mut dyn FnMut() -> String) -> Result<Option<Ve
 
 /// `{"name", "value", "secret_refs", "parts"}`: `value` shows references as `${VAR}`;
 /// `parts` (`{"text": ...}` or `{"env": VAR}`) is exact.
-pub fn json(e: &Entry) -> Result<serde_json::Value, String> {
+pub(crate) fn json(e: &Entry) -> Result<serde_json::Value, String> {
     check(e)?;
     let pieces = e.utf8_pieces("JSON")?;
     let mut shown = String::new();
@@ -334,7 +337,7 @@ pub fn json(e: &Entry) -> Result<serde_json::Value, String> {
 }
 
 /// Fresh random hex (16 bytes) for heredoc delimiters.
-pub fn random_hex() -> String {
+pub(crate) fn random_hex() -> String {
     use std::io::Read;
     let mut buf = [0u8; 16];
     let ok = std::fs::File::open("/dev/urandom")

@@ -11,7 +11,7 @@ use crate::stats::{self, mark};
 
 /// `_last_build`: `--last-build` is also what no OUTPUT and no flag mean (clap keeps the
 /// three exclusive), so it changes nothing here.
-pub fn run(
+pub(crate) fn run(
     outputs: Vec<PathBuf>,
     _last_build: bool,
     since_mark: bool,

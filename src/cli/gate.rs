@@ -10,18 +10,18 @@ use crate::stats::trace::{Event, timeline};
 
 /// The exit code of a failed gate: not 1 (an error of the command), 2 (usage) or 78 (an
 /// invalid configuration).
-pub const EXIT_GATE: i32 = 3;
+pub(crate) const EXIT_GATE: i32 = 3;
 
 /// The gates asked for.
 #[derive(Debug, Clone, Default)]
-pub struct Gates {
+pub(crate) struct Gates {
     pub require_hit_rate: Option<f64>,
     pub fail_on_miss: bool,
 }
 
 /// One compile of the build that missed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Missed {
+pub(crate) struct Missed {
     /// The object (else the source, else the compiler).
     pub object: String,
     /// Why it missed, when the stats explain it.
@@ -32,7 +32,7 @@ pub struct Missed {
 /// start), each with the cause the miss explanation recorded on its event (`header`,
 /// `args`, ...: `toolchainkit explain OBJECT` says more). The one place that joins misses
 /// to their explanation.
-pub fn missed(events: &[Event], from_us: u64) -> Vec<Missed> {
+pub(crate) fn missed(events: &[Event], from_us: u64) -> Vec<Missed> {
     let mut out: Vec<Missed> = events
         .iter()
         .filter(|e| {
@@ -49,7 +49,7 @@ pub fn missed(events: &[Event], from_us: u64) -> Vec<Missed> {
 }
 
 /// The missed compiles of `b`, or why they cannot be named.
-pub fn missed_of(b: &Build, path: &Path) -> Result<Vec<Missed>, String> {
+pub(crate) fn missed_of(b: &Build, path: &Path) -> Result<Vec<Missed>, String> {
     match crate::stats::trace::read_events(path) {
         Some(events) => Ok(missed(&events, b.from_us)),
         None => Err(
@@ -60,7 +60,7 @@ pub fn missed_of(b: &Build, path: &Path) -> Result<Vec<Missed>, String> {
 }
 
 /// Why the gates fail for these counters, if they do (pure).
-pub fn failures(g: &Gates, hits: u64, misses: u64, rate: Option<f64>) -> Vec<String> {
+pub(crate) fn failures(g: &Gates, hits: u64, misses: u64, rate: Option<f64>) -> Vec<String> {
     let mut out = Vec::new();
     if g.fail_on_miss && misses > 0 {
         out.push(format!(
@@ -83,7 +83,7 @@ pub fn failures(g: &Gates, hits: u64, misses: u64, rate: Option<f64>) -> Vec<Str
 
 /// Check the gates on one build: print what failed and the missed objects to stderr;
 /// the exit code.
-pub fn check(g: &Gates, b: &Build, path: &Path) -> i32 {
+pub(crate) fn check(g: &Gates, b: &Build, path: &Path) -> i32 {
     let hits = b.w.sum("hit.").count;
     let misses = b.w.sum("miss").count;
     let fails = failures(g, hits, misses, super::stats::hit_rate(&b.w));

@@ -11,7 +11,10 @@ use std::path::Path;
 use anyhow::Context;
 
 /// Print the completion script for `shell`.
-pub fn completions(mut cmd: clap::Command, shell: clap_complete::Shell) -> anyhow::Result<i32> {
+pub(crate) fn completions(
+    mut cmd: clap::Command,
+    shell: clap_complete::Shell,
+) -> anyhow::Result<i32> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "toolchainkit", &mut out);
     let mut stdout = std::io::stdout().lock();
@@ -21,7 +24,7 @@ pub fn completions(mut cmd: clap::Command, shell: clap_complete::Shell) -> anyho
 }
 
 /// Exit codes, the same for every command and for a compile.
-pub const EXIT_STATUS: &[(&str, &str)] = &[
+pub(crate) const EXIT_STATUS: &[(&str, &str)] = &[
     (
         "0",
         "Done (config check: valid; doctor: no problem). A compile exits with the compiler's own code, or dies of its signal.",
@@ -49,7 +52,7 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
 ];
 
 /// The environment variables toolchainkit reads (and those it follows from others).
-pub const ENVIRONMENT: &[(&str, &str)] = &[
+pub(crate) const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "TOOLCHAINKIT_CONFIG",
         "Use this project file instead of searching (toolchainkit run sets it).",
@@ -124,7 +127,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 ];
 
 /// The files toolchainkit reads and writes.
-pub const FILES: &[(&str, &str)] = &[
+pub(crate) const FILES: &[(&str, &str)] = &[
     (
         ".toolchainkit.toml",
         "The project file: the nearest one walking up from the working directory (else from the output or source file's directory).",
@@ -162,7 +165,7 @@ fn roff_text(s: &str) -> String {
 }
 
 /// The sections clap_mangen has no data for, in roff.
-pub fn extra_sections() -> String {
+pub(crate) fn extra_sections() -> String {
     let mut out = String::new();
     for (title, rows) in [
         ("EXIT STATUS", EXIT_STATUS),
@@ -198,7 +201,7 @@ fn main_page(cmd: clap::Command) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Print the main page (roff), or write it and one page per subcommand into `dir`.
-pub fn man(cmd: clap::Command, dir: Option<&Path>) -> anyhow::Result<i32> {
+pub(crate) fn man(cmd: clap::Command, dir: Option<&Path>) -> anyhow::Result<i32> {
     match dir {
         None => {
             let out = main_page(cmd)?;

@@ -397,7 +397,7 @@ enum ServerAction {
 }
 
 /// Run the management CLI; returns the exit code.
-pub fn run(args: Vec<OsString>) -> i32 {
+pub(crate) fn run(args: Vec<OsString>) -> i32 {
     // A closed pipe (`toolchainkit stats | head`) ends us quietly instead of panicking.
     // SAFETY: restoring the default SIGPIPE action is always valid.
     unsafe {

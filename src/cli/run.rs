@@ -67,7 +67,7 @@ fn link(exe: &Path, path: &Path) -> std::io::Result<()> {
     Err(std::io::Error::other("it keeps changing"))
 }
 
-pub fn run(command: &[OsString], verify: Option<&str>) -> anyhow::Result<i32> {
+pub(crate) fn run(command: &[OsString], verify: Option<&str>) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let Some((file, explicit)) = discover::project_file(Place::cwd(&cwd)) else {
         crate::errln!(

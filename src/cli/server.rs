@@ -72,7 +72,7 @@ fn uptime_secs(pid: u32) -> Option<u64> {
 }
 
 /// `3 h 02 min`, `5 min 07 s`, `12 s`.
-pub fn human_duration(secs: u64) -> String {
+pub(crate) fn human_duration(secs: u64) -> String {
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
     if secs >= 86_400 {
         format!("{} d {:02} h", secs / 86_400, h % 24)
@@ -86,7 +86,7 @@ pub fn human_duration(secs: u64) -> String {
 }
 
 /// The command that asks this server for its statistics with sccache's own client.
-pub fn query_command(exe: &Path, sock: &Path) -> String {
+pub(crate) fn query_command(exe: &Path, sock: &Path) -> String {
     format!(
         "SCCACHE_SERVER_UDS={} {} -s",
         crate::escape::shell_word(&sock.to_string_lossy()),
@@ -120,7 +120,7 @@ fn own_runtime_dir(sock: &Path) -> Option<String> {
         .map(|e| format!("runtime directory refused: {e}"))
 }
 
-pub fn status() -> anyhow::Result<i32> {
+pub(crate) fn status() -> anyhow::Result<i32> {
     let (exe, sock, cfg) = locate()?;
     // Another user's directory, or a listener that is not ours, is not "running": it is
     // refused, and nothing in it is touched. A directory of ours with a wider mode is
@@ -183,7 +183,7 @@ pub fn status() -> anyhow::Result<i32> {
     Ok(0)
 }
 
-pub fn stop() -> anyhow::Result<i32> {
+pub(crate) fn stop() -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     if matches!(super::env::configured_tool(&cfg, &cwd), Ok(Tool::Ccache)) {
         return stop_storage_helper(&cwd, &cfg);
@@ -246,7 +246,7 @@ fn stop_storage_helper(cwd: &Path, cfg: &Config) -> anyhow::Result<i32> {
 }
 
 /// `sccache --show-stats --stats-format=json` of the server on `sock`.
-pub fn show_stats(exe: &Path, sock: &Path) -> Option<serde_json::Value> {
+pub(crate) fn show_stats(exe: &Path, sock: &Path) -> Option<serde_json::Value> {
     if server::is_stopped(sock) {
         return None;
     }
@@ -261,21 +261,21 @@ pub fn show_stats(exe: &Path, sock: &Path) -> Option<serde_json::Value> {
 }
 
 /// This project's sccache server, when it is running: the binary and the socket.
-pub fn running_server(cwd: &Path, cfg: &Config) -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn running_server(cwd: &Path, cfg: &Config) -> Option<(PathBuf, PathBuf)> {
     let exe = backend::find_tool(Tool::Sccache, std::env::var_os("PATH").as_deref(), cwd)?;
     let sock = server::socket_for(&exe, &server::env(cfg));
     server::server_up(&sock).then_some((exe, sock))
 }
 
 /// sccache's own aggregate counters for this project's server, if it is running.
-pub fn sccache_counters(cwd: &Path, cfg: &Config) -> Option<serde_json::Value> {
+pub(crate) fn sccache_counters(cwd: &Path, cfg: &Config) -> Option<serde_json::Value> {
     let (exe, sock) = running_server(cwd, cfg)?;
     show_stats(&exe, &sock)
 }
 
 /// Zero the counters of this project's sccache server (`sccache --zero-stats`), when it
 /// runs: `None` when there is none (a new server starts from zero anyway).
-pub fn zero_sccache(cwd: &Path, cfg: &Config) -> Option<Result<PathBuf, String>> {
+pub(crate) fn zero_sccache(cwd: &Path, cfg: &Config) -> Option<Result<PathBuf, String>> {
     let (exe, sock) = running_server(cwd, cfg)?;
     if server::is_stopped(&sock) {
         return Some(Err(format!("the server on {} is stopped", sock.display())));
@@ -303,7 +303,7 @@ pub fn zero_sccache(cwd: &Path, cfg: &Config) -> Option<Result<PathBuf, String>>
 }
 
 /// Why this project's sccache server runs without its remote cache, if it does.
-pub fn local_only_reason(cwd: &Path, cfg: &Config) -> Option<String> {
+pub(crate) fn local_only_reason(cwd: &Path, cfg: &Config) -> Option<String> {
     cfg.remote.value.as_ref()?;
     let (_, sock) = running_server(cwd, cfg)?;
     server::local_only_reason(&sock)

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-pub fn install(dir: &Path, extra: &[String], force: bool) -> anyhow::Result<i32> {
+pub(crate) fn install(dir: &Path, extra: &[String], force: bool) -> anyhow::Result<i32> {
     use anyhow::Context;
     let exe = std::env::current_exe().context("cannot find the toolchainkit binary")?;
     let exe = std::fs::canonicalize(&exe).unwrap_or(exe);

@@ -17,7 +17,7 @@ use crate::stats::{self, Stats, mark, saved};
 
 /// What `toolchainkit stats` was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Show,
     Zero,
     Mark,
@@ -26,7 +26,7 @@ pub enum Action {
 }
 
 /// Hit rate in percent, `None` when there were neither hits nor misses.
-pub fn hit_rate(s: &Stats) -> Option<f64> {
+pub(crate) fn hit_rate(s: &Stats) -> Option<f64> {
     let hits = s.sum("hit.").count;
     let misses = s.sum("miss").count;
     let total = hits + misses;
@@ -38,7 +38,7 @@ fn avg_ms(b: stats::Bucket) -> Option<f64> {
 }
 
 /// The JSON document of `stats --json`.
-pub fn to_json(s: &Stats, path: &Path, t: &saved::Saved) -> serde_json::Value {
+pub(crate) fn to_json(s: &Stats, path: &Path, t: &saved::Saved) -> serde_json::Value {
     let group = |p: &str| s.sum(p);
     let reasons = |p: &str| -> serde_json::Map<String, serde_json::Value> {
         s.outcomes
@@ -242,7 +242,7 @@ fn notices(
 
 /// The counters of the stats file at `path` now, and whether it exists; `clear_notices`
 /// clears the one-time notices (only `stats` shows them).
-pub fn current(path: &Path, clear_notices: bool) -> anyhow::Result<(Stats, bool)> {
+pub(crate) fn current(path: &Path, clear_notices: bool) -> anyhow::Result<(Stats, bool)> {
     // Folding pending records and showing notices once both go through the lock; only
     // `stats` and `stats --json` show them, so only those clear them.
     let exists = path.exists() || stats::pending_path(path).exists();
@@ -270,7 +270,7 @@ pub fn current(path: &Path, clear_notices: bool) -> anyhow::Result<(Stats, bool)
     Ok((s, exists))
 }
 
-pub fn run(action: Action, json: bool, gates: &super::gate::Gates) -> anyhow::Result<i32> {
+pub(crate) fn run(action: Action, json: bool, gates: &super::gate::Gates) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let path = stats::stats_path(&cfg);
     match action {
@@ -453,7 +453,7 @@ fn set_mark(path: &Path, s: &Stats, json: bool) -> anyhow::Result<i32> {
 }
 
 /// One line for a CI log: the counters since the mark (pure).
-pub fn summary_line(
+pub(crate) fn summary_line(
     w: &Stats,
     t: &saved::Saved,
     window: mark::Window,
@@ -525,7 +525,7 @@ fn short_basis(basis: &str) -> &'static str {
 }
 
 /// One build's counters: those added since `stats --mark`, and what they saved.
-pub struct Build {
+pub(crate) struct Build {
     pub w: Stats,
     pub window: mark::Window,
     pub mark: Option<mark::Mark>,
@@ -535,7 +535,7 @@ pub struct Build {
 }
 
 /// The build since the mark of the stats file at `path`, whose counters now are `s`.
-pub fn build_since_mark(path: &Path, s: &Stats) -> Build {
+pub(crate) fn build_since_mark(path: &Path, s: &Stats) -> Build {
     let m = mark::load_mark(path);
     let (w, window) = mark::since(s, m.as_ref().map(|m| &m.stats));
     let from_us = match (window, &m) {
@@ -574,7 +574,7 @@ pub fn build_since_mark(path: &Path, s: &Stats) -> Build {
 
 impl Build {
     /// `stats --since-mark --json`'s document.
-    pub fn to_json(&self, path: &Path) -> serde_json::Value {
+    pub(crate) fn to_json(&self, path: &Path) -> serde_json::Value {
         let mut v = to_json(&self.w, path, &self.saved);
         v["window"] = serde_json::json!(match self.window {
             mark::Window::SinceMark => "since_mark",
@@ -639,7 +639,7 @@ fn summarize(v: &serde_json::Value) -> String {
 }
 
 /// What `toolchainkit trace` writes, and which invocations.
-pub struct TraceArgs {
+pub(crate) struct TraceArgs {
     pub chrome: Option<PathBuf>,
     pub svg: Option<PathBuf>,
     pub html: Option<PathBuf>,
@@ -650,7 +650,7 @@ pub struct TraceArgs {
     pub pick: timeline::Pick,
 }
 
-pub fn trace(mut a: TraceArgs) -> anyhow::Result<i32> {
+pub(crate) fn trace(mut a: TraceArgs) -> anyhow::Result<i32> {
     let cfg = match (&a.input, a.since_mark) {
         (Some(_), false) => None,
         _ => Some(super::load_config()?.1),

@@ -75,7 +75,7 @@ fn rate(hits: u64, misses: u64) -> Option<f64> {
     (hits + misses > 0).then(|| hits as f64 * 100.0 / (hits + misses) as f64)
 }
 
-pub fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
+pub(crate) fn run(cfg: &Config, json: bool) -> anyhow::Result<i32> {
     let (dir, rows) = rows(cfg);
     let mut total = Stats::default();
     let mut saved_total = 0.0;

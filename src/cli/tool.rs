@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::config::Tool;
 use crate::managed::{self, version_of, wheel};
 
-pub fn install(
+pub(crate) fn install(
     tool: Tool,
     version: Option<&str>,
     dir: Option<&Path>,
@@ -36,7 +36,7 @@ pub fn install(
     Ok(0)
 }
 
-pub fn list() -> anyhow::Result<i32> {
+pub(crate) fn list() -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let path_var = std::env::var_os("PATH");
     for tool in Tool::ALL {

@@ -40,7 +40,7 @@ fn named(path: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
 }
 
-pub fn run(path: Option<&Path>, revoke: bool, list: bool) -> anyhow::Result<i32> {
+pub(crate) fn run(path: Option<&Path>, revoke: bool, list: bool) -> anyhow::Result<i32> {
     if list {
         return show_list();
     }

@@ -5,7 +5,7 @@ use std::ffi::OsStr;
 use crate::backend;
 use crate::resolve::{self, SelfId};
 
-pub fn run(name: &OsStr) -> anyhow::Result<i32> {
+pub(crate) fn run(name: &OsStr) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let path_var = std::env::var_os("PATH");
     let me = SelfId::current();

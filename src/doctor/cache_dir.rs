@@ -12,7 +12,7 @@ use crate::config::{Config, Tool};
 use crate::{paths, process};
 
 /// The directory the tool caches in, and where that setting came from.
-pub fn cache_dir(cfg: &Config, tool: Tool) -> Option<(PathBuf, String)> {
+pub(crate) fn cache_dir(cfg: &Config, tool: Tool) -> Option<(PathBuf, String)> {
     if let Some(d) = cfg.tool_dir(tool) {
         return Some((d, format!("cache.dir, {}", cfg.dir.origin)));
     }
@@ -37,7 +37,7 @@ pub fn cache_dir(cfg: &Config, tool: Tool) -> Option<(PathBuf, String)> {
 }
 
 /// Free bytes for unprivileged users on the file system holding `p`.
-pub fn free_bytes(p: &Path) -> Option<u64> {
+pub(crate) fn free_bytes(p: &Path) -> Option<u64> {
     let c = CString::new(p.as_os_str().as_bytes()).ok()?;
     // SAFETY: an all-zero statvfs is a valid value to be overwritten.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
@@ -66,7 +66,7 @@ fn gb(bytes: u64) -> f64 {
 }
 
 /// The verdict on sharing (pure): `mode` and `owner` of the directory, our uid and umask.
-pub fn judge_sharing(
+pub(crate) fn judge_sharing(
     dir: &Path,
     tool: Tool,
     mode: u32,
@@ -139,7 +139,7 @@ pub fn judge_sharing(
     )
 }
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let Some((tool, _)) = &ctx.choice.tool else {
         return Vec::new();
     };

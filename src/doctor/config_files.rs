@@ -4,7 +4,7 @@ use super::{Check, Ctx};
 use crate::config;
 use crate::paths;
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let mut out = Vec::new();
     for i in &ctx.cfg.ignored {
         out.push(Check::problem(

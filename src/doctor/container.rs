@@ -22,7 +22,7 @@ const CI_VARS: &[&str] = &[
 
 /// Signs of a container or CI job (pure): marker files present, `/proc/1/cgroup`, and
 /// a lookup of environment variables.
-pub fn signals(
+pub(crate) fn signals(
     dockerenv: bool,
     containerenv: bool,
     cgroup: &str,
@@ -69,7 +69,7 @@ fn ccache_compiler_check(ctx: &Ctx, exe: &std::path::Path) -> Option<String> {
     Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let found = detect();
     if found.is_empty() {
         return vec![Check::ok("container", "not a container or CI job")];

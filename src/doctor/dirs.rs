@@ -10,7 +10,7 @@ use super::{Check, Ctx};
 use crate::paths;
 
 /// The verdict on one directory of ours (pure over what `symlink_metadata` said).
-pub fn judge(name: &str, dir: &Path, meta: Option<&std::fs::Metadata>, uid: u32) -> Check {
+pub(crate) fn judge(name: &str, dir: &Path, meta: Option<&std::fs::Metadata>, uid: u32) -> Check {
     let Some(m) = meta else {
         return Check::ok(
             name,
@@ -50,7 +50,7 @@ pub fn judge(name: &str, dir: &Path, meta: Option<&std::fs::Metadata>, uid: u32)
     }
 }
 
-pub fn checks(_ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(_ctx: &Ctx) -> Vec<Check> {
     let uid = paths::uid();
     let mut out = Vec::new();
     let base = paths::fallback_base();

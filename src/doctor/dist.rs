@@ -14,13 +14,13 @@ use crate::backend::dist::probe::{icecc_listcs, probe_tcp};
 use crate::config::dist::{DistccHost, Engine, Reach};
 
 /// Is this host name a loopback address (or `localhost`)?
-pub fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h == "localhost" || h.parse::<IpAddr>().is_ok_and(|a| a.is_loopback())
 }
 
 /// The security judgement for one distcc host (pure).
-pub fn judge_security(h: &DistccHost) -> Option<Check> {
+pub(crate) fn judge_security(h: &DistccHost) -> Option<Check> {
     match &h.reach {
         Reach::Tcp { host, port } if !h.auth && !is_loopback(host) => Some(Check::warn(
             format!("dist.security.{}", h.label()),
@@ -166,7 +166,7 @@ fn resolve_cc(ctx: &Ctx) -> Option<PathBuf> {
     .map(|r| r.real)
 }
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let mut out = Vec::new();
     let Some(d) = engine::active(&ctx.cfg) else {
         return out;

@@ -5,19 +5,19 @@
 //! pure function of values read before, so it is unit-tested without touching the system.
 //! Nothing here runs on the compile hot path.
 
-pub mod cache_dir;
-pub mod config_files;
-pub mod container;
-pub mod dirs;
-pub mod dist;
-pub mod moved_paths;
-pub mod nvcc;
-pub mod outer;
-pub mod path;
-pub mod remote;
-pub mod stats_file;
-pub mod storage_helper;
-pub mod tool;
+pub(crate) mod cache_dir;
+pub(crate) mod config_files;
+pub(crate) mod container;
+pub(crate) mod dirs;
+pub(crate) mod dist;
+pub(crate) mod moved_paths;
+pub(crate) mod nvcc;
+pub(crate) mod outer;
+pub(crate) mod path;
+pub(crate) mod remote;
+pub(crate) mod stats_file;
+pub(crate) mod storage_helper;
+pub(crate) mod tool;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -32,7 +32,7 @@ use crate::resolve::SelfId;
 /// name with no compiler installed); only `Problem` makes `doctor` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
-pub enum Level {
+pub(crate) enum Level {
     Ok,
     Skip,
     Warning,
@@ -40,7 +40,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Level::Ok => "ok",
             Level::Skip => "skip",
@@ -52,7 +52,7 @@ impl Level {
 
 /// One line of the report.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Check {
+pub(crate) struct Check {
     /// Short name of what was checked (`config`, `path.cc`, `cache-dir`, ...).
     pub name: String,
     pub level: Level,
@@ -63,7 +63,7 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn new(name: impl Into<String>, level: Level, message: impl Into<String>) -> Check {
+    pub(crate) fn new(name: impl Into<String>, level: Level, message: impl Into<String>) -> Check {
         Check {
             name: name.into(),
             level,
@@ -71,31 +71,31 @@ impl Check {
             fix: None,
         }
     }
-    pub fn ok(name: impl Into<String>, message: impl Into<String>) -> Check {
+    pub(crate) fn ok(name: impl Into<String>, message: impl Into<String>) -> Check {
         Check::new(name, Level::Ok, message)
     }
-    pub fn warn(
+    pub(crate) fn warn(
         name: impl Into<String>,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Check {
         Check::new(name, Level::Warning, message).with_fix(fix)
     }
-    pub fn problem(
+    pub(crate) fn problem(
         name: impl Into<String>,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Check {
         Check::new(name, Level::Problem, message).with_fix(fix)
     }
-    pub fn with_fix(mut self, fix: impl Into<String>) -> Check {
+    pub(crate) fn with_fix(mut self, fix: impl Into<String>) -> Check {
         self.fix = Some(fix.into());
         self
     }
 }
 
 /// What every group of checks reads.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub cwd: PathBuf,
     pub path_var: Option<OsString>,
     pub me: Option<SelfId>,
@@ -109,7 +109,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// Read the environment of this process.
-    pub fn from_env() -> Ctx {
+    pub(crate) fn from_env() -> Ctx {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let path_var = std::env::var_os("PATH");
         let (cfg, cfg_error) = match config::load(config::Place::cwd(&cwd)) {
@@ -129,7 +129,7 @@ impl Ctx {
 }
 
 /// Run every check, in report order.
-pub fn run_all(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn run_all(ctx: &Ctx) -> Vec<Check> {
     let mut out = Vec::new();
     out.extend(config_files::checks(ctx));
     out.extend(dirs::checks(ctx));
@@ -149,13 +149,13 @@ pub fn run_all(ctx: &Ctx) -> Vec<Check> {
 }
 
 /// The exit code for a report: 1 when any check is a problem.
-pub fn exit_code(checks: &[Check]) -> i32 {
+pub(crate) fn exit_code(checks: &[Check]) -> i32 {
     i32::from(checks.iter().any(|c| c.level == Level::Problem))
 }
 
 /// Whether the text report may use colour: stdout is a terminal, `NO_COLOR` is unset
 /// or empty (no-color.org) and `TERM` is not `dumb`. Pipes, files and CI logs get none.
-pub fn colour_wanted() -> bool {
+pub(crate) fn colour_wanted() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -174,7 +174,7 @@ fn colour_of(level: Level) -> Option<&'static str> {
 
 /// The report as text: one line per check, then a summary line; with `colour`, each
 /// level label in its colour (the text is the same without it).
-pub fn render_text(checks: &[Check], colour: bool) -> String {
+pub(crate) fn render_text(checks: &[Check], colour: bool) -> String {
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let mut s = String::new();
     for c in checks {
@@ -209,7 +209,7 @@ pub fn render_text(checks: &[Check], colour: bool) -> String {
 }
 
 /// The report as one JSON object.
-pub fn render_json(checks: &[Check]) -> String {
+pub(crate) fn render_json(checks: &[Check]) -> String {
     let problems = checks.iter().filter(|c| c.level == Level::Problem).count();
     let warnings = checks.iter().filter(|c| c.level == Level::Warning).count();
     let v = serde_json::json!({

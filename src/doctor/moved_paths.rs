@@ -13,7 +13,7 @@ use crate::stats::trace::{Event, timeline};
 
 /// The misses under `project` whose source was compiled earlier under another root
 /// (pure): (count, an example old path, its new path).
-pub fn moved_misses(project: &Path, events: &[Event]) -> Option<(usize, String, String)> {
+pub(crate) fn moved_misses(project: &Path, events: &[Event]) -> Option<(usize, String, String)> {
     // rel -> an absolute source path outside `project` that ends in it.
     let mut elsewhere: BTreeMap<&str, &str> = BTreeMap::new();
     let mut count = 0;
@@ -62,7 +62,7 @@ fn rewritten(ctx: &Ctx) -> bool {
         || crate::paths::var_nonempty("SCCACHE_BASEDIRS").is_some()
 }
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let Some(project) = ctx.cfg.project_dir() else {
         return Vec::new();
     };

@@ -8,7 +8,7 @@ use super::{Check, Ctx, Level, path};
 use crate::backend;
 use crate::resolve;
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let entries = path::entries("nvcc", ctx);
     let mut out = vec![path::judge("nvcc", &entries)];
     let real = resolve::search(
@@ -37,7 +37,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
 }
 
 /// The verdict for nvcc's tool choice (pure).
-pub fn judge(choice: &backend::Choice, nvcc: &str) -> Check {
+pub(crate) fn judge(choice: &backend::Choice, nvcc: &str) -> Check {
     match (&choice.tool, choice.uncacheable) {
         (Some((t, p)), _) => Check::ok(
             "nvcc.tool",

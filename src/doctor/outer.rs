@@ -15,7 +15,7 @@ const NINJA_HEAD: u64 = 256 * 1024;
 
 /// The compile rules of a Meson `build.ninja` head whose command starts with a cache
 /// tool: (rule, tool, compiler word) (pure).
-pub fn wrapped_rules(ninja_head: &str) -> Vec<(String, &'static str, String)> {
+pub(crate) fn wrapped_rules(ninja_head: &str) -> Vec<(String, &'static str, String)> {
     let mut out = Vec::new();
     let mut rule: Option<&str> = None;
     for line in ninja_head.lines() {
@@ -77,7 +77,7 @@ fn reaches_shim(word: &str, ctx: &Ctx) -> bool {
         .is_some_and(|(_, e)| *e == Entry::Shim)
 }
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let mut out = Vec::new();
     let path = crate::stats::stats_path(&ctx.cfg);
     if let Ok(Some(s)) = crate::stats::load(&path) {

@@ -11,7 +11,7 @@ use crate::resolve::{self, SkipReason};
 
 /// What one `PATH` candidate for a compiler name is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
+pub(crate) enum Entry {
     /// A toolchainkit shim.
     Shim,
     /// A wrapper of another tool (`ccache`, `distcc`, ...), by kind.
@@ -33,7 +33,7 @@ fn classify(candidate: &Path, ctx: &Ctx) -> Entry {
 }
 
 /// Every existing candidate for `name` in `PATH` order, as (path, what it is).
-pub fn entries(name: &str, ctx: &Ctx) -> Vec<(PathBuf, Entry)> {
+pub(crate) fn entries(name: &str, ctx: &Ctx) -> Vec<(PathBuf, Entry)> {
     let Some(pv) = &ctx.path_var else {
         return Vec::new();
     };
@@ -53,7 +53,7 @@ fn dir_of(p: &Path) -> String {
 }
 
 /// The verdict for one compiler name from its `PATH` candidates (pure).
-pub fn judge(name: &str, entries: &[(PathBuf, Entry)]) -> Check {
+pub(crate) fn judge(name: &str, entries: &[(PathBuf, Entry)]) -> Check {
     let key = format!("path.{name}");
     let pos = |f: &dyn Fn(&Entry) -> bool| entries.iter().position(|(_, e)| f(e));
     let shim = pos(&|e| *e == Entry::Shim);
@@ -148,7 +148,7 @@ pub fn judge(name: &str, entries: &[(PathBuf, Entry)]) -> Check {
 }
 
 /// Wrapper farm directories in `PATH` (any default name there is another tool's wrapper).
-pub fn masquerade_dirs(ctx: &Ctx) -> Vec<(PathBuf, String)> {
+pub(crate) fn masquerade_dirs(ctx: &Ctx) -> Vec<(PathBuf, String)> {
     let mut dirs: Vec<(PathBuf, String)> = Vec::new();
     for name in DEFAULT_SHIMS {
         for (p, e) in entries(name, ctx) {
@@ -163,7 +163,7 @@ pub fn masquerade_dirs(ctx: &Ctx) -> Vec<(PathBuf, String)> {
     dirs
 }
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let mut out: Vec<Check> = DEFAULT_SHIMS
         .iter()
         .map(|n| judge(n, &entries(n, ctx)))

@@ -8,16 +8,16 @@ use super::{Check, Ctx};
 use crate::config::remote::{RemoteKind, redact_url};
 
 /// How long an endpoint gets to accept a connection.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Where to connect for an endpoint URL (pure): a TCP `host:port`, or a unix socket path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     Tcp(String, u16),
     Unix(String),
 }
 
-pub fn target(kind: RemoteKind, url: &str) -> Option<Target> {
+pub(crate) fn target(kind: RemoteKind, url: &str) -> Option<Target> {
     let (scheme, rest) = url.split_once("://")?;
     if scheme.ends_with("unix") {
         let path = rest.split(['?', '#']).next().unwrap_or(rest);
@@ -66,7 +66,7 @@ fn probe(t: &Target) -> Result<(), String> {
     }
 }
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let Some(r) = &ctx.cfg.remote.value else {
         return vec![Check::ok("remote", "no [cache.remote] configured")];
     };

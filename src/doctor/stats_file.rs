@@ -21,7 +21,7 @@ fn writable(path: &Path) -> Result<(), String> {
     written.map_err(|e| format!("{} cannot take a stats file: {e}", dir.display()))
 }
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let path = stats::stats_path(&ctx.cfg);
     let mut out = Vec::new();
     if let Err(e) = writable(&path) {

@@ -17,7 +17,7 @@ use crate::config::Tool;
 /// How long the helper gets to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let (Some(r), Some((Tool::Ccache, exe))) = (&ctx.cfg.remote.value, &ctx.choice.tool) else {
         return Vec::new();
     };

@@ -18,7 +18,7 @@ use crate::config::{SccacheClient, Tool, ToolChoice};
 use crate::managed::version_of;
 
 /// The first `X.Y[.Z]` in a `--version` output.
-pub fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
+pub(crate) fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
     let first = text.lines().next()?;
     for word in first.split_whitespace() {
         let w = word.trim_start_matches('v');
@@ -40,7 +40,7 @@ fn show(v: (u32, u32, u32)) -> String {
 }
 
 /// The verdict on a tool's version (pure).
-pub fn judge_version(tool: Tool, exe: &Path, output: &str) -> Check {
+pub(crate) fn judge_version(tool: Tool, exe: &Path, output: &str) -> Check {
     let min = tool.minimum_version();
     let name = format!("tool.{}", tool.name());
     match parse_version(output) {
@@ -89,7 +89,7 @@ pub fn judge_version(tool: Tool, exe: &Path, output: &str) -> Check {
     }
 }
 
-pub fn checks(ctx: &Ctx) -> Vec<Check> {
+pub(crate) fn checks(ctx: &Ctx) -> Vec<Check> {
     let cfg = &ctx.cfg;
     if !cfg.enabled.value || cfg.tool.value == ToolChoice::None {
         return vec![Check::ok(
@@ -206,7 +206,7 @@ fn configured(choice: ToolChoice) -> Option<Tool> {
 
 /// The configuration names a tool that is not installed: a problem (pure), since the
 /// project asked for that tool and gets another one or none (`instead`).
-pub fn missing_configured(tool: Tool, origin: &str, instead: Option<&str>) -> Check {
+pub(crate) fn missing_configured(tool: Tool, origin: &str, instead: Option<&str>) -> Check {
     let n = tool.name();
     Check::problem(
         "tool",
@@ -224,7 +224,7 @@ pub fn missing_configured(tool: Tool, origin: &str, instead: Option<&str>) -> Ch
 }
 
 /// `cache_location` of `sccache --show-stats --stats-format=json`: `Local disk: "DIR"`.
-pub fn local_dir_of(location: &str) -> Option<&str> {
+pub(crate) fn local_dir_of(location: &str) -> Option<&str> {
     let rest = location.strip_prefix("Local disk: ")?;
     Some(rest.trim_matches('"'))
 }

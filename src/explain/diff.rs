@@ -10,12 +10,12 @@
 use super::record::Record;
 
 /// The causes, in the order they are tried.
-pub const CAUSES: &[&str] = &[
+pub(crate) const CAUSES: &[&str] = &[
     "cold", "compiler", "args", "env", "source", "header", "evicted", "unknown",
 ];
 
 /// A one-line hint per cause, for `stats` and `explain`.
-pub fn hint(cause: &str) -> &'static str {
+pub(crate) fn hint(cause: &str) -> &'static str {
     match cause {
         "cold" => {
             "first compile of these outputs in this cache (a new cache, or a record not restored with it)"
@@ -39,7 +39,7 @@ pub fn hint(cause: &str) -> &'static str {
 }
 
 /// The difference of two argument lists: `+ X`, `- X`, and `- X / + Y` for a changed one.
-pub fn arg_diff(old: &[String], new: &[String]) -> Vec<String> {
+pub(crate) fn arg_diff(old: &[String], new: &[String]) -> Vec<String> {
     let (n, m) = (old.len(), new.len());
     // Longest common subsequence table.
     let mut l = vec![vec![0u32; m + 1]; n + 1];
@@ -125,7 +125,7 @@ fn compiler_words(old: &Record, new: &Record) -> Option<String> {
 }
 
 /// The cause of `new`'s miss and its detail, against `old` (the record it replaces).
-pub fn classify(old: Option<&Record>, new: &Record) -> (&'static str, Vec<String>) {
+pub(crate) fn classify(old: Option<&Record>, new: &Record) -> (&'static str, Vec<String>) {
     let Some(old) = old else {
         return (
             "cold",

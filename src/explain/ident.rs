@@ -21,7 +21,7 @@ struct Memo {
 /// The version string a compiler binary carries: the GCC driver's package and version
 /// strings (`(Debian 12.2.0-14) ` and `12.2.0` → `Debian 12.2.0-14`), an object's
 /// `.comment` (`GCC: (Debian 12.2.0-14) 12.2.0`), or clang's `clang version 16.0.6`.
-pub fn version_in(bytes: &[u8]) -> Option<String> {
+pub(crate) fn version_in(bytes: &[u8]) -> Option<String> {
     let after = |needle: &[u8]| -> Option<String> {
         let at = bytes.windows(needle.len()).position(|w| w == needle)?;
         let rest = &bytes[at + needle.len()..];
@@ -61,7 +61,7 @@ pub fn version_in(bytes: &[u8]) -> Option<String> {
 
 /// The compiler at `real`, its hash and version from the memo in `memo_dir` when the
 /// binary is unchanged (same device, inode, size and mtime), else read and remembered.
-pub fn compiler(real: &Path, memo_dir: Option<&Path>) -> Compiler {
+pub(crate) fn compiler(real: &Path, memo_dir: Option<&Path>) -> Compiler {
     let Ok(meta) = std::fs::metadata(real) else {
         return Compiler {
             path: text(real.as_os_str()),
@@ -165,7 +165,7 @@ const TRANSPARENT: &[&str] = &[
 /// The build a compile belongs to: `NAME:PID:START` of the outermost build tool among the
 /// ancestors reached through build tools and shells only (`cmake --build` → `ninja` →
 /// `sh` → the compile), else of the parent process.
-pub fn build_id() -> String {
+pub(crate) fn build_id() -> String {
     // SAFETY: getppid has no preconditions and cannot fail.
     let parent = unsafe { libc::getppid() };
     let mut best: Option<(String, i32, u64)> = None;

@@ -8,10 +8,10 @@
 //! - `diff`: the cause and the difference in words.
 //! - `report`: what `explain` and `stats` show.
 
-pub mod diff;
-pub mod ident;
+pub(crate) mod diff;
+pub(crate) mod ident;
 pub mod record;
-pub mod report;
+pub(crate) mod report;
 pub mod store;
 
 use std::ffi::OsString;
@@ -42,7 +42,7 @@ pub struct Finished<'a> {
 /// Does this outcome get a record? A miss (the tool compiled and stored it) or an
 /// uncacheable compile (the tool, or toolchainkit, compiled it without caching). Checked
 /// first, so a hit costs one `match`.
-pub fn wanted(outcome: &Outcome) -> bool {
+pub(crate) fn wanted(outcome: &Outcome) -> bool {
     matches!(
         outcome,
         Outcome::Miss | Outcome::MissRemoteError | Outcome::Uncacheable(_)

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, Tool};
 
 /// The version of the record layout.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// The real compiler as recorded.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -124,14 +124,14 @@ const PATH_OPTIONS: &[&str] = &[
 
 /// How paths are shown: the working directory, the tool's base directories and the
 /// project directory.
-pub struct Places<'a> {
+pub(crate) struct Places<'a> {
     pub cwd: &'a Path,
     pub bases: Vec<PathBuf>,
     pub project: Option<PathBuf>,
 }
 
 impl Places<'_> {
-    pub fn new<'a>(cfg: &Config, tool: Tool, cwd: &'a Path) -> Places<'a> {
+    pub(crate) fn new<'a>(cfg: &Config, tool: Tool, cwd: &'a Path) -> Places<'a> {
         let bases = match tool {
             Tool::Ccache => cfg.ccache.value.base_dir.iter().cloned().collect(),
             Tool::Sccache => cfg.sccache.value.basedirs.clone().unwrap_or_default(),
@@ -157,7 +157,7 @@ impl Places<'_> {
 
     /// A path as the tool hashes it: under a base directory, relative to the working
     /// directory; otherwise as given.
-    pub fn tool_view(&self, p: &Path) -> String {
+    pub(crate) fn tool_view(&self, p: &Path) -> String {
         if p.is_absolute()
             && let Some(_) = self.base_of(&lexical(p))
         {
@@ -168,7 +168,7 @@ impl Places<'_> {
 
     /// A file's name in a record, stable across checkouts: relative to the base directory
     /// or the project, else absolute.
-    pub fn name(&self, p: &Path) -> String {
+    pub(crate) fn name(&self, p: &Path) -> String {
         let abs = self.absolute(p);
         if let Some(b) = self.base_of(&abs)
             && let Ok(r) = abs.strip_prefix(b)
@@ -186,7 +186,7 @@ impl Places<'_> {
 
 /// Bytes as text: UTF-8 as it is, anything else as escaped bytes (so two different
 /// non-UTF-8 arguments never compare equal).
-pub fn text(s: &OsStr) -> String {
+pub(crate) fn text(s: &OsStr) -> String {
     match s.to_str() {
         Some(t) => t.to_string(),
         None => s.as_encoded_bytes().escape_ascii().to_string(),
@@ -194,7 +194,7 @@ pub fn text(s: &OsStr) -> String {
 }
 
 /// `p` with `.` and `..` resolved without touching the file system.
-pub fn lexical(p: &Path) -> PathBuf {
+pub(crate) fn lexical(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
@@ -211,7 +211,7 @@ pub fn lexical(p: &Path) -> PathBuf {
 }
 
 /// `to` relative to the directory `from` (both absolute and lexical).
-pub fn relative(from: &Path, to: &Path) -> PathBuf {
+pub(crate) fn relative(from: &Path, to: &Path) -> PathBuf {
     let f: Vec<Component<'_>> = from.components().collect();
     let t: Vec<Component<'_>> = to.components().collect();
     let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
@@ -244,7 +244,11 @@ fn hide_credential(arg: &str) -> Option<String> {
 }
 
 /// The arguments as the tool hashes them (see the module comment).
-pub fn hashed_args(args: &[OsString], source: Option<&OsStr>, places: &Places<'_>) -> Vec<String> {
+pub(crate) fn hashed_args(
+    args: &[OsString],
+    source: Option<&OsStr>,
+    places: &Places<'_>,
+) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len());
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -288,7 +292,7 @@ fn debug_info(args: &[OsString]) -> bool {
 }
 
 /// The working directory where the tool hashes it, with prefix maps applied.
-pub fn hashed_cwd(
+pub(crate) fn hashed_cwd(
     cfg: &Config,
     tool: Tool,
     args: &[OsString],
@@ -319,7 +323,7 @@ pub fn hashed_cwd(
 }
 
 /// The hashed variables of `tool` as this process sees them (the child inherits them).
-pub fn hashed_env(cfg: &Config, tool: Tool) -> BTreeMap<String, Option<String>> {
+pub(crate) fn hashed_env(cfg: &Config, tool: Tool) -> BTreeMap<String, Option<String>> {
     let locale = match tool {
         Tool::Ccache => !cfg
             .ccache
@@ -353,7 +357,7 @@ pub fn hashed_env(cfg: &Config, tool: Tool) -> BTreeMap<String, Option<String>> 
 }
 
 /// The tool binary as `PATH SIZE MTIME` (a stat, no read).
-pub fn tool_id(exe: &Path) -> String {
+pub(crate) fn tool_id(exe: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
     match std::fs::metadata(exe) {
         Ok(m) => format!("{} {} {}", exe.display(), m.size(), m.mtime()),
@@ -363,7 +367,7 @@ pub fn tool_id(exe: &Path) -> String {
 
 /// toolchainkit's settings of the tool that change its keys (the base directories are
 /// seen in the arguments they rewrite; they move with the checkout).
-pub fn tool_settings(cfg: &Config, tool: Tool) -> Vec<String> {
+pub(crate) fn tool_settings(cfg: &Config, tool: Tool) -> Vec<String> {
     let show = |k: &str, v: Option<String>| v.map(|v| format!("{k} = {v}"));
     match tool {
         Tool::Ccache => {
@@ -391,14 +395,14 @@ pub fn tool_settings(cfg: &Config, tool: Tool) -> Vec<String> {
 }
 
 /// A file's content hash (xxh3-128, hex).
-pub fn hash_file(p: &Path) -> Option<String> {
+pub(crate) fn hash_file(p: &Path) -> Option<String> {
     let bytes = std::fs::read(p).ok()?;
     Some(format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes)))
 }
 
 /// The prerequisites of the first rule of a Make-style depfile (`obj: src hdr1 hdr2`),
 /// with `\ ` and `$$` unescaped and line continuations joined.
-pub fn depfile_prereqs(text: &[u8]) -> Vec<PathBuf> {
+pub(crate) fn depfile_prereqs(text: &[u8]) -> Vec<PathBuf> {
     use std::os::unix::ffi::OsStringExt;
     let mut words: Vec<Vec<u8>> = Vec::new();
     let mut cur = Vec::new();
@@ -452,7 +456,7 @@ pub fn depfile_prereqs(text: &[u8]) -> Vec<PathBuf> {
 
 /// The headers of the depfile this compile wrote, with their content hashes; `None`
 /// when it wrote none (or it cannot be read).
-pub fn headers(
+pub(crate) fn headers(
     parsed: &crate::args::Args<'_>,
     source: Option<&Path>,
     places: &Places<'_>,

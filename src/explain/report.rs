@@ -11,7 +11,7 @@ use super::record::{Places, Record};
 use super::{diff, store};
 
 /// `2 header, 1 args`: the causes by count, most first.
-pub fn causes_words(causes: &BTreeMap<String, u64>) -> Option<String> {
+pub(crate) fn causes_words(causes: &BTreeMap<String, u64>) -> Option<String> {
     let mut v: Vec<(&String, &u64)> = causes.iter().filter(|(_, n)| **n > 0).collect();
     if v.is_empty() {
         return None;
@@ -45,7 +45,7 @@ fn dir_bytes(dir: &Path) -> u64 {
 
 /// The tool's cache size on disk and its limit, in GB (`[cache] size_gb`, else the
 /// tool's default: ccache 5 GB, sccache 10 GiB).
-pub fn usage(cfg: &Config, tool: Tool) -> Option<(f64, f64)> {
+pub(crate) fn usage(cfg: &Config, tool: Tool) -> Option<(f64, f64)> {
     let (dir, _) = crate::doctor::cache_dir::cache_dir(cfg, tool)?;
     let used = dir_bytes(&dir) as f64 / (1024.0 * 1024.0 * 1024.0);
     let limit = cfg.size_gb.value.unwrap_or(match tool {
@@ -58,7 +58,7 @@ pub fn usage(cfg: &Config, tool: Tool) -> Option<(f64, f64)> {
 /// The second half of an eviction's words: how full the cache is and what to do. A cache
 /// is too small when it is at 70 % of its limit or more, or when the objects recorded for
 /// it add up to that much (a cache that evicts as it goes never looks full).
-pub fn evicted_words(cfg: &Config, tool: Tool) -> String {
+pub(crate) fn evicted_words(cfg: &Config, tool: Tool) -> String {
     let objects = store::tool_root(cfg, tool)
         .map(|r| store::load_all(&r))
         .unwrap_or_default()
@@ -96,7 +96,7 @@ fn gb(x: f64) -> String {
 }
 
 /// The lines `stats` prints under its table: the causes, and the top one's hint.
-pub fn stats_lines(causes: &BTreeMap<String, u64>, cfg: &Config) -> Vec<String> {
+pub(crate) fn stats_lines(causes: &BTreeMap<String, u64>, cfg: &Config) -> Vec<String> {
     let Some(words) = causes_words(causes) else {
         return Vec::new();
     };
@@ -120,7 +120,7 @@ pub fn stats_lines(causes: &BTreeMap<String, u64>, cfg: &Config) -> Vec<String> 
 }
 
 /// The tool this configuration forwards to, if one is installed.
-pub fn configured_tool(cfg: &Config) -> Option<Tool> {
+pub(crate) fn configured_tool(cfg: &Config) -> Option<Tool> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let path = std::env::var_os("PATH");
     crate::backend::choose(cfg, path.as_deref(), &cwd)
@@ -129,7 +129,7 @@ pub fn configured_tool(cfg: &Config) -> Option<Tool> {
 }
 
 /// Which records `explain` shows.
-pub enum Pick {
+pub(crate) enum Pick {
     /// These outputs (as typed: relative to the working directory, or a record's name).
     Outputs(Vec<PathBuf>),
     /// The records of the build that wrote the newest one.
@@ -139,7 +139,7 @@ pub enum Pick {
 }
 
 /// The records of every tool's store for this configuration, newest first.
-pub fn all_records(cfg: &Config) -> Vec<Record> {
+pub(crate) fn all_records(cfg: &Config) -> Vec<Record> {
     let mut v: Vec<Record> = Tool::ALL
         .iter()
         .filter_map(|t| store::tool_root(cfg, *t))
@@ -150,7 +150,7 @@ pub fn all_records(cfg: &Config) -> Vec<Record> {
 }
 
 /// Choose records; the second list names outputs asked for that have none.
-pub fn pick(cfg: &Config, cwd: &Path, how: &Pick) -> (Vec<Record>, Vec<PathBuf>) {
+pub(crate) fn pick(cfg: &Config, cwd: &Path, how: &Pick) -> (Vec<Record>, Vec<PathBuf>) {
     let all = all_records(cfg);
     match how {
         Pick::LastBuild => {
@@ -200,7 +200,7 @@ pub fn pick(cfg: &Config, cwd: &Path, how: &Pick) -> (Vec<Record>, Vec<PathBuf>)
 }
 
 /// The detail of a record as shown: an eviction gets the cache's fill level.
-pub fn detail(cfg: &Config, r: &Record) -> Vec<String> {
+pub(crate) fn detail(cfg: &Config, r: &Record) -> Vec<String> {
     let mut d = r.detail.clone();
     if r.cause == "evicted"
         && let Some(tool) = Tool::ALL.iter().copied().find(|t| t.name() == r.tool)
@@ -212,7 +212,7 @@ pub fn detail(cfg: &Config, r: &Record) -> Vec<String> {
 }
 
 /// One record as a JSON object: `output`, `cause`, `detail` and what else is known.
-pub fn to_json(cfg: &Config, r: &Record) -> serde_json::Value {
+pub(crate) fn to_json(cfg: &Config, r: &Record) -> serde_json::Value {
     serde_json::json!({
         "output": r.output,
         "cause": r.cause,
@@ -230,7 +230,7 @@ pub fn to_json(cfg: &Config, r: &Record) -> serde_json::Value {
 }
 
 /// One record in words: `OUTPUT: CAUSE` then its detail, indented.
-pub fn to_text(cfg: &Config, r: &Record) -> String {
+pub(crate) fn to_text(cfg: &Config, r: &Record) -> String {
     let mut s = match &r.reason {
         Some(why) => format!("{}: uncacheable ({why}); {}", r.output, r.cause),
         None => format!("{}: {}", r.output, r.cause),

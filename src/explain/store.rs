@@ -28,16 +28,15 @@ use crate::private;
 
 use super::record::Record;
 
-/// The most a shard keeps; 256 shards make the store's bound.
+/// The most a shard keeps; 256 shards make the store's bound (64 MiB, documented in the
+/// README and docs/statistics.md).
 pub const SHARD_BYTES: u64 = 256 * 1024;
-/// The store's bound in bytes (documented in the README and docs/statistics.md).
-pub const STORE_BYTES: u64 = SHARD_BYTES * 256;
 
 /// The records' root for this configuration: `cache.dir/explain`, else beside the tool's
 /// default cache directory (`$XDG_CACHE_HOME/toolchainkit/explain`). In a cache
 /// directory owned by another user (a group-shared cache) each user keeps their own,
 /// private records in `cache.dir/explain-UID`.
-pub fn root(cfg: &Config) -> Option<PathBuf> {
+pub(crate) fn root(cfg: &Config) -> Option<PathBuf> {
     if let Some(d) = &cfg.dir.value {
         let uid = crate::paths::uid();
         let theirs = std::fs::metadata(d).is_ok_and(|m| m.uid() != uid);
@@ -55,12 +54,12 @@ pub fn root(cfg: &Config) -> Option<PathBuf> {
 }
 
 /// The store of one tool's cache.
-pub fn tool_root(cfg: &Config, tool: Tool) -> Option<PathBuf> {
+pub(crate) fn tool_root(cfg: &Config, tool: Tool) -> Option<PathBuf> {
     root(cfg).map(|r| r.join(tool.name()))
 }
 
 /// The 32-hex-digit key of an output's normalised name.
-pub fn key_of(output: &str) -> String {
+pub(crate) fn key_of(output: &str) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(output.as_bytes()))
 }
 
@@ -108,7 +107,7 @@ fn read_record(path: &Path) -> Option<Record> {
 }
 
 /// The newest intact record of `output` in the store at `root`.
-pub fn load(root: &Path, output: &str) -> Option<Record> {
+pub(crate) fn load(root: &Path, output: &str) -> Option<Record> {
     let key = key_of(output);
     let shard = root.join(shard_of(&key));
     if !readable_dir(root) || !readable_dir(&shard) {
@@ -120,7 +119,7 @@ pub fn load(root: &Path, output: &str) -> Option<Record> {
 }
 
 /// Every record in the store at `root` (the newest of each output).
-pub fn load_all(root: &Path) -> Vec<Record> {
+pub(crate) fn load_all(root: &Path) -> Vec<Record> {
     let mut out = Vec::new();
     if !readable_dir(root) {
         return out;
@@ -246,7 +245,7 @@ fn prune(shard: &Path, key: &str, keep: u64, budget: u64) {
     }
 }
 
-pub fn now_nanos() -> u64 {
+pub(crate) fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))

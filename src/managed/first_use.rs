@@ -19,7 +19,7 @@ use crate::paths;
 const RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// The tool `install = true` installs for this configuration.
-pub fn wanted(cfg: &Config) -> Option<Tool> {
+pub(crate) fn wanted(cfg: &Config) -> Option<Tool> {
     if !cfg.enabled.value || !cfg.install.value {
         return None;
     }
@@ -45,7 +45,7 @@ fn failed_recently(tool: Tool) -> bool {
 
 /// Install `tool` into the managed directory unless it is there; its path, or `None`
 /// when it cannot be had (logged).
-pub fn ensure(tool: Tool) -> Option<PathBuf> {
+pub(crate) fn ensure(tool: Tool) -> Option<PathBuf> {
     let dest = bin_dir(None).join(tool.name());
     if dest.is_file() {
         return Some(dest);

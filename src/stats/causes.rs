@@ -26,7 +26,7 @@ const MAX_CAUSE: usize = 400;
 
 /// One kind of degradation: how many compiles, the last time and its cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cause {
+pub(crate) struct Cause {
     /// `fallback.ccache_failed`, `remote.secret_unset`, `sccache.local_only`, ...
     pub kind: String,
     pub count: u64,
@@ -37,14 +37,14 @@ pub struct Cause {
 
 /// Note that this compile ran degraded, and why (a secret's value never: callers name
 /// variables, not their contents).
-pub fn note(kind: &str, cause: impl Into<String>) {
+pub(crate) fn note(kind: &str, cause: impl Into<String>) {
     if let Ok(mut v) = NOTED.lock() {
         v.push((kind.to_string(), cause.into()));
     }
 }
 
 /// What this compile noted (and forget it).
-pub fn take() -> Vec<(String, String)> {
+pub(crate) fn take() -> Vec<(String, String)> {
     NOTED
         .lock()
         .map(|mut v| std::mem::take(&mut *v))
@@ -52,7 +52,7 @@ pub fn take() -> Vec<(String, String)> {
 }
 
 /// The sidecar of a stats file.
-pub fn path_for(stats: &Path) -> PathBuf {
+pub(crate) fn path_for(stats: &Path) -> PathBuf {
     let mut s = stats.as_os_str().to_os_string();
     s.push(".causes");
     PathBuf::from(s)
@@ -91,14 +91,14 @@ fn parse(text: &str) -> Vec<Cause> {
 }
 
 /// Every kind recorded next to `stats`, the most recent first.
-pub fn read(stats: &Path) -> Vec<Cause> {
+pub(crate) fn read(stats: &Path) -> Vec<Cause> {
     private::read_own(&path_for(stats))
         .map(|b| parse(&String::from_utf8_lossy(&b)))
         .unwrap_or_default()
 }
 
 /// Those whose last compile was at or after `since` (Unix seconds).
-pub fn since(stats: &Path, since: u64) -> Vec<Cause> {
+pub(crate) fn since(stats: &Path, since: u64) -> Vec<Cause> {
     read(stats)
         .into_iter()
         .filter(|c| c.last >= since)
@@ -106,7 +106,7 @@ pub fn since(stats: &Path, since: u64) -> Vec<Cause> {
 }
 
 /// Add what one compile noted (called under the stats lock).
-pub fn record(stats: &Path, noted: &[(String, String)]) -> io::Result<()> {
+pub(crate) fn record(stats: &Path, noted: &[(String, String)]) -> io::Result<()> {
     if noted.is_empty() {
         return Ok(());
     }
@@ -145,12 +145,12 @@ pub fn record(stats: &Path, noted: &[(String, String)]) -> io::Result<()> {
 }
 
 /// Forget every cause (`stats --zero`).
-pub fn clear(stats: &Path) {
+pub(crate) fn clear(stats: &Path) {
     let _ = std::fs::remove_file(path_for(stats));
 }
 
 /// One line for people: `KIND: CAUSE (N compile(s), the last at TIME UTC)`.
-pub fn describe(c: &Cause) -> String {
+pub(crate) fn describe(c: &Cause) -> String {
     format!(
         "{}: {} ({} compile(s), the last at {} UTC)",
         c.kind,

@@ -19,24 +19,24 @@ use std::collections::BTreeMap;
 use super::{Bucket, Stats, VERSION};
 
 /// The first bytes of every file in this format.
-pub const MAGIC: &str = "toolchainkit-stats 2";
+pub(crate) const MAGIC: &str = "toolchainkit-stats 2";
 /// Length of the header line, padding included.
-pub const HEADER_LEN: usize = 64;
+pub(crate) const HEADER_LEN: usize = 64;
 /// The smallest slot; a slot grows (by rewriting the whole file) when a body outgrows it.
-pub const MIN_SLOT: usize = 4096;
+pub(crate) const MIN_SLOT: usize = 4096;
 /// The largest slot. A body holds one line per outcome kind and per notice (a few KiB in
 /// practice); nothing valid comes near this.
-pub const MAX_SLOT: usize = 1 << 20;
+pub(crate) const MAX_SLOT: usize = 1 << 20;
 /// The largest file a valid stats file can be, in either format: a bigger file at a stats
 /// path is judged from its first bytes and never read whole (a multi-GB file would cost
 /// every compile its size in memory and time).
-pub const MAX_FILE: u64 = (HEADER_LEN + 2 * MAX_SLOT) as u64;
+pub(crate) const MAX_FILE: u64 = (HEADER_LEN + 2 * MAX_SLOT) as u64;
 /// Longest slot record header: two u64s, 16 hex digits, separators.
 const RECORD_HEADER_MAX: usize = 20 + 1 + 20 + 1 + 16 + 1;
 
 /// Where the newest record of a slot file is, and its sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Layout {
+pub(crate) struct Layout {
     pub slot: usize,
     pub newest: usize,
     pub seq: u64,
@@ -44,7 +44,7 @@ pub struct Layout {
 
 /// What a file's bytes hold.
 #[derive(Debug)]
-pub enum Decoded {
+pub(crate) enum Decoded {
     /// No bytes (a file created but never written).
     Empty,
     Slots(Stats, Layout),
@@ -55,7 +55,7 @@ pub enum Decoded {
 }
 
 /// FNV-1a, 64 bits: detects a torn or stale slot; not a cryptographic digest.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= u64::from(b);
@@ -65,24 +65,24 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Byte offset of slot `idx` (0 or 1).
-pub fn slot_offset(slot: usize, idx: usize) -> u64 {
+pub(crate) fn slot_offset(slot: usize, idx: usize) -> u64 {
     (HEADER_LEN + idx * slot) as u64
 }
 
 /// Does a record with a body of `len` bytes fit in a slot?
-pub fn fits(slot: usize, len: usize) -> bool {
+pub(crate) fn fits(slot: usize, len: usize) -> bool {
     len + RECORD_HEADER_MAX <= slot
 }
 
 /// The slot size for a new file whose body is `len` bytes: room to grow at least 2x.
-pub fn slot_size_for(len: usize) -> usize {
+pub(crate) fn slot_size_for(len: usize) -> usize {
     (2 * (len + RECORD_HEADER_MAX))
         .next_power_of_two()
         .max(MIN_SLOT)
 }
 
 /// The body text of `stats`.
-pub fn encode_body(stats: &Stats) -> Vec<u8> {
+pub(crate) fn encode_body(stats: &Stats) -> Vec<u8> {
     use std::fmt::Write;
     let mut s = String::with_capacity(64 + 48 * stats.outcomes.len());
     let _ = writeln!(s, "since {}", stats.since);
@@ -101,7 +101,7 @@ pub fn encode_body(stats: &Stats) -> Vec<u8> {
 }
 
 /// One slot's record: header line and body.
-pub fn record(seq: u64, body: &[u8]) -> Vec<u8> {
+pub(crate) fn record(seq: u64, body: &[u8]) -> Vec<u8> {
     let mut r = format!("{seq} {} {:016x}\n", body.len(), fnv1a(body)).into_bytes();
     r.extend_from_slice(body);
     r
@@ -109,7 +109,7 @@ pub fn record(seq: u64, body: &[u8]) -> Vec<u8> {
 
 /// A whole new file: header, `rec` in slot 0, slot 1 zeroed (so later writes never extend
 /// the file).
-pub fn whole_file(slot: usize, rec: &[u8]) -> Vec<u8> {
+pub(crate) fn whole_file(slot: usize, rec: &[u8]) -> Vec<u8> {
     let mut out = format!("{MAGIC} {slot}").into_bytes();
     out.resize(HEADER_LEN - 1, b' ');
     out.push(b'\n');
@@ -174,7 +174,7 @@ fn parse_slot(bytes: &[u8]) -> Option<(u64, Stats)> {
 /// Were these bytes written by toolchainkit (any format version, intact or not)? The
 /// slot format's header word, or a JSON document with the stats schema's own keys. Only
 /// such a file is ever moved aside; anything else at a stats path is left untouched.
-pub fn is_ours(bytes: &[u8]) -> bool {
+pub(crate) fn is_ours(bytes: &[u8]) -> bool {
     let name = MAGIC.split_once(' ').map_or(MAGIC, |(n, _)| n);
     if bytes.starts_with(format!("{name} ").as_bytes()) {
         return true;
@@ -190,7 +190,7 @@ pub fn is_ours(bytes: &[u8]) -> bool {
 }
 
 /// Interpret a stats file's bytes.
-pub fn decode(bytes: &[u8]) -> Decoded {
+pub(crate) fn decode(bytes: &[u8]) -> Decoded {
     if bytes.is_empty() {
         return Decoded::Empty;
     }
@@ -242,14 +242,14 @@ pub fn decode(bytes: &[u8]) -> Decoded {
 }
 
 /// Why a file of `len` bytes is not a valid stats file.
-pub fn too_large(len: u64) -> String {
+pub(crate) fn too_large(len: u64) -> String {
     format!("{len} bytes, larger than a stats file can be ({MAX_FILE} bytes)")
 }
 
 /// Read what a valid stats file can hold from `file`: all of it, or, for a larger file,
 /// only its first bytes (enough for `is_ours` to recognise the header) and `Some(len)`.
 /// Memory and time are bounded by `MAX_FILE` whatever lies at the path.
-pub fn read_bounded(file: &mut std::fs::File) -> std::io::Result<(Vec<u8>, Option<u64>)> {
+pub(crate) fn read_bounded(file: &mut std::fs::File) -> std::io::Result<(Vec<u8>, Option<u64>)> {
     use std::io::Read;
     let len = file.metadata()?.len();
     if len > MAX_FILE {

@@ -16,18 +16,18 @@ use super::{Bucket, Stats};
 use crate::private::{self, Access};
 
 /// `FILE.mark`: the counters when `stats --mark` ran.
-pub fn mark_path(stats: &Path) -> PathBuf {
+pub(crate) fn mark_path(stats: &Path) -> PathBuf {
     super::sidecar(stats, ".mark")
 }
 
 /// `FILE.history`: the counters zeroed by `stats --zero`, summed over every zero.
-pub fn history_path(stats: &Path) -> PathBuf {
+pub(crate) fn history_path(stats: &Path) -> PathBuf {
     super::sidecar(stats, ".history")
 }
 
 /// The counters at the moment of `stats --mark`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Mark {
+pub(crate) struct Mark {
     /// Unix microseconds when the mark was taken.
     pub marked_at_us: u64,
     pub stats: Stats,
@@ -36,7 +36,7 @@ pub struct Mark {
 /// What `stats --zero` removed, summed over every zero: the miss and hit times are what
 /// "time saved" falls back on when no miss has been counted since.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct History {
+pub(crate) struct History {
     pub zeros: u64,
     /// Unix seconds of the last zero.
     pub last_zero: u64,
@@ -60,14 +60,14 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
     super::write_atomic(path, &bytes)
 }
 
-pub fn now_us() -> u64 {
+pub(crate) fn now_us() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Remember `current` as the mark of the stats file at `stats`.
-pub fn save_mark(stats: &Path, current: &Stats) -> io::Result<Mark> {
+pub(crate) fn save_mark(stats: &Path, current: &Stats) -> io::Result<Mark> {
     let mut snapshot = current.clone();
     snapshot.notices.clear();
     let mark = Mark {
@@ -78,16 +78,16 @@ pub fn save_mark(stats: &Path, current: &Stats) -> io::Result<Mark> {
     Ok(mark)
 }
 
-pub fn load_mark(stats: &Path) -> Option<Mark> {
+pub(crate) fn load_mark(stats: &Path) -> Option<Mark> {
     read_json(&mark_path(stats))
 }
 
-pub fn load_history(stats: &Path) -> Option<History> {
+pub(crate) fn load_history(stats: &Path) -> Option<History> {
     read_json(&history_path(stats))
 }
 
 /// Add the counters about to be zeroed to the history.
-pub fn remember_zeroed(stats: &Path, zeroed: &Stats) -> io::Result<()> {
+pub(crate) fn remember_zeroed(stats: &Path, zeroed: &Stats) -> io::Result<()> {
     let mut h = load_history(stats).unwrap_or_default();
     let add = |a: &mut Bucket, b: Bucket| {
         a.count = a.count.saturating_add(b.count);
@@ -100,9 +100,11 @@ pub fn remember_zeroed(stats: &Path, zeroed: &Stats) -> io::Result<()> {
     write_json(&history_path(stats), &h)
 }
 
-/// How the counters since a mark were obtained.
+/// How the counters since a mark were obtained (each variant says how it relates to the
+/// mark, hence the shared word).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Window {
+#[allow(clippy::enum_variant_names)]
+pub(crate) enum Window {
     /// Current counters minus the mark's.
     SinceMark,
     /// The counters were zeroed (or restarted) after the mark: everything since then.
@@ -114,7 +116,7 @@ pub enum Window {
 /// The counters added since `mark` (pure). When the counters restarted after a mark
 /// that held any (`stats --zero`, a corrupt file moved aside: another `since`, or a
 /// count that went down) the current counters are the window.
-pub fn since(current: &Stats, mark: Option<&Stats>) -> (Stats, Window) {
+pub(crate) fn since(current: &Stats, mark: Option<&Stats>) -> (Stats, Window) {
     let Some(mark) = mark else {
         return (current.clone(), Window::NoMark);
     };

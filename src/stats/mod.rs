@@ -30,22 +30,22 @@ use fs2::FileExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub mod causes;
-pub mod format;
-pub mod mark;
-pub mod outside;
-pub mod saved;
-pub mod trace;
+pub(crate) mod causes;
+pub(crate) mod format;
+pub(crate) mod mark;
+pub(crate) mod outside;
+pub(crate) mod saved;
+pub(crate) mod trace;
 
 use crate::config::Config;
 use crate::paths;
 use crate::private::{self, Access};
 
 /// Version of the `Stats` schema (the JSON of earlier files and of `stats --json`).
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 
 /// How long a writer waits for the lock before using the side file.
-pub const LOCK_WAIT: Duration = Duration::from_millis(2000);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_millis(2000);
 
 /// Count and summed wall time of one outcome.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -113,7 +113,7 @@ impl Stats {
     }
 
     /// Sum of the buckets whose key starts with `prefix` (e.g. `hit.`).
-    pub fn sum(&self, prefix: &str) -> Bucket {
+    pub(crate) fn sum(&self, prefix: &str) -> Bucket {
         let mut total = Bucket::default();
         for (k, b) in &self.outcomes {
             if k == prefix.trim_end_matches('.') || k.starts_with(prefix) {
@@ -125,7 +125,7 @@ impl Stats {
     }
 }
 
-pub fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -134,11 +134,11 @@ pub fn now_secs() -> u64 {
 /// The stats file for this configuration: `[stats] file`, else per project (SHA-256 of
 /// the project directory), else the per-user default.
 /// `default.stats`: where compiles outside any project are counted.
-pub fn default_path() -> PathBuf {
+pub(crate) fn default_path() -> PathBuf {
     paths::state_dir().join("stats").join("default.stats")
 }
 
-pub fn stats_path(cfg: &Config) -> PathBuf {
+pub(crate) fn stats_path(cfg: &Config) -> PathBuf {
     if let Some(f) = &cfg.stats_file.value {
         return f.clone();
     }
@@ -161,18 +161,18 @@ fn sidecar(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// The side file where records go when the lock is held too long.
-pub fn pending_path(path: &Path) -> PathBuf {
+pub(crate) fn pending_path(path: &Path) -> PathBuf {
     sidecar(path, ".pending")
 }
 
 /// The file next to a stats file that names its project directory.
-pub fn project_file(path: &Path) -> PathBuf {
+pub(crate) fn project_file(path: &Path) -> PathBuf {
     sidecar(path, ".project")
 }
 
 /// The project directory a stats file counts for, as recorded next to it (`None` for a
 /// file written before project paths were recorded, or the per-user default file).
-pub fn recorded_project(path: &Path) -> Option<PathBuf> {
+pub(crate) fn recorded_project(path: &Path) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStringExt;
     let f = private::open_own(&project_file(path), Access::Read).ok()?;
     let mut bytes = Vec::new();
@@ -185,14 +185,14 @@ const PATH_MAX: u64 = 4096;
 
 /// Record which project directory the stats file at `path` counts for (canonical path;
 /// replaced atomically, so a reader sees the old name or the new one).
-pub fn record_project(path: &Path, project: &Path) -> io::Result<()> {
+pub(crate) fn record_project(path: &Path, project: &Path) -> io::Result<()> {
     let canon = fs::canonicalize(project).unwrap_or_else(|_| project.to_path_buf());
     write_atomic(&project_file(path), canon.as_os_str().as_encoded_bytes())
 }
 
 /// How long a compile waits for the stats lock: `TOOLCHAINKIT_STATS_LOCK_WAIT_MS`, else
 /// `LOCK_WAIT`.
-pub fn lock_wait() -> Duration {
+pub(crate) fn lock_wait() -> Duration {
     paths::var_nonempty("TOOLCHAINKIT_STATS_LOCK_WAIT_MS")
         .and_then(|v| v.to_str().and_then(|s| s.parse::<u64>().ok()))
         .map_or(LOCK_WAIT, Duration::from_millis)
@@ -201,7 +201,7 @@ pub fn lock_wait() -> Duration {
 /// Make sure the directory of a stats file may hold it: the default directory (in the
 /// state directory) must be private to this user; a configured one must be trusted
 /// (owned by this user or root, not writable by others unless sticky).
-pub fn prepare_dir(path: &Path) -> io::Result<()> {
+pub(crate) fn prepare_dir(path: &Path) -> io::Result<()> {
     let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
         return Ok(());
     };
@@ -417,7 +417,7 @@ pub fn record(path: &Path, key: &str, nanos: u64) -> io::Result<()> {
 }
 
 /// As `record`, running `under_lock` while the lock is held (used for the trace file).
-pub fn record_with(
+pub(crate) fn record_with(
     path: &Path,
     key: &str,
     nanos: u64,
@@ -430,7 +430,7 @@ pub fn record_with(
 /// As `record_with`, for the project in `project`: a newly created file (once per
 /// project, not per compile) also gets its `.project` name. `cause`: a miss's cause,
 /// counted with it under the same lock.
-pub fn record_in(
+pub(crate) fn record_in(
     path: &Path,
     project: Option<&Path>,
     key: &str,
@@ -467,7 +467,7 @@ pub fn record_in(
 /// Add `key` to the stats file at `path` without counting an invocation (the invocation
 /// it belongs to is recorded by `record_in`). Waits at most `wait` for the lock; a lock
 /// held longer drops the note (logged), never the compile.
-pub fn note(path: &Path, key: &str, nanos: u64, wait: Duration) -> io::Result<()> {
+pub(crate) fn note(path: &Path, key: &str, nanos: u64, wait: Duration) -> io::Result<()> {
     let Some(guard) = lock(path, wait)? else {
         log::warn!(
             "stats lock {} held too long; `{key}` not recorded",
@@ -518,7 +518,7 @@ fn not_ours(path: &Path, bytes: &[u8]) -> io::Error {
 }
 
 /// Under the lock: read (recovering and folding), let `f` change it, write it back.
-pub fn update<T>(path: &Path, f: impl FnOnce(&mut Stats) -> T) -> io::Result<T> {
+pub(crate) fn update<T>(path: &Path, f: impl FnOnce(&mut Stats) -> T) -> io::Result<T> {
     let guard = lock(path, Duration::from_secs(10))?.ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::TimedOut,
@@ -535,7 +535,7 @@ pub fn update<T>(path: &Path, f: impl FnOnce(&mut Stats) -> T) -> io::Result<T> 
 
 /// Can the lock of the stats file at `path` be had within `wait`? Takes it and releases
 /// it at once (for `toolchainkit doctor`). Creates the lock file's directory if needed.
-pub fn probe_lock(path: &Path, wait: Duration) -> io::Result<bool> {
+pub(crate) fn probe_lock(path: &Path, wait: Duration) -> io::Result<bool> {
     Ok(lock(path, wait)?.is_some())
 }
 

@@ -22,11 +22,11 @@ const KEEP: usize = 16;
 
 /// How close to a project's last recorded compile an outside compile must be to be
 /// shown with that project: a build's compiles run within minutes of each other.
-pub const NEAR: u64 = 600;
+pub(crate) const NEAR: u64 = 600;
 
 /// One directory compiles ran in outside any project.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Outside {
+pub(crate) struct Outside {
     pub dir: PathBuf,
     pub count: u64,
     /// Unix seconds of the last one.
@@ -39,7 +39,7 @@ pub struct Outside {
 
 /// Where one compile outside any project came from.
 #[derive(Debug, Clone, Default)]
-pub struct Origin {
+pub(crate) struct Origin {
     pub source: Option<PathBuf>,
     pub parent: Option<String>,
 }
@@ -47,7 +47,7 @@ pub struct Origin {
 impl Origin {
     /// The source (absolute) and the parent process's name, read for a compile that
     /// found no project only (one `/proc` read, off every project's path).
-    pub fn of(cwd: &Path, source: Option<&std::ffi::OsStr>) -> Origin {
+    pub(crate) fn of(cwd: &Path, source: Option<&std::ffi::OsStr>) -> Origin {
         // SAFETY: getppid has no preconditions.
         let ppid = unsafe { libc::getppid() };
         let parent = std::fs::read_to_string(format!("/proc/{ppid}/comm"))
@@ -67,7 +67,7 @@ fn field(s: &str) -> Option<&str> {
 }
 
 /// The sidecar of a stats file.
-pub fn path_for(stats: &Path) -> PathBuf {
+pub(crate) fn path_for(stats: &Path) -> PathBuf {
     let mut s = stats.as_os_str().to_os_string();
     s.push(".outside");
     PathBuf::from(s)
@@ -96,7 +96,7 @@ fn parse(text: &str) -> Vec<Outside> {
 }
 
 /// Every directory recorded next to `stats`, newest first.
-pub fn read(stats: &Path) -> Vec<Outside> {
+pub(crate) fn read(stats: &Path) -> Vec<Outside> {
     private::read_own(&path_for(stats))
         .map(|b| parse(&String::from_utf8_lossy(&b)))
         .unwrap_or_default()
@@ -104,7 +104,7 @@ pub fn read(stats: &Path) -> Vec<Outside> {
 
 /// Those that ran within `NEAR` of the last compile recorded in the project's stats
 /// file `project` (its modification time): none when it has recorded nothing yet.
-pub fn near(stats: &Path, project: &Path) -> Vec<Outside> {
+pub(crate) fn near(stats: &Path, project: &Path) -> Vec<Outside> {
     let Some(at) = std::fs::metadata(project)
         .and_then(|m| m.modified())
         .ok()
@@ -120,7 +120,7 @@ pub fn near(stats: &Path, project: &Path) -> Vec<Outside> {
 }
 
 /// Note one compile in `dir` (called under the stats lock).
-pub fn note(stats: &Path, dir: &Path, origin: Origin) -> io::Result<()> {
+pub(crate) fn note(stats: &Path, dir: &Path, origin: Origin) -> io::Result<()> {
     note_at(stats, dir, origin, super::now_secs())
 }
 
@@ -168,7 +168,7 @@ fn note_at(stats: &Path, dir: &Path, origin: Origin, now: u64) -> io::Result<()>
 }
 
 /// The lines `stats` and `doctor` show about recent compiles outside any project.
-pub fn advice(found: &[Outside]) -> Option<String> {
+pub(crate) fn advice(found: &[Outside]) -> Option<String> {
     let total: u64 = found.iter().map(|o| o.count).sum();
     let first = found.first()?;
     let mut from = String::new();

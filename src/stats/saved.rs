@@ -16,7 +16,7 @@ use super::{Bucket, Stats};
 
 /// The hits that could be matched with a recorded miss of the same compile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Matched {
+pub(crate) struct Matched {
     pub hits: u64,
     /// Sum over those hits of (miss time − hit time), never below 0 for one compile.
     pub saved_nanos: u64,
@@ -26,7 +26,7 @@ pub struct Matched {
 
 /// A miss time to value unmatched hits at, and what it is.
 #[derive(Debug, Clone, Copy)]
-pub struct MissTimes<'a> {
+pub(crate) struct MissTimes<'a> {
     pub misses: Bucket,
     /// "this build's", "the project's", ...: how the estimate names it.
     pub whose: &'a str,
@@ -34,7 +34,7 @@ pub struct MissTimes<'a> {
 
 /// The estimate and its basis.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Saved {
+pub(crate) struct Saved {
     pub hits: u64,
     /// `None`: hits, but no miss time to compare them with.
     pub secs: Option<f64>,
@@ -47,7 +47,7 @@ pub struct Saved {
 
 /// Time saved by the hits of `s` (the counters of the stats file at `path`): per compile
 /// from the trace where it can, else at the project's average miss time (see [`estimate`]).
-pub fn of_file(s: &Stats, path: &Path) -> Saved {
+pub(crate) fn of_file(s: &Stats, path: &Path) -> Saved {
     let matched = match_trace(path, s.since.saturating_mul(1_000_000));
     let earlier = super::mark::load_history(path)
         .map(|h| h.misses)
@@ -69,7 +69,7 @@ pub fn of_file(s: &Stats, path: &Path) -> Saved {
 }
 
 /// Value `hits` (the bucket shown) with what is known (pure).
-pub fn estimate(hits: Bucket, matched: Matched, averages: &[MissTimes<'_>]) -> Saved {
+pub(crate) fn estimate(hits: Bucket, matched: Matched, averages: &[MissTimes<'_>]) -> Saved {
     if hits.count == 0 {
         return Saved {
             hits: 0,
@@ -143,7 +143,7 @@ pub fn estimate(hits: Bucket, matched: Matched, averages: &[MissTimes<'_>]) -> S
 
 /// Match hits that started at or after `since_us` with the last miss of the same
 /// compile before them (pure; `events` in any order).
-pub fn match_events(events: &[Event], since_us: u64) -> Matched {
+pub(crate) fn match_events(events: &[Event], since_us: u64) -> Matched {
     let mut sorted: Vec<&Event> = events.iter().collect();
     sorted.sort_by_key(|e| e.start_us);
     let mut last_miss: HashMap<(&str, Option<&str>, Option<&str>), u64> = HashMap::new();
@@ -173,7 +173,7 @@ pub fn match_events(events: &[Event], since_us: u64) -> Matched {
 
 /// `match_events` over the trace next to the stats file at `stats` (and its rotated
 /// half); nothing matched when there is no trace.
-pub fn match_trace(stats: &Path, since_us: u64) -> Matched {
+pub(crate) fn match_trace(stats: &Path, since_us: u64) -> Matched {
     match super::trace::read_events(stats) {
         Some(events) => match_events(&events, since_us),
         None => Matched::default(),

@@ -26,10 +26,10 @@
 //! (`parse`), sccache-dist's client config (`sccache_dist`), and asking hosts and
 //! schedulers whether they are there (`probe`, for `doctor` and `dist status` only).
 
-pub mod parse;
-pub mod prefix;
-pub mod probe;
-pub mod sccache_dist;
+pub(crate) mod parse;
+pub(crate) mod prefix;
+pub(crate) mod probe;
+pub(crate) mod sccache_dist;
 
 use std::ffi::OsStr;
 use std::io;
@@ -41,12 +41,12 @@ use crate::config::dist::{Dist, Engine};
 use crate::config::{Config, Tool};
 use crate::outcome::Outcome;
 
-pub use parse::{Noted, Observed, parse_distcc_log, parse_icecc_log};
-pub use prefix::{Finished, Prefix, distcc_dir, distcc_env, distcc_hosts, find_engine};
-pub use sccache_dist::{ConfGuard, sccache_env, write_sccache_conf};
+pub(crate) use parse::{Noted, Observed, parse_distcc_log};
+pub(crate) use prefix::{Prefix, distcc_hosts, find_engine};
+pub(crate) use sccache_dist::{sccache_env, write_sccache_conf};
 
 /// The dist stats file beside the project's stats file.
-pub fn stats_path(cfg: &Config) -> PathBuf {
+pub(crate) fn stats_path(cfg: &Config) -> PathBuf {
     let mut s = crate::stats::stats_path(cfg).into_os_string();
     s.push(".dist");
     PathBuf::from(s)
@@ -56,7 +56,7 @@ pub fn stats_path(cfg: &Config) -> PathBuf {
 /// project without `[dist]`): the placement with the invocation's time, and one
 /// `retried@HOST` event (no time) per host that failed the compile before another host
 /// took it. Never fails the compile.
-pub fn record(cfg: &Config, noted: Option<&Noted>, nanos: u64) {
+pub(crate) fn record(cfg: &Config, noted: Option<&Noted>, nanos: u64) {
     let Some(Noted {
         observed: o,
         failed,
@@ -84,14 +84,14 @@ pub fn record(cfg: &Config, noted: Option<&Noted>, nanos: u64) {
 }
 
 /// The active `[dist]` of this configuration.
-pub fn active(cfg: &Config) -> Option<&Dist> {
+pub(crate) fn active(cfg: &Config) -> Option<&Dist> {
     cfg.dist.value.as_ref().filter(|d| d.active())
 }
 
 /// Compile through a prefix engine alone (`tool = "none"`, or no cache tool installed):
 /// `distcc /abs/cc ARGS`. `outcome` is what the invocation counts as when the engine
 /// serves it. `None` when no prefix engine is configured.
-pub fn run_without_cache(
+pub(crate) fn run_without_cache(
     job: &Job<'_>,
     path_var: Option<&OsStr>,
     outcome: Outcome,
@@ -150,7 +150,7 @@ pub fn run_without_cache(
 
 /// Does this engine work under the chosen cache tool? (The configuration is checked
 /// against `tool`; this catches a tool that fell through `prefer` at run time.)
-pub fn fits(engine: Engine, tool: Option<Tool>) -> bool {
+pub(crate) fn fits(engine: Engine, tool: Option<Tool>) -> bool {
     match engine {
         Engine::None => true,
         Engine::Distcc | Engine::Icecc => tool != Some(Tool::Sccache),

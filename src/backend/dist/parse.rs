@@ -6,7 +6,7 @@ use crate::config::dist::parse_distcc_host;
 
 /// Where the engine says one compile ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Observed {
+pub(crate) enum Observed {
     /// On this build host (its label: `HOST`, `HOST:PORT`, `USER@HOST`).
     Remote(String),
     /// On this machine, by the engine's choice (a `localhost` slot, a non-distributable
@@ -21,7 +21,7 @@ pub enum Observed {
 
 impl Observed {
     /// The key in the dist stats file.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         let clean = |s: &str| s.replace(|c: char| c.is_whitespace() || c == '@', "_");
         match self {
             Observed::Remote(h) => format!("remote.{}", clean(h)),
@@ -37,14 +37,14 @@ impl Observed {
 /// (distcc moves a compile whose host fails to another host). Carried back to `invoke`
 /// in `Ran::dist` and recorded by `record`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Noted {
+pub(crate) struct Noted {
     pub observed: Observed,
     pub failed: Vec<String>,
 }
 
 impl Noted {
     /// Where the compile ran, no host having failed it before.
-    pub fn at(observed: Observed) -> Noted {
+    pub(crate) fn at(observed: Observed) -> Noted {
         Noted {
             observed,
             failed: Vec::new(),
@@ -78,7 +78,7 @@ fn distcc_label(hostdef: &str) -> String {
 ///
 /// Returns the observation, whether distcc failed on its own (it ran no compile), and
 /// the hosts that failed the compile.
-pub fn parse_distcc_log(text: &str) -> (Observed, bool, Vec<String>) {
+pub(crate) fn parse_distcc_log(text: &str) -> (Observed, bool, Vec<String>) {
     let mut attempts: Vec<String> = Vec::new();
     let mut ran_on: Option<String> = None;
     let mut failed_host: Option<String> = None;
@@ -153,7 +153,7 @@ pub fn parse_distcc_log(text: &str) -> (Observed, bool, Vec<String>) {
 /// - `no local daemon found`, `daemon can't determine native environment`: nothing could
 ///   be distributed;
 /// - `<building_local>`, `building myself`: the engine compiled locally by choice.
-pub fn parse_icecc_log(text: &str) -> (Observed, bool) {
+pub(crate) fn parse_icecc_log(text: &str) -> (Observed, bool) {
     let mut host: Option<String> = None;
     let mut remote_failed = false;
     let mut no_daemon = false;

@@ -22,7 +22,7 @@ fn override_var(engine: Engine) -> Option<&'static str> {
 
 /// The engine's client program: `$TOOLCHAINKIT_DISTCC_PATH` / `$TOOLCHAINKIT_ICECC_PATH`,
 /// else `distcc` / `icecc` in `PATH`. Only `stat` calls.
-pub fn find_engine(engine: Engine, path_var: Option<&OsStr>, cwd: &Path) -> Option<PathBuf> {
+pub(crate) fn find_engine(engine: Engine, path_var: Option<&OsStr>, cwd: &Path) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     if let Some(p) = override_var(engine).and_then(paths::var_nonempty) {
         let p = PathBuf::from(p);
@@ -63,7 +63,7 @@ fn ensure_private_dir(dir: &Path) -> bool {
 /// distcc's state directory: the user's `DISTCC_DIR`, else `distcc` in the runtime
 /// directory (private to this user; when it cannot be, `distcc` in the state directory).
 /// It must exist (distcc cannot lock its host slots otherwise); created here.
-pub fn distcc_dir() -> PathBuf {
+pub(crate) fn distcc_dir() -> PathBuf {
     if let Some(d) = paths::var_nonempty("DISTCC_DIR").map(PathBuf::from) {
         if !d.is_dir() {
             let _ = fs::create_dir_all(&d);
@@ -79,7 +79,7 @@ pub fn distcc_dir() -> PathBuf {
 
 /// `DISTCC_HOSTS` for these settings: the hosts as written, then `localhost/N` and
 /// `--localslots=N` when `local_slots` is set.
-pub fn distcc_hosts(d: &Dist) -> String {
+pub(crate) fn distcc_hosts(d: &Dist) -> String {
     let mut parts: Vec<String> = Vec::new();
     if let Some(n) = d.local_slots {
         parts.push(format!("--localslots={}", n.max(1)));
@@ -95,7 +95,7 @@ pub fn distcc_hosts(d: &Dist) -> String {
 }
 
 /// The variables distcc needs, without the per-invocation log.
-pub fn distcc_env(d: &Dist) -> Vec<(String, OsString)> {
+pub(crate) fn distcc_env(d: &Dist) -> Vec<(String, OsString)> {
     vec![
         ("DISTCC_HOSTS".into(), distcc_hosts(d).into()),
         ("DISTCC_DIR".into(), distcc_dir().into_os_string()),
@@ -111,7 +111,7 @@ pub fn distcc_env(d: &Dist) -> Vec<(String, OsString)> {
 
 /// An engine prepared for one compile: its program, its variables, its private log.
 #[derive(Debug)]
-pub struct Prefix {
+pub(crate) struct Prefix {
     pub engine: Engine,
     /// `None`: the engine is not installed (the compile runs without it).
     pub exe: Option<PathBuf>,
@@ -122,7 +122,7 @@ pub struct Prefix {
 impl Prefix {
     /// For a prefix-style engine (distcc, icecc) configured for `cfg`; `None` when there
     /// is none.
-    pub fn new(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Option<Prefix> {
+    pub(crate) fn new(cfg: &Config, path_var: Option<&OsStr>, cwd: &Path) -> Option<Prefix> {
         let d = cfg.dist.value.as_ref().filter(|d| d.active())?;
         if !matches!(d.engine, Engine::Distcc | Engine::Icecc) {
             return None;
@@ -170,7 +170,7 @@ impl Prefix {
     }
 
     /// The variables that make ccache run this engine for its misses.
-    pub fn ccache_env(&self) -> Vec<(String, OsString)> {
+    pub(crate) fn ccache_env(&self) -> Vec<(String, OsString)> {
         let mut env = self.env.clone();
         if let Some(exe) = &self.exe {
             env.push(("CCACHE_PREFIX".into(), exe.clone().into_os_string()));
@@ -181,7 +181,7 @@ impl Prefix {
     /// After the child exited: read and remove the engine's log and say what happened.
     /// `compiled` tells whether a compile was needed at all (a ccache hit needs none: an
     /// engine that is missing then changes nothing).
-    pub fn finish(self, compiled: bool) -> Finished {
+    pub(crate) fn finish(self, compiled: bool) -> Finished {
         let Some(_) = &self.exe else {
             let observed = compiled
                 .then(|| Observed::Fallback(format!("{}_missing", self.engine.name()), None));
@@ -241,7 +241,7 @@ impl Prefix {
 
 /// What an engine's log said about one invocation.
 #[derive(Debug)]
-pub struct Finished {
+pub(crate) struct Finished {
     pub observed: Option<Observed>,
     /// Hosts that failed this compile before it ran where `observed` says.
     pub failed: Vec<String>,
@@ -253,7 +253,7 @@ pub struct Finished {
 impl Finished {
     /// What the invocation notes for the dist stats file: where the compile ran and the
     /// hosts that failed it before.
-    pub fn noted(self) -> Option<Noted> {
+    pub(crate) fn noted(self) -> Option<Noted> {
         let failed = self.failed;
         self.observed.map(|observed| Noted { observed, failed })
     }

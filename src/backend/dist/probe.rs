@@ -11,7 +11,7 @@ use std::time::Duration;
 const CONNECT: Duration = Duration::from_secs(1);
 
 /// Can a TCP connection to `host:port` be made within `CONNECT`?
-pub fn probe_tcp(host: &str, port: u16) -> Result<(), String> {
+pub(crate) fn probe_tcp(host: &str, port: u16) -> Result<(), String> {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<_> = (h, port)
         .to_socket_addrs()
@@ -29,7 +29,7 @@ pub fn probe_tcp(host: &str, port: u16) -> Result<(), String> {
 
 /// One compile server as icecc-scheduler's text interface lists it (`listcs`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct IceHost {
+pub(crate) struct IceHost {
     pub name: String,
     pub addr: String,
     pub jobs: String,
@@ -37,7 +37,7 @@ pub struct IceHost {
 }
 
 /// Parse a `listcs` line: ` NAME (IP:PORT) [PLATFORM] speed=S jobs=A/B load=L`.
-pub fn parse_listcs_line(line: &str) -> Option<IceHost> {
+pub(crate) fn parse_listcs_line(line: &str) -> Option<IceHost> {
     let l = line.trim();
     let (name, rest) = l.split_once(" (")?;
     let (addr, rest) = rest.split_once(')')?;
@@ -59,7 +59,7 @@ pub fn parse_listcs_line(line: &str) -> Option<IceHost> {
 }
 
 /// Ask icecc-scheduler's text interface (its port + 1) for its compile servers.
-pub fn icecc_listcs(host: &str, port: u16) -> Result<Vec<IceHost>, String> {
+pub(crate) fn icecc_listcs(host: &str, port: u16) -> Result<Vec<IceHost>, String> {
     let text_port = port.checked_add(1).ok_or("bad port")?;
     let addr = (host, text_port)
         .to_socket_addrs()

@@ -18,7 +18,7 @@ use crate::paths;
 /// the configuration where it is needed (its name for the server's environment, its
 /// content when a server starts), never kept between the two.
 #[derive(Debug, Clone)]
-pub struct Conf {
+pub(crate) struct Conf {
     pub path: PathBuf,
     scheduler_url: String,
     token_var: Option<String>,
@@ -38,7 +38,7 @@ fn sccache_dist_cache_dir(cfg: &Config) -> PathBuf {
 /// The client config for `engine = "sccache-dist"`, named after a hash of the settings
 /// (scheduler, the token's variable *name*, the toolchain cache); `None` for any other
 /// engine or without a scheduler.
-pub fn conf(cfg: &Config) -> Option<Conf> {
+pub(crate) fn conf(cfg: &Config) -> Option<Conf> {
     let d = cfg
         .dist
         .value
@@ -64,7 +64,7 @@ pub fn conf(cfg: &Config) -> Option<Conf> {
 /// The variables the sccache server needs for `engine = "sccache-dist"`: `SCCACHE_CONF`
 /// naming the client config (`conf`), so that its settings are part of the server's
 /// identity.
-pub fn sccache_env(cfg: &Config) -> Vec<(String, OsString)> {
+pub(crate) fn sccache_env(cfg: &Config) -> Vec<(String, OsString)> {
     conf(cfg).map_or_else(Vec::new, |c| {
         vec![("SCCACHE_CONF".into(), c.path.into_os_string())]
     })
@@ -72,7 +72,7 @@ pub fn sccache_env(cfg: &Config) -> Vec<(String, OsString)> {
 
 /// The client config file, removed when dropped (after the server has read it).
 #[derive(Debug)]
-pub struct ConfGuard(PathBuf);
+pub(crate) struct ConfGuard(PathBuf);
 
 impl Drop for ConfGuard {
     fn drop(&mut self) {
@@ -87,7 +87,7 @@ fn toml_str(s: &str) -> String {
 /// Write the sccache-dist client config of `cfg` that a server about to start with `env`
 /// will read, if `env` names it. The token is read from its variable here and written
 /// only into this 0600 file, which is removed when the guard is dropped.
-pub fn write_sccache_conf(cfg: &Config, env: &[(String, OsString)]) -> Option<ConfGuard> {
+pub(crate) fn write_sccache_conf(cfg: &Config, env: &[(String, OsString)]) -> Option<ConfGuard> {
     let named = env.iter().find(|(k, _)| k == "SCCACHE_CONF")?;
     let pending = conf(cfg)?;
     if Path::new(&named.1) != pending.path {

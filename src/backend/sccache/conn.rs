@@ -24,26 +24,26 @@ use std::time::{Duration, Instant};
 use crate::{paths, private};
 
 /// How long connecting to a server's socket may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a server may take to accept a compile (sccache replies `CompileStarted` once
 /// it knows the compiler: the first compile of a compiler runs it once to detect it).
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a server may stay stopped before it is given up on.
-pub const STOP_GRACE: Duration = Duration::from_millis(500);
+pub(crate) const STOP_GRACE: Duration = Duration::from_millis(500);
 /// How often a late reply's server is looked at.
-pub const TICK: Duration = Duration::from_millis(100);
+pub(crate) const TICK: Duration = Duration::from_millis(100);
 
 /// The process listening on a socket (`SO_PEERCRED`: the credentials it had when it
 /// called `listen`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peer {
+pub(crate) struct Peer {
     pub pid: i32,
     pub uid: u32,
 }
 
 /// What connecting to a server's socket found.
 #[derive(Debug)]
-pub enum Reach {
+pub(crate) enum Reach {
     /// A server of ours answers the connection (the stream is non-blocking).
     Up(UnixStream, Peer),
     /// Nothing listens there (or the directory does not exist yet).
@@ -56,14 +56,14 @@ pub enum Reach {
 }
 
 /// The longest socket path a unix socket address holds (`sun_path` less its NUL).
-pub fn max_socket_path() -> usize {
+pub(crate) fn max_socket_path() -> usize {
     // SAFETY: a plain C struct, zeroed.
     let addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     addr.sun_path.len() - 1
 }
 
 /// Why `sock` cannot be a unix socket address, if it cannot.
-pub fn path_too_long(sock: &Path) -> Option<String> {
+pub(crate) fn path_too_long(sock: &Path) -> Option<String> {
     let n = sock.as_os_str().len();
     (n > max_socket_path()).then(|| {
         format!(
@@ -75,7 +75,7 @@ pub fn path_too_long(sock: &Path) -> Option<String> {
 }
 
 /// Connect to `sock` within `timeout`, non-blocking.
-pub fn connect_within(sock: &Path, timeout: Duration) -> io::Result<UnixStream> {
+pub(crate) fn connect_within(sock: &Path, timeout: Duration) -> io::Result<UnixStream> {
     let bytes = sock.as_os_str().as_bytes();
     // SAFETY: a plain C struct, zeroed, then filled within its bounds.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
@@ -132,7 +132,7 @@ pub fn connect_within(sock: &Path, timeout: Duration) -> io::Result<UnixStream> 
 }
 
 /// The process listening on the other end of `s`.
-pub fn peer_of(s: &UnixStream) -> io::Result<Peer> {
+pub(crate) fn peer_of(s: &UnixStream) -> io::Result<Peer> {
     // SAFETY: a plain C struct, zeroed.
     let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
@@ -157,7 +157,7 @@ pub fn peer_of(s: &UnixStream) -> io::Result<Peer> {
 
 /// Connect to the server on `sock`: only in a private directory of ours, only to a
 /// listener of ours (see the module comment).
-pub fn reach(sock: &Path) -> Reach {
+pub(crate) fn reach(sock: &Path) -> Reach {
     let dir = sock.parent().unwrap_or(Path::new("/"));
     if let Err(e) = private::check_private_dir(dir) {
         if e.kind() == io::ErrorKind::NotFound {
@@ -185,7 +185,7 @@ pub fn reach(sock: &Path) -> Reach {
 
 /// The state of a process, from `/proc/PID/stat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Live {
+pub(crate) enum Live {
     Running,
     /// Stopped by a signal (`T`) or by a tracer (`t`).
     Stopped,
@@ -194,13 +194,13 @@ pub enum Live {
 }
 
 /// The state letter of `/proc/PID/stat` (the field after the parenthesised name).
-pub fn state_of_stat(stat: &str) -> Option<char> {
+pub(crate) fn state_of_stat(stat: &str) -> Option<char> {
     stat.rfind(')')
         .and_then(|i| stat[i + 1..].split_whitespace().next())
         .and_then(|s| s.chars().next())
 }
 
-pub fn live(pid: i32) -> Live {
+pub(crate) fn live(pid: i32) -> Live {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return Live::Gone;
     };
@@ -214,7 +214,7 @@ pub fn live(pid: i32) -> Live {
 /// Does `pid` have a child that is still running (a compiler it started)? From
 /// `/proc/PID/task/*/children`, or, where the kernel lacks those files, from the parent
 /// pid of every process in `/proc`.
-pub fn has_running_child(pid: i32) -> bool {
+pub(crate) fn has_running_child(pid: i32) -> bool {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return false;
     };
@@ -235,7 +235,7 @@ pub fn has_running_child(pid: i32) -> bool {
 }
 
 /// The ppid of a `/proc/PID/stat` (the field after the state).
-pub fn ppid_of_stat(stat: &str) -> Option<i32> {
+pub(crate) fn ppid_of_stat(stat: &str) -> Option<i32> {
     stat.rfind(')')
         .and_then(|i| stat[i + 1..].split_whitespace().nth(1))
         .and_then(|p| p.parse().ok())
@@ -256,7 +256,7 @@ fn any_child_by_ppid(pid: i32) -> bool {
 
 /// Why a server is given up on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GiveUp {
+pub(crate) enum GiveUp {
     Stopped(String),
     Gone(String),
 }
@@ -271,13 +271,13 @@ impl std::fmt::Display for GiveUp {
 
 /// Watches a server while a reply is late.
 #[derive(Debug)]
-pub struct Watchdog {
+pub(crate) struct Watchdog {
     pid: i32,
     stopped_since: Option<Instant>,
 }
 
 impl Watchdog {
-    pub fn new(pid: i32) -> Watchdog {
+    pub(crate) fn new(pid: i32) -> Watchdog {
         Watchdog {
             pid,
             stopped_since: None,
@@ -287,7 +287,7 @@ impl Watchdog {
     /// Look at the server once: `Some` when it is to be given up on. `started`: the
     /// server has accepted the compile (then a stopped server is waited for while a
     /// compiler it started still runs, so no second compiler writes the same output).
-    pub fn check(&mut self, started: bool) -> Option<GiveUp> {
+    pub(crate) fn check(&mut self, started: bool) -> Option<GiveUp> {
         match live(self.pid) {
             Live::Running => {
                 self.stopped_since = None;
@@ -315,7 +315,7 @@ impl Watchdog {
 /// Wait until `s` is ready for `events` (`POLLIN`, `POLLOUT`), looking at the server
 /// every `TICK` while it is not: an error of kind `TimedOut` when `deadline` passed or
 /// the watchdog gives up.
-pub fn wait_ready(
+pub(crate) fn wait_ready(
     s: &UnixStream,
     events: libc::c_short,
     dog: &mut Watchdog,
@@ -358,7 +358,7 @@ pub fn wait_ready(
 }
 
 /// `write_all` on a non-blocking stream, with `wait_ready` between writes.
-pub fn write_all(
+pub(crate) fn write_all(
     s: &mut UnixStream,
     mut buf: &[u8],
     dog: &mut Watchdog,
@@ -380,7 +380,7 @@ pub fn write_all(
 }
 
 /// `read_exact` on a non-blocking stream, with `wait_ready` while nothing comes.
-pub fn read_exact(
+pub(crate) fn read_exact(
     s: &mut UnixStream,
     mut buf: &mut [u8],
     dog: &mut Watchdog,

@@ -39,10 +39,10 @@ use std::path::{Path, PathBuf};
 
 /// `SCCACHE_LOG` for servers toolchainkit starts: debug lines of `sccache::server` that
 /// are compile results, nothing else (the regex may not contain `/`).
-pub const LOG_FILTER: &str = r"sccache::server=debug/^\[.*\]: compile result: [a-z ]+$";
+pub(crate) const LOG_FILTER: &str = r"sccache::server=debug/^\[.*\]: compile result: [a-z ]+$";
 
 /// Truncate the log when it is larger than this.
-pub const CAP: u64 = 4 * 1024 * 1024;
+pub(crate) const CAP: u64 = 4 * 1024 * 1024;
 
 /// Lock bytes for basenames: `0..BASENAME_SLOTS`.
 const BASENAME_SLOTS: u64 = 65_536;
@@ -106,7 +106,7 @@ fn lock_path(sock: &Path) -> PathBuf {
 /// `-o X` (the last one), else the single source's name with extension `.o`. `None`
 /// when it cannot be known from the arguments alone (a response file, no or several
 /// sources).
-pub fn object_basename(a: &crate::args::Args<'_>) -> Option<String> {
+pub(crate) fn object_basename(a: &crate::args::Args<'_>) -> Option<String> {
     if a.response_file {
         return None;
     }
@@ -127,7 +127,7 @@ pub fn object_basename(a: &crate::args::Args<'_>) -> Option<String> {
 }
 
 /// The lines of `text` that are compile results for `basename`.
-pub fn results_for(text: &[u8], basename: &str) -> Seen {
+pub(crate) fn results_for(text: &[u8], basename: &str) -> Seen {
     let needle = format!("[{basename}]: compile result: ");
     let mut seen = Seen::Nothing;
     for line in text.split(|&b| b == b'\n') {

@@ -4,10 +4,10 @@
 //! read from the server's log (`log`), and a direct compile whenever sccache fails on
 //! its own.
 
-pub mod conn;
+pub(crate) mod conn;
 pub mod log;
-pub mod native;
-pub mod server;
+pub(crate) mod native;
+pub(crate) mod server;
 pub mod wire;
 
 use std::ffi::{OsStr, OsString};
@@ -86,7 +86,7 @@ struct Ctx<'a> {
 }
 
 /// Run one compile through sccache at `exe`.
-pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
+pub(crate) fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     let full_env = env(job.cfg);
     let sock = socket_for(exe, &full_env);
     let local = job.cfg.remote.value.as_ref().and_then(|r| {

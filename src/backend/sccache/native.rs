@@ -31,10 +31,10 @@ use super::conn::{self, Watchdog};
 use super::wire::{self, ColorMode, CompileFinished, CompileResponse, Response};
 
 /// sccache versions whose wire format this client has been proven against.
-pub const ALLOWED_VERSIONS: &[&str] = &["0.16.0"];
+pub(crate) const ALLOWED_VERSIONS: &[&str] = &["0.16.0"];
 
 /// The variables the sccache client leaves out of a compile request (`cmdline.rs`).
-pub const CLIENT_DROPS: &[&str] = &[
+pub(crate) const CLIENT_DROPS: &[&str] = &[
     "LD_PRELOAD",
     "RUNNING_UNDER_RR",
     "HOSTNAME",
@@ -58,7 +58,7 @@ const MAX_REPLY: usize = 1 << 30;
 /// `is_credential_var` calls one, or one of `secret_names` (the variables the project's
 /// remote settings name). Sorted by name, as `std::process::Command` passes an
 /// environment it changed, so the request equals the one the client process would send.
-pub fn request_env(
+pub(crate) fn request_env(
     overrides: &[(OsString, OsString)],
     removed: &[&str],
     secret_names: &[String],
@@ -76,13 +76,13 @@ pub fn request_env(
 }
 
 /// Is `name` a credential: by its name, or because the project's remote names it?
-pub fn is_secret(name: &OsStr, secret_names: &[String]) -> bool {
+pub(crate) fn is_secret(name: &OsStr, secret_names: &[String]) -> bool {
     crate::secrets::is_credential_var(name) || secret_names.iter().any(|s| name == s.as_str())
 }
 
 /// How far a native request got.
 #[derive(Debug)]
-pub enum Attempt {
+pub(crate) enum Attempt {
     /// The server did not take the compile (nothing ran): the caller may use the
     /// process path.
     NotAccepted(String),
@@ -121,7 +121,11 @@ fn read_frame(
 /// and read the replies: the request and the first reply within
 /// `conn::HANDSHAKE_TIMEOUT`, the result for as long as the server is alive and not
 /// stopped (see `conn`).
-pub fn compile(mut stream: UnixStream, peer: conn::Peer, req: &wire::Compile<'_>) -> Attempt {
+pub(crate) fn compile(
+    mut stream: UnixStream,
+    peer: conn::Peer,
+    req: &wire::Compile<'_>,
+) -> Attempt {
     let mut dog = Watchdog::new(peer.pid);
     let deadline = Some(Instant::now() + conn::HANDSHAKE_TIMEOUT);
     let unresponsive = |e: &io::Error| e.kind() == io::ErrorKind::TimedOut;
@@ -160,7 +164,7 @@ pub fn compile(mut stream: UnixStream, peer: conn::Peer, req: &wire::Compile<'_>
 }
 
 /// sccache's fatal-error reply: not the compiler's result (a compiler cannot exit -2).
-pub fn is_fatal(f: &CompileFinished) -> bool {
+pub(crate) fn is_fatal(f: &CompileFinished) -> bool {
     f.retcode == Some(-2) && f.stderr.starts_with(b"sccache: encountered fatal error")
 }
 
@@ -190,14 +194,14 @@ fn write_output(fd: libc::c_int, data: &[u8], mode: ColorMode, dumb_term: bool) 
 }
 
 /// Write a finished compile's stdout, then its stderr.
-pub fn write_outputs(f: &CompileFinished) {
+pub(crate) fn write_outputs(f: &CompileFinished) {
     let dumb_term = std::env::var_os("TERM").is_some_and(|v| v == "dumb");
     write_output(1, &f.stdout, f.color_mode, dumb_term);
     write_output(2, &f.stderr, f.color_mode, dumb_term);
 }
 
 /// The wait status the compile ended with, for `process::exit_like`.
-pub fn status_of(f: &CompileFinished) -> Option<std::process::ExitStatus> {
+pub(crate) fn status_of(f: &CompileFinished) -> Option<std::process::ExitStatus> {
     use std::os::unix::process::ExitStatusExt;
     match (f.retcode, f.signal) {
         (Some(code), _) => Some(ExitStatusExt::from_raw((code & 0xff) << 8)),

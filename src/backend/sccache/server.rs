@@ -30,14 +30,14 @@ use crate::paths;
 use crate::private::{self, Access};
 
 /// The variables the sccache server needs for this configuration, the remote's included.
-pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
+pub(crate) fn env(cfg: &Config) -> Vec<(String, OsString)> {
     let mut env = local_env(cfg);
     env.extend(crate::backend::remote::tool_env(Tool::Sccache, cfg, None));
     env
 }
 
 /// The variables for a local-only server (no remote).
-pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
+pub(crate) fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
     let mut env = Vec::new();
     if let Some(d) = cfg.tool_dir(Tool::Sccache) {
         env.push(("SCCACHE_DIR".into(), d.into_os_string()));
@@ -64,7 +64,7 @@ pub fn local_env(cfg: &Config) -> Vec<(String, OsString)> {
 
 /// The server socket for these settings: a SHA-256 of the binary, the variables we set
 /// and every inherited `SCCACHE_*` variable the server would read.
-pub fn socket_for(exe: &Path, env: &[(String, OsString)]) -> PathBuf {
+pub(crate) fn socket_for(exe: &Path, env: &[(String, OsString)]) -> PathBuf {
     paths::runtime_dir().join(socket_name(paths::uid(), exe, env, std::env::vars_os()))
 }
 
@@ -134,18 +134,18 @@ fn socket_name(
 
 /// Is a server of ours answering on `sock` (in a private directory, listened on by a
 /// process of this user)?
-pub fn server_up(sock: &Path) -> bool {
+pub(crate) fn server_up(sock: &Path) -> bool {
     matches!(conn::reach(sock), Reach::Up(..))
 }
 
 /// Is the server of ours on `sock` stopped (SIGSTOP)? It then answers no query.
-pub fn is_stopped(sock: &Path) -> bool {
+pub(crate) fn is_stopped(sock: &Path) -> bool {
     matches!(conn::reach(sock), Reach::Up(_, p) if conn::live(p.pid) == conn::Live::Stopped)
 }
 
 /// Why the runtime directory of `sock`, or the process listening on it, is not to be
 /// used, if it is not (for `server status`, `doctor` and the other commands).
-pub fn refusal(sock: &Path) -> Option<String> {
+pub(crate) fn refusal(sock: &Path) -> Option<String> {
     match conn::reach(sock) {
         Reach::Refused(why) => Some(why),
         _ => None,
@@ -154,13 +154,13 @@ pub fn refusal(sock: &Path) -> Option<String> {
 
 /// How long the remote's endpoint may take to accept a TCP connection before a server
 /// is started local-only (sccache itself waits 10 s for redis and memcached).
-pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// A local-only server exits after this idle time, so the remote is tried again soon.
 const LOCAL_ONLY_IDLE_SECS: &str = "120";
 
 /// The server that is running for a socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Started {
+pub(crate) enum Started {
     /// With the settings asked for.
     AsConfigured,
     /// Without the remote, for this reason (the remote was unreachable or refused).
@@ -168,14 +168,14 @@ pub enum Started {
 }
 
 /// The marker next to a socket whose server runs without its remote.
-pub fn local_only_marker(sock: &Path) -> PathBuf {
+pub(crate) fn local_only_marker(sock: &Path) -> PathBuf {
     sock.with_extension("local-only")
 }
 
 /// A local-only alternative to a remote configuration: the variables without the remote
 /// and the endpoints to probe first.
 #[derive(Debug, Clone)]
-pub struct LocalOnly {
+pub(crate) struct LocalOnly {
     pub env: Vec<(String, OsString)>,
     pub probe: Vec<(String, u16)>,
     /// The variables the remote settings name (`password_env`, ...): kept from a
@@ -188,7 +188,7 @@ const RECORD_MAX: u64 = 16 * 1024;
 
 /// Why the server on `sock` runs without its remote cache, if it does (its marker, read
 /// as a file of ours: never through a link, never blocking on a FIFO, bounded).
-pub fn local_only_reason(sock: &Path) -> Option<String> {
+pub(crate) fn local_only_reason(sock: &Path) -> Option<String> {
     private::read_own_limited(&local_only_marker(sock), RECORD_MAX)
         .ok()
         .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -204,7 +204,7 @@ pub(super) fn running_state(sock: &Path) -> Started {
 
 /// Why no server could be used: the fallback reason and the text for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unavailable {
+pub(crate) struct Unavailable {
     pub reason: &'static str,
     pub why: String,
 }
@@ -241,19 +241,10 @@ fn answering(sock: &Path) -> Result<Option<conn::Peer>, Unavailable> {
     }
 }
 
-/// Make sure a server for these settings is running; start it under a lock if not.
-pub fn ensure_server(
-    exe: &Path,
-    sock: &Path,
-    env: &[(String, OsString)],
-    cfg: &Config,
-) -> Result<(), Unavailable> {
-    ensure_server_or_local(exe, sock, env, None, cfg).map(|_| ())
-}
-
-/// As `ensure_server`; with `local`, a remote that does not accept connections (or makes
-/// the start fail) gives a server without the remote instead of no server at all.
-pub fn ensure_server_or_local(
+/// Make sure a server for these settings is running; start it under a lock if not. With
+/// `local`, a remote that does not accept connections (or makes the start fail) gives a
+/// server without the remote instead of no server at all.
+pub(crate) fn ensure_server_or_local(
     exe: &Path,
     sock: &Path,
     env: &[(String, OsString)],
@@ -407,7 +398,7 @@ fn start(
 
 /// May the sccache server's own environment hold this variable? Everything but
 /// credentials, except the ones sccache's storage backends read themselves.
-pub fn server_may_see(name: &std::ffi::OsStr) -> bool {
+pub(crate) fn server_may_see(name: &std::ffi::OsStr) -> bool {
     if !crate::secrets::is_credential_var(name) {
         return true;
     }
@@ -418,7 +409,7 @@ pub fn server_may_see(name: &std::ffi::OsStr) -> bool {
 }
 
 /// Is `name` one of the sockets toolchainkit names (`sccache-` 16 hex digits `.sock`)?
-pub fn is_our_socket_name(name: &str) -> bool {
+pub(crate) fn is_our_socket_name(name: &str) -> bool {
     name.strip_prefix("sccache-")
         .and_then(|r| r.strip_suffix(".sock"))
         .is_some_and(|hex| hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -438,7 +429,7 @@ fn refused(sock: &Path) -> bool {
 /// right now is never touched. Returns the removed sockets. Run when a server is started
 /// and by `toolchainkit server status`, so a runtime directory does not fill up with the
 /// sockets of servers that reached their idle timeout.
-pub fn clean_stale(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn clean_stale(dir: &Path) -> Vec<PathBuf> {
     let mut removed = Vec::new();
     if private::check_private_dir(dir).is_err() {
         return removed;
@@ -482,7 +473,7 @@ pub fn clean_stale(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Stop the server for these settings, if one runs. Returns whether one was running.
-pub fn stop_server(exe: &Path, sock: &Path) -> bool {
+pub(crate) fn stop_server(exe: &Path, sock: &Path) -> bool {
     // Only a server of ours, in a directory of ours, is asked to stop.
     let Reach::Up(_, peer) = conn::reach(sock) else {
         return false;
@@ -514,7 +505,7 @@ pub fn stop_server(exe: &Path, sock: &Path) -> bool {
 }
 
 /// The server record next to a socket.
-pub fn info_path(sock: &Path) -> PathBuf {
+pub(crate) fn info_path(sock: &Path) -> PathBuf {
     sock.with_extension("info")
 }
 
@@ -568,7 +559,7 @@ fn write_record(exe: &Path, sock: &Path) {
 
 /// The version of the server on `sock`, if toolchainkit started it from `exe` as it is
 /// now; else why not.
-pub fn server_version(exe: &Path, sock: &Path) -> Result<String, String> {
+pub(crate) fn server_version(exe: &Path, sock: &Path) -> Result<String, String> {
     // A file of ours, read without following a link or blocking on a FIFO, bounded.
     let bytes = private::read_own_limited(&info_path(sock), RECORD_MAX).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
@@ -606,7 +597,7 @@ pub fn server_version(exe: &Path, sock: &Path) -> Result<String, String> {
 }
 
 /// Whether compiles for the server on `sock` use the native client, and why not.
-pub fn client_for(cfg: &Config, exe: &Path, sock: &Path) -> Result<String, String> {
+pub(crate) fn client_for(cfg: &Config, exe: &Path, sock: &Path) -> Result<String, String> {
     if cfg.sccache_client.value == SccacheClient::Process {
         return Err(format!(
             "sccache_client = \"process\" ({})",
@@ -626,7 +617,7 @@ pub fn client_for(cfg: &Config, exe: &Path, sock: &Path) -> Result<String, Strin
 
 /// The variables named by the project's remote settings (`password_env`, ...): never
 /// sent to a server in a compile request, whatever their names.
-pub fn credential_names(cfg: &Config) -> Vec<String> {
+pub(crate) fn credential_names(cfg: &Config) -> Vec<String> {
     let Some(r) = &cfg.remote.value else {
         return Vec::new();
     };

@@ -28,9 +28,6 @@ const RESPONSE_COMPILE: u32 = 0;
 const RESPONSE_COMPILE_FINISHED: u32 = 5;
 /// The `Unix` variant of serde's `OsString` representation.
 const OS_STRING_UNIX: u32 = 0;
-/// The server refuses frames longer than this unless `SCCACHE_MAX_FRAME_LENGTH` says
-/// otherwise (tokio's `LengthDelimitedCodec` default: 8 MiB).
-pub const MAX_FRAME: usize = 8 * 1024 * 1024;
 
 /// A compile request, as the sccache client builds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,7 +29,7 @@ fn cell(s: &str) -> String {
 }
 
 /// The Markdown document.
-pub fn markdown(t: &Timeline) -> String {
+pub(crate) fn markdown(t: &Timeline) -> String {
     let s = t.summary();
     let mut o = String::new();
     let _ = writeln!(

@@ -21,13 +21,13 @@ use crate::args::Args;
 use crate::config::Config;
 use crate::private::{self, Access};
 
-pub mod markdown;
-pub mod svg;
-pub mod timeline;
+pub(crate) mod markdown;
+pub(crate) mod svg;
+pub(crate) mod timeline;
 
 /// One trace line.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Event {
+pub(crate) struct Event {
     /// Start, microseconds since the Unix epoch.
     pub start_us: u64,
     pub dur_us: u64,
@@ -48,12 +48,12 @@ pub struct Event {
 
 impl Event {
     /// When the invocation ended, microseconds since the Unix epoch.
-    pub fn end_us(&self) -> u64 {
+    pub(crate) fn end_us(&self) -> u64 {
         self.start_us.saturating_add(self.dur_us)
     }
 
     /// What to call it: the source file, else the output, else the compiler.
-    pub fn label(&self) -> &str {
+    pub(crate) fn label(&self) -> &str {
         self.source
             .as_deref()
             .or(self.output.as_deref())
@@ -63,7 +63,7 @@ impl Event {
 
 /// Every event of the trace next to the stats file at `stats` (and its rotated half),
 /// unreadable lines skipped; `None` when there is no trace.
-pub fn read_events(stats: &Path) -> Option<Vec<Event>> {
+pub(crate) fn read_events(stats: &Path) -> Option<Vec<Event>> {
     let trace = trace_path(stats);
     let mut text = String::new();
     for p in [trace.with_extension("jsonl.1"), trace] {
@@ -78,7 +78,7 @@ pub fn read_events(stats: &Path) -> Option<Vec<Event>> {
 }
 
 /// The trace file next to a stats file.
-pub fn trace_path(stats_path: &Path) -> PathBuf {
+pub(crate) fn trace_path(stats_path: &Path) -> PathBuf {
     stats_path.with_extension("trace.jsonl")
 }
 
@@ -94,7 +94,7 @@ fn source_and_output(parsed: &Args<'_>) -> (Option<String>, Option<String>) {
 
 /// Append one event (called under the stats lock): the outcome, a miss's cause, and for a
 /// sampled hit its check (`verify.ok`, ...). Rotates at `trace_max_mb`.
-pub fn append(
+pub(crate) fn append(
     stats_path: &Path,
     cfg: &Config,
     (outcome, cause, verify): (&str, Option<&str>, Option<&str>),

@@ -32,7 +32,7 @@ const MAX_NOTES: usize = 20;
 const NOTE_ROW: f64 = 16.0;
 
 /// Text for XML character data and attribute values.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -132,7 +132,7 @@ fn fit(text: &str, width: f64) -> Option<String> {
 }
 
 /// The SVG element (with its XML namespace, so it stands alone or inside HTML).
-pub fn svg(t: &Timeline) -> String {
+pub(crate) fn svg(t: &Timeline) -> String {
     let s = t.summary();
     let wall_us = (t.end_us - t.start_us).max(1);
     let wall_s = wall_us as f64 / 1e6;
@@ -333,12 +333,12 @@ pub fn svg(t: &Timeline) -> String {
 }
 
 /// A standalone SVG file.
-pub fn standalone(t: &Timeline) -> String {
+pub(crate) fn standalone(t: &Timeline) -> String {
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", svg(t))
 }
 
 /// An HTML page: the picture, then the slowest invocations.
-pub fn html(t: &Timeline) -> String {
+pub(crate) fn html(t: &Timeline) -> String {
     let title = format!(
         "toolchainkit build timeline, started {} UTC",
         format_utc(t.start_us / 1_000_000)

@@ -19,7 +19,7 @@ use super::Event;
 
 /// What an invocation's outcome key means for the picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Class {
+pub(crate) enum Class {
     Hit,
     Miss,
     Uncacheable,
@@ -30,7 +30,7 @@ pub enum Class {
 }
 
 impl Class {
-    pub const ALL: [Class; 7] = [
+    pub(crate) const ALL: [Class; 7] = [
         Class::Hit,
         Class::Miss,
         Class::Uncacheable,
@@ -41,7 +41,7 @@ impl Class {
     ];
 
     /// The class of a stats outcome key.
-    pub fn of(outcome: &str) -> Class {
+    pub(crate) fn of(outcome: &str) -> Class {
         let head = outcome.split('.').next().unwrap_or("");
         match head {
             "hit" => Class::Hit,
@@ -54,7 +54,7 @@ impl Class {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Class::Hit => "hit",
             Class::Miss => "miss",
@@ -67,7 +67,7 @@ impl Class {
     }
 
     /// The legend's explanation.
-    pub fn meaning(self) -> &'static str {
+    pub(crate) fn meaning(self) -> &'static str {
         match self {
             Class::Hit => "served from the cache",
             Class::Miss => "compiled and stored",
@@ -80,7 +80,7 @@ impl Class {
     }
 
     /// A reserved colour name of Chrome's trace viewer (`cname`).
-    pub fn cname(self) -> &'static str {
+    pub(crate) fn cname(self) -> &'static str {
         match self {
             Class::Hit => "good",
             Class::Miss => "terrible",
@@ -93,7 +93,7 @@ impl Class {
     }
 
     /// The fill colour in the SVG and HTML pictures.
-    pub fn color(self) -> &'static str {
+    pub(crate) fn color(self) -> &'static str {
         match self {
             Class::Hit => "#2f9e44",
             Class::Miss => "#e03131",
@@ -108,7 +108,7 @@ impl Class {
 
 /// Parse trace lines (older lines included); returns the events and how many lines
 /// could not be read.
-pub fn parse(text: &str) -> (Vec<Event>, usize) {
+pub(crate) fn parse(text: &str) -> (Vec<Event>, usize) {
     let mut events = Vec::new();
     let mut bad = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -122,7 +122,7 @@ pub fn parse(text: &str) -> (Vec<Event>, usize) {
 }
 
 /// The builds in events sorted by start: index ranges separated by idle gaps > `gap_us`.
-pub fn builds(sorted: &[Event], gap_us: u64) -> Vec<Range<usize>> {
+pub(crate) fn builds(sorted: &[Event], gap_us: u64) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut begin = 0;
     let mut busy_until = 0u64;
@@ -141,7 +141,7 @@ pub fn builds(sorted: &[Event], gap_us: u64) -> Vec<Range<usize>> {
 
 /// Which invocations to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Pick {
+pub(crate) struct Pick {
     /// Only invocations that started at or after this Unix time (microseconds).
     pub since_us: Option<u64>,
     /// Only the last build (after `since_us`).
@@ -151,7 +151,7 @@ pub struct Pick {
 }
 
 /// The selection: the events, and which build of how many it is when `last_build`.
-pub fn select(sorted: Vec<Event>, pick: Pick) -> (Vec<Event>, usize) {
+pub(crate) fn select(sorted: Vec<Event>, pick: Pick) -> (Vec<Event>, usize) {
     let mut events: Vec<Event> = match pick.since_us {
         Some(t) => sorted.into_iter().filter(|e| e.start_us >= t).collect(),
         None => sorted,
@@ -167,7 +167,7 @@ pub fn select(sorted: Vec<Event>, pick: Pick) -> (Vec<Event>, usize) {
 
 /// One invocation placed on a lane.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Placed {
+pub(crate) struct Placed {
     pub event: Event,
     /// 0-based lane.
     pub lane: usize,
@@ -176,7 +176,7 @@ pub struct Placed {
 
 /// Invocations on lanes, with the span they cover.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     pub placed: Vec<Placed>,
     pub lanes: usize,
     pub start_us: u64,
@@ -185,7 +185,7 @@ pub struct Timeline {
 
 /// Counts for the summary line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub invocations: usize,
     /// Per class, in `Class::ALL` order.
     pub counts: [usize; 7],
@@ -195,19 +195,19 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn count(&self, c: Class) -> usize {
+    pub(crate) fn count(&self, c: Class) -> usize {
         self.counts[c as usize]
     }
 
     /// hits / (hits + misses) in percent.
-    pub fn hit_rate(&self) -> Option<f64> {
+    pub(crate) fn hit_rate(&self) -> Option<f64> {
         let (h, m) = (self.count(Class::Hit), self.count(Class::Miss));
         (h + m > 0).then(|| h as f64 * 100.0 / (h + m) as f64)
     }
 
     /// One line for a CI log: `9 invocations: 6 hits, 2 misses, 1 uncacheable; hit rate
     /// 75.0 %; wall 3.21 s, 8.52 s of compiles (2.7 in parallel)`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut parts = vec![
@@ -239,7 +239,7 @@ impl Summary {
 }
 
 /// Put events (any order) on lanes, ninjatracing style.
-pub fn lay_out(mut events: Vec<Event>) -> Timeline {
+pub(crate) fn lay_out(mut events: Vec<Event>) -> Timeline {
     events.sort_by_key(|e| (e.start_us, e.end_us()));
     let mut lane_end: Vec<u64> = Vec::new();
     let mut placed = Vec::with_capacity(events.len());
@@ -274,7 +274,7 @@ pub fn lay_out(mut events: Vec<Event>) -> Timeline {
 }
 
 impl Timeline {
-    pub fn summary(&self) -> Summary {
+    pub(crate) fn summary(&self) -> Summary {
         let mut s = Summary {
             invocations: self.placed.len(),
             wall_us: self.end_us - self.start_us,
@@ -289,7 +289,7 @@ impl Timeline {
 
     /// Chrome trace-event JSON: `M` events naming the process and each lane, then one
     /// complete (`X`) event per invocation; times relative to the first start.
-    pub fn to_chrome(&self) -> serde_json::Value {
+    pub(crate) fn to_chrome(&self) -> serde_json::Value {
         let mut ev = Vec::with_capacity(self.placed.len() + 2 * self.lanes + 2);
         let started = format_utc(self.start_us / 1_000_000);
         ev.push(serde_json::json!({
@@ -346,7 +346,7 @@ impl Timeline {
 
 /// Parse `--since`: Unix seconds (`1714564800`, `1714564800.5`) or a UTC date and time
 /// `YYYY-MM-DDTHH:MM:SS` (a trailing `Z` is accepted). Returns microseconds.
-pub fn parse_time(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_time(s: &str) -> Result<u64, String> {
     let s = s.trim();
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return s
@@ -400,7 +400,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (UTC) of Unix seconds.
-pub fn format_utc(secs: u64) -> String {
+pub(crate) fn format_utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let z = days + 719_468;
