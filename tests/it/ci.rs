@@ -456,7 +456,7 @@ fn simulated_runner(variant: &str) {
 /// server indexing what is left) still hits what was kept.
 #[test]
 fn cache_trim_removes_what_sccache_did_not_serve_since_the_mark_and_keeps_the_rest() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if common::skip_unless(&[common::Need::tools(), common::Need::compilers()]) {
         return;
     }
     let (w, shims) = World::with_shims();
@@ -1100,7 +1100,7 @@ fn the_gitlab_template_caches_across_jobs_and_empties_a_cache_of_another_toolcha
 /// 0 (ccache's "no limit") or no size at all is refused.
 #[test]
 fn cache_trim_to_a_size_with_ccache_and_refuses_what_is_no_size() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if common::skip_unless(&[common::Need::tools(), common::Need::compilers()]) {
         return;
     }
     let (w, shims) = World::with_shims();

@@ -493,6 +493,9 @@ fn bad_values_are_refused_with_file_line_and_key() {
 /// regular file: the compile succeeds promptly and the commands say what is wrong.
 #[test]
 fn a_fifo_where_a_stats_file_belongs_never_hangs_anything() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
     for (what, suffix) in [
         ("stats file", ""),
         ("lock", ".lock"),
@@ -543,6 +546,9 @@ fn a_fifo_where_a_stats_file_belongs_never_hangs_anything() {
 /// 6". Now the real error is reported (in the log), and the compile still succeeds.
 #[test]
 fn an_unexecutable_sccache_reports_its_exec_error() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
     let (mut w, shims) = world("sccache");
     w.write("a.c", LIB_C);
     // A real program whose ELF interpreter does not exist: exec fails with ENOENT.
@@ -663,7 +669,7 @@ impl Drop for Mount {
 /// nothing is counted.
 #[test]
 fn a_full_stats_file_system_leaves_nothing_behind_and_doctor_says_so() {
-    if skip_unless_root() {
+    if skip_unless(&[Need::root(), Need::compilers()]) {
         return;
     }
     let (w, shims) = world("none");
@@ -707,7 +713,7 @@ fn a_full_stats_file_system_leaves_nothing_behind_and_doctor_says_so() {
 /// server start sweeps the stale ones (and their logs and records), never a live one.
 #[test]
 fn stale_sockets_are_swept_when_a_server_starts() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
     let (w, shims) = world("sccache");

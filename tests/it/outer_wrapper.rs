@@ -40,7 +40,7 @@ fn lines_of<'a>(report: &'a str, check: &str) -> Vec<&'a str> {
 
 #[test]
 fn an_outer_ccache_runs_the_real_compiler_once_and_is_counted() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
     let (w, _shims) = World::with_shims();
@@ -104,11 +104,14 @@ fn meson_project(w: &World) {
 
 #[test]
 fn meson_with_sccache_in_path_is_detected_and_cc_equals_cc_fixes_it() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("meson", "meson"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
         return;
     }
-    require("meson", "meson");
-    require("ninja", "ninja-build");
     let (mut w, _shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     meson_project(&w);
