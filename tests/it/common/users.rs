@@ -1,7 +1,8 @@
 //! Real second users for the security tests: created with `useradd`, used through
-//! `Command::uid`/`gid`, removed (with every process they still run) when dropped. Names
-//! carry the creating test process's pid, so users left by a killed run are removed by
-//! the next run's first `User::create`.
+//! `Command::uid`/`gid` (`User::cmd`, or `User::test` for a checked command), removed
+//! (with every process they still run) when dropped. Names carry the creating test
+//! process's pid, so users left by a killed run are removed by the next run's first
+//! `User::create`.
 
 use super::Test;
 use std::os::unix::process::CommandExt;
