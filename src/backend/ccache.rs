@@ -12,7 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::dist::Observed;
+use super::dist::{Noted, Observed};
 use super::{Job, Ran, fall_back, forward_stderr, run_tool, said};
 use crate::config::{Config, Tool};
 use crate::outcome::{self, Outcome};
@@ -255,13 +255,14 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         let _ = f.write_all(&raw);
     }
     let observed = outcome::from_ccache_statslog(&String::from_utf8_lossy(&raw));
+    let mut noted = None;
     if let Some(d) = dist {
         let compiled = matches!(observed, Some(Outcome::Miss | Outcome::MissRemoteError))
             || matches!(&observed, Some(Outcome::Uncacheable(r)) if r == "compile_failed");
         let done = d.finish(compiled);
         if done.engine_failed && !status.success() {
             // The engine failed on its own (ccache counts it as a failed compile).
-            super::dist::note(Observed::Fallback("engine_failed".into(), None));
+            let engine = Noted::at(Observed::Fallback("engine_failed".into(), None));
             return fall_back(
                 job,
                 "dist_engine_failed",
@@ -269,11 +270,10 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
                     "the distribution engine failed on its own: {}",
                     done.text.trim()
                 ),
-            );
+            )
+            .map(|r| r.noted(Some(engine)));
         }
-        if let Some(o) = done.observed {
-            super::dist::note_with(o, done.failed);
-        }
+        noted = done.noted();
     }
     if !status.success() && observed.is_none() && failed_on_its_own(captured.as_deref(), job) {
         // ccache failed before running the compiler (unwritable cache, bad setting): its
@@ -285,7 +285,8 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
                 "ccache failed on its own (status {status}): {}",
                 said(captured.as_deref())
             ),
-        );
+        )
+        .map(|r| r.noted(noted));
     }
     if let Some(bytes) = captured {
         forward_stderr(&bytes);
@@ -293,11 +294,12 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     if observed.is_none() && disabled_by_config(job.cfg) {
         // ccache ran the compiler itself and recorded nothing: its configuration says
         // `disable = true`.
-        return Ok(Ran {
+        return Ok(Ran::new(
             status,
-            outcome: Outcome::Uncacheable("disabled_by_ccache_conf".into()),
-        });
+            Outcome::Uncacheable("disabled_by_ccache_conf".into()),
+        )
+        .noted(noted));
     }
     let outcome = observed.unwrap_or_else(|| Outcome::Error("no_result_recorded".into()));
-    Ok(Ran { status, outcome })
+    Ok(Ran::new(status, outcome).noted(noted))
 }

@@ -247,7 +247,7 @@ fn every_stats_json_key_is_in_the_statistics_reference() {
         .json();
     let mut keys: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
     assert!(keys.iter().any(|k| k == "outside_project"), "{keys:?}");
-    let src = read("src/cli/stats_cmd.rs");
+    let src = read("src/cli/stats.rs");
     for piece in src.split("v[\"").skip(1) {
         keys.push(piece.split('"').next().unwrap_or("").to_string());
     }

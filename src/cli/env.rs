@@ -55,7 +55,7 @@ pub fn configured_tool(cfg: &Config, cwd: &std::path::Path) -> anyhow::Result<To
 /// The cache directory and size variables, values as the tool gets them.
 fn local_vars(tool: Tool, cfg: &Config) -> Vec<(String, OsString)> {
     match tool {
-        Tool::Sccache => crate::backend::sccache::local_env(cfg),
+        Tool::Sccache => crate::backend::sccache::server::local_env(cfg),
         Tool::Ccache => crate::backend::ccache::local_env(cfg),
     }
 }
