@@ -141,6 +141,11 @@ impl<'a> Job<'a> {
         c
     }
 
+    /// `command` as a checked command (`Test`).
+    fn test(&self, program: &str, extra_front: Option<&Path>) -> Test {
+        Test::new(self.command(program, extra_front), &self.checkout)
+    }
+
     /// Read what a step appended to GITHUB_ENV and GITHUB_PATH, as the runner does
     /// between steps.
     fn absorb(&mut self) {
@@ -156,12 +161,14 @@ impl<'a> Job<'a> {
 
     /// One phase of the action: `bash ci/action.sh PHASE` with the step's inputs.
     fn step(&mut self, phase: &str, inputs: &[(&str, &str)]) -> Output {
-        let mut c = self.command("bash", None);
-        c.arg(repo().join("ci/action.sh")).arg(phase);
+        let mut t = self
+            .test("bash", None)
+            .arg(repo().join("ci/action.sh"))
+            .arg(phase);
         for (k, v) in inputs {
-            c.env(k, v);
+            t = t.env(k, v);
         }
-        let out = c.output().expect("step");
+        let out = t.any_status().run();
         self.absorb();
         out
     }
@@ -193,12 +200,10 @@ impl<'a> Job<'a> {
     fn build(&self, sources: &[&str]) {
         for src in sources {
             let obj = src.replace(".c", ".o");
-            silent(
-                self.command("cc", None)
-                    .args(["-O1", "-c", src, "-o", &obj])
-                    .output()
-                    .expect("compile"),
-            );
+            self.test("cc", None)
+                .args(["-O1", "-c", src, "-o", &obj])
+                .silent()
+                .run();
         }
     }
 
@@ -410,11 +415,11 @@ fn simulated_runner(variant: &str) {
     let other = w.root().join("other-cc");
     w.script(&other.join("cc"), "#!/bin/sh\nexec gcc \"$@\"\n");
     let k = j3
-        .command(&bin().display().to_string(), Some(&other))
+        .test(&bin().display().to_string(), Some(&other))
         .args(["ci", "key"])
-        .output()
-        .expect("key");
-    let k = String::from_utf8_lossy(&ok(k).stdout).trim().to_string();
+        .stdout_text()
+        .trim()
+        .to_string();
     assert_ne!(k, key1, "a changed compiler changes the key");
 
     // Run 4: one source changed: --fail-on-miss fails with exit 3 and names it.
@@ -436,10 +441,10 @@ fn simulated_runner(variant: &str) {
     );
     // A hit-rate gate at 50 % passes (1 of 2), at 60 % fails.
     let gate = |pct: &str| {
-        j4.command(&bin().display().to_string(), None)
+        j4.test(&bin().display().to_string(), None)
             .args(["stats", "--since-mark", "--require-hit-rate", pct])
-            .output()
-            .expect("gate")
+            .any_status()
+            .run()
             .status
             .code()
     };
@@ -451,7 +456,7 @@ fn simulated_runner(variant: &str) {
 /// server indexing what is left) still hits what was kept.
 #[test]
 fn cache_trim_removes_what_sccache_did_not_serve_since_the_mark_and_keeps_the_rest() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if common::skip_unless(&[common::Need::tools(), common::Need::compilers()]) {
         return;
     }
     let (w, shims) = World::with_shims();
@@ -912,22 +917,18 @@ fn a_checkout_at_another_path_hits_with_ci_start_and_doctor_explains_the_misses_
     };
     let compile = |j: &Job<'_>| {
         let src = j.checkout.join("src/a.c");
-        silent(
-            j.command("cc", Some(&shims_dir(&w)))
-                .arg("-c")
-                .arg(&src)
-                .args(["-o", "a.o"])
-                .output()
-                .expect("compile"),
-        );
+        j.test("cc", Some(&shims_dir(&w)))
+            .arg("-c")
+            .arg(&src)
+            .args(["-o", "a.o"])
+            .silent()
+            .run();
     };
     let doctor = |j: &Job<'_>| -> String {
-        let out = j
-            .command(&bin().display().to_string(), None)
+        j.test(&bin().display().to_string(), None)
             .arg("doctor")
-            .output()
-            .expect("doctor");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+            .any_status()
+            .stdout_text()
     };
     let j1 = plain(1);
     compile(&j1);
@@ -959,15 +960,10 @@ fn a_checkout_at_another_path_hits_with_ci_start_and_doctor_explains_the_misses_
     copy_tree(&w.root().join("saved"), &j4.cache_dir());
     ok(j4.step("start", &[]));
     compile(&j4);
-    let s: serde_json::Value = serde_json::from_slice(
-        &ok(j4
-            .command(&bin().display().to_string(), None)
-            .args(["stats", "--since-mark", "--json"])
-            .output()
-            .expect("stats"))
-        .stdout,
-    )
-    .expect("json");
+    let s = j4
+        .test(&bin().display().to_string(), None)
+        .args(["stats", "--since-mark", "--json"])
+        .json();
     assert_eq!(
         (s["hits"].as_u64(), s["misses"].as_u64()),
         (Some(1), Some(0)),
@@ -1045,16 +1041,17 @@ fn the_gitlab_template_caches_across_jobs_and_empties_a_cache_of_another_toolcha
             prelude.push_str(&format!("export {k}=\"{v}\"\n"));
         }
         let shell = |body: String| {
-            let mut c = j.command("bash", front);
-            c.args(["-euo", "pipefail", "-c", &format!("{prelude}{body}")])
+            j.test("bash", front)
+                .args(["-euo", "pipefail", "-c", &format!("{prelude}{body}")])
                 .env_remove("GITHUB_ENV")
                 .env_remove("GITHUB_STEP_SUMMARY")
                 .env("GITLAB_CI", "true")
                 .env("CI_PROJECT_DIR", &j.checkout)
                 .env("CI_COMMIT_REF_NAME", "main")
                 .env("CI_COMMIT_REF_SLUG", "main")
-                .env("CI_DEFAULT_BRANCH", "main");
-            c.output().expect("job")
+                .env("CI_DEFAULT_BRANCH", "main")
+                .any_status()
+                .run()
         };
         let main = shell(format!(
             "{}\ncc -c a.c -o a.o\ncc -c b.c -o b.o\n",
@@ -1103,7 +1100,7 @@ fn the_gitlab_template_caches_across_jobs_and_empties_a_cache_of_another_toolcha
 /// 0 (ccache's "no limit") or no size at all is refused.
 #[test]
 fn cache_trim_to_a_size_with_ccache_and_refuses_what_is_no_size() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if common::skip_unless(&[common::Need::tools(), common::Need::compilers()]) {
         return;
     }
     let (w, shims) = World::with_shims();

@@ -11,20 +11,13 @@ use common::*;
 
 /// Run `shell -c script` in the test's world; stdout, with nothing on stderr.
 fn shell(w: &World, shell: &Path, args: &[&str], script: &str) -> String {
-    let out = w
-        .cmd(shell)
+    w.test(shell)
         .args(args)
         .arg("-c")
         .arg(script)
         .env("TK", bin())
-        .output()
-        .expect("shell");
-    assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "{script}\n{}",
-        describe(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+        .stderr("")
+        .stdout_text()
 }
 
 #[test]
@@ -125,15 +118,10 @@ fn manual_pages_render_without_warnings() {
     let groff = require("groff", "groff-base");
     let man = require("man", "man-db");
     let page = w.root().join("toolchainkit.1");
-    let out = ok(w.tk().arg("man").output().expect("man"));
+    let out = w.toolchainkit().arg("man").run();
     fs::write(&page, &out.stdout).expect("write page");
     let dir = w.root().join("man1");
-    let out = ok(w
-        .tk()
-        .args(["man", "--dir"])
-        .arg(&dir)
-        .output()
-        .expect("man --dir"));
+    let out = w.toolchainkit().args(["man", "--dir"]).arg(&dir).run();
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("toolchainkit-trace.1"),
         "{}",
@@ -143,29 +131,21 @@ fn manual_pages_render_without_warnings() {
     for entry in fs::read_dir(&dir).expect("man dir") {
         let p = entry.expect("entry").path();
         // -ww: every warning; -z: no output, only the diagnostics.
-        let out = w
-            .cmd(&groff)
+        w.test(&groff)
             .args(["-man", "-Tutf8", "-ww", "-z"])
             .arg(&p)
-            .output()
-            .expect("groff");
-        assert!(
-            out.status.success() && out.stderr.is_empty(),
-            "{}\n{}",
-            p.display(),
-            describe(&out)
-        );
+            .stderr("")
+            .run();
     }
     let render = |p: &Path| {
-        let out = ok(w
-            .cmd(&man)
+        let out = w
+            .test(&man)
             .arg("-l")
             .arg(p)
             .env("MANWIDTH", "100")
             .env("MANPAGER", "cat")
             .env("PAGER", "cat")
-            .output()
-            .expect("man -l"));
+            .run();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let main = render(&page);

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use common::*;
 
@@ -163,14 +163,12 @@ fn clean(w: &World) {
     }
 }
 
-fn run(mut c: Command, shape: &Shape) -> Output {
-    c.args(shape.args)
-        .envs(shape.env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run")
+fn run(mut t: Test, shape: &Shape) -> Output {
+    t = t.args(shape.args);
+    for (k, v) in shape.env {
+        t = t.env(k, v);
+    }
+    t.any_status().run()
 }
 
 /// What a compile produced, in a form to compare: files by mode and bytes (or size).
@@ -225,7 +223,7 @@ fn conform(tool: &str, client: &str, how: How) -> Vec<String> {
         .iter()
         .map(|shape| {
             clean(&w);
-            let out = run(w.bare("gcc"), shape);
+            let out = run(w.test_bare("gcc"), shape);
             result(&out, left(&w), shape)
         })
         .collect();
@@ -234,15 +232,11 @@ fn conform(tool: &str, client: &str, how: How) -> Vec<String> {
         for (shape, want) in SHAPES.iter().zip(&want) {
             clean(&w);
             let before = (round == "warm" && shape.cached).then(|| hits(&w));
-            let c = match how {
-                How::Masquerade => w.shim(&shims, "gcc"),
-                How::Launcher => {
-                    let mut c = w.tk();
-                    c.arg("/usr/bin/gcc");
-                    c
-                }
+            let t = match how {
+                How::Masquerade => w.test_shim(&shims, "gcc"),
+                How::Launcher => w.toolchainkit().arg("/usr/bin/gcc"),
             };
-            let out = run(c, shape);
+            let out = run(t, shape);
             let got = result(&out, left(&w), shape);
             let ctx = format!("{tool} {client} {how:?} {round} {}", shape.name);
             for (what, differs) in [

@@ -109,13 +109,12 @@ fn cargo_cc_crate_dependency_outside_the_project_uses_the_project_configuration(
     // to a project) land in default.stats; no compile does.
     let d = w.root().join("state/toolchainkit/stats/default.stats");
     assert!(d.is_file(), "the cc crate's probes are counted somewhere");
-    let out = w
-        .tk()
+    let v = w
+        .toolchainkit()
         .env("TOOLCHAINKIT_STATS_FILE", &d)
         .args(["stats", "--json"])
-        .output()
-        .expect("stats");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        .any_status()
+        .json();
     assert_eq!(
         v["invocations"].as_u64(),
         v["uncacheable_reasons"]["not_a_compile"].as_u64(),
@@ -140,15 +139,13 @@ fn out_of_tree_build_uses_the_project_configuration() {
     let rel = "../proj/src";
     for _ in 0..2 {
         for f in ["lib", "hello"] {
-            silent(
-                w.cmd(shims.join("gcc"))
-                    .current_dir(&build)
-                    .args(["-DHAVE_CONFIG_H", "-I.", "-I../proj/src", "-c", "-o"])
-                    .arg(format!("{f}.o"))
-                    .arg(format!("{rel}/{f}.c"))
-                    .output()
-                    .expect("compile"),
-            );
+            w.test(shims.join("gcc"))
+                .current_dir(&build)
+                .args(["-DHAVE_CONFIG_H", "-I.", "-I../proj/src", "-c", "-o"])
+                .arg(format!("{f}.o"))
+                .arg(format!("{rel}/{f}.c"))
+                .silent()
+                .run();
         }
     }
     let cache = w.work.join("cache/ccache");
@@ -175,12 +172,10 @@ fn run_pins_the_configuration_for_a_whole_build() {
         "cd {} && cc -c gen.c -o gen.o && cc -c gen.c -o gen2.o",
         elsewhere.display()
     );
-    silent(
-        w.tk()
-            .args(["run", "--", "sh", "-c", &script])
-            .output()
-            .expect("run"),
-    );
+    w.toolchainkit()
+        .args(["run", "--", "sh", "-c", &script])
+        .silent()
+        .run();
     let cache = w.work.join("cache/ccache");
     assert_eq!(ccache_misses_and_hits(&w, &cache), (1, 1));
     // `stats` and `doctor` in the project have nothing to flag yet.
@@ -190,8 +185,7 @@ fn run_pins_the_configuration_for_a_whole_build() {
         .run();
     // Without `run`, the same build finds no project and uses the defaults: flagged by
     // `stats` and `doctor` in the project, naming where they ran.
-    let out = w.cmd("sh").args(["-c", &script]).output().expect("sh");
-    assert!(out.status.success());
+    w.test("sh").args(["-c", &script]).run();
     assert_eq!(ccache_misses_and_hits(&w, &cache), (1, 1), "unchanged");
     let want = format!(
         "2 compile(s) around this project's last build ran outside any project (no .toolchainkit.toml found from their directories; the last in {}, compiling {}, started by `sh`)",
@@ -259,13 +253,11 @@ fn run_pins_the_configuration_for_a_whole_build() {
         "{doc}"
     );
     // Outside any project there is nothing to pin: said, and nothing runs.
-    let out = w
-        .tk()
+    w.toolchainkit()
         .current_dir(&elsewhere)
         .args(["run", "--", "touch", "ran"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+        .status(2)
+        .run();
     assert!(!elsewhere.join("ran").exists());
 }
 
@@ -291,23 +283,20 @@ fn local_tool_settings_reach_the_tools() {
     }
     for c in &checkouts {
         // Absolute paths in the arguments, as CMake writes them.
-        silent(
-            w.cmd(shims.join("gcc"))
-                .current_dir(c)
-                .arg("-c")
-                .arg(c.join("src/lib.c"))
-                .args(["-o", "lib.o"])
-                .output()
-                .expect("compile"),
-        );
+        w.test(shims.join("gcc"))
+            .current_dir(c)
+            .arg("-c")
+            .arg(c.join("src/lib.c"))
+            .args(["-o", "lib.o"])
+            .silent()
+            .run();
     }
     assert_eq!(ccache_misses_and_hits(&w, &shared.join("ccache")), (1, 1));
-    let cfg = ok(w
-        .tk()
+    let cfg = w
+        .toolchainkit()
         .current_dir(&checkouts[0])
         .arg("config")
-        .output()
-        .expect("config"));
+        .run();
     let text = String::from_utf8_lossy(&cfg.stdout);
     for line in [
         format!("ccache.base_dir = \"{}\"", checkouts[0].display()),
@@ -334,12 +323,11 @@ fn local_tool_settings_reach_the_tools() {
             vec!["SCCACHE_DIRECT='true'", "SCCACHE_BASEDIRS="],
         ),
     ] {
-        let out = ok(w
-            .tk()
+        let out = w
+            .toolchainkit()
             .current_dir(&checkouts[0])
             .args(["env", "--tool", tool])
-            .output()
-            .expect("env"));
+            .run();
         let text = String::from_utf8_lossy(&out.stdout);
         for v in want {
             assert!(text.contains(v), "{v}\n{text}");
@@ -352,12 +340,11 @@ fn local_tool_settings_reach_the_tools() {
     )
     .expect("write");
     let out = w
-        .tk()
+        .toolchainkit()
         .current_dir(&checkouts[0])
         .arg("config")
-        .output()
-        .expect("config");
-    assert_eq!(out.status.code(), Some(78), "{}", describe(&out));
+        .status(78)
+        .run();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(":2:") && err.contains("`ccache.sloppiness`"),

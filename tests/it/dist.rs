@@ -22,10 +22,30 @@ const ZSTD_CRATE_VERSION: &str = "2.0.16+zstd.1.5.7";
 const ZSTD_CRATE_SHA256: &str = "91e19ebc2adc8f83e43039e79776e3fda8ca919132d68a1fed6a5faca2683748";
 
 /// The zstd-sys crate archive, fetched by `scripts/setup-tools.sh` (checksum pinned).
-fn zstd_crate() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+fn zstd_crate_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target/bench-src")
-        .join(format!("zstd-sys-{ZSTD_CRATE_VERSION}.crate"));
+        .join(format!("zstd-sys-{ZSTD_CRATE_VERSION}.crate"))
+}
+
+/// What a build of the zstd project through a distribution engine needs: root (for the
+/// network namespaces), the pinned tools, the compilers, cmake, ninja, the zstd sources
+/// and the engine's own programs.
+fn build_needs(engine: impl IntoIterator<Item = Need>) -> Vec<Need> {
+    let mut needs = vec![
+        Need::root(),
+        Need::tools(),
+        Need::compilers(),
+        Need::program("cmake", "cmake"),
+        Need::program("ninja", "ninja-build"),
+        Need::file(&zstd_crate_path(), "run `bash scripts/setup-tools.sh`"),
+    ];
+    needs.extend(engine);
+    needs
+}
+
+fn zstd_crate() -> PathBuf {
+    let p = zstd_crate_path();
     assert!(
         p.is_file(),
         "{} is missing: run `bash scripts/setup-tools.sh` (it downloads the zstd sources once)",
@@ -43,14 +63,12 @@ fn zstd_crate() -> PathBuf {
 /// Unpack zstd into the project and write its CMakeLists (zstd's C library and one C++
 /// file). Returns the number of translation units.
 fn project(w: &World) -> usize {
-    let out = Command::new("tar")
+    w.test("tar")
         .arg("-xzf")
         .arg(zstd_crate())
         .arg("-C")
         .arg(&w.work)
-        .output()
-        .expect("tar");
-    ok(out);
+        .run();
     let zstd = w.work.join(format!("zstd-sys-{ZSTD_CRATE_VERSION}/zstd"));
     let mut n = 1;
     for d in ["common", "compress", "decompress", "dictBuilder"] {
@@ -79,34 +97,33 @@ fn project(w: &World) -> usize {
 fn configure(w: &World, build: &str, launcher: bool) {
     require("cmake", "cmake");
     require("ninja", "ninja-build");
-    let mut c = w.cmd("cmake");
-    c.args([
-        "-S",
-        ".",
-        "-B",
-        build,
-        "-G",
-        "Ninja",
-        "-DCMAKE_BUILD_TYPE=Release",
-    ])
-    .args([
-        "-DCMAKE_C_COMPILER=/usr/bin/gcc",
-        "-DCMAKE_CXX_COMPILER=/usr/bin/g++",
-    ]);
+    let mut t = w
+        .test("cmake")
+        .args([
+            "-S",
+            ".",
+            "-B",
+            build,
+            "-G",
+            "Ninja",
+            "-DCMAKE_BUILD_TYPE=Release",
+        ])
+        .args([
+            "-DCMAKE_C_COMPILER=/usr/bin/gcc",
+            "-DCMAKE_CXX_COMPILER=/usr/bin/g++",
+        ]);
     if launcher {
-        c.arg(format!("-DCMAKE_C_COMPILER_LAUNCHER={}", bin().display()))
+        t = t
+            .arg(format!("-DCMAKE_C_COMPILER_LAUNCHER={}", bin().display()))
             .arg(format!("-DCMAKE_CXX_COMPILER_LAUNCHER={}", bin().display()));
     }
-    ok(c.output().expect("cmake configure"));
+    t.run();
 }
 
 fn build(w: &World, build: &str, jobs: u32) -> Output {
-    let out = w
-        .cmd("ninja")
+    w.test("ninja")
         .args(["-C", build, &format!("-j{jobs}")])
-        .output()
-        .expect("ninja");
-    ok(out)
+        .run()
 }
 
 /// Every object file of a build directory, by path relative to it.
@@ -220,7 +237,7 @@ fn distcc_config(hosts: &[usize], extra: &str) -> String {
 
 #[test]
 fn distcc_three_hosts_misses_go_remote_hits_stay_local() {
-    if common::skip_unless(&[common::Need::root(), common::Need::tools()]) {
+    if skip_unless(&build_needs([Need::program("distccd", "distcc")])) {
         return;
     }
     let mut lab = Lab::new(3);
@@ -265,10 +282,7 @@ fn distcc_three_hosts_misses_go_remote_hits_stay_local() {
     assert_eq!(st["misses"].as_u64(), Some(n as u64), "{st:#}");
 
     // A clean rebuild: all local ccache hits, nothing sent to any host.
-    ok(w.cmd("ninja")
-        .args(["-C", "tk", "-t", "clean"])
-        .output()
-        .expect("clean"));
+    w.test("ninja").args(["-C", "tk", "-t", "clean"]).run();
     let again = build(&w, "tk", 6);
     assert_quiet_like(&bare, &again);
     assert_same_objects(&w.work.join("bare"), &w.work.join("tk"), n);
@@ -285,19 +299,16 @@ fn distcc_three_hosts_misses_go_remote_hits_stay_local() {
 
     // tool = "none": every compile goes through distcc.
     w.write("extra.c", LIB_C);
-    let out = w
-        .tk()
+    w.toolchainkit()
         .args(["/usr/bin/gcc", "-c", "extra.c", "-o", "extra.o"])
         .env("TOOLCHAINKIT_TOOL", "none")
-        .output()
-        .expect("compile");
-    silent(out);
+        .silent()
+        .run();
     let reference = w.work.join("extra-bare.o");
-    ok(w.bare("gcc")
+    w.test_bare("gcc")
         .args(["-c", "extra.c", "-o"])
         .arg(&reference)
-        .output()
-        .expect("bare"));
+        .run();
     assert_eq!(read(&w.work.join("extra.o")), read(&reference));
     let st = w.stats();
     assert_eq!(st["forwarded_tools"]["distcc"].as_u64(), Some(1), "{st:#}");
@@ -306,8 +317,11 @@ fn distcc_three_hosts_misses_go_remote_hits_stay_local() {
     assert_eq!(total, n + 1);
 
     // doctor: every host accepts gcc and runs the same version; plain TCP is flagged.
-    let out = w.tk().args(["doctor", "--json"]).output().expect("doctor");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("doctor json");
+    let v = w
+        .toolchainkit()
+        .args(["doctor", "--json"])
+        .any_status()
+        .json();
     let checks = v["checks"].as_array().expect("checks");
     let level = |name: &str| {
         checks
@@ -329,11 +343,7 @@ fn distcc_three_hosts_misses_go_remote_hits_stay_local() {
         );
     }
     // dist status: every host up, the share is 100 %.
-    let out = ok(w
-        .tk()
-        .args(["dist", "status", "--json"])
-        .output()
-        .expect("status"));
+    let out = w.toolchainkit().args(["dist", "status", "--json"]).run();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["remote_share"].as_f64(), Some(100.0), "{v:#}");
     for h in v["hosts"].as_array().expect("hosts") {
@@ -343,7 +353,7 @@ fn distcc_three_hosts_misses_go_remote_hits_stay_local() {
 
 #[test]
 fn distcc_host_killed_mid_build_falls_back_locally() {
-    if skip_unless_root() {
+    if skip_unless(&build_needs([Need::program("distccd", "distcc")])) {
         return;
     }
     let mut lab = Lab::new(2);
@@ -395,13 +405,12 @@ fn distcc_host_killed_mid_build_falls_back_locally() {
         "every compile accounted for: {dist:#}"
     );
     // dist status says host 1 is down.
-    let out = w
-        .tk()
+    // A host is down: exit 1.
+    let v = w
+        .toolchainkit()
         .args(["dist", "status", "--json"])
-        .output()
-        .expect("status");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(out.status.code(), Some(1), "a host is down: {v:#}");
+        .status(1)
+        .json();
     assert!(
         v["hosts"][0]["state"]
             .as_str()
@@ -508,7 +517,10 @@ fn remote_compiles(lab: &Lab, name: &str) -> usize {
 
 #[test]
 fn icecream_scheduler_and_two_daemons() {
-    if skip_unless_root() {
+    if skip_unless(&build_needs([
+        Need::program("icecc-scheduler", "icecc"),
+        Need::program("iceccd", "icecc"),
+    ])) {
         return;
     }
     let mut lab = Lab::new(4);
@@ -562,11 +574,7 @@ fn icecream_scheduler_and_two_daemons() {
             "{dist:#}"
         );
     }
-    let out = ok(w
-        .tk()
-        .args(["dist", "status", "--json"])
-        .output()
-        .expect("status"));
+    let out = w.toolchainkit().args(["dist", "status", "--json"]).run();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["hosts"].as_array().map(Vec::len), Some(3), "{v:#}");
 }
@@ -627,7 +635,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn sccache_dist_scheduler_and_bubblewrap_server() {
-    if common::skip_unless(&[common::Need::root(), common::Need::tools()]) {
+    if skip_unless(&build_needs([Need::program("bwrap", "bubblewrap")])) {
         return;
     }
     let bwrap = require("bwrap", "bubblewrap");
@@ -645,8 +653,11 @@ fn sccache_dist_scheduler_and_bubblewrap_server() {
     fs::create_dir_all(&dir).expect("dir");
     let token = random_token();
     let run = |args: &[&str]| -> String {
-        let out = ok(Command::new(&sd).args(args).output().expect("sccache-dist"));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        Test::new(Command::new(&sd), &w.work)
+            .args(args)
+            .stdout_text()
+            .trim()
+            .to_string()
     };
     let key = run(&["auth", "generate-jwt-hs256-key"]);
     let (sport, bport) = (free_port(), free_port());
@@ -764,7 +775,7 @@ fn sccache_dist_scheduler_and_bubblewrap_server() {
         vec!["dist", "status", "--json"],
         vec!["env"],
     ] {
-        let out = w.tk().args(&args).output().expect("tk");
+        let out = w.toolchainkit().args(&args).any_status().run();
         texts.push((format!("toolchainkit {}", args.join(" ")), out.stdout));
         texts.push((
             format!("toolchainkit {} (stderr)", args.join(" ")),
@@ -845,16 +856,14 @@ fn dist_compiles(w: &World) -> u64 {
 
 #[test]
 fn bad_dist_input_is_a_config_error_and_a_missing_engine_a_fallback() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
     let w = World::new();
     w.write("a.c", LIB_C);
     let compile = |w: &World| {
-        w.tk()
+        w.toolchainkit()
             .args(["/usr/bin/gcc", "-c", "a.c", "-o", "a.o"])
-            .output()
-            .expect("compile")
     };
     let cases: &[(&str, &str, u32, &str)] = &[
         (
@@ -908,9 +917,8 @@ fn bad_dist_input_is_a_config_error_and_a_missing_engine_a_fallback() {
     ];
     for (toml, key, line, words) in cases {
         w.config(toml);
-        let out = compile(&w);
+        let out = compile(&w).status(78).run();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(78), "{toml}\n{}", describe(&out));
         let file = w.work.join(".toolchainkit.toml");
         assert!(
             err.contains(&format!("{}:{line}:", file.display()))
@@ -920,13 +928,11 @@ fn bad_dist_input_is_a_config_error_and_a_missing_engine_a_fallback() {
         let words = words.replace("\\\"", "\"");
         assert!(err.contains(&words), "`{words}` in\n{err}");
         assert!(err.contains("hint: "), "a fix in\n{err}");
-        let check = w
-            .tk()
+        let v = w
+            .toolchainkit()
             .args(["config", "check", "--json"])
-            .output()
-            .expect("check");
-        assert_eq!(check.status.code(), Some(78));
-        let v: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
+            .status(78)
+            .json();
         assert!(
             v["problems"]
                 .as_array()
@@ -938,11 +944,10 @@ fn bad_dist_input_is_a_config_error_and_a_missing_engine_a_fallback() {
     // The engine's binary is missing: the compile succeeds locally, silently, and the
     // fallback is counted; with ccache only a miss would have used it.
     let reference = w.work.join("ref.o");
-    ok(w.bare("gcc")
+    w.test_bare("gcc")
         .args(["-c", "a.c", "-o"])
         .arg(&reference)
-        .output()
-        .expect("bare"));
+        .run();
     let mut w = w;
     w.env.push((
         "TOOLCHAINKIT_DISTCC_PATH".into(),
@@ -951,7 +956,7 @@ fn bad_dist_input_is_a_config_error_and_a_missing_engine_a_fallback() {
     w.config(
         "[cache]\ntool = \"none\"\n[dist]\nengine = \"distcc\"\nhosts = [\"10.213.201.99/2\"]\n",
     );
-    silent(compile(&w));
+    compile(&w).silent().run();
     assert_eq!(read(&w.work.join("a.o")), read(&reference));
     let st = w.stats();
     assert_eq!(
@@ -965,9 +970,9 @@ fn bad_dist_input_is_a_config_error_and_a_missing_engine_a_fallback() {
         "{st:#}"
     );
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n[dist]\nengine = \"distcc\"\nhosts = [\"10.213.201.99/2\"]\n");
-    silent(compile(&w));
+    compile(&w).silent().run();
     assert_eq!(read(&w.work.join("a.o")), read(&reference));
-    silent(compile(&w)); // a hit: no engine involved, nothing counted for distribution
+    compile(&w).silent().run(); // a hit: no engine involved, nothing counted for distribution
     let st = w.stats();
     assert_eq!(st["misses"].as_u64(), Some(1), "{st:#}");
     assert_eq!(st["hits"].as_u64(), Some(1), "{st:#}");
@@ -977,23 +982,16 @@ fn bad_dist_input_is_a_config_error_and_a_missing_engine_a_fallback() {
         "{st:#}"
     );
     // TOOLCHAINKIT_DIST_ENGINE=none turns distribution off; a bad value is an error.
-    let out = w
-        .tk()
+    w.toolchainkit()
         .args(["/usr/bin/gcc", "-c", "a.c", "-o", "a.o"])
         .env("TOOLCHAINKIT_DIST_ENGINE", "distccc")
-        .output()
-        .expect("compile");
-    assert_eq!(out.status.code(), Some(78), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("TOOLCHAINKIT_DIST_ENGINE"));
-    let out = w
-        .tk()
+        .status(78)
+        .stderr_contains("TOOLCHAINKIT_DIST_ENGINE")
+        .run();
+    w.toolchainkit()
         .args(["config"])
         .env("TOOLCHAINKIT_DIST_ENGINE", "none")
-        .output()
-        .expect("config");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("dist.engine = \"none\""),
-        "{}",
-        describe(&out)
-    );
+        .any_status()
+        .stdout_contains("dist.engine = \"none\"")
+        .run();
 }

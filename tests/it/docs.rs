@@ -2,6 +2,7 @@
 //! `README.md` and `docs/configuration.md` are checked against the schema and the CLI's
 //! own lists, so a key or a subcommand cannot be added without being documented.
 
+use crate::common::Test;
 use toolchainkit::config::schema::{Field, ROOT, Ty};
 
 fn read(rel: &str) -> String {
@@ -106,12 +107,14 @@ fn every_environment_variable_is_in_the_reference() {
 /// variable of docs/configuration.md, and the files the README names.
 #[test]
 fn the_manual_page_has_the_exit_codes_variables_and_files_of_the_docs() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolchainkit"))
-        .arg("man")
-        .output()
-        .expect("toolchainkit man");
-    assert!(out.status.success());
-    let page = String::from_utf8_lossy(&out.stdout).replace("\\-", "-");
+    let cwd = std::env::current_dir().expect("cwd");
+    let page = Test::new(
+        std::process::Command::new(env!("CARGO_BIN_EXE_toolchainkit")),
+        &cwd,
+    )
+    .arg("man")
+    .stdout_text()
+    .replace("\\-", "-");
     let section = |title: &str| -> String {
         let start = page
             .find(&format!(".SH \"{title}\""))
@@ -229,9 +232,10 @@ fn every_stats_json_key_is_in_the_statistics_reference() {
     )
     .expect("write");
     let r = tmp.path();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_toolchainkit"))
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_toolchainkit"));
+    cmd.env_clear();
+    let v = Test::new(cmd, &proj)
         .args(["stats", "--json"])
-        .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", r.join("home"))
         .env("XDG_CONFIG_HOME", r.join("config"))
@@ -240,10 +244,7 @@ fn every_stats_json_key_is_in_the_statistics_reference() {
         .env("XDG_RUNTIME_DIR", r.join("run"))
         .env("TMPDIR", r)
         .current_dir(&proj)
-        .output()
-        .expect("toolchainkit stats --json");
-    assert!(out.status.success(), "{out:?}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        .json();
     let mut keys: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
     assert!(keys.iter().any(|k| k == "outside_project"), "{keys:?}");
     let src = read("src/cli/stats.rs");

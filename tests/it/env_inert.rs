@@ -16,7 +16,6 @@ use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use common::*;
 
@@ -107,13 +106,15 @@ fn ccache_config(v: &str) -> String {
 }
 
 /// `toolchainkit env --format F` in `dir`.
-fn env_out(w: &World, dir: &Path, format: &str, extra_env: &[(&str, &OsStr)]) -> Output {
-    let mut c = w.tk();
-    c.args(["env", "--format", format]).current_dir(dir);
+fn env_test(w: &World, dir: &Path, format: &str, extra_env: &[(&str, &OsStr)]) -> Test {
+    let mut t = w
+        .toolchainkit()
+        .args(["env", "--format", format])
+        .current_dir(dir);
     for (k, v) in extra_env {
-        c.env(k, v);
+        t = t.env(k, v);
     }
-    c.output().expect("toolchainkit env")
+    t
 }
 
 /// `NAME=VALUE\0...` (from `env -0`) as a map.
@@ -133,6 +134,7 @@ fn parse_env0(bytes: &[u8]) -> Env {
 
 /// The variables a real reader sets from `file`.
 fn read_back(w: &World, format: &str, file: &Path, scratch: &Path, secret: &str) -> Env {
+    // Raw: a reader's failure shows the file it was given.
     let run = |mut c: std::process::Command| -> Vec<u8> {
         let out = c
             .current_dir(scratch)
@@ -398,18 +400,9 @@ fn check_all_formats(
     let secret = secret(marker);
     for format in FORMATS {
         let what = format!("{label}, --format {format}");
-        let out = env_out(w, proj, format, extra_env);
+        let test = env_test(w, proj, format, extra_env);
         if refused(format) {
-            assert_eq!(
-                out.status.code(),
-                Some(1),
-                "{what} must be refused\n{}",
-                describe(&out)
-            );
-            assert!(
-                out.stdout.is_empty(),
-                "{what}: nothing printed when refused"
-            );
+            let out = test.status(1).stdout("").run();
             let err = String::from_utf8_lossy(&out.stderr);
             assert!(
                 err.contains("toolchainkit: error: cannot") && err.contains('`'),
@@ -417,7 +410,7 @@ fn check_all_formats(
             );
             continue;
         }
-        assert!(out.status.success(), "{what}\n{}", describe(&out));
+        let out = test.run();
         let file = w.root().join(format!("out.{format}"));
         fs::write(&file, &out.stdout).expect("write output");
         let mut want = expected.clone();
@@ -479,8 +472,7 @@ fn hostile_config_values_are_inert_in_every_format() {
         let proj = w.root().join(format!("s{i}"));
         fs::create_dir_all(&proj).expect("proj");
         fs::write(proj.join(".toolchainkit.toml"), sccache_config(v)).expect("config");
-        let json = env_out(&w, &proj, "json", &[]);
-        let json = ok(json);
+        let json = env_test(&w, &proj, "json", &[]).run();
         let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
         assert_eq!(doc["tool"], "sccache");
         let mut expected = Env::new();
@@ -548,9 +540,10 @@ fn nul_in_a_value_is_refused_naming_the_variable() {
     )
     .expect("config");
     for format in FORMATS {
-        let out = env_out(&w, &w.work, format, &[]);
-        assert_eq!(out.status.code(), Some(1), "{format}\n{}", describe(&out));
-        assert!(out.stdout.is_empty(), "{format}");
+        let out = env_test(&w, &w.work, format, &[])
+            .status(1)
+            .stdout("")
+            .run();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains("`SCCACHE_S3_SERVER_SIDE_ENCRYPTION`") && err.contains("NUL byte"),
@@ -613,7 +606,9 @@ fn non_utf8_paths_keep_their_bytes_where_the_format_can_carry_them() {
         "non-UTF-8 cache dir and project path",
     );
     // The refusal says why.
-    let out = env_out(&w, &proj, "json", &[("TOOLCHAINKIT_CACHE_DIR", cache_dir)]);
+    let out = env_test(&w, &proj, "json", &[("TOOLCHAINKIT_CACHE_DIR", cache_dir)])
+        .any_status()
+        .run();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("`SCCACHE_DIR`") && err.contains("not valid UTF-8"),

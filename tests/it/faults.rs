@@ -231,8 +231,12 @@ fn a_disabled_ccache_never_runs_a_compile_twice() {
     for fail in [true, false] {
         let (gcc, count) = counting_gcc(&w, fail);
         w.env = vec![("CCACHE_DISABLE".into(), "1".into())];
-        let out = w.tk().arg(&gcc).args(["-c", "x.c"]).output().expect("run");
-        assert_eq!(out.status.success(), !fail, "{}", describe(&out));
+        let out = w
+            .toolchainkit()
+            .arg(&gcc)
+            .args(["-c", "x.c"])
+            .status(i32::from(fail))
+            .run();
         assert_eq!(runs(&count), 1, "compiled once");
         if fail {
             assert_eq!(
@@ -254,8 +258,11 @@ fn a_disabled_ccache_never_runs_a_compile_twice() {
     w.write("cache/ccache/ccache.conf", "disable = true\n");
     for fail in [true, false] {
         let (gcc, count) = counting_gcc(&w, fail);
-        let out = w.tk().arg(&gcc).args(["-c", "x.c"]).output().expect("run");
-        assert_eq!(out.status.success(), !fail, "{}", describe(&out));
+        w.toolchainkit()
+            .arg(&gcc)
+            .args(["-c", "x.c"])
+            .status(i32::from(fail))
+            .run();
         assert_eq!(runs(&count), 1, "compiled once");
     }
     let s = w.stats();
@@ -311,14 +318,15 @@ fn verbose_and_introspection_output_is_the_bare_compilers() {
             &["-print-prog-name=cc1"],
             &["-dumpmachine"],
         ] {
-            let want = w.bare("cc").args(args).output().expect("bare");
+            let want = w.test_bare("cc").args(args).any_status().run();
             for launcher in [false, true] {
                 let got = if launcher {
-                    w.tk().arg("cc").args(args).output()
+                    w.toolchainkit().arg("cc").args(args)
                 } else {
-                    w.shim(&shims, "cc").args(args).output()
+                    w.test_shim(&shims, "cc").args(args)
                 }
-                .expect("shim");
+                .any_status()
+                .run();
                 assert_eq!(got.status.code(), want.status.code(), "{args:?}");
                 assert_eq!(
                     normalize(&got.stderr),
@@ -356,14 +364,12 @@ fn a_non_utf8_source_name_through_ccache_is_counted_and_logged() {
     w.env
         .push(("CCACHE_STATSLOG".into(), user_log.display().to_string()));
     for _ in 0..2 {
-        silent(
-            w.shim(&shims, "cc")
-                .arg("-c")
-                .arg(name)
-                .args(["-o", "a.o"])
-                .output()
-                .expect("compile"),
-        );
+        w.test_shim(&shims, "cc")
+            .arg("-c")
+            .arg(name)
+            .args(["-o", "a.o"])
+            .silent()
+            .run();
     }
     let s = w.stats();
     assert_eq!(
@@ -433,11 +439,10 @@ fn bad_values_are_refused_with_file_line_and_key() {
     for (text, line, key) in &cases {
         w.config(text);
         let out = w
-            .shim(&shims, "cc")
+            .test_shim(&shims, "cc")
             .args(["-c", "a.c"])
-            .output()
-            .expect("compile");
-        assert_eq!(out.status.code(), Some(78), "{text}\n{}", describe(&out));
+            .status(78)
+            .run();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains(".toolchainkit.toml")
@@ -459,12 +464,11 @@ fn bad_values_are_refused_with_file_line_and_key() {
     );
     // `config check` lists every problem of a file, not the first.
     w.config("[cach]\n[cache]\ntool = 1\nsize_gb = 0\n[stats]\ntrace_max_mb = 0\nfile = \"\"\n");
-    let out = w
-        .tk()
+    let v = w
+        .toolchainkit()
         .args(["config", "check", "--json"])
-        .output()
-        .expect("check");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        .any_status()
+        .json();
     let keys: Vec<&str> = v["problems"]
         .as_array()
         .expect("problems")
@@ -489,6 +493,9 @@ fn bad_values_are_refused_with_file_line_and_key() {
 /// regular file: the compile succeeds promptly and the commands say what is wrong.
 #[test]
 fn a_fifo_where_a_stats_file_belongs_never_hangs_anything() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
     for (what, suffix) in [
         ("stats file", ""),
         ("lock", ".lock"),
@@ -539,17 +546,19 @@ fn a_fifo_where_a_stats_file_belongs_never_hangs_anything() {
 /// 6". Now the real error is reported (in the log), and the compile still succeeds.
 #[test]
 fn an_unexecutable_sccache_reports_its_exec_error() {
+    if skip_unless(&[Need::compilers()]) {
+        return;
+    }
     let (mut w, shims) = world("sccache");
     w.write("a.c", LIB_C);
     // A real program whose ELF interpreter does not exist: exec fails with ENOENT.
     let broken = w.root().join("broken/sccache");
     fs::create_dir_all(broken.parent().expect("dir")).expect("mkdir");
     w.write("main.c", "int main(void) { return 0; }\n");
-    ok(w.bare("gcc")
+    w.test_bare("gcc")
         .args(["main.c", "-Wl,--dynamic-linker=/nonexistent/ld.so", "-o"])
         .arg(&broken)
-        .output()
-        .expect("gcc"));
+        .run();
     let log = w.root().join("tk.log");
     w.env = vec![
         (
@@ -559,12 +568,10 @@ fn an_unexecutable_sccache_reports_its_exec_error() {
         ("TOOLCHAINKIT_LOG".into(), "debug".into()),
         ("TOOLCHAINKIT_LOG_FILE".into(), log.display().to_string()),
     ];
-    silent(
-        w.shim(&shims, "cc")
-            .args(["-c", "a.c", "-o", "a.o"])
-            .output()
-            .expect("compile"),
-    );
+    w.test_shim(&shims, "cc")
+        .args(["-c", "a.c", "-o", "a.o"])
+        .silent()
+        .run();
     let text = String::from_utf8_lossy(&read(&log)).into_owned();
     assert!(text.contains("No such file or directory"), "{text}");
     assert!(!text.contains("signal"), "{text}");
@@ -662,7 +669,7 @@ impl Drop for Mount {
 /// nothing is counted.
 #[test]
 fn a_full_stats_file_system_leaves_nothing_behind_and_doctor_says_so() {
-    if skip_unless_root() {
+    if skip_unless(&[Need::root(), Need::compilers()]) {
         return;
     }
     let (w, shims) = world("none");
@@ -706,7 +713,7 @@ fn a_full_stats_file_system_leaves_nothing_behind_and_doctor_says_so() {
 /// server start sweeps the stale ones (and their logs and records), never a live one.
 #[test]
 fn stale_sockets_are_swept_when_a_server_starts() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
     let (w, shims) = world("sccache");
@@ -761,13 +768,11 @@ impl BindMount {
     /// `dir` bind-mounted on itself, read-only (root only).
     fn read_only(dir: &Path) -> BindMount {
         let run = |args: &[&str]| {
-            let out = std::process::Command::new("mount")
+            Test::new(std::process::Command::new("mount"), dir)
                 .args(args)
                 .arg(dir)
                 .arg(dir)
-                .output()
-                .expect("mount");
-            assert!(out.status.success(), "mount {args:?}: {}", describe(&out));
+                .run();
         };
         run(&["--bind"]);
         let m = BindMount(dir.to_path_buf());

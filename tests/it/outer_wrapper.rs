@@ -28,8 +28,7 @@ impl Drop for OuterSccache {
 }
 
 fn doctor(w: &World) -> String {
-    let out = w.tk().arg("doctor").output().expect("doctor");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    w.toolchainkit().arg("doctor").any_status().stdout_text()
 }
 
 fn lines_of<'a>(report: &'a str, check: &str) -> Vec<&'a str> {
@@ -41,27 +40,22 @@ fn lines_of<'a>(report: &'a str, check: &str) -> Vec<&'a str> {
 
 #[test]
 fn an_outer_ccache_runs_the_real_compiler_once_and_is_counted() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if skip_unless(&[Need::tools(), Need::compilers()]) {
         return;
     }
     let (w, _shims) = World::with_shims();
     // The project asks for sccache: had the shim cached too, a server would start.
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
-    ok(w.bare("gcc")
-        .args(["-c", "a.c", "-o", "ref.o"])
-        .output()
-        .expect("reference"));
+    w.test_bare("gcc").args(["-c", "a.c", "-o", "ref.o"]).run();
     let outer_dir = w.root().join("outer-ccache");
     // `ccache gcc`: ccache finds `gcc` in PATH, which is the shim.
     for _ in 0..2 {
-        silent(
-            w.cmd(ccache())
-                .env("CCACHE_DIR", &outer_dir)
-                .args(["gcc", "-c", "a.c", "-o", "a.o"])
-                .output()
-                .expect("ccache gcc"),
-        );
+        w.test(ccache())
+            .env("CCACHE_DIR", &outer_dir)
+            .args(["gcc", "-c", "a.c", "-o", "a.o"])
+            .silent()
+            .run();
         assert_eq!(read(&w.work.join("a.o")), read(&w.work.join("ref.o")));
     }
     let c = w.ccache_counters(&outer_dir);
@@ -81,8 +75,7 @@ fn an_outer_ccache_runs_the_real_compiler_once_and_is_counted() {
         s["uncacheable_reasons"]["called_for_preprocessing"].is_null(),
         "{s}"
     );
-    let table = String::from_utf8_lossy(&ok(w.tk().arg("stats").output().expect("stats")).stdout)
-        .into_owned();
+    let table = w.toolchainkit().arg("stats").stdout_text();
     assert!(
         table.contains("through an outer ccache") && table.contains("CC=cc"),
         "{table}"
@@ -111,11 +104,14 @@ fn meson_project(w: &World) {
 
 #[test]
 fn meson_with_sccache_in_path_is_detected_and_cc_equals_cc_fixes_it() {
-    if common::skip_unless(&[common::Need::tools()]) {
+    if skip_unless(&[
+        Need::tools(),
+        Need::compilers(),
+        Need::program("meson", "meson"),
+        Need::program("ninja", "ninja-build"),
+    ]) {
         return;
     }
-    require("meson", "meson");
-    require("ninja", "ninja-build");
     let (mut w, _shims) = World::with_shims();
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     meson_project(&w);
@@ -131,10 +127,7 @@ fn meson_with_sccache_in_path_is_detected_and_cc_equals_cc_fixes_it() {
         "SCCACHE_DIR".into(),
         w.root().join("outer-sccache").display().to_string(),
     ));
-    ok(w.cmd("meson")
-        .args(["setup", "b"])
-        .output()
-        .expect("meson setup"));
+    w.test("meson").args(["setup", "b"]).run();
     let ninja = std::fs::read_to_string(w.work.join("b/build.ninja")).expect("build.ninja");
     assert!(
         ninja.contains(" command = sccache cc "),
@@ -142,8 +135,8 @@ fn meson_with_sccache_in_path_is_detected_and_cc_equals_cc_fixes_it() {
     );
     // Meson's own probes at setup (`cc -E -dM -`, `cc --version`) call the compiler
     // without sccache; the build is what goes through it.
-    ok(w.tk().args(["stats", "--zero"]).output().expect("zero"));
-    ok(w.cmd("ninja").args(["-C", "b"]).output().expect("ninja"));
+    w.toolchainkit().args(["stats", "--zero"]).run();
+    w.test("ninja").args(["-C", "b"]).run();
     let s = w.stats();
     let through = s["uncacheable_reasons"]["outer_sccache"]
         .as_u64()
@@ -186,18 +179,11 @@ fn meson_with_sccache_in_path_is_detected_and_cc_equals_cc_fixes_it() {
 
     // The recipe: CC=cc, and the shim is the only cache layer.
     std::fs::remove_dir_all(w.work.join("b")).expect("rm b");
-    ok(w.tk().args(["stats", "--zero"]).output().expect("zero"));
-    ok(w.cmd("meson")
-        .args(["setup", "b"])
-        .env("CC", "cc")
-        .output()
-        .expect("meson setup"));
-    ok(w.cmd("ninja").args(["-C", "b"]).output().expect("ninja"));
-    ok(w.cmd("ninja")
-        .args(["-C", "b", "clean"])
-        .output()
-        .expect("clean"));
-    ok(w.cmd("ninja").args(["-C", "b"]).output().expect("ninja"));
+    w.toolchainkit().args(["stats", "--zero"]).run();
+    w.test("meson").args(["setup", "b"]).env("CC", "cc").run();
+    w.test("ninja").args(["-C", "b"]).run();
+    w.test("ninja").args(["-C", "b", "clean"]).run();
+    w.test("ninja").args(["-C", "b"]).run();
     let s = w.stats();
     assert_eq!(
         (s["misses"].as_u64(), s["hits"].as_u64()),

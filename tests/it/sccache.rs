@@ -36,6 +36,14 @@ fn tk_gcc(w: &World, client: &str, args: &[&str]) -> Command {
     c
 }
 
+/// `toolchainkit gcc ARGS` with the given sccache client, as a checked command.
+fn compile(w: &World, client: &str, args: &[&str]) -> Test {
+    w.toolchainkit()
+        .arg("gcc")
+        .args(args)
+        .env("TOOLCHAINKIT_SCCACHE_CLIENT", client)
+}
+
 /// The sccache client itself on the shim's server: `sccache /usr/bin/gcc ARGS`.
 fn bare_sccache(w: &World, args: &[&str]) -> Command {
     let socks = w.sccache_sockets();
@@ -48,6 +56,7 @@ fn bare_sccache(w: &World, args: &[&str]) -> Command {
     c
 }
 
+// Raw: the same commands also run on a pty (`on_pty`) or after a `pre_exec` fchdir.
 fn output(mut c: Command) -> Output {
     c.stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -295,9 +304,7 @@ fn colour_on_a_pty_and_off_it() {
     w.env.push(("TERM".into(), "xterm-256color".into()));
     w.write("warn.c", WARN_C);
     // Start the server so the bare sccache client has one.
-    ok(tk_gcc(&w, "native", &["-c", "warn.c", "-o", "first.o"])
-        .output()
-        .expect("first"));
+    compile(&w, "native", &["-c", "warn.c", "-o", "first.o"]).run();
     for flag in [
         None,
         Some("-fdiagnostics-color=always"),
@@ -377,36 +384,29 @@ fn server_killed_between_compiles_and_a_stale_socket() {
     let (w, _shims) = sccache_world();
     w.write("hello.c", HELLO_C);
     let want = {
-        ok(w.bare("gcc")
+        w.test_bare("gcc")
             .args(["-c", "hello.c", "-o", "ref.o"])
-            .output()
-            .expect("bare"));
+            .run();
         read(&w.work.join("ref.o"))
     };
     for client in ["native", "process"] {
-        silent(
-            tk_gcc(&w, client, &["-c", "hello.c", "-o", "a.o"])
-                .output()
-                .expect("run"),
-        );
+        compile(&w, client, &["-c", "hello.c", "-o", "a.o"])
+            .silent()
+            .run();
         let socks = w.sccache_sockets();
         kill_server(&socks[0]);
-        silent(
-            tk_gcc(&w, client, &["-c", "hello.c", "-o", "b.o"])
-                .output()
-                .expect("run"),
-        );
+        compile(&w, client, &["-c", "hello.c", "-o", "b.o"])
+            .silent()
+            .run();
         assert_eq!(read(&w.work.join("b.o")), want, "{client}");
         // A stale socket: the file is there, nothing listens.
-        ok(w.tk().args(["server", "stop"]).output().expect("stop"));
+        w.toolchainkit().args(["server", "stop"]).run();
         let _ = fs::remove_file(&socks[0]);
         drop(std::os::unix::net::UnixListener::bind(&socks[0]).expect("bind"));
         assert!(socks[0].exists());
-        silent(
-            tk_gcc(&w, client, &["-c", "hello.c", "-o", "c.o"])
-                .output()
-                .expect("run"),
-        );
+        compile(&w, client, &["-c", "hello.c", "-o", "c.o"])
+            .silent()
+            .run();
         assert_eq!(read(&w.work.join("c.o")), want, "{client}");
     }
     let s = w.stats();
@@ -430,10 +430,9 @@ fn server_killed_during_a_compile() {
     }
     let (w, _shims) = sccache_world();
     w.write("hello.c", HELLO_C);
-    ok(w.bare("gcc")
+    w.test_bare("gcc")
         .args(["-c", "hello.c", "-o", "ref.o"])
-        .output()
-        .expect("bare"));
+        .run();
     let want = read(&w.work.join("ref.o"));
     // A gcc that announces the compile step (not sccache's -E probes) and sleeps first.
     let cc = w.root().join("slow/gcc");
@@ -524,11 +523,9 @@ fn versions_off_the_allowlist_use_the_sccache_client() {
         let stop = StopServers(&w);
         w.write("hello.c", HELLO_C);
         for o in ["a.o", "b.o", "c.o"] {
-            silent(
-                tk_gcc(&w, "native", &["-c", "hello.c", "-o", o])
-                    .output()
-                    .expect("run"),
-            );
+            compile(&w, "native", &["-c", "hello.c", "-o", o])
+                .silent()
+                .run();
         }
         let calls = fs::read_to_string(&calls).unwrap_or_default();
         let compiles = calls.lines().filter(|l| *l == "/usr/bin/gcc").count();
@@ -546,9 +543,7 @@ fn versions_off_the_allowlist_use_the_sccache_client() {
             "native {native}: {s}"
         );
         let text = String::from_utf8_lossy(&read(&log)).into_owned();
-        let doctor =
-            String::from_utf8_lossy(&w.tk().args(["doctor"]).output().expect("doctor").stdout)
-                .into_owned();
+        let doctor = w.toolchainkit().args(["doctor"]).any_status().stdout_text();
         if native {
             assert_eq!(compiles, 0, "no sccache client process: {calls}");
             assert!(
@@ -576,6 +571,7 @@ struct StopServers<'a>(&'a World);
 
 impl Drop for StopServers<'_> {
     fn drop(&mut self) {
+        // Raw: a panic in a drop that runs while unwinding would abort the run.
         let _ = self.0.tk().args(["server", "stop"]).output();
     }
 }
@@ -603,31 +599,29 @@ fn sccache_fatal_errors_fall_back_to_the_compiler() {
         w.write("hello.c", HELLO_C);
         w.write("blocker", "a file where a directory should be");
         w.config("[cache]\ntool = \"sccache\"\ndir = \"blocker/sub\"\n");
-        ok(w.bare("gcc")
+        w.test_bare("gcc")
             .args(["-c", "hello.c", "-o", "ref.o"])
-            .output()
-            .expect("bare"));
+            .run();
         let want = read(&w.work.join("ref.o"));
-        silent(
-            w.tk()
-                .args(["gcc", "-c", "hello.c", "-o", "a.o"])
-                .output()
-                .expect("run"),
-        );
+        w.toolchainkit()
+            .args(["gcc", "-c", "hello.c", "-o", "a.o"])
+            .silent()
+            .run();
         assert_eq!(read(&w.work.join("a.o")), want, "{client}");
         // 2. No cache configured and the default location read-only (a private mount
         // namespace holds the read-only bind mount; the server started inside keeps it).
         w.config("[cache]\ntool = \"sccache\"\n");
         let cache_home = w.root().join("cache-home");
         fs::create_dir_all(&cache_home).expect("cache home");
-        let mut c = w.cmd("unshare");
-        c.args(["--mount", "--propagation", "private", "sh", "-c"])
+        w.test("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
             .arg(format!(
                 "mount --bind -o ro {d} {d} && exec {tk} gcc -c hello.c -o b.o",
                 d = cache_home.display(),
                 tk = bin().display()
-            ));
-        silent(c.output().expect("unshare"));
+            ))
+            .silent()
+            .run();
         assert_eq!(read(&w.work.join("b.o")), want, "{client}");
         let s = w.stats();
         assert_eq!(
@@ -635,7 +629,7 @@ fn sccache_fatal_errors_fall_back_to_the_compiler() {
             Some(2),
             "{client}: {s}"
         );
-        let _ = w.tk().args(["server", "stop"]).output();
+        w.toolchainkit().args(["server", "stop"]).any_status().run();
         drop(w);
 
         // 3. A directory 4,000 levels deep (its path is longer than PATH_MAX).
@@ -769,11 +763,12 @@ fn credentials_stay_out_of_requests_and_the_log() {
         ),
     );
     for client in ["native", "process", "native"] {
-        let mut c = w.tk();
-        c.arg(&cc)
+        w.toolchainkit()
+            .arg(&cc)
             .args(["-c", "hello.c", "-o", "hello.o"])
-            .env("TOOLCHAINKIT_SCCACHE_CLIENT", client);
-        silent(c.output().expect("run"));
+            .env("TOOLCHAINKIT_SCCACHE_CLIENT", client)
+            .silent()
+            .run();
     }
     let s = w.stats();
     assert_eq!(
@@ -834,26 +829,23 @@ fn the_sccache_client_switch() {
         return;
     }
     let (w, _shims) = sccache_world();
-    let show = |c: &mut Command| {
-        String::from_utf8_lossy(&ok(c.output().expect("config")).stdout).into_owned()
-    };
-    let text = show(w.tk().arg("config"));
+    let text = w.toolchainkit().arg("config").stdout_text();
     assert!(
         text.lines()
             .any(|l| l.starts_with("cache.sccache_client = \"native\"") && l.ends_with("# default")),
         "{text}"
     );
     w.config("[cache]\ntool = \"sccache\"\nsccache_client = \"process\"\n");
-    let text = show(w.tk().arg("config"));
+    let text = w.toolchainkit().arg("config").stdout_text();
     assert!(
         text.contains("cache.sccache_client = \"process\""),
         "{text}"
     );
-    let text = show(
-        w.tk()
-            .arg("config")
-            .env("TOOLCHAINKIT_SCCACHE_CLIENT", "native"),
-    );
+    let text = w
+        .toolchainkit()
+        .arg("config")
+        .env("TOOLCHAINKIT_SCCACHE_CLIENT", "native")
+        .stdout_text();
     assert!(
         text.lines()
             .any(|l| l.starts_with("cache.sccache_client = \"native\"")
@@ -862,8 +854,7 @@ fn the_sccache_client_switch() {
     );
     w.config("[cache]\ntool = \"sccache\"\nsccache_client = \"nativ\"\n");
     w.write("a.c", HELLO_C);
-    let out = w.tk().args(["gcc", "-c", "a.c"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(78), "{}", describe(&out));
+    let out = w.toolchainkit().args(["gcc", "-c", "a.c"]).status(78).run();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(".toolchainkit.toml:3:")
@@ -892,10 +883,9 @@ fn a_fatal_error_on_a_terminal_falls_back_too() {
     w.write("hello.c", HELLO_C);
     w.write("blocker", "a file where a directory should be");
     w.config("[cache]\ntool = \"sccache\"\ndir = \"blocker/sub\"\n");
-    ok(w.bare("gcc")
+    w.test_bare("gcc")
         .args(["-c", "hello.c", "-o", "ref.o"])
-        .output()
-        .expect("bare"));
+        .run();
     for client in ["process", "native"] {
         let (status, shown) = on_pty(tk_gcc(&w, client, &["-c", "hello.c", "-o", "a.o"]));
         assert_eq!(
@@ -965,30 +955,24 @@ fn a_stopped_server_does_not_hang_the_build() {
     }
     let (w, _shims) = sccache_world();
     w.write("hello.c", HELLO_C);
-    ok(w.bare("gcc")
+    w.test_bare("gcc")
         .args(["-c", "hello.c", "-o", "ref.o"])
-        .output()
-        .expect("bare"));
+        .run();
     let want = read(&w.work.join("ref.o"));
     // A server that runs and has served a compile.
-    silent(
-        tk_gcc(&w, "native", &["-c", "hello.c", "-o", "warm.o"])
-            .output()
-            .expect("warm"),
-    );
+    compile(&w, "native", &["-c", "hello.c", "-o", "warm.o"])
+        .silent()
+        .run();
     let socks = w.sccache_sockets();
     assert_eq!(socks.len(), 1, "{socks:?}");
     let _resume = stop_server_process(&socks[0]);
     for client in ["native", "process"] {
         let out_name = format!("{client}.o");
         let t = Instant::now();
-        Test::new(
-            tk_gcc(&w, client, &["-c", "hello.c", "-o", &out_name]),
-            &w.work,
-        )
-        .timeout(Duration::from_secs(30))
-        .silent()
-        .run();
+        compile(&w, client, &["-c", "hello.c", "-o", &out_name])
+            .timeout(Duration::from_secs(30))
+            .silent()
+            .run();
         assert!(
             t.elapsed() < Duration::from_secs(8),
             "{client}: {:?}",
@@ -1005,13 +989,10 @@ fn a_stopped_server_does_not_hang_the_build() {
 
     // SIGTERM while the shim waits for the stopped server.
     for client in ["native", "process"] {
-        let running = Test::new(
-            tk_gcc(&w, client, &["-c", "hello.c", "-o", "term.o"]),
-            &w.work,
-        )
-        .timeout(Duration::from_secs(30))
-        .signal(libc::SIGTERM)
-        .spawn();
+        let running = compile(&w, client, &["-c", "hello.c", "-o", "term.o"])
+            .timeout(Duration::from_secs(30))
+            .signal(libc::SIGTERM)
+            .spawn();
         let shim = running.id();
         if client == "process" {
             wait_until("the sccache client runs", Duration::from_secs(10), || {
@@ -1044,10 +1025,9 @@ fn a_silent_listener_does_not_hang_the_native_client() {
     }
     let (w, _shims) = sccache_world();
     w.write("hello.c", HELLO_C);
-    ok(w.bare("gcc")
+    w.test_bare("gcc")
         .args(["-c", "hello.c", "-o", "ref.o"])
-        .output()
-        .expect("bare"));
+        .run();
     let want = read(&w.work.join("ref.o"));
     let text = w
         .toolchainkit()
@@ -1105,13 +1085,10 @@ fn a_silent_listener_does_not_hang_the_native_client() {
     });
     let t = Instant::now();
     let result = std::panic::catch_unwind(|| {
-        Test::new(
-            tk_gcc(&w, "native", &["-c", "hello.c", "-o", "f.o"]),
-            &w.work,
-        )
-        .timeout(Duration::from_secs(40))
-        .silent()
-        .run();
+        compile(&w, "native", &["-c", "hello.c", "-o", "f.o"])
+            .timeout(Duration::from_secs(40))
+            .silent()
+            .run();
     });
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = holder.join();
@@ -1156,11 +1133,9 @@ fn a_local_only_server_holds_no_credential() {
         w.set_env(k, v);
     }
     w.write("hello.c", HELLO_C);
-    silent(
-        tk_gcc(&w, "native", &["-c", "hello.c", "-o", "hello.o"])
-            .output()
-            .expect("compile"),
-    );
+    compile(&w, "native", &["-c", "hello.c", "-o", "hello.o"])
+        .silent()
+        .run();
     let s = w.stats();
     assert!(s["sccache_server_local_only"].is_string(), "{s}");
     let servers = w.daemons();
@@ -1186,11 +1161,9 @@ fn doctor_names_a_socket_path_too_long_for_a_unix_socket() {
     fs::create_dir_all(&long).expect("mkdir");
     w.set_env("TOOLCHAINKIT_RUNTIME_DIR", &long);
     w.write("hello.c", HELLO_C);
-    silent(
-        tk_gcc(&w, "native", &["-c", "hello.c", "-o", "hello.o"])
-            .output()
-            .expect("compile"),
-    );
+    compile(&w, "native", &["-c", "hello.c", "-o", "hello.o"])
+        .silent()
+        .run();
     let s = w.stats();
     assert_eq!(
         s["fallback_reasons"]["sccache_server_unavailable"].as_u64(),

@@ -213,13 +213,12 @@ fn home_unset_and_a_planted_fallback_directory_is_refused() {
         ("TMPDIR", tmp.display().to_string()),
         ("GITHUB_TOKEN", TOKEN.to_string()),
     ];
-    let out = victim
-        .cmd(b.shims.join("cc"), &env)
+    victim
+        .test(b.shims.join("cc"), &env)
         .args(["-c", "f.c", "-o", "f.o"])
         .current_dir(&proj)
-        .output()
-        .expect("compile");
-    silent(out);
+        .silent()
+        .run();
     assert_eq!(
         read(&proj.join("f.o")),
         want,
@@ -231,14 +230,12 @@ fn home_unset_and_a_planted_fallback_directory_is_refused() {
         "keep me\n"
     );
 
-    let doc = victim
-        .cmd(&b.bin, &env)
+    let text = victim
+        .test(&b.bin, &env)
         .arg("doctor")
         .current_dir(&proj)
-        .output()
-        .expect("doctor");
-    let text = String::from_utf8_lossy(&doc.stdout);
-    assert_eq!(doc.status.code(), Some(1), "{}", describe(&doc));
+        .status(1)
+        .stdout_text();
     let refused = lines_with(&text, "problem", &format!("owned by uid {}", attacker.uid));
     assert!(
         refused.iter().any(|l| l.contains("dirs.fallback")),
@@ -306,13 +303,12 @@ fn another_users_project_file_in_a_shared_parent_is_ignored() {
         ("HOME", vhome.display().to_string()),
         ("GITHUB_TOKEN", TOKEN.to_string()),
     ];
-    let out = victim
-        .cmd(b.shims.join("cc"), &env)
+    victim
+        .test(b.shims.join("cc"), &env)
         .args(["-c", "f.c", "-o", "f.o"])
         .current_dir(&proj)
-        .output()
-        .expect("compile");
-    silent(out);
+        .silent()
+        .run();
     assert_eq!(read(&proj.join("f.o")), want);
     assert!(
         !ran.exists(),
@@ -329,13 +325,12 @@ fn another_users_project_file_in_a_shared_parent_is_ignored() {
     );
     assert!(!String::from_utf8_lossy(&got).contains(TOKEN));
 
-    let doc = victim
-        .cmd(&b.bin, &env)
+    let text = victim
+        .test(&b.bin, &env)
         .arg("doctor")
         .current_dir(&proj)
-        .output()
-        .expect("doctor");
-    let text = String::from_utf8_lossy(&doc.stdout);
+        .any_status()
+        .stdout_text();
     let ignored = lines_with(&text, "problem", "config.ignored");
     assert!(
         ignored.len() == 1
@@ -343,28 +338,24 @@ fn another_users_project_file_in_a_shared_parent_is_ignored() {
             && ignored[0].contains("TOOLCHAINKIT_TRUSTED_DIRS"),
         "{text}"
     );
-    let cfg = victim
-        .cmd(&b.bin, &env)
+    victim
+        .test(&b.bin, &env)
         .arg("config")
         .current_dir(&proj)
-        .output()
-        .expect("config");
-    assert!(
-        String::from_utf8_lossy(&cfg.stdout).contains("ignored:"),
-        "{}",
-        describe(&cfg)
-    );
+        .any_status()
+        .stdout_contains("ignored:")
+        .run();
 
     // The control: trusting the directory on purpose obeys the file, so the trap above
     // is real (its prefix command runs).
     let mut trusted = env.to_vec();
     trusted.push(("TOOLCHAINKIT_TRUSTED_DIRS", shared.display().to_string()));
-    let _ = victim
-        .cmd(b.shims.join("cc"), &trusted)
+    victim
+        .test(b.shims.join("cc"), &trusted)
         .args(["-c", "f.c", "-o", "g.o"])
         .current_dir(&proj)
-        .output()
-        .expect("compile");
+        .any_status()
+        .run();
     assert!(ran.exists(), "with the opt-in the file is obeyed");
 }
 
@@ -387,13 +378,11 @@ fn group_writable_project_file_is_used_only_with_a_private_group() {
         ("HOME", proj.join("home").display().to_string()),
     ];
     let show = |u: &User| {
-        let out = u
-            .cmd(&b.bin, &env)
+        u.test(&b.bin, &env)
             .arg("config")
             .current_dir(&proj)
-            .output()
-            .expect("config");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+            .any_status()
+            .stdout_text()
     };
     let text = show(&victim);
     assert!(
@@ -474,18 +463,17 @@ fn another_users_runtime_directory_is_refused() {
         ("GITHUB_TOKEN", TOKEN.to_string()),
     ];
     // The socket name the victim would use (`server status` prints it).
-    let status = victim
-        .cmd(&b.bin, &env)
+    let text = victim
+        .test(&b.bin, &env)
         .args(["server", "status"])
         .current_dir(&proj)
-        .output()
-        .expect("server status");
-    let text = String::from_utf8_lossy(&status.stdout);
+        .any_status()
+        .stdout_text();
     let sock = PathBuf::from(
         text.split("would use ")
             .nth(1)
             .and_then(|s| s.split(')').next())
-            .unwrap_or_else(|| panic!("no socket in {}", describe(&status))),
+            .unwrap_or_else(|| panic!("no socket in {text}")),
     );
     let dir = sock.parent().expect("runtime dir").to_path_buf();
     assert!(dir.starts_with(&tmp), "{}", dir.display());
@@ -496,13 +484,12 @@ fn another_users_runtime_directory_is_refused() {
     attacker.own(&dir);
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).expect("chmod");
 
-    let out = victim
-        .cmd(b.shims.join("cc"), &env)
+    victim
+        .test(b.shims.join("cc"), &env)
         .args(["-c", "f.c", "-o", "f.o"])
         .current_dir(&proj)
-        .output()
-        .expect("compile");
-    silent(out);
+        .silent()
+        .run();
     assert_eq!(read(&proj.join("f.o")), want);
     assert!(
         listener.accept().is_err(),
@@ -512,25 +499,23 @@ fn another_users_runtime_directory_is_refused() {
         fs::read_to_string(vhome.join("precious.txt")).expect("precious"),
         "keep me\n"
     );
-    let stats = victim
-        .cmd(&b.bin, &env)
+    let s = victim
+        .test(&b.bin, &env)
         .args(["stats", "--json"])
         .current_dir(&proj)
-        .output()
-        .expect("stats");
-    let s: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+        .any_status()
+        .json();
     assert_eq!(
         s["fallback_reasons"]["sccache_server_unavailable"].as_u64(),
         Some(1),
         "{s}"
     );
-    let doc = victim
-        .cmd(&b.bin, &env)
+    let text = victim
+        .test(&b.bin, &env)
         .arg("doctor")
         .current_dir(&proj)
-        .output()
-        .expect("doctor");
-    let text = String::from_utf8_lossy(&doc.stdout);
+        .any_status()
+        .stdout_text();
     assert!(
         !lines_with(&text, "problem", "dirs.runtime").is_empty(),
         "{text}"
@@ -568,14 +553,12 @@ fn server_environment_has_no_tokens_and_every_file_is_private() {
         ("GITHUB_TOKEN", TOKEN.to_string()),
         ("TOOLCHAINKIT_LOG", "debug".to_string()),
     ];
-    silent(
-        victim
-            .cmd(b.shims.join("cc"), &env)
-            .args(["-c", "f.c", "-o", "f.o"])
-            .current_dir(&proj)
-            .output()
-            .expect("compile"),
-    );
+    victim
+        .test(b.shims.join("cc"), &env)
+        .args(["-c", "f.c", "-o", "f.o"])
+        .current_dir(&proj)
+        .silent()
+        .run();
     // Find the server by its socket variable and read its environment.
     let mut found = 0;
     for entry in fs::read_dir("/proc").expect("proc").filter_map(Result::ok) {
@@ -597,13 +580,11 @@ fn server_environment_has_no_tokens_and_every_file_is_private() {
         .collect();
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(mode(&records[0]) & 0o777, 0o600, "{}", records[0].display());
-    let stop = victim
-        .cmd(&b.bin, &env)
+    victim
+        .test(&b.bin, &env)
         .args(["server", "stop"])
         .current_dir(&proj)
-        .output()
-        .expect("stop");
-    ok(stop);
+        .run();
     for top in [
         vhome.join(".local/state/toolchainkit"),
         run.join("toolchainkit"),
@@ -667,22 +648,13 @@ fn outputs_named_on_the_command_line_refuse_a_planted_symlink() {
         ("PATH", format!("{}:/usr/bin:/bin", b.shims.display())),
         ("HOME", vhome.display().to_string()),
     ];
-    let tk = |args: &[&std::ffi::OsStr]| {
-        victim
-            .cmd(&b.bin, &env)
-            .args(args)
-            .current_dir(&proj)
-            .output()
-            .expect("run")
-    };
-    silent(
-        victim
-            .cmd(b.shims.join("cc"), &env)
-            .args(["-c", "f.c", "-o", "f.o"])
-            .current_dir(&proj)
-            .output()
-            .expect("compile"),
-    );
+    let tk = |args: &[&std::ffi::OsStr]| victim.test(&b.bin, &env).args(args).current_dir(&proj);
+    victim
+        .test(b.shims.join("cc"), &env)
+        .args(["-c", "f.c", "-o", "f.o"])
+        .current_dir(&proj)
+        .silent()
+        .run();
 
     for (flag, name) in [
         ("--html", "t.html"),
@@ -692,19 +664,10 @@ fn outputs_named_on_the_command_line_refuse_a_planted_symlink() {
     ] {
         let link = plant(name);
         let cmd = if flag == "--write" { "cmake" } else { "trace" };
-        let out = tk(&[cmd.as_ref(), flag.as_ref(), link.as_os_str()]);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{cmd} {flag}: {}",
-            describe(&out)
-        );
-        assert!(
-            String::from_utf8_lossy(&out.stderr)
-                .contains(&format!("a symlink owned by uid {}", attacker.uid)),
-            "{cmd} {flag}: {}",
-            describe(&out)
-        );
+        tk(&[cmd.as_ref(), flag.as_ref(), link.as_os_str()])
+            .status(1)
+            .stderr_contains(format!("a symlink owned by uid {}", attacker.uid))
+            .run();
         assert_eq!(
             fs::read_to_string(&precious).expect("precious"),
             "keep me\n",
@@ -721,8 +684,9 @@ fn outputs_named_on_the_command_line_refuse_a_planted_symlink() {
         // Somebody else's regular file there is not replaced either.
         let theirs = shared.join(format!("theirs-{name}"));
         write_as(&attacker, &theirs, "theirs\n", 0o666);
-        let out = tk(&[cmd.as_ref(), flag.as_ref(), theirs.as_os_str()]);
-        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        tk(&[cmd.as_ref(), flag.as_ref(), theirs.as_os_str()])
+            .status(1)
+            .run();
         assert_eq!(fs::read_to_string(&theirs).expect("theirs"), "theirs\n");
 
         // The victim's own link is followed, and a plain path is written anew.
@@ -730,10 +694,10 @@ fn outputs_named_on_the_command_line_refuse_a_planted_symlink() {
         let target = vhome.join(format!("out-{name}"));
         symlink(&target, &own).expect("own link");
         std::os::unix::fs::lchown(&own, Some(victim.uid), Some(victim.gid)).expect("lchown");
-        ok(tk(&[cmd.as_ref(), flag.as_ref(), own.as_os_str()]));
+        tk(&[cmd.as_ref(), flag.as_ref(), own.as_os_str()]).run();
         assert!(fs::metadata(&target).expect("written via own link").len() > 0);
         let plain = shared.join(format!("plain-{name}"));
-        ok(tk(&[cmd.as_ref(), flag.as_ref(), plain.as_os_str()]));
+        tk(&[cmd.as_ref(), flag.as_ref(), plain.as_os_str()]).run();
         let m = fs::metadata(&plain).expect("plain");
         assert_eq!(m.uid(), victim.uid);
         assert_eq!(

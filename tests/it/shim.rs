@@ -4,7 +4,6 @@ use crate::common;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -12,10 +11,7 @@ use common::*;
 
 /// Reference object built by the bare compiler.
 fn reference(w: &World, compiler: &str, src: &str, out: &str) -> Vec<u8> {
-    ok(w.bare(compiler)
-        .args(["-c", src, "-o", out])
-        .output()
-        .expect("bare compile"));
+    w.test_bare(compiler).args(["-c", src, "-o", out]).run();
     read(&w.work.join(out))
 }
 
@@ -26,14 +22,10 @@ enum How {
 }
 
 /// A compile command through the shim in the given mode.
-fn through(w: &World, how: How, shims: &Path, compiler: &str) -> Command {
+fn through(w: &World, how: How, shims: &Path, compiler: &str) -> Test {
     match how {
-        How::Masquerade => w.shim(shims, compiler),
-        How::Launcher => {
-            let mut c = w.tk();
-            c.arg(format!("/usr/bin/{compiler}"));
-            c
-        }
+        How::Masquerade => w.test_shim(shims, compiler),
+        How::Launcher => w.toolchainkit().arg(format!("/usr/bin/{compiler}")),
     }
 }
 
@@ -48,12 +40,10 @@ fn ccache_miss_then_hit_identical_objects_both_modes() {
         w.write("hello.c", HELLO_C);
         let want = reference(&w, "gcc", "hello.c", "ref.o");
         for _ in 0..2 {
-            silent(
-                through(&w, how, &shims, "gcc")
-                    .args(["-c", "hello.c", "-o", "hello.o"])
-                    .output()
-                    .expect("run"),
-            );
+            through(&w, how, &shims, "gcc")
+                .args(["-c", "hello.c", "-o", "hello.o"])
+                .silent()
+                .run();
             assert_eq!(
                 read(&w.work.join("hello.o")),
                 want,
@@ -99,18 +89,14 @@ fn c_and_cxx_twice_match_bare(w: &World, how: How, shims: &Path, cc: &str, cxx: 
     let want = reference(w, cc, "hello.c", "ref.o");
     let want_cpp = reference(w, cxx, "util.cpp", "ref-util.o");
     for _ in 0..2 {
-        silent(
-            through(w, how, shims, cc)
-                .args(["-c", "hello.c", "-o", "hello.o"])
-                .output()
-                .expect("run"),
-        );
-        silent(
-            through(w, how, shims, cxx)
-                .args(["-c", "util.cpp", "-o", "util.o"])
-                .output()
-                .expect("run"),
-        );
+        through(w, how, shims, cc)
+            .args(["-c", "hello.c", "-o", "hello.o"])
+            .silent()
+            .run();
+        through(w, how, shims, cxx)
+            .args(["-c", "util.cpp", "-o", "util.o"])
+            .silent()
+            .run();
         assert_eq!(read(&w.work.join("hello.o")), want, "{ctx}");
         assert_eq!(read(&w.work.join("util.o")), want_cpp, "{ctx}");
         assert_eq!(
@@ -156,20 +142,15 @@ fn sccache_miss_then_hit_identical_objects_and_modes_both_modes() {
         assert_eq!(s["hits_by_kind"]["sccache"].as_u64(), Some(2), "{s}");
         // Compile and link in one step (as configure's checks do): sccache runs it
         // without caching, and the executable keeps the linker's mode.
-        silent(
-            through(&w, how, &shims, "gcc")
-                .args(["hello.c", "-o", "prog"])
-                .output()
-                .expect("run"),
-        );
-        ok(w.bare("gcc")
-            .args(["hello.c", "-o", "ref-prog"])
-            .output()
-            .expect("bare link"));
+        through(&w, how, &shims, "gcc")
+            .args(["hello.c", "-o", "prog"])
+            .silent()
+            .run();
+        w.test_bare("gcc").args(["hello.c", "-o", "ref-prog"]).run();
         let prog = mode(&w.work.join("prog"));
         assert_eq!(prog, mode(&w.work.join("ref-prog")), "{how:?}");
         assert_ne!(prog & 0o111, 0, "{how:?}: the executable is executable");
-        ok(w.cmd(w.work.join("prog")).output().expect("run prog"));
+        w.test(w.work.join("prog")).run();
     }
 }
 
@@ -196,7 +177,7 @@ fn resolution_skips_every_wrapper() {
         sclinks.clone(),
     ];
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
-    let out = ok(w.tk().args(["which", "gcc"]).output().expect("which"));
+    let out = w.toolchainkit().args(["which", "gcc"]).run();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("real compiler: /usr/bin/gcc"), "{text}");
     assert!(text.contains("toolchainkit shim"), "{text}");
@@ -204,12 +185,10 @@ fn resolution_skips_every_wrapper() {
     assert!(text.contains("symlink to wrapper `sccache`"), "{text}");
     // A compile through this PATH is cached exactly once.
     w.write("hello.c", HELLO_C);
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "hello.c"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc"))
+        .args(["-c", "hello.c"])
+        .silent()
+        .run();
     let c = w.ccache_counters(&w.work.join("cache/ccache"));
     assert_eq!(c.get("cache_miss"), Some(&1), "{c:?}");
     assert_eq!(w.stats()["misses"].as_u64(), Some(1));
@@ -228,13 +207,11 @@ fn launcher_unwraps_wrapper_paths_without_double_caching() {
     w.write("hello.c", HELLO_C);
     let want = reference(&w, "gcc", "hello.c", "ref.o");
     for (i, wrapper) in [shims.join("gcc"), ccdir.join("gcc")].iter().enumerate() {
-        silent(
-            w.tk()
-                .arg(wrapper)
-                .args(["-c", "hello.c", "-o", "hello.o"])
-                .output()
-                .expect("run"),
-        );
+        w.toolchainkit()
+            .arg(wrapper)
+            .args(["-c", "hello.c", "-o", "hello.o"])
+            .silent()
+            .run();
         assert_eq!(read(&w.work.join("hello.o")), want);
         let c = w.ccache_counters(&w.work.join("cache/ccache"));
         let seen = c.get("cache_miss").unwrap_or(&0) + c.get("direct_cache_hit").unwrap_or(&0);
@@ -245,12 +222,10 @@ fn launcher_unwraps_wrapper_paths_without_double_caching() {
         );
     }
     // `toolchainkit ccache gcc ...` peels the wrapper word too.
-    silent(
-        w.tk()
-            .args(["ccache", "gcc", "-c", "hello.c", "-o", "hello.o"])
-            .output()
-            .expect("run"),
-    );
+    w.toolchainkit()
+        .args(["ccache", "gcc", "-c", "hello.c", "-o", "hello.o"])
+        .silent()
+        .run();
     assert_eq!(w.stats()["invocations"].as_u64(), Some(3));
 }
 
@@ -259,12 +234,12 @@ fn no_real_compiler_lists_search_and_exits_127() {
     let (mut w, shims) = World::with_shims();
     w.tools_in_path = false;
     let out = w
-        .cmd(shims.join("gcc"))
+        .test(shims.join("gcc"))
         .env("PATH", &shims)
         .args(["-c", "x.c"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(127), "{}", describe(&out));
+        .status(127)
+        .stderr_contains("no real compiler `gcc`")
+        .run();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no real compiler `gcc`"), "{err}");
     assert!(
@@ -285,19 +260,13 @@ fn reentry_guard_breaks_a_loop_with_a_clear_error() {
         &loopdir.join("gcc"),
         &format!("#!/bin/sh\nexec {} gcc \"$@\"\n", bin().display()),
     );
-    let out = w
-        .cmd(shims.join("gcc"))
+    w.test(shims.join("gcc"))
         .env("PATH", format!("{}:{}", shims.display(), loopdir.display()))
         .env("TOOLCHAINKIT_TOOL", "none")
         .args(["-c", "x.c"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(127), "{}", describe(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("recursion detected"),
-        "{}",
-        describe(&out)
-    );
+        .status(127)
+        .stderr_contains("recursion detected")
+        .run();
 }
 
 #[test]
@@ -478,19 +447,12 @@ fn signals_pass_through_both_ways() {
     // A compiler that dies of SIGSEGV makes the shim die of SIGSEGV.
     let segv = w.root().join("sig/gcc");
     w.script(&segv, "#!/bin/sh\nkill -SEGV $$\n");
-    let out = w
-        .tk()
+    w.toolchainkit()
         .arg(&segv)
         .args(["-c", "x.c"])
         .env("TOOLCHAINKIT_TOOL", "none")
-        .output()
-        .expect("run");
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGSEGV),
-        "{}",
-        describe(&out)
-    );
+        .signal(libc::SIGSEGV)
+        .run();
     // SIGTERM sent to the shim reaches the compiler.
     let slow = w.root().join("slow/gcc");
     let marker = w.root().join("got-term");
@@ -538,12 +500,10 @@ fn fails_open_when_the_tool_fails() {
         "SCCACHE_WEBDAV_ENDPOINT".into(),
         "http://127.0.0.1:9".into(),
     ));
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "hello.c", "-o", "a.o"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc"))
+        .args(["-c", "hello.c", "-o", "a.o"])
+        .silent()
+        .run();
     assert_eq!(read(&w.work.join("a.o")), want);
     w.env.clear();
     // 2. sccache on a driver it does not understand: the sccache client exits 2 on its
@@ -552,37 +512,31 @@ fn fails_open_when_the_tool_fails() {
     w.script(&odd, "#!/bin/sh\nfor a; do last=$a; done\nwhile [ $# -gt 0 ]; do [ \"$1\" = -o ] && out=$2; shift; done\n[ -n \"$out\" ] && echo built > \"$out\"\nexit 0\n");
     for client in ["process", "native"] {
         let _ = std::fs::remove_file(w.work.join("odd.o"));
-        silent(
-            w.tk()
-                .arg(&odd)
-                .args(["-c", "hello.c", "-o", "odd.o"])
-                .env("TOOLCHAINKIT_SCCACHE_CLIENT", client)
-                .output()
-                .expect("run"),
-        );
+        w.toolchainkit()
+            .arg(&odd)
+            .args(["-c", "hello.c", "-o", "odd.o"])
+            .env("TOOLCHAINKIT_SCCACHE_CLIENT", client)
+            .silent()
+            .run();
         assert_eq!(read(&w.work.join("odd.o")), b"built\n", "{client}");
     }
     // 3. ccache refuses a remote scheme it cannot serve.
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.env
         .push(("CCACHE_REMOTE_STORAGE".into(), "s3://bucket".into()));
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "hello.c", "-o", "b.o"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc"))
+        .args(["-c", "hello.c", "-o", "b.o"])
+        .silent()
+        .run();
     assert_eq!(read(&w.work.join("b.o")), want);
     w.env.clear();
     // 4. ccache cannot create its cache directory.
     w.write("blocker", "a file where a directory should be");
     w.config("[cache]\ntool = \"ccache\"\ndir = \"blocker/sub\"\n");
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "hello.c", "-o", "c.o"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc"))
+        .args(["-c", "hello.c", "-o", "c.o"])
+        .silent()
+        .run();
     assert_eq!(read(&w.work.join("c.o")), want);
     let s = w.stats();
     let reasons = &s["fallback_reasons"];
@@ -601,12 +555,10 @@ fn fails_open_when_the_tool_fails() {
     // 5. ar through the shim (forced with `--`: `ar` is no compiler name) is not given
     // to a cache tool at all.
     w.config("[cache]\ntool = \"sccache\"\ndir = \"cache\"\n");
-    silent(
-        w.tk()
-            .args(["--", "ar", "rcs", "libx.a", "ref.o"])
-            .output()
-            .expect("run"),
-    );
+    w.toolchainkit()
+        .args(["--", "ar", "rcs", "libx.a", "ref.o"])
+        .silent()
+        .run();
     assert!(w.work.join("libx.a").is_file());
 }
 
@@ -624,27 +576,23 @@ fn tool_falls_through_prefer_and_to_the_bare_compiler() {
         "TOOLCHAINKIT_CCACHE_PATH".into(),
         ccache().display().to_string(),
     ));
-    let out = ok(w.tk().args(["which", "gcc"]).output().expect("which"));
+    let out = w.toolchainkit().args(["which", "gcc"]).run();
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("cache tool: ccache"),
         "{}",
         describe(&out)
     );
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "hello.c"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc"))
+        .args(["-c", "hello.c"])
+        .silent()
+        .run();
     assert_eq!(w.stats()["misses"].as_u64(), Some(1));
     // Nothing installed: the real compiler runs, counted as a fallback.
     w.env.clear();
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "hello.c", "-o", "n.o"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc"))
+        .args(["-c", "hello.c", "-o", "n.o"])
+        .silent()
+        .run();
     assert!(w.work.join("n.o").is_file());
     assert_eq!(
         w.stats()["fallback_reasons"]["no_tool_found"].as_u64(),
@@ -683,13 +631,11 @@ fn invalid_config_is_a_hard_error_with_file_line_key_and_hint() {
     for (text, line, key, hint) in cases {
         w.config(text);
         for out in [
-            w.cmd(shims.join("gcc"))
-                .args(["-c", "hello.c"])
-                .output()
-                .expect("run"),
-            w.tk().arg("config").output().expect("config"),
-        ] {
-            assert_eq!(out.status.code(), Some(78), "{text:?}\n{}", describe(&out));
+            w.test(shims.join("gcc")).args(["-c", "hello.c"]),
+            w.toolchainkit().arg("config"),
+        ]
+        .map(|t| t.status(78).run())
+        {
             let err = String::from_utf8_lossy(&out.stderr);
             assert!(err.starts_with("toolchainkit: error: "), "{err}");
             assert!(
@@ -702,18 +648,12 @@ fn invalid_config_is_a_hard_error_with_file_line_key_and_hint() {
         }
     }
     w.config("[cache]\ntool = \"ccache\"\n");
-    let out = w
-        .cmd(shims.join("gcc"))
+    w.test(shims.join("gcc"))
         .env("TOOLCHAINKIT_TOOL", "cc-ache")
         .args(["-c", "hello.c"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(78));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("TOOLCHAINKIT_TOOL"),
-        "{}",
-        describe(&out)
-    );
+        .status(78)
+        .stderr_contains("TOOLCHAINKIT_TOOL")
+        .run();
 }
 
 #[test]
@@ -724,10 +664,11 @@ fn config_layers_and_origins() {
     std::fs::write(&user, "[cache]\ntool = \"ccache\"\nsize_gb = 3\n").expect("write");
     w.config("[cache]\ntool = \"none\"\ndir = \"c\"\n");
     std::fs::create_dir_all(w.work.join("sub/deeper")).expect("mkdir");
-    let show = |c: &mut Command| {
-        String::from_utf8_lossy(&ok(c.output().expect("config")).stdout).into_owned()
-    };
-    let text = show(w.tk().arg("config").current_dir(w.work.join("sub/deeper")));
+    let text = w
+        .toolchainkit()
+        .arg("config")
+        .current_dir(w.work.join("sub/deeper"))
+        .stdout_text();
     let line = |key: &str| {
         text.lines()
             .find(|l| l.starts_with(key))
@@ -744,14 +685,22 @@ fn config_layers_and_origins() {
         "relative to the file: {text}"
     );
     assert!(line("cache.enabled = true").contains("default"), "{text}");
-    let text = show(w.tk().arg("config").env("TOOLCHAINKIT_TOOL", "sccache"));
+    let text = w
+        .toolchainkit()
+        .arg("config")
+        .env("TOOLCHAINKIT_TOOL", "sccache")
+        .stdout_text();
     assert!(
         text.lines()
             .any(|l| l.starts_with("cache.tool = \"sccache\"")
                 && l.contains("environment TOOLCHAINKIT_TOOL")),
         "{text}"
     );
-    let text = show(w.tk().arg("config").env("TOOLCHAINKIT_DISABLE", "1"));
+    let text = w
+        .toolchainkit()
+        .arg("config")
+        .env("TOOLCHAINKIT_DISABLE", "1")
+        .stdout_text();
     assert!(
         text.lines()
             .any(|l| l.starts_with("cache.enabled = false") && l.contains("TOOLCHAINKIT_DISABLE")),
@@ -825,12 +774,12 @@ fn sccache_servers_are_per_settings_and_started_once_under_parallel_load() {
 #[test]
 fn toolchainkit_version_and_help() {
     let w = World::new();
-    let out = ok(w.tk().arg("--version").output().expect("version"));
+    let out = w.toolchainkit().arg("--version").run();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("toolchainkit {}", env!("CARGO_PKG_VERSION"))
     );
-    let out = ok(w.tk().arg("help").output().expect("help"));
+    let out = w.toolchainkit().arg("help").run();
     let text = String::from_utf8_lossy(&out.stdout);
     for word in [
         "masquerade",
@@ -882,12 +831,10 @@ fn masquerade_through_hard_link_copy_and_relative_path() {
     // Relative path to a shim, from the project directory.
     let shims = w.install_shims("proj/rel-shims");
     assert!(shims.starts_with(&w.work));
-    silent(
-        w.cmd("./rel-shims/gcc")
-            .args(["-c", "hello.c", "-o", "rel.o"])
-            .output()
-            .expect("run"),
-    );
+    w.test("./rel-shims/gcc")
+        .args(["-c", "hello.c", "-o", "rel.o"])
+        .silent()
+        .run();
     assert_eq!(read(&w.work.join("rel.o")), want);
     assert_eq!(
         w.stats()["invocations"].as_u64(),

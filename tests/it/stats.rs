@@ -53,10 +53,9 @@ fn exact_totals_under_32_concurrent_processes_with(tool: &str) {
         );
     }
     w.write("main.c", "int main(void) { return 0; }\n");
-    ok(w.bare("gcc")
+    w.test_bare("gcc")
         .args(["-c", "main.c", "-o", "main.o"])
-        .output()
-        .expect("main.o"));
+        .run();
     const WORKERS: usize = 32;
     const PER_WORKER: usize = 63; // 32 x 63 = 2016 invocations
     // Each worker is one shell process running its share of compiles and links in sequence.
@@ -137,20 +136,18 @@ fn ccache_outcomes_are_distinguished() {
     w.write("a.c", HELLO_C);
     w.write("b.c", LIB_C);
     w.write("bad.c", "int f(void) { return nope; }\n");
-    let gcc = |args: &[&str]| w.cmd(shims.join("gcc")).args(args).output().expect("run");
-    silent(gcc(&["-c", "a.c"]));
-    silent(gcc(&["-c", "a.c"]));
+    let gcc = |args: &[&str]| w.test(shims.join("gcc")).args(args);
+    gcc(&["-c", "a.c"]).silent().run();
+    gcc(&["-c", "a.c"]).silent().run();
     // Preprocessed hit: direct mode off for one compile of the same source.
-    silent(
-        w.cmd(shims.join("gcc"))
-            .env("CCACHE_NODIRECT", "1")
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
-    silent(gcc(&["-c", "a.c", "b.c"]));
-    ok(gcc(&["-E", "b.c"]));
-    assert_eq!(gcc(&["-c", "bad.c"]).status.code(), Some(1));
+    w.test(shims.join("gcc"))
+        .env("CCACHE_NODIRECT", "1")
+        .args(["-c", "a.c"])
+        .silent()
+        .run();
+    gcc(&["-c", "a.c", "b.c"]).silent().run();
+    gcc(&["-E", "b.c"]).run();
+    gcc(&["-c", "bad.c"]).status(1).run();
     let s = w.stats();
     assert_eq!(s["hits_by_kind"]["direct_local"].as_u64(), Some(1), "{s}");
     assert_eq!(
@@ -179,18 +176,8 @@ fn user_ccache_statslog_keeps_receiving_lines() {
     let user_log = w.root().join("my-statslog");
     w.env
         .push(("CCACHE_STATSLOG".into(), user_log.display().to_string()));
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
+    w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
     let text = String::from_utf8_lossy(&read(&user_log)).into_owned();
     assert!(
         text.contains("cache_miss") && text.contains("direct_cache_hit"),
@@ -225,12 +212,7 @@ fn json_schema_zero_and_table() {
     }
     w.config("[cache]\ntool = \"none\"\n");
     w.write("a.c", HELLO_C);
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
     let s = w.stats();
     assert_eq!(
         (
@@ -240,7 +222,7 @@ fn json_schema_zero_and_table() {
         (Some(1), Some(1)),
         "{s}"
     );
-    let table = ok(w.tk().arg("stats").output().expect("stats"));
+    let table = w.toolchainkit().arg("stats").run();
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(
         text.contains("stats file:")
@@ -248,7 +230,7 @@ fn json_schema_zero_and_table() {
             && text.contains("hit rate:"),
         "{text}"
     );
-    let z = ok(w.tk().args(["stats", "--zero"]).output().expect("zero"));
+    let z = w.toolchainkit().args(["stats", "--zero"]).run();
     assert!(String::from_utf8_lossy(&z.stdout).contains("statistics zeroed"));
     assert_eq!(w.stats()["invocations"].as_u64(), Some(0));
 }
@@ -261,12 +243,7 @@ fn configured_stats_file_is_used() {
     let (w, shims) = World::with_shims();
     w.config("[cache]\ntool = \"none\"\n[stats]\nfile = \"my-stats\"\n");
     w.write("a.c", HELLO_C);
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
     let file = w.work.join("my-stats");
     let stats = toolchainkit::stats::load(&file)
         .expect("readable")
@@ -304,19 +281,14 @@ fn corrupt_file_is_moved_aside_and_mentioned_once() {
     for garbage in &ours {
         fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         fs::write(&path, garbage).expect("corrupt");
-        silent(
-            w.cmd(shims.join("gcc"))
-                .args(["-c", "a.c"])
-                .output()
-                .expect("run"),
-        );
-        let first = ok(w.tk().arg("stats").output().expect("stats"));
+        w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
+        let first = w.toolchainkit().arg("stats").run();
         let text = String::from_utf8_lossy(&first.stdout);
         assert!(
             text.contains("notice: the stats file was") && text.contains("invocations:    1"),
             "{text}"
         );
-        let again = ok(w.tk().arg("stats").output().expect("stats"));
+        let again = w.toolchainkit().arg("stats").run();
         assert!(
             !String::from_utf8_lossy(&again.stdout).contains("notice:"),
             "mentioned once only"
@@ -349,22 +321,16 @@ fn a_file_that_is_not_ours_at_the_stats_path_is_never_touched() {
     fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     for foreign in [&b"\x00\x01garbage{"[..], b"", b"export PATH=/usr/bin\n"] {
         fs::write(&path, foreign).expect("plant");
-        silent(
-            w.cmd(shims.join("gcc"))
-                .args(["-c", "a.c"])
-                .output()
-                .expect("run"),
-        );
+        w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
         assert_eq!(read(&path), foreign, "left exactly as it was");
-        let out = w.tk().arg("stats").output().expect("stats");
+        let out = w
+            .toolchainkit()
+            .arg("stats")
+            .any_status()
+            .stderr_contains("not a toolchainkit stats file")
+            .run();
         assert!(!out.status.success(), "{}", describe(&out));
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("not a toolchainkit stats file"),
-            "{}",
-            describe(&out)
-        );
-        let doc = w.tk().arg("doctor").output().expect("doctor");
-        let text = String::from_utf8_lossy(&doc.stdout);
+        let text = w.toolchainkit().arg("doctor").any_status().stdout_text();
         assert!(
             text.lines()
                 .any(|l| l.starts_with("problem") && l.contains("not a toolchainkit stats file")),
@@ -452,7 +418,7 @@ fn a_huge_file_at_the_stats_path_is_not_read_and_counts_recover() {
         fs::metadata(&path).expect("new stats file").len() < 1 << 20,
         "a new, small file"
     );
-    let out = ok(w.tk().arg("stats").output().expect("stats"));
+    let out = w.toolchainkit().arg("stats").run();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("larger than a stats file can be"),
@@ -877,18 +843,13 @@ fn unwritable_stats_location_never_fails_the_compile() {
     );
     w.write("a.c", HELLO_C);
     w.write("bad.c", "int f(void) { return nope; }\n");
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
-    let bare = w.bare("gcc").args(["-c", "bad.c"]).output().expect("bare");
+    w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
+    let bare = w.test_bare("gcc").args(["-c", "bad.c"]).any_status().run();
     let got = w
-        .cmd(shims.join("gcc"))
+        .test(shims.join("gcc"))
         .args(["-c", "bad.c"])
-        .output()
-        .expect("run");
+        .any_status()
+        .run();
     assert_eq!(
         (got.status.code(), &got.stdout, &got.stderr),
         (bare.status.code(), &bare.stdout, &bare.stderr)
@@ -898,12 +859,7 @@ fn unwritable_stats_location_never_fails_the_compile() {
     w.env.push(("TOOLCHAINKIT_LOG".into(), "warn".into()));
     w.env
         .push(("TOOLCHAINKIT_LOG_FILE".into(), log.display().to_string()));
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
     let text = String::from_utf8_lossy(&read(&log)).into_owned();
     assert!(text.contains("cannot record stats"), "{text}");
 }
@@ -918,12 +874,10 @@ fn trace_lines_and_chrome_export() {
     w.write("a.c", HELLO_C);
     w.write("b.c", LIB_C);
     for src in ["a.c", "b.c", "a.c"] {
-        silent(
-            w.cmd(shims.join("gcc"))
-                .args(["-c", src, "-DSECRET_TOKEN=hunter2"])
-                .output()
-                .expect("run"),
-        );
+        w.test(shims.join("gcc"))
+            .args(["-c", src, "-DSECRET_TOKEN=hunter2"])
+            .silent()
+            .run();
     }
     let trace = stats_file(&w).with_extension("trace.jsonl");
     let text = String::from_utf8_lossy(&read(&trace)).into_owned();
@@ -938,11 +892,10 @@ fn trace_lines_and_chrome_export() {
     assert_eq!(lines[2]["exit"].as_i64(), Some(0));
     assert!(!text.contains("hunter2"), "arguments are not traced");
     let chrome = w.root().join("trace.json");
-    ok(w.tk()
+    w.toolchainkit()
         .args(["trace", "--chrome"])
         .arg(&chrome)
-        .output()
-        .expect("trace"));
+        .run();
     let doc: serde_json::Value = serde_json::from_slice(&read(&chrome)).expect("chrome json");
     let events: Vec<&serde_json::Value> = doc["traceEvents"]
         .as_array()
@@ -961,12 +914,7 @@ fn trace_lines_and_chrome_export() {
     std::io::Write::write_all(&mut f, &vec![b'#'; 1024 * 1024]).expect("pad");
     std::io::Write::write_all(&mut f, b"\n").expect("pad");
     drop(f);
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
     assert!(trace.with_extension("jsonl.1").is_file(), "rotated");
     assert_eq!(String::from_utf8_lossy(&read(&trace)).lines().count(), 1);
 }
@@ -982,32 +930,20 @@ fn sccache_outcomes_per_compile_and_its_own_counters_beside_them() {
     w.write("bad.c", "int f(void) { return nope; }\n");
     w.write("nohdr.c", "#include \"missing.h\"\n");
     for _ in 0..2 {
-        silent(
-            w.cmd(shims.join("gcc"))
-                .args(["-c", "a.c"])
-                .output()
-                .expect("run"),
-        );
+        w.test(shims.join("gcc")).args(["-c", "a.c"]).silent().run();
     }
-    silent(
-        w.cmd(shims.join("gcc"))
-            .args(["-c", "a.c", "-o", "nc.o"])
-            .env("SCCACHE_NO_CACHE", "1")
-            .output()
-            .expect("run"),
-    );
+    w.test(shims.join("gcc"))
+        .args(["-c", "a.c", "-o", "nc.o"])
+        .env("SCCACHE_NO_CACHE", "1")
+        .silent()
+        .run();
     for (src, code) in [("bad.c", 1), ("nohdr.c", 1)] {
-        let out = w
-            .cmd(shims.join("gcc"))
+        w.test(shims.join("gcc"))
             .args(["-c", src])
-            .output()
-            .expect("run");
-        assert_eq!(out.status.code(), Some(code), "{}", describe(&out));
+            .status(code)
+            .run();
     }
-    ok(w.cmd(shims.join("gcc"))
-        .args(["-E", "a.c"])
-        .output()
-        .expect("run"));
+    w.test(shims.join("gcc")).args(["-E", "a.c"]).run();
     let s = w.stats();
     assert_eq!(
         (s["hits"].as_u64(), s["misses"].as_u64()),
@@ -1026,8 +962,7 @@ fn sccache_outcomes_per_compile_and_its_own_counters_beside_them() {
     let st = &s["sccache_server_stats"];
     assert_eq!(sccache_total(st, "cache_hits"), 1, "{s}");
     assert_eq!(sccache_total(st, "cache_misses"), 1, "{s}");
-    let table = String::from_utf8_lossy(&ok(w.tk().arg("stats").output().expect("stats")).stdout)
-        .into_owned();
+    let table = String::from_utf8_lossy(&w.toolchainkit().arg("stats").run().stdout).into_owned();
     assert!(
         table.contains("hit rate:       50.0 %  (1 hits, 1 misses)")
             && table.contains("hit.sccache")

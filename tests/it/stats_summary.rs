@@ -13,18 +13,12 @@ use common::*;
 /// Compile each source with `gcc -c` through the shim, in `dir`.
 fn build(w: &World, shims: &Path, dir: &Path, sources: &[&str]) {
     for src in sources {
-        silent(
-            w.shim(shims, "gcc")
-                .current_dir(dir)
-                .args(["-c", src])
-                .output()
-                .expect("compile"),
-        );
+        w.test_shim(shims, "gcc")
+            .current_dir(dir)
+            .args(["-c", src])
+            .silent()
+            .run();
     }
-}
-
-fn stdout(out: std::process::Output) -> String {
-    String::from_utf8_lossy(&ok(out).stdout).into_owned()
 }
 
 fn sources(w: &World, n: usize) -> Vec<String> {
@@ -52,7 +46,7 @@ fn zero_resets_the_sccache_servers_counters_so_the_rebuild_is_all_that_shows() {
     let before = w.sccache_stats(&socks[0]);
     assert_eq!(sccache_total(&before, "cache_misses"), 3, "{before}");
 
-    let z = stdout(w.tk().args(["stats", "--zero"]).output().expect("zero"));
+    let z = w.toolchainkit().args(["stats", "--zero"]).stdout_text();
     assert!(
         z.contains("statistics zeroed") && z.contains("sccache's counters zeroed too"),
         "{z}"
@@ -79,7 +73,7 @@ fn zero_resets_the_sccache_servers_counters_so_the_rebuild_is_all_that_shows() {
     if s["hits"].as_u64().unwrap_or(0) + s["misses"].as_u64().unwrap_or(0) > 0 {
         assert_eq!(s["hit_rate"].as_f64(), Some(100.0), "{s}");
     }
-    let table = stdout(w.tk().arg("stats").output().expect("stats"));
+    let table = w.toolchainkit().arg("stats").stdout_text();
     assert!(
         table.contains("hit rate             100.0 %")
             && table.contains("since it started or the last `stats --zero`"),
@@ -98,26 +92,22 @@ fn mark_then_since_mark_prints_one_line_per_build() {
     let srcs: Vec<&str> = srcs.iter().map(String::as_str).collect();
     w.write("main.c", "int main(void) { return 0; }\n");
     // Without a mark: everything so far, and it says so.
-    let line = stdout(
-        w.tk()
-            .args(["stats", "--since-mark"])
-            .output()
-            .expect("since"),
-    );
+    let line = w
+        .toolchainkit()
+        .args(["stats", "--since-mark"])
+        .stdout_text();
     assert!(
         line.contains("0 invocations") && line.contains("no mark set"),
         "{line}"
     );
 
-    let m = stdout(w.tk().args(["stats", "--mark"]).output().expect("mark"));
+    let m = w.toolchainkit().args(["stats", "--mark"]).stdout_text();
     assert!(m.contains("marked at 0 invocations"), "{m}");
     build(&w, &shims, &w.work, &srcs);
-    let line = stdout(
-        w.tk()
-            .args(["stats", "--since-mark"])
-            .output()
-            .expect("since"),
-    );
+    let line = w
+        .toolchainkit()
+        .args(["stats", "--since-mark"])
+        .stdout_text();
     assert_eq!(line.lines().count(), 1, "{line}");
     assert!(
         line.starts_with(
@@ -127,31 +117,25 @@ fn mark_then_since_mark_prints_one_line_per_build() {
     );
 
     // The CI pattern: mark before the build, one line after it.
-    ok(w.tk().args(["stats", "--mark"]).output().expect("mark"));
+    w.toolchainkit().args(["stats", "--mark"]).run();
     build(&w, &shims, &w.work, &srcs);
-    ok(w.shim(&shims, "gcc")
+    w.test_shim(&shims, "gcc")
         .args(["main.c", "s0.o", "s1.o", "-o", "prog"])
-        .output()
-        .expect("link"));
-    let line = stdout(
-        w.tk()
-            .args(["stats", "--since-mark"])
-            .output()
-            .expect("since"),
-    );
+        .run();
+    let line = w
+        .toolchainkit()
+        .args(["stats", "--since-mark"])
+        .stdout_text();
     assert!(
         line.starts_with(
             "toolchainkit: 3 invocations, 2 hits, 0 misses, hit rate 100.0 %, time saved "
         ) && line.contains("(average miss time), 1 uncacheable; since the mark at "),
         "{line}"
     );
-    let v: serde_json::Value = serde_json::from_str(&stdout(
-        w.tk()
-            .args(["stats", "--since-mark", "--json"])
-            .output()
-            .expect("json"),
-    ))
-    .expect("json");
+    let v: serde_json::Value = w
+        .toolchainkit()
+        .args(["stats", "--since-mark", "--json"])
+        .json();
     assert_eq!(
         (
             v["window"].as_str(),
@@ -178,14 +162,12 @@ fn mark_then_since_mark_prints_one_line_per_build() {
     assert_eq!((c["cache_miss"], c["direct_cache_hit"]), (2, 2), "{c:?}");
 
     // Zeroed after the mark: the window is what came since the zero, and says so.
-    ok(w.tk().args(["stats", "--zero"]).output().expect("zero"));
+    w.toolchainkit().args(["stats", "--zero"]).run();
     build(&w, &shims, &w.work, &srcs[..1]);
-    let line = stdout(
-        w.tk()
-            .args(["stats", "--since-mark"])
-            .output()
-            .expect("since"),
-    );
+    let line = w
+        .toolchainkit()
+        .args(["stats", "--since-mark"])
+        .stdout_text();
     assert!(
         line.starts_with("toolchainkit: 1 invocations, 1 hits, 0 misses")
             && line.contains("since the counters were zeroed"),
@@ -203,7 +185,7 @@ fn time_saved_is_shown_whenever_there_are_hits_and_says_on_what_it_rests() {
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
     build(&w, &shims, &w.work, &["a.c"]);
-    ok(w.tk().args(["stats", "--zero"]).output().expect("zero"));
+    w.toolchainkit().args(["stats", "--zero"]).run();
     build(&w, &shims, &w.work, &["a.c"]);
     let s = w.stats();
     assert_eq!(
@@ -218,7 +200,7 @@ fn time_saved_is_shown_whenever_there_are_hits_and_says_on_what_it_rests() {
             .is_some_and(|h| h.contains("before the last `stats --zero`")),
         "{s}"
     );
-    let table = stdout(w.tk().arg("stats").output().expect("stats"));
+    let table = w.toolchainkit().arg("stats").stdout_text();
     assert!(table.contains("time saved:     "), "{table}");
 
     // 2. A hit with no miss ever recorded: said, not hidden.
@@ -226,19 +208,17 @@ fn time_saved_is_shown_whenever_there_are_hits_and_says_on_what_it_rests() {
     w.config("[cache]\ntool = \"ccache\"\ndir = \"cache\"\n");
     w.write("a.c", HELLO_C);
     // The cache is filled by a build counted in another stats file.
-    silent(
-        w.shim(&shims, "gcc")
-            .env("TOOLCHAINKIT_STATS_FILE", w.root().join("elsewhere.stats"))
-            .args(["-c", "a.c"])
-            .output()
-            .expect("fill"),
-    );
+    w.test_shim(&shims, "gcc")
+        .env("TOOLCHAINKIT_STATS_FILE", w.root().join("elsewhere.stats"))
+        .args(["-c", "a.c"])
+        .silent()
+        .run();
     build(&w, &shims, &w.work, &["a.c"]);
     let s = w.stats();
     assert_eq!(s["hits"].as_u64(), Some(1), "{s}");
     assert!(s["time_saved_secs"].is_null(), "{s}");
     assert_eq!(s["time_saved_basis"].as_str(), Some("no_miss_recorded"));
-    let table = stdout(w.tk().arg("stats").output().expect("stats"));
+    let table = w.toolchainkit().arg("stats").stdout_text();
     assert!(
         table.contains("time saved:     unknown: 1 hits, but no miss has been recorded"),
         "{table}"
@@ -250,7 +230,7 @@ fn time_saved_is_shown_whenever_there_are_hits_and_says_on_what_it_rests() {
     w.write("a.c", HELLO_C);
     w.write("b.c", LIB_C);
     build(&w, &shims, &w.work, &["a.c", "b.c"]);
-    ok(w.tk().args(["stats", "--zero"]).output().expect("zero"));
+    w.toolchainkit().args(["stats", "--zero"]).run();
     build(&w, &shims, &w.work, &["a.c", "b.c"]);
     let s = w.stats();
     assert_eq!(s["time_saved_basis"].as_str(), Some("per_compile"), "{s}");
@@ -288,7 +268,7 @@ fn all_lists_every_projects_file_with_its_path_and_totals() {
     )
     .expect("legacy file");
 
-    let text = stdout(w.tk().args(["stats", "--all"]).output().expect("all"));
+    let text = w.toolchainkit().args(["stats", "--all"]).stdout_text();
     let proj = fs::canonicalize(&w.work).expect("canon");
     let other = fs::canonicalize(&other).expect("canon");
     let line_of = |needle: &str| {
@@ -308,13 +288,7 @@ fn all_lists_every_projects_file_with_its_path_and_totals() {
     let total = line_of("total (3 files)");
     assert!(total.contains(" 7 "), "2 + 1 + 4 invocations: {total}");
 
-    let v: serde_json::Value = serde_json::from_str(&stdout(
-        w.tk()
-            .args(["stats", "--all", "--json"])
-            .output()
-            .expect("json"),
-    ))
-    .expect("json");
+    let v: serde_json::Value = w.toolchainkit().args(["stats", "--all", "--json"]).json();
     assert_eq!(v["total"]["invocations"].as_u64(), Some(7), "{v}");
     assert_eq!(v["total"]["hits"].as_u64(), Some(4), "{v}");
     let files = v["files"].as_array().expect("files");
@@ -332,7 +306,7 @@ fn all_lists_every_projects_file_with_its_path_and_totals() {
         proj.as_os_str().as_encoded_bytes()
     );
     fs::remove_file(&named).expect("rm");
-    ok(w.tk().arg("stats").output().expect("stats"));
+    w.toolchainkit().arg("stats").run();
     assert_eq!(
         fs::read(&named).expect("named again"),
         proj.as_os_str().as_encoded_bytes()

@@ -7,7 +7,7 @@ use crate::common;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
@@ -38,11 +38,7 @@ fn two_builds(w: &mut World) -> u64 {
         w.write(&format!("s{i}.c"), source(i, ""));
     }
     let make = |w: &World, args: &[&str]| {
-        ok(w.cmd("make")
-            .args(["-s", "CC=cc"])
-            .args(args)
-            .output()
-            .expect("make"));
+        w.test("make").args(["-s", "CC=cc"]).args(args).run();
     };
     make(w, &["-j4"]);
     make(w, &["clean"]);
@@ -68,7 +64,7 @@ fn two_builds(w: &mut World) -> u64 {
 }
 
 fn trace(w: &World, args: &[&str]) -> String {
-    let out = ok(w.tk().arg("trace").args(args).output().expect("trace"));
+    let out = w.toolchainkit().arg("trace").args(args).run();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -213,32 +209,25 @@ fn make_j4_build_on_reused_lanes_picked_by_last_build_and_since() {
         x_events(&chrome(&w, &["--since", &between.to_string()])).len(),
         10
     );
-    let utc = Command::new("date")
+    let utc = w
+        .test("date")
         .args(["-u", "-d", &format!("@{between}"), "+%Y-%m-%dT%H:%M:%S"])
-        .output()
-        .expect("date");
-    let utc = String::from_utf8_lossy(&utc.stdout).trim().to_string();
+        .stdout_text()
+        .trim()
+        .to_string();
     assert_eq!(x_events(&chrome(&w, &["--since", &utc])).len(), 10, "{utc}");
     let early = (between - 3600).to_string();
     assert_eq!(x_events(&chrome(&w, &["--since", &early])).len(), 20);
-    let none = w
-        .tk()
+    w.toolchainkit()
         .args(["trace", "--svg", "x.svg", "--since"])
         .arg((between + 3600).to_string())
-        .output()
-        .expect("trace");
-    assert_eq!(none.status.code(), Some(1), "{}", describe(&none));
-    assert!(
-        String::from_utf8_lossy(&none.stderr).contains("no invocations to show"),
-        "{}",
-        describe(&none)
-    );
-    let bad = w
-        .tk()
+        .status(1)
+        .stderr_contains("no invocations to show")
+        .run();
+    w.toolchainkit()
         .args(["trace", "--svg", "x.svg", "--since", "last tuesday"])
-        .output()
-        .expect("trace");
-    assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+        .status(2)
+        .run();
 
     // The SVG: well-formed XML with a bar per invocation, classes, legend and summary.
     let svg_path = w.root().join("build.svg");
@@ -337,14 +326,13 @@ fn older_lines_are_read_and_unreadable_ones_skipped() {
     )
     .expect("write");
     let out_path = w.root().join("t.json");
-    let out = ok(w
-        .tk()
+    let out = w
+        .toolchainkit()
         .args(["trace", "--chrome"])
         .arg(&out_path)
         .arg("--input")
         .arg(&input)
-        .output()
-        .expect("trace"));
+        .run();
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("1 line(s)"),
         "{}",
@@ -363,13 +351,12 @@ fn older_lines_are_read_and_unreadable_ones_skipped() {
     assert_eq!(tids, vec![1, 1, 2, 1]);
     // With the default 10 s gap the rotated line (1000 s earlier) is its own build.
     let last = w.root().join("last.json");
-    ok(w.tk()
+    w.toolchainkit()
         .args(["trace", "--last-build", "--chrome"])
         .arg(&last)
         .arg("--input")
         .arg(&input)
-        .output()
-        .expect("trace"));
+        .run();
     let doc: serde_json::Value = serde_json::from_slice(&read(&last)).expect("json");
     assert_eq!(x_events(&doc).len(), 3);
 }

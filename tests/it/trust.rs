@@ -55,11 +55,7 @@ fn assert_not_reported(w: &World) {
 
 fn gcc_object(w: &World, src: &str) -> Vec<u8> {
     let out = w.root().join("reference.o");
-    ok(w.bare("gcc")
-        .args(["-c", src, "-o"])
-        .arg(&out)
-        .output()
-        .expect("gcc"));
+    w.test_bare("gcc").args(["-c", src, "-o"]).arg(&out).run();
     let b = read(&out);
     let _ = fs::remove_file(&out);
     b

@@ -1,8 +1,10 @@
 //! Real second users for the security tests: created with `useradd`, used through
-//! `Command::uid`/`gid`, removed (with every process they still run) when dropped. Names
-//! carry the creating test process's pid, so users left by a killed run are removed by
-//! the next run's first `User::create`.
+//! `Command::uid`/`gid` (`User::cmd`, or `User::test` for a checked command), removed
+//! (with every process they still run) when dropped. Names carry the creating test
+//! process's pid, so users left by a killed run are removed by the next run's first
+//! `User::create`.
 
+use super::Test;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -105,6 +107,12 @@ impl User {
             c.env(k, v);
         }
         c
+    }
+
+    /// `cmd` as a checked command (`Test`); give it its directory with `.current_dir`.
+    pub fn test(&self, program: impl AsRef<std::ffi::OsStr>, env: &[(&str, String)]) -> Test {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
+        Test::new(self.cmd(program, env), &cwd)
     }
 
     /// `chown -R` a path to this user.
