@@ -226,11 +226,11 @@ fn bench_sccache(c: &mut Criterion) {
     g.finish();
 }
 
-/// What a compile through sccache adds for fidelity (`backend::fidelity`): the argument
+/// What a compile through sccache adds for fidelity (`backend::sccache::fidelity`): the argument
 /// check (borrowed for explicit `-MF` as CMake writes it, a copy for gcc's default
 /// depfile), the locale read, and the mode repair of an object and its depfile.
 fn bench_fidelity(c: &mut Criterion) {
-    use toolchainkit::backend::{self, fidelity};
+    use toolchainkit::backend::{self, sccache::fidelity};
     let words = |v: &[&str]| -> Vec<OsString> { v.iter().map(OsString::from).collect() };
     let cmake = words(&[
         "-DNDEBUG",

@@ -6,7 +6,6 @@
 
 pub(crate) mod ccache;
 pub(crate) mod dist;
-pub mod fidelity;
 pub(crate) mod nvcc;
 pub(crate) mod remote;
 pub(crate) mod route;

@@ -102,7 +102,7 @@ pub(crate) fn ccache_vars_via(
 ) -> Result<Vec<Var>, Unsupported> {
     let kind = r.kind().name();
     match (helpers, helper) {
-        (true, Ok(h)) => storage_helper::ccache_vars(r, &h).or_else(|u| {
+        (true, Ok(h)) => ccache_helper_vars(r, &h).or_else(|u| {
             if storage_helper::needs_helper(r) {
                 Err(u)
             } else {
@@ -254,6 +254,18 @@ pub(crate) fn sccache_vars(r: &Remote) -> Vec<Var> {
         }
     }
     v
+}
+
+/// ccache's `CCACHE_REMOTE_STORAGE` for `r` through the storage helper at `helper`: the
+/// entry, and the variables the helper reads credentials from as `Require` parts.
+fn ccache_helper_vars(r: &Remote, helper: &std::path::Path) -> Result<Vec<Var>, Unsupported> {
+    let e = storage_helper::entry(r, helper)?;
+    let mut parts = vec![Part::Lit(e.render())];
+    parts.extend(e.requires.into_iter().map(Part::Require));
+    Ok(vec![Var {
+        name: "CCACHE_REMOTE_STORAGE".into(),
+        parts,
+    }])
 }
 
 /// ccache's `CCACHE_REMOTE_STORAGE` for `r` with its built-in clients (a ccache without

@@ -1,4 +1,5 @@
-//! ccache with every remote: the `CCACHE_REMOTE_STORAGE` entry that makes ccache (4.13+,
+//! ccache with every remote: the `CCACHE_REMOTE_STORAGE` entry (`Entry`; `remote` makes
+//! it the variable) that makes ccache (4.13+,
 //! `crsh-storage` in `ccache --version`) start toolchainkit's storage helper,
 //! `toolchainkit-storage`, installed beside this binary; and whether a ccache binary
 //! supports helpers (asked once per binary, remembered in the state directory).
@@ -12,7 +13,6 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::remote::{Part, Var};
 use crate::config::remote::{Remote, Store, Unsupported};
 use crate::private;
 
@@ -179,17 +179,6 @@ impl Entry {
         }
         text
     }
-}
-
-/// ccache's `CCACHE_REMOTE_STORAGE` for `r` through the helper at `helper`.
-pub(crate) fn ccache_vars(r: &Remote, helper: &Path) -> Result<Vec<Var>, Unsupported> {
-    let e = entry(r, helper)?;
-    let mut parts = vec![Part::Lit(e.render())];
-    parts.extend(e.requires.into_iter().map(Part::Require));
-    Ok(vec![Var {
-        name: "CCACHE_REMOTE_STORAGE".into(),
-        parts,
-    }])
 }
 
 /// The entry for `r` through the helper at `helper`.
@@ -387,21 +376,12 @@ mod tests {
     }
 
     fn entry(toml_text: &str) -> (String, Vec<String>) {
-        let v = ccache_vars(
+        let e = super::entry(
             &remote(toml_text),
             Path::new("/opt/tk bin/toolchainkit-storage"),
         )
         .expect("served");
-        let mut text = String::new();
-        let mut required = Vec::new();
-        for p in &v[0].parts {
-            match p {
-                Part::Lit(s) => text.push_str(s),
-                Part::Require(var) => required.push(var.clone()),
-                other => panic!("unexpected part {other:?}"),
-            }
-        }
-        (text, required)
+        (e.render(), e.requires)
     }
 
     #[test]
@@ -455,7 +435,7 @@ mod tests {
         let r = remote(
             "type = \"webdav\"\nendpoint = \"http://h/dav\"\nextra = { bearer-token = \"abc\" }\n",
         );
-        let e = ccache_vars(&r, Path::new("/h")).expect_err("refused");
+        let e = super::entry(&r, Path::new("/h")).expect_err("refused");
         assert!(e.message.contains("extra.bearer-token"), "{e:?}");
         assert!(!e.message.contains("abc"));
     }

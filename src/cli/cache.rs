@@ -15,6 +15,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use super::cache_trim::{human_bytes, print_usage, usage};
 use crate::backend::ccache;
 use crate::backend::sccache::server;
 use crate::config::{Config, Tool};
@@ -262,57 +263,6 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
             print_usage(&dir);
             Ok(0)
         }
-    }
-}
-
-/// Total apparent size and number of files under `dir` (symlinks not followed).
-pub(crate) fn usage(dir: &Path) -> (u64, u64) {
-    let mut files = 0;
-    let mut bytes = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.filter_map(Result::ok) {
-            let Ok(m) = e.path().symlink_metadata() else {
-                continue;
-            };
-            if m.is_dir() {
-                stack.push(e.path());
-            } else {
-                files += 1;
-                bytes += m.len();
-            }
-        }
-    }
-    (files, bytes)
-}
-
-fn print_usage(dir: &Path) {
-    if dir.is_dir() {
-        let (files, bytes) = usage(dir);
-        crate::outln!("on disk:      {} in {files} files", human_bytes(bytes));
-    } else {
-        crate::outln!(
-            "on disk:      nothing yet ({} does not exist)",
-            dir.display()
-        );
-    }
-}
-
-pub(crate) fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < UNITS.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} bytes")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
     }
 }
 

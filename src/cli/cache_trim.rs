@@ -21,7 +21,6 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, bail};
 
-use super::cache::{human_bytes, usage};
 use crate::backend::ccache;
 use crate::backend::sccache::server;
 use crate::config::{Config, Tool};
@@ -237,6 +236,57 @@ pub(crate) fn trim_tree(dir: &Path, since_us: Option<u64>, max: Option<u64>) -> 
         }
     }
     Ok(())
+}
+
+/// Total apparent size and number of files under `dir` (symlinks not followed).
+pub(crate) fn usage(dir: &Path) -> (u64, u64) {
+    let mut files = 0;
+    let mut bytes = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.filter_map(Result::ok) {
+            let Ok(m) = e.path().symlink_metadata() else {
+                continue;
+            };
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                files += 1;
+                bytes += m.len();
+            }
+        }
+    }
+    (files, bytes)
+}
+
+pub(crate) fn print_usage(dir: &Path) {
+    if dir.is_dir() {
+        let (files, bytes) = usage(dir);
+        crate::outln!("on disk:      {} in {files} files", human_bytes(bytes));
+    } else {
+        crate::outln!(
+            "on disk:      nothing yet ({} does not exist)",
+            dir.display()
+        );
+    }
+}
+
+pub(crate) fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! its own.
 
 pub(crate) mod conn;
+pub mod fidelity;
 pub mod log;
 pub(crate) mod native;
 pub(crate) mod server;
@@ -23,7 +24,7 @@ use self::server::{
     LocalOnly, Started, client_for, credential_names, ensure_server_or_local, env, local_env,
     running_state, socket_for,
 };
-use super::fidelity;
+
 use super::{Job, Ran, fall_back, fix_output_modes, forward_stderr, run_direct, said};
 use crate::config::SccacheClient;
 use crate::outcome::Outcome;

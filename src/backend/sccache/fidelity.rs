@@ -12,7 +12,7 @@
 //!   `DW_AT_producer`).
 //! - **Modes.** The server runs with umask 027, so every file it writes on a miss or a
 //!   hit (object, depfile, `.dwo`, `.gcno`) is 0640 where gcc writes `0666 & !umask`:
-//!   `super::fix_output_modes` sets every output `args::Args::outputs` names.
+//!   `super::super::fix_output_modes` sets every output `args::Args::outputs` names.
 //! - **Locale.** sccache's key has no locale variable, so a hit replays the diagnostics
 //!   of whichever locale compiled first (ASCII quotes for `LC_ALL=C`, UTF-8 ones for
 //!   `C.UTF-8`). `locale_buster` mixes the locale that decides gcc's messages into
@@ -31,7 +31,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitStatus;
 
-use super::sccache::log::{Result as LogResult, Seen};
+use super::log::{Result as LogResult, Seen};
 
 /// The variable sccache mixes into its C/C++ keys.
 pub(crate) const BUSTER: &str = "SCCACHE_C_CUSTOM_CACHE_BUSTER";
