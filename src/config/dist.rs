@@ -12,6 +12,9 @@
 
 use serde::Deserialize;
 
+use std::ffi::OsStr;
+
+use super::error::At;
 use super::{Config, ConfigError, Origin, Tool, ToolChoice};
 
 /// `dist.engine`.
@@ -130,13 +133,6 @@ impl Dist {
     pub fn active(&self) -> bool {
         self.engine != Engine::None
     }
-}
-
-/// (dotted key, message, hint)
-pub type DistError = (String, String, String);
-
-fn err(key: &str, msg: impl Into<String>, hint: impl Into<String>) -> DistError {
-    (format!("dist.{key}"), msg.into(), hint.into())
 }
 
 /// A host name or address as the engines accept it: letters, digits, `.`, `-`, `_`, or an
@@ -342,12 +338,13 @@ pub fn check_scheduler_url(u: &str) -> Result<(), String> {
 }
 
 /// Every problem of a `[dist]` table on its own, all at once (for `config check`).
-pub fn validate(f: &FileDist) -> Vec<DistError> {
+pub fn validate(f: &FileDist, at: &At<'_>) -> Vec<ConfigError> {
+    let err = |key: &str, msg: String, hint: &str| at.key(&format!("dist.{key}"), msg, hint);
     let mut out = Vec::new();
     let Some(engine) = f.engine else {
         out.push(err(
             "engine",
-            "missing: [dist] needs an engine",
+            "missing: [dist] needs an engine".into(),
             "add `engine = \"distcc\"` (or icecc, sccache-dist, none)",
         ));
         return out;
@@ -380,7 +377,7 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
             out.push(err(
                 key,
                 format!("not used by engine = \"{}\": {why}", engine.name()),
-                format!(
+                &format!(
                     "remove it; engine = \"{}\" takes {}",
                     engine.name(),
                     if used.is_empty() {
@@ -397,12 +394,12 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
         Engine::Distcc => match &f.hosts {
             None => out.push(err(
                 "hosts",
-                "required for engine = \"distcc\"",
+                "required for engine = \"distcc\"".into(),
                 "add `hosts = [\"buildbox1/8\", \"buildbox2:3632/8,lzo\"]`",
             )),
             Some(h) if h.is_empty() => out.push(err(
                 "hosts",
-                "an empty list: distcc would compile everything locally",
+                "an empty list: distcc would compile everything locally".into(),
                 "list at least one host, e.g. `hosts = [\"buildbox1/8\"]`",
             )),
             Some(hosts) => {
@@ -420,7 +417,7 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
         Engine::Icecc => match &f.scheduler {
             None => out.push(err(
                 "scheduler",
-                "required for engine = \"icecc\"",
+                "required for engine = \"icecc\"".into(),
                 "add `scheduler = \"sched.example:8765\"` (the icecc-scheduler your iceccd is connected to)",
             )),
             Some(s) => {
@@ -437,7 +434,7 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
             match &f.scheduler_url {
                 None => out.push(err(
                     "scheduler_url",
-                    "required for engine = \"sccache-dist\"",
+                    "required for engine = \"sccache-dist\"".into(),
                     "add `scheduler_url = \"https://sched.example:10600\"`",
                 )),
                 Some(u) => {
@@ -455,7 +452,7 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
             {
                 out.push(err(
                     "auth_token_env",
-                    "must be the name of an environment variable that holds the token, not the token",
+                    "must be the name of an environment variable that holds the token, not the token".into(),
                     "write e.g. `auth_token_env = \"SCCACHE_DIST_TOKEN\"` and set that variable",
                 ));
             }
@@ -464,30 +461,22 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
     if f.local_slots.is_some_and(|n| n > 1024) {
         out.push(err(
             "local_slots",
-            "must be from 0 to 1024",
+            "must be from 0 to 1024".into(),
             "e.g. `local_slots = 2`",
         ));
     }
     if f.io_timeout_secs == Some(0) {
         out.push(err(
             "io_timeout_secs",
-            "must be a positive number of seconds",
+            "must be a positive number of seconds".into(),
             "e.g. `io_timeout_secs = 300` (distcc's default); it bounds how long a compile waits for a silent host",
         ));
     }
     out
 }
 
-/// A validated `[dist]` table, or its first problem.
-pub fn from_file(f: FileDist) -> Result<Dist, DistError> {
-    if let Some(first) = validate(&f).into_iter().next() {
-        return Err(first);
-    }
-    Ok(from_file_unchecked(f))
-}
-
-/// As `from_file` without validation (for `config check`, which lists every problem);
-/// unparseable parts are dropped.
+/// A `[dist]` table as the configuration holds it, without validation (`validate` lists
+/// every problem): unparseable parts are dropped.
 pub fn from_file_unchecked(f: FileDist) -> Dist {
     Dist {
         engine: f.engine.unwrap_or(Engine::None),
@@ -507,24 +496,19 @@ pub fn from_file_unchecked(f: FileDist) -> Dist {
 
 /// `TOOLCHAINKIT_DIST_ENGINE=none` turns distribution off for one build (a CI job, a
 /// laptop away from the build hosts); any other value must name an engine whose
-/// settings the files give.
-pub fn apply_env(cfg: &mut Config) -> Result<(), ConfigError> {
-    const VAR: &str = "TOOLCHAINKIT_DIST_ENGINE";
-    let Some(v) = crate::paths::var_nonempty(VAR) else {
-        return Ok(());
-    };
-    let v = v.to_string_lossy().into_owned();
-    let engine = Engine::parse(&v).ok_or_else(|| ConfigError {
-        source: "environment".into(),
-        line: None,
-        column: None,
-        key: Some(VAR.into()),
-        message: format!("unknown engine `{v}`"),
-        hint: Some(super::suggest(
-            &v,
-            &Engine::NAMES,
-            "use one of none, distcc, icecc, sccache-dist",
-        )),
+/// settings the files give. (`dist.engine`'s variable `var`, valued `v`: `super::keys`.)
+pub fn apply_env(cfg: &mut Config, v: &OsStr, var: &'static str) -> Result<(), ConfigError> {
+    let v = v.to_string_lossy();
+    let engine = Engine::parse(&v).ok_or_else(|| {
+        ConfigError::env(
+            var,
+            format!("unknown engine `{v}`"),
+            &super::suggest(
+                &v,
+                &Engine::NAMES,
+                "use one of none, distcc, icecc, sccache-dist",
+            ),
+        )
     })?;
     let mut d = cfg
         .dist
@@ -539,18 +523,13 @@ pub fn apply_env(cfg: &mut Config) -> Result<(), ConfigError> {
         _ => None,
     };
     if let Some(key) = missing {
-        return Err(ConfigError {
-            source: "environment".into(),
-            line: None,
-            column: None,
-            key: Some(VAR.into()),
-            message: format!("engine `{v}` needs `dist.{key}`, which no config file sets"),
-            hint: Some(format!(
-                "set [dist] {key} in .toolchainkit.toml, or unset {VAR}"
-            )),
-        });
+        return Err(ConfigError::env(
+            var,
+            format!("engine `{v}` needs `dist.{key}`, which no config file sets"),
+            &format!("set [dist] {key} in .toolchainkit.toml, or unset {var}"),
+        ));
     }
-    cfg.dist.set(Some(d), &Origin::Env(VAR));
+    cfg.dist.set(Some(d), &Origin::Env(var));
     Ok(())
 }
 
@@ -656,6 +635,16 @@ pub fn describe(d: &Dist) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn problems(f: &FileDist) -> Vec<String> {
+        let pos = crate::config::error::Positions::new();
+        let at = At {
+            path: std::path::Path::new("f.toml"),
+            text: "",
+            pos: &pos,
+        };
+        validate(f, &at).into_iter().filter_map(|e| e.key).collect()
+    }
 
     fn host(s: &str) -> DistccHost {
         parse_distcc_host(s).unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -764,7 +753,7 @@ mod tests {
             hosts: Some(vec!["a".into()]),
             ..FileDist::default()
         };
-        let keys: Vec<String> = validate(&f).into_iter().map(|e| e.0).collect();
+        let keys: Vec<String> = problems(&f);
         assert_eq!(keys, vec!["dist.hosts", "dist.local_slots"]);
         let f = FileDist {
             engine: Some(Engine::SccacheDist),
@@ -772,7 +761,7 @@ mod tests {
             auth_token_env: Some("abc def".into()),
             ..FileDist::default()
         };
-        let keys: Vec<String> = validate(&f).into_iter().map(|e| e.0).collect();
+        let keys: Vec<String> = problems(&f);
         assert_eq!(keys, vec!["dist.auth_token_env"]);
     }
 }

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::error::{At, ConfigError};
+
 /// The kinds of remote store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -192,11 +194,10 @@ pub fn is_env_key(key: &str) -> bool {
     key.ends_with("_env")
 }
 
-/// A key's position in the schema's `[cache.remote]` table (the order keys are listed in).
+/// A key's position in the declared `[cache.remote]` table (the order keys are listed in).
 fn schema_index(key: &str) -> usize {
-    super::schema::REMOTE
-        .iter()
-        .position(|f| f.name == key)
+    super::keys::children("cache.remote")
+        .position(|k| k.short() == key)
         .unwrap_or(usize::MAX)
 }
 
@@ -586,19 +587,8 @@ pub struct Unsupported {
     pub fix: String,
 }
 
-/// (dotted key, message, hint)
-pub type RemoteError = (String, String, String);
-
-fn missing(field: &str, kind: RemoteKind, example: &str) -> RemoteError {
-    (
-        format!("cache.remote.{field}"),
-        format!("required for type = \"{}\"", kind.name()),
-        format!("add `{example}` to [cache.remote]"),
-    )
-}
-
 /// Every problem with a `[cache.remote]` table, all at once (for `config check`).
-pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
+pub fn validate(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
     let mut out = Vec::new();
     let kind = f.kind;
     let spec = kind.spec();
@@ -607,18 +597,22 @@ pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
         if let Some(example) = key.required
             && f.lacks(key.name)
         {
-            out.push(missing(key.name, kind, example));
+            out.push(at.key(
+                &format!("cache.remote.{}", key.name),
+                format!("required for type = \"{}\"", kind.name()),
+                format!("add `{example}` to [cache.remote]"),
+            ));
         }
     }
     if endpoints.len() > 1 && !spec.many_endpoints {
-        out.push((
-            "cache.remote.endpoint".into(),
+        out.push(at.key(
+            "cache.remote.endpoint",
             format!("type = \"{}\" takes one endpoint, not a list", kind.name()),
-            "write a single string".into(),
+            "write a single string",
         ));
     }
     for e in &endpoints {
-        if let Err(err) = check_scheme(kind, e) {
+        if let Err(err) = check_scheme(kind, e, at) {
             out.push(err);
         }
     }
@@ -626,8 +620,8 @@ pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
     for field in &written {
         if !spec.takes(field) {
             let takes: Vec<&str> = spec.keys.iter().map(|k| k.name).collect();
-            out.push((
-                format!("cache.remote.{field}"),
+            out.push(at.key(
+                &format!("cache.remote.{field}"),
                 format!("not used by type = \"{}\"", kind.name()),
                 format!(
                     "remove it; type = \"{}\" takes {}",
@@ -639,26 +633,25 @@ pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
     }
     for field in written.iter().filter(|k| is_env_key(k)) {
         if f.text(field).is_some_and(|name| !is_env_name(name)) {
-            out.push((
-                format!("cache.remote.{field}"),
-                "must be the name of an environment variable that holds the secret, not the secret"
-                    .into(),
+            out.push(at.key(
+                &format!("cache.remote.{field}"),
+                "must be the name of an environment variable that holds the secret, not the secret",
                 format!("write e.g. `{field} = \"BUILD_CACHE_SECRET\"` and set that variable"),
             ));
         }
     }
     if f.int("ttl") == Some(0) {
-        out.push((
-            "cache.remote.ttl".into(),
-            "must be a positive number of seconds".into(),
-            "e.g. `ttl = 604800` (7 days), or remove it for no expiry".into(),
+        out.push(at.key(
+            "cache.remote.ttl",
+            "must be a positive number of seconds",
+            "e.g. `ttl = 604800` (7 days), or remove it for no expiry",
         ));
     }
     if f.int("timeout_ms") == Some(0) {
-        out.push((
-            "cache.remote.timeout_ms".into(),
-            "must be a positive number of milliseconds".into(),
-            "e.g. `timeout_ms = 1000`".into(),
+        out.push(at.key(
+            "cache.remote.timeout_ms",
+            "must be a positive number of milliseconds",
+            "e.g. `timeout_ms = 1000`",
         ));
     }
     for k in f.extra.iter().flat_map(|m| m.keys()) {
@@ -667,10 +660,10 @@ pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
         let ccache = !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
         if !sccache && !ccache {
-            out.push((
-                format!("cache.remote.extra.{k}"),
-                "not an sccache variable (`SCCACHE_...`) nor a ccache remote-storage attribute (`lower-case-name`)".into(),
-                "e.g. `extra = { SCCACHE_S3_SERVER_SIDE_ENCRYPTION = \"true\" }` or `extra = { connect-timeout = \"500\" }`".into(),
+            out.push(at.key(
+                &format!("cache.remote.extra.{k}"),
+                "not an sccache variable (`SCCACHE_...`) nor a ccache remote-storage attribute (`lower-case-name`)",
+                "e.g. `extra = { SCCACHE_S3_SERVER_SIDE_ENCRYPTION = \"true\" }` or `extra = { connect-timeout = \"500\" }`",
             ));
         }
     }
@@ -686,27 +679,27 @@ pub fn is_env_name(s: &str) -> bool {
 }
 
 /// Secrets written into the file itself: a password in an endpoint URL, a credential in
-/// `extra`. (key, message, fix) for each.
-pub fn literal_secrets(f: &FileRemote) -> Vec<RemoteError> {
+/// `extra`. An error for each.
+pub fn literal_secrets(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
     let mut out = Vec::new();
     for e in f.endpoints() {
         if url_has_password(e) {
-            out.push((
-                "cache.remote.endpoint".into(),
+            out.push(at.key(
+                "cache.remote.endpoint",
                 format!(
                     "`{}` holds a password written in the file",
                     redact_url(e)
                 ),
-                "remove the user:password@ part; set `password_env = \"VAR\"` (and `username`) and keep the password in that variable".into(),
+                "remove the user:password@ part; set `password_env = \"VAR\"` (and `username`) and keep the password in that variable",
             ));
         }
     }
     for (k, v) in f.extra.iter().flat_map(|m| m.iter()) {
         if crate::secrets::is_credential_name(k) && !v.is_empty() {
-            out.push((
-                format!("cache.remote.extra.{k}"),
-                "a credential written in the file".into(),
-                "use the matching `*_env` field (password_env, token_env, secret_key_env, connection_string_env) so the value stays in an environment variable".into(),
+            out.push(at.key(
+                &format!("cache.remote.extra.{k}"),
+                "a credential written in the file",
+                "use the matching `*_env` field (password_env, token_env, secret_key_env, connection_string_env) so the value stays in an environment variable",
             ));
         }
     }
@@ -728,8 +721,15 @@ pub fn url_has_password(url: &str) -> bool {
 }
 
 /// Validate the fields a remote of this type needs; resolve relative paths against `base`.
-pub fn from_file(f: FileRemote, base: &Path) -> Result<Remote, RemoteError> {
-    if let Some(first) = validate(&f).into_iter().next() {
+/// The error names no file (the table was not read from one).
+pub fn from_file(f: FileRemote, base: &Path) -> Result<Remote, ConfigError> {
+    let pos = super::error::Positions::new();
+    let at = At {
+        path: Path::new("[cache.remote]"),
+        text: "",
+        pos: &pos,
+    };
+    if let Some(first) = validate(&f, &at).into_iter().next() {
         return Err(first);
     }
     Ok(from_file_unchecked(f, base))
@@ -804,22 +804,22 @@ pub fn from_file_unchecked(f: FileRemote, base: &Path) -> Remote {
     }
 }
 
-fn check_scheme(kind: RemoteKind, endpoint: &str) -> Result<(), RemoteError> {
+fn check_scheme(kind: RemoteKind, endpoint: &str, at: &At<'_>) -> Result<(), ConfigError> {
     let allowed = kind.spec().schemes;
     if let Some(scheme) = allowed.iter().find(|s| endpoint.starts_with(*s)) {
         if scheme.contains("unix") {
             return Ok(());
         }
         return check_authority(&endpoint[scheme.len()..]).map_err(|why| {
-            (
-                "cache.remote.endpoint".into(),
+            at.key(
+                "cache.remote.endpoint",
                 format!("`{}`: {why}", redact_url(endpoint)),
                 format!("write it as `{scheme}HOST:PORT`, with a port from 1 to 65535"),
             )
         });
     }
-    Err((
-        "cache.remote.endpoint".into(),
+    Err(at.key(
+        "cache.remote.endpoint",
         format!(
             "`{}` has an unsupported scheme for type = \"{}\"",
             redact_url(endpoint),
@@ -872,15 +872,34 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
-    use crate::config::schema::REMOTE;
+    use crate::config::keys::{self, Key};
+
+    /// The declared keys of `[cache.remote]`.
+    fn remote_keys() -> impl Iterator<Item = &'static Key> {
+        keys::children("cache.remote")
+    }
+
+    fn problems(f: &FileRemote) -> Vec<ConfigError> {
+        let pos = crate::config::error::Positions::new();
+        let at = At {
+            path: Path::new("f.toml"),
+            text: "",
+            pos: &pos,
+        };
+        validate(f, &at)
+    }
+
+    fn is(e: &ConfigError, key: &str, message: &str) -> bool {
+        e.key.as_deref() == Some(&format!("cache.remote.{key}")[..])
+            && e.message.starts_with(message)
+    }
 
     /// A file of `kind` with every key its table lists, each written as the schema's example.
     fn full(kind: RemoteKind) -> FileRemote {
         let mut text = format!("type = \"{}\"\n", kind.name());
         for key in kind.spec().keys {
-            let field = REMOTE
-                .iter()
-                .find(|f| f.name == key.name)
+            let field = remote_keys()
+                .find(|f| f.short() == key.name)
                 .expect("in schema");
             text.push_str(field.example);
             text.push('\n');
@@ -893,7 +912,7 @@ mod tests {
         for kind in RemoteKind::ALL {
             for key in kind.spec().keys {
                 assert!(
-                    REMOTE.iter().any(|f| f.name == key.name),
+                    remote_keys().any(|f| f.short() == key.name),
                     "{} takes {}, which the schema does not know",
                     kind.name(),
                     key.name
@@ -901,13 +920,15 @@ mod tests {
                 assert!(!COMMON_KEYS.contains(&key.name), "{}", key.name);
             }
         }
-        for field in REMOTE {
-            let common = COMMON_KEYS.contains(&field.name);
-            let taken = RemoteKind::ALL.iter().any(|k| k.spec().takes(field.name));
+        for field in remote_keys() {
+            let common = COMMON_KEYS.contains(&field.short());
+            let taken = RemoteKind::ALL
+                .iter()
+                .any(|k| k.spec().takes(field.short()));
             assert!(
                 common != taken,
                 "schema key {} is taken by {} ",
-                field.name,
+                field.short(),
                 if common {
                     "every kind and a kind's table"
                 } else {
@@ -950,9 +971,9 @@ mod tests {
                 refs.push(key);
             }
         }
-        for field in REMOTE.iter().filter(|f| is_env_key(f.name)) {
+        for field in remote_keys().filter(|f| is_env_key(f.short())) {
             assert!(
-                refs.contains(&field.name),
+                refs.contains(&field.short()),
                 "{} is in no env_refs",
                 field.name
             );
@@ -963,22 +984,20 @@ mod tests {
     fn validate_follows_the_kind_table() {
         for kind in RemoteKind::ALL {
             let f = full(kind);
-            let not_used: Vec<RemoteError> = validate(&f)
+            let not_used: Vec<ConfigError> = problems(&f)
                 .into_iter()
-                .filter(|(_, m, _)| m.starts_with("not used"))
+                .filter(|e| e.message.starts_with("not used"))
                 .collect();
             assert_eq!(not_used, Vec::new(), "{}", kind.name());
-            for field in REMOTE {
-                if COMMON_KEYS.contains(&field.name) || kind.spec().takes(field.name) {
+            for field in remote_keys() {
+                if COMMON_KEYS.contains(&field.short()) || kind.spec().takes(field.short()) {
                     continue;
                 }
                 let text = format!("type = \"{}\"\n{}\n", kind.name(), field.example);
                 let f: FileRemote = toml::from_str(&text).expect("parse");
-                let errs = validate(&f);
+                let errs = problems(&f);
                 assert!(
-                    errs.iter()
-                        .any(|(k, m, _)| k == &format!("cache.remote.{}", field.name)
-                            && m.starts_with("not used")),
+                    errs.iter().any(|e| is(e, field.short(), "not used")),
                     "{} {}: {errs:?}",
                     kind.name(),
                     field.name
@@ -988,10 +1007,7 @@ mod tests {
                 let f: FileRemote =
                     toml::from_str(&format!("type = \"{}\"\n", kind.name())).expect("parse");
                 assert!(
-                    validate(&f)
-                        .iter()
-                        .any(|(k, m, _)| k == &format!("cache.remote.{}", key.name)
-                            && m.starts_with("required")),
+                    problems(&f).iter().any(|e| is(e, key.name, "required")),
                     "{} {}",
                     kind.name(),
                     key.name

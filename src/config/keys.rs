@@ -1,0 +1,881 @@
+//! Every configuration key, declared once: dotted name, type, example, environment
+//! variable, how a file's value reaches the layered [`Config`], and how `toolchainkit
+//! config` lists it.
+//!
+//! [`KEYS`] is the one list, in the schema's order (tables before their keys). The schema
+//! check (`super::schema`) walks a file against it: unknown tables and keys, types, ranges,
+//! required keys. The file layer (`super::apply_text`) applies each key through its
+//! [`Apply`], the environment layer (`super::apply_env`) each variable through its
+//! [`EnvFn`], and `toolchainkit config` lists each key through its [`Show`]. The defaults
+//! are `Config::default()`'s, typed, so a compile builds them without parsing anything.
+//!
+//! Tables are keys too. `[ccache]` and `[sccache]` are applied as a whole (a later layer's
+//! table replaces an earlier one's); `[cache.remote]` and `[dist]` are read, validated and
+//! listed as a whole by their modules (`super::remote`, `super::dist`), their keys here
+//! giving only name, type and example.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use toml::de::DeValue;
+
+use super::error::At;
+use super::{
+    Config, ConfigError, FileCcache, FileSccache, Origin, SccacheClient, Setting, Tool, ToolChoice,
+    VERIFY_VAR, Verify, suggest,
+};
+
+/// What a key holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    Bool,
+    /// `true`, `false` or `"auto"`.
+    BoolOrAuto,
+    /// Any string (may be empty).
+    Text,
+    /// A non-empty string naming a file or directory.
+    Path,
+    /// A list of non-empty path strings.
+    PathList,
+    /// A list of strings.
+    TextList,
+    /// One of these strings.
+    Enum(&'static [&'static str]),
+    /// A list of these strings.
+    EnumList(&'static [&'static str]),
+    /// An integer or a float in `(min, max]`.
+    Number {
+        min_exclusive: f64,
+        max: f64,
+        unit: &'static str,
+    },
+    /// An integer in `[min, max]`.
+    Int {
+        min: i64,
+        max: i64,
+        unit: &'static str,
+    },
+    /// A number from 0 to 1, or this one word.
+    FractionOr(&'static str),
+    /// A string, or a list of strings.
+    TextOrList,
+    /// A table of string values with free keys.
+    TextMap,
+    /// A table of the keys declared under its name.
+    Table,
+}
+
+/// The file a value is applied from.
+pub struct Layer<'a> {
+    pub origin: &'a Origin,
+    /// The file's directory: relative paths are relative to it.
+    pub base: &'a Path,
+    /// Where the file's keys are written, for errors.
+    pub at: &'a At<'a>,
+}
+
+/// Apply a file's (checked) value of the key to the configuration.
+pub type FileFn = fn(&mut Config, &DeValue<'_>, &Layer<'_>) -> Result<(), ConfigError>;
+
+/// Apply the value of the key's environment variable (named by the last argument).
+pub type EnvFn = fn(&mut Config, &OsStr, &'static str) -> Result<(), ConfigError>;
+
+/// The value as `config` lists it (`None`: unset) and the layer it came from.
+pub type ShowFn = fn(&Config) -> (Option<String>, &Origin);
+
+/// How a file's value reaches the configuration.
+#[derive(Clone, Copy)]
+pub enum Apply {
+    /// Through this function.
+    Value(FileFn),
+    /// With its table (a key of `[cache.remote]` or `[dist]`), or not at all (a table
+    /// that only holds keys).
+    WithTable,
+    /// `[cache.remote]` as a whole (`super::remote`).
+    Remote,
+    /// `[dist]` as a whole (`super::dist`).
+    Dist,
+}
+
+/// How `toolchainkit config` lists a key.
+#[derive(Clone, Copy)]
+pub enum Show {
+    /// Not on its own line (a table, a key listed with its table, `[trust] dirs`).
+    No,
+    /// One line; `unset` is the value shown when there is none (empty: the stats file's
+    /// per-project default, which the caller knows).
+    Value { get: ShowFn, unset: &'static str },
+    /// `[cache.remote]`'s lines (`super::remote::describe`).
+    Remote,
+    /// `[dist]`'s lines (`super::dist::describe`).
+    Dist,
+}
+
+/// The declaration of one key or table.
+#[derive(Clone, Copy)]
+pub struct Key {
+    /// Dotted: `stats.trace_max_mb`.
+    pub name: &'static str,
+    pub ty: Ty,
+    /// The key written correctly, for hints.
+    pub example: &'static str,
+    /// Must be written when its table is.
+    pub required: bool,
+    /// The environment variable that sets it, and how its value is read.
+    pub env: Option<(&'static str, EnvFn)>,
+    pub apply: Apply,
+    pub show: Show,
+}
+
+impl Key {
+    /// The key's name within its table.
+    pub fn short(&self) -> &'static str {
+        self.name.rsplit_once('.').map_or(self.name, |(_, k)| k)
+    }
+
+    /// Its table's dotted name (`""`: the top level).
+    pub fn table(&self) -> &'static str {
+        self.name.rsplit_once('.').map_or("", |(t, _)| t)
+    }
+
+    const fn env(self, var: &'static str, read: EnvFn) -> Key {
+        Key {
+            env: Some((var, read)),
+            ..self
+        }
+    }
+
+    const fn apply(self, f: FileFn) -> Key {
+        Key {
+            apply: Apply::Value(f),
+            ..self
+        }
+    }
+
+    const fn show(self, get: ShowFn, unset: &'static str) -> Key {
+        Key {
+            show: Show::Value { get, unset },
+            ..self
+        }
+    }
+
+    const fn required(self) -> Key {
+        Key {
+            required: true,
+            ..self
+        }
+    }
+}
+
+const fn key(name: &'static str, ty: Ty, example: &'static str) -> Key {
+    Key {
+        name,
+        ty,
+        example,
+        required: false,
+        env: None,
+        apply: Apply::WithTable,
+        show: Show::No,
+    }
+}
+
+const fn table(name: &'static str, example: &'static str) -> Key {
+    key(name, Ty::Table, example)
+}
+
+/// The keys of table `table` (`""`: the top level), in declaration order.
+pub fn children(table: &str) -> impl Iterator<Item = &'static Key> + '_ {
+    KEYS.iter().filter(move |k| k.table() == table)
+}
+
+/// The declaration of a dotted key.
+pub fn get(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// `toolchainkit config`'s tables, in its order.
+const LISTED: [&str; 5] = ["cache", "ccache", "sccache", "dist", "stats"];
+
+/// The keys `toolchainkit config` lists, in its order (each table, then its keys).
+pub fn listed() -> impl Iterator<Item = &'static Key> {
+    LISTED
+        .into_iter()
+        .flat_map(|t| get(t).into_iter().chain(children(t)))
+        .filter(|k| !matches!(k.show, Show::No))
+}
+
+/// `cache.tool`'s values.
+pub const TOOL_CHOICES: &[&str] = &ToolChoice::NAMES;
+/// The tools `prefer` may list.
+pub const TOOLS: &[&str] = &Tool::NAMES;
+/// `cache.remote.type`'s values.
+pub const REMOTE_KINDS: &[&str] = &["s3", "redis", "gcs", "http", "webdav", "memcached", "azure"];
+/// `cache.sccache_client`'s values.
+const SCCACHE_CLIENTS: &[&str] = &["native", "process"];
+/// `dist.engine`'s values.
+const ENGINES: &[&str] = &super::dist::Engine::NAMES;
+/// ccache's `sloppiness` words (ccache 4.14 manual).
+pub const SLOPPINESS: &[&str] = &[
+    "clang_index_store",
+    "file_stat_matches",
+    "file_stat_matches_ctime",
+    "gcno_cwd",
+    "incbin",
+    "include_file_ctime",
+    "include_file_mtime",
+    "ivfsoverlay",
+    "locale",
+    "modules",
+    "pch_defines",
+    "random_seed",
+    "system_headers",
+    "time_macros",
+];
+
+/// The largest cache size accepted, in GiB (1 PiB).
+pub const MAX_SIZE_GB: f64 = 1_048_576.0;
+
+const UNSET_TOOL: &str = "(unset: the tool's own default)";
+const UNSET_CCACHE: &str = "(unset: ccache's own setting)";
+const UNSET_SCCACHE: &str = "(unset: sccache's own setting)";
+
+/// Every key, in the schema's order.
+pub static KEYS: &[Key] = &[
+    table("cache", "[cache]"),
+    key("cache.enabled", Ty::Bool, "enabled = true")
+        .env("TOOLCHAINKIT_DISABLE", |c, v, var| {
+            c.enabled.set(!env_bool(v, var)?, &Origin::Env(var));
+            Ok(())
+        })
+        .apply(|c, v, l| set(&mut c.enabled, v.as_bool(), l))
+        .show(
+            |c| (Some(c.enabled.value.to_string()), &c.enabled.origin),
+            "",
+        ),
+    key("cache.tool", Ty::Enum(TOOL_CHOICES), "tool = \"auto\"")
+        .env("TOOLCHAINKIT_TOOL", |c, v, var| {
+            let v = v.to_string_lossy();
+            let t = ToolChoice::parse(&v).ok_or_else(|| {
+                ConfigError::env(
+                    var,
+                    format!("unknown tool `{v}`"),
+                    &suggest(&v, TOOL_CHOICES, "use one of auto, sccache, ccache, none"),
+                )
+            })?;
+            c.tool.set(t, &Origin::Env(var));
+            Ok(())
+        })
+        .apply(|c, v, l| set(&mut c.tool, v.as_str().and_then(ToolChoice::parse), l))
+        .show(|c| (Some(quote(c.tool.value.name())), &c.tool.origin), ""),
+    key(
+        "cache.prefer",
+        Ty::EnumList(TOOLS),
+        "prefer = [\"sccache\", \"ccache\"]",
+    )
+    .env("TOOLCHAINKIT_PREFER", |c, v, var| {
+        let v = v.to_string_lossy();
+        let mut list = Vec::new();
+        for word in v.split([',', ' ']).filter(|w| !w.is_empty()) {
+            list.push(Tool::parse(word).ok_or_else(|| {
+                ConfigError::env(
+                    var,
+                    format!("unknown tool `{word}`"),
+                    "a comma-separated list of sccache, ccache",
+                )
+            })?);
+        }
+        c.prefer.set(list, &Origin::Env(var));
+        Ok(())
+    })
+    .apply(|c, v, l| {
+        let tools = strings(v).filter_map(Tool::parse).collect();
+        set(&mut c.prefer, Some(tools), l)
+    })
+    .show(
+        |c| {
+            let names: Vec<String> = c.prefer.value.iter().map(|t| quote(t.name())).collect();
+            (Some(format!("[{}]", names.join(", "))), &c.prefer.origin)
+        },
+        "",
+    ),
+    key("cache.dir", Ty::Path, "dir = \".toolchainkit/cache\"")
+        .env("TOOLCHAINKIT_CACHE_DIR", |c, v, var| {
+            c.dir.set(Some(PathBuf::from(v)), &Origin::Env(var));
+            Ok(())
+        })
+        .apply(|c, v, l| set(&mut c.dir, v.as_str().map(|p| Some(l.base.join(p))), l))
+        .show(
+            |c| (c.dir.value.as_deref().map(quote_path), &c.dir.origin),
+            UNSET_TOOL,
+        ),
+    key(
+        "cache.size_gb",
+        Ty::Number {
+            min_exclusive: 0.0,
+            max: MAX_SIZE_GB,
+            unit: "GiB",
+        },
+        "size_gb = 10",
+    )
+    .env("TOOLCHAINKIT_CACHE_SIZE_GB", |c, v, var| {
+        let v = v.to_string_lossy();
+        let n: f64 = v
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite() && *n > 0.0 && *n <= MAX_SIZE_GB)
+            .ok_or_else(|| {
+                ConfigError::env(
+                    var,
+                    format!("not a positive number of GiB up to {MAX_SIZE_GB}: `{v}`"),
+                    "e.g. TOOLCHAINKIT_CACHE_SIZE_GB=10",
+                )
+            })?;
+        c.size_gb.set(Some(n), &Origin::Env(var));
+        Ok(())
+    })
+    .apply(|c, v, l| set(&mut c.size_gb, number_value(v).map(Some), l))
+    .show(
+        |c| (c.size_gb.value.map(|v| v.to_string()), &c.size_gb.origin),
+        UNSET_TOOL,
+    ),
+    key("cache.install", Ty::Bool, "install = false")
+        .apply(|c, v, l| set(&mut c.install, v.as_bool(), l))
+        .show(
+            |c| (Some(c.install.value.to_string()), &c.install.origin),
+            "",
+        ),
+    key(
+        "cache.sccache_client",
+        Ty::Enum(SCCACHE_CLIENTS),
+        "sccache_client = \"native\"",
+    )
+    .env("TOOLCHAINKIT_SCCACHE_CLIENT", |c, v, var| {
+        let v = v.to_string_lossy();
+        let s = SccacheClient::parse(&v).ok_or_else(|| {
+            ConfigError::env(
+                var,
+                format!("unknown sccache client `{v}`"),
+                &suggest(&v, SCCACHE_CLIENTS, "use native or process"),
+            )
+        })?;
+        c.sccache_client.set(s, &Origin::Env(var));
+        Ok(())
+    })
+    .apply(|c, v, l| {
+        let s = v.as_str().and_then(SccacheClient::parse);
+        set(&mut c.sccache_client, s, l)
+    })
+    .show(
+        |c| {
+            let v = quote(c.sccache_client.value.name());
+            (Some(v), &c.sccache_client.origin)
+        },
+        "",
+    ),
+    key("cache.verify", Ty::FractionOr("strict"), "verify = 0.01")
+        .env(VERIFY_VAR, |c, v, var| {
+            let v = v.to_string_lossy();
+            let p = Verify::parse(&v).ok_or_else(|| {
+                ConfigError::env(
+                    var,
+                    format!("not a fraction of hits or `strict`: `{v}`"),
+                    "a number from 0.0 to 1.0 (e.g. TOOLCHAINKIT_VERIFY=0.01), or strict",
+                )
+            })?;
+            c.verify.set(p, &Origin::Env(var));
+            Ok(())
+        })
+        .apply(|c, v, l| {
+            let p = match number_value(v) {
+                Some(f) => Some(Verify::Fraction(f)),
+                None => v.as_str().and_then(Verify::parse),
+            };
+            set(&mut c.verify, p, l)
+        })
+        .show(|c| (Some(c.verify.value.describe()), &c.verify.origin), ""),
+    Key {
+        apply: Apply::Remote,
+        show: Show::Remote,
+        ..table("cache.remote", "[cache.remote]")
+    },
+    key(
+        "cache.remote.type",
+        Ty::Enum(REMOTE_KINDS),
+        "type = \"redis\"",
+    )
+    .required(),
+    key(
+        "cache.remote.endpoint",
+        Ty::TextOrList,
+        "endpoint = \"redis://cache.internal:6379\"",
+    ),
+    key("cache.remote.bucket", Ty::Text, "bucket = \"build-cache\""),
+    key("cache.remote.region", Ty::Text, "region = \"us-east-1\""),
+    key("cache.remote.prefix", Ty::Text, "prefix = \"team-a/\""),
+    key("cache.remote.use_ssl", Ty::Bool, "use_ssl = true"),
+    key(
+        "cache.remote.read_only",
+        Ty::BoolOrAuto,
+        "read_only = \"auto\"",
+    ),
+    key(
+        "cache.remote.access_key_env",
+        Ty::Text,
+        "access_key_env = \"AWS_ACCESS_KEY_ID\"",
+    ),
+    key(
+        "cache.remote.secret_key_env",
+        Ty::Text,
+        "secret_key_env = \"AWS_SECRET_ACCESS_KEY\"",
+    ),
+    key(
+        "cache.remote.session_token_env",
+        Ty::Text,
+        "session_token_env = \"AWS_SESSION_TOKEN\"",
+    ),
+    key("cache.remote.username", Ty::Text, "username = \"builder\""),
+    key(
+        "cache.remote.password_env",
+        Ty::Text,
+        "password_env = \"BUILD_CACHE_PASSWORD\"",
+    ),
+    key(
+        "cache.remote.token_env",
+        Ty::Text,
+        "token_env = \"BUILD_CACHE_TOKEN\"",
+    ),
+    key(
+        "cache.remote.db",
+        Ty::Int {
+            min: 0,
+            max: u32::MAX as i64,
+            unit: "",
+        },
+        "db = 2",
+    ),
+    key(
+        "cache.remote.ttl",
+        Ty::Int {
+            min: 1,
+            max: u32::MAX as i64,
+            unit: "seconds",
+        },
+        "ttl = 604800",
+    ),
+    key(
+        "cache.remote.key_path",
+        Ty::Path,
+        "key_path = \"ci/gcs-key.json\"",
+    ),
+    key(
+        "cache.remote.container",
+        Ty::Text,
+        "container = \"build-cache\"",
+    ),
+    key(
+        "cache.remote.connection_string_env",
+        Ty::Text,
+        "connection_string_env = \"AZURE_STORAGE_CONNECTION_STRING\"",
+    ),
+    key(
+        "cache.remote.timeout_ms",
+        Ty::Int {
+            min: 1,
+            max: 3_600_000,
+            unit: "milliseconds",
+        },
+        "timeout_ms = 1000",
+    ),
+    key(
+        "cache.remote.extra",
+        Ty::TextMap,
+        "extra = { connect-timeout = \"500\" }",
+    ),
+    table("stats", "[stats]"),
+    key("stats.file", Ty::Path, "file = \"build-stats\"")
+        .env("TOOLCHAINKIT_STATS_FILE", |c, v, var| {
+            if let Some(why) = stats_file_problem(Path::new(v)) {
+                return Err(ConfigError::env(
+                    var,
+                    why,
+                    "name a file, e.g. TOOLCHAINKIT_STATS_FILE=build-stats",
+                ));
+            }
+            c.stats_file.set(Some(PathBuf::from(v)), &Origin::Env(var));
+            Ok(())
+        })
+        .apply(|c, v, l| {
+            let Some(p) = v.as_str().map(|p| l.base.join(p)) else {
+                return Ok(());
+            };
+            if let Some(why) = stats_file_problem(&p) {
+                return Err(l.at.key(
+                    "stats.file",
+                    why,
+                    "name a file, e.g. `file = \"build-stats\"`",
+                ));
+            }
+            set(&mut c.stats_file, Some(Some(p)), l)
+        })
+        .show(
+            |c| {
+                (
+                    c.stats_file.value.as_deref().map(quote_path),
+                    &c.stats_file.origin,
+                )
+            },
+            "",
+        ),
+    key("stats.trace", Ty::Bool, "trace = true")
+        .env("TOOLCHAINKIT_TRACE", |c, v, var| {
+            c.trace.set(env_bool(v, var)?, &Origin::Env(var));
+            Ok(())
+        })
+        .apply(|c, v, l| set(&mut c.trace, v.as_bool(), l))
+        .show(|c| (Some(c.trace.value.to_string()), &c.trace.origin), ""),
+    key(
+        "stats.trace_max_mb",
+        Ty::Int {
+            min: 1,
+            max: 1_048_576,
+            unit: "MiB",
+        },
+        "trace_max_mb = 64",
+    )
+    .apply(|c, v, l| {
+        let mb = int_value(v).and_then(|n| u64::try_from(n).ok());
+        set(&mut c.trace_max_mb, mb, l)
+    })
+    .show(
+        |c| {
+            (
+                Some(c.trace_max_mb.value.to_string()),
+                &c.trace_max_mb.origin,
+            )
+        },
+        "",
+    ),
+    table("trust", "[trust]").apply(|_, _, l| match l.origin {
+        Origin::User(_) => Ok(()),
+        _ => Err(l.at.key(
+            "trust",
+            "[trust] is read only from the user file: a project file cannot vouch for itself",
+            format!(
+                "move it to {}, or set {}",
+                crate::paths::user_config_file().display(),
+                super::trust::TRUSTED_DIRS_VAR
+            ),
+        )),
+    }),
+    key(
+        "trust.dirs",
+        Ty::PathList,
+        "dirs = [\"/srv/shared/checkout\"]",
+    )
+    .apply(|c, v, l| {
+        if matches!(l.origin, Origin::User(_)) {
+            let dirs = strings(v).map(|d| l.base.join(d)).collect();
+            c.trusted_dirs.set(dirs, l.origin);
+        }
+        Ok(())
+    }),
+    // A later layer's [ccache] replaces an earlier one's as a whole.
+    table("ccache", "[ccache]").apply(|c, _, l| {
+        c.ccache.set(FileCcache::default(), l.origin);
+        Ok(())
+    }),
+    key("ccache.base_dir", Ty::Path, "base_dir = \".\"")
+        .apply(|c, v, l| {
+            c.ccache.value.base_dir = v.as_str().map(|d| clean_join(l.base, d));
+            Ok(())
+        })
+        .show(
+            |c| {
+                let v = c.ccache.value.base_dir.as_deref().map(quote_path);
+                (v, &c.ccache.origin)
+            },
+            UNSET_CCACHE,
+        ),
+    key(
+        "ccache.compiler_check",
+        Ty::Text,
+        "compiler_check = \"content\"",
+    )
+    .apply(|c, v, _| {
+        c.ccache.value.compiler_check = v.as_str().map(str::to_string);
+        Ok(())
+    })
+    .show(
+        |c| {
+            let v = c.ccache.value.compiler_check.as_deref().map(quote);
+            (v, &c.ccache.origin)
+        },
+        UNSET_CCACHE,
+    ),
+    key(
+        "ccache.sloppiness",
+        Ty::EnumList(SLOPPINESS),
+        "sloppiness = [\"pch_defines\", \"time_macros\"]",
+    )
+    .apply(|c, v, _| {
+        c.ccache.value.sloppiness = Some(strings(v).map(str::to_string).collect());
+        Ok(())
+    })
+    .show(
+        |c| {
+            let v = c.ccache.value.sloppiness.as_ref().map(|words| {
+                let q: Vec<String> = words.iter().map(|w| quote(w)).collect();
+                format!("[{}]", q.join(", "))
+            });
+            (v, &c.ccache.origin)
+        },
+        UNSET_CCACHE,
+    ),
+    key("ccache.hash_dir", Ty::Bool, "hash_dir = false")
+        .apply(|c, v, _| {
+            c.ccache.value.hash_dir = v.as_bool();
+            Ok(())
+        })
+        .show(
+            |c| {
+                (
+                    c.ccache.value.hash_dir.map(|b| b.to_string()),
+                    &c.ccache.origin,
+                )
+            },
+            UNSET_CCACHE,
+        ),
+    key("ccache.compression", Ty::Bool, "compression = true")
+        .apply(|c, v, _| {
+            c.ccache.value.compression = v.as_bool();
+            Ok(())
+        })
+        .show(
+            |c| {
+                let v = c.ccache.value.compression.map(|b| b.to_string());
+                (v, &c.ccache.origin)
+            },
+            UNSET_CCACHE,
+        ),
+    key(
+        "ccache.compression_level",
+        Ty::Int {
+            min: -131_072,
+            max: 22,
+            unit: "",
+        },
+        "compression_level = 3",
+    )
+    .apply(|c, v, _| {
+        c.ccache.value.compression_level = int_value(v);
+        Ok(())
+    })
+    .show(
+        |c| {
+            let v = c.ccache.value.compression_level.map(|l| l.to_string());
+            (v, &c.ccache.origin)
+        },
+        UNSET_CCACHE,
+    ),
+    // As [ccache]: replaced as a whole.
+    table("sccache", "[sccache]").apply(|c, _, l| {
+        c.sccache.set(FileSccache::default(), l.origin);
+        Ok(())
+    }),
+    key("sccache.basedirs", Ty::PathList, "basedirs = [\".\"]")
+        .apply(|c, v, l| {
+            let dirs = strings(v).map(|d| clean_join(l.base, d)).collect();
+            c.sccache.value.basedirs = Some(dirs);
+            Ok(())
+        })
+        .show(
+            |c| {
+                let v = c.sccache.value.basedirs.as_ref().map(|dirs| {
+                    let q: Vec<String> = dirs.iter().map(|d| quote_path(d)).collect();
+                    format!("[{}]", q.join(", "))
+                });
+                (v, &c.sccache.origin)
+            },
+            UNSET_SCCACHE,
+        ),
+    key("sccache.direct", Ty::Bool, "direct = true")
+        .apply(|c, v, _| {
+            c.sccache.value.direct = v.as_bool();
+            Ok(())
+        })
+        .show(
+            |c| {
+                (
+                    c.sccache.value.direct.map(|b| b.to_string()),
+                    &c.sccache.origin,
+                )
+            },
+            UNSET_SCCACHE,
+        ),
+    Key {
+        apply: Apply::Dist,
+        show: Show::Dist,
+        ..table("dist", "[dist]")
+    },
+    key("dist.engine", Ty::Enum(ENGINES), "engine = \"distcc\"")
+        .env("TOOLCHAINKIT_DIST_ENGINE", super::dist::apply_env),
+    key(
+        "dist.hosts",
+        Ty::TextList,
+        "hosts = [\"buildbox1/8\", \"buildbox2:3632/8,lzo\"]",
+    ),
+    key(
+        "dist.scheduler",
+        Ty::Text,
+        "scheduler = \"sched.example:8765\"",
+    ),
+    key(
+        "dist.scheduler_url",
+        Ty::Text,
+        "scheduler_url = \"https://sched.example:10600\"",
+    ),
+    key(
+        "dist.auth_token_env",
+        Ty::Text,
+        "auth_token_env = \"SCCACHE_DIST_TOKEN\"",
+    ),
+    key(
+        "dist.local_slots",
+        Ty::Int {
+            min: 0,
+            max: 1024,
+            unit: "",
+        },
+        "local_slots = 2",
+    ),
+    key(
+        "dist.io_timeout_secs",
+        Ty::Int {
+            min: 1,
+            max: 86_400,
+            unit: "seconds",
+        },
+        "io_timeout_secs = 300",
+    ),
+];
+
+fn set<T>(s: &mut Setting<T>, v: Option<T>, l: &Layer<'_>) -> Result<(), ConfigError> {
+    if let Some(v) = v {
+        s.set(v, l.origin);
+    }
+    Ok(())
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{s}\"")
+}
+
+fn quote_path(p: &Path) -> String {
+    format!("\"{}\"", p.display())
+}
+
+/// The strings of a list.
+fn strings<'v>(v: &'v DeValue<'_>) -> impl Iterator<Item = &'v str> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get_ref().as_str())
+}
+
+/// `base.join(d)` without `.` components: `base_dir = "."` is the file's directory
+/// itself (`/src/app`, not `/src/app/.`), as the tools compare it with paths they see.
+fn clean_join(base: &Path, d: &str) -> PathBuf {
+    base.join(d).components().collect()
+}
+
+fn env_bool(v: &OsStr, var: &'static str) -> Result<bool, ConfigError> {
+    let v = v.to_string_lossy();
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::env(
+            var,
+            format!("not a boolean: `{v}`"),
+            "use 1 or 0",
+        )),
+    }
+}
+
+/// Why a `[stats] file` / `TOOLCHAINKIT_STATS_FILE` value cannot name a stats file.
+fn stats_file_problem(p: &Path) -> Option<String> {
+    if p.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return Some(format!("`{}` names a directory, not a file", p.display()));
+    }
+    if p.is_dir() {
+        return Some(format!("`{}` is a directory, not a file", p.display()));
+    }
+    None
+}
+
+/// The value of a TOML integer (radix and `_` separators handled).
+pub fn int_value(v: &DeValue<'_>) -> Option<i64> {
+    let DeValue::Integer(i) = v else {
+        return None;
+    };
+    let digits: String = i.as_str().chars().filter(|c| *c != '_').collect();
+    let (neg, digits) = match digits.strip_prefix('-') {
+        Some(d) => (true, d.to_string()),
+        None => (false, digits.trim_start_matches('+').to_string()),
+    };
+    let digits = digits
+        .trim_start_matches("0x")
+        .trim_start_matches("0o")
+        .trim_start_matches("0b");
+    let n = i64::from_str_radix(digits, i.radix()).ok()?;
+    Some(if neg { -n } else { n })
+}
+
+/// The value of a TOML number (integer or float).
+pub fn number_value(v: &DeValue<'_>) -> Option<f64> {
+    match v {
+        DeValue::Integer(_) => int_value(v).map(|n| n as f64),
+        DeValue::Float(x) => {
+            let s: String = x.as_str().chars().filter(|c| *c != '_').collect();
+            match s.trim_start_matches('+') {
+                "inf" => Some(f64::INFINITY),
+                "-inf" => Some(f64::NEG_INFINITY),
+                "nan" | "-nan" => Some(f64::NAN),
+                t => t.parse().ok(),
+            }
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_come_before_their_keys_and_every_key_has_its_table() {
+        for (i, k) in KEYS.iter().enumerate() {
+            let t = k.table();
+            if t.is_empty() {
+                continue;
+            }
+            let at = KEYS.iter().position(|p| p.name == t);
+            assert!(
+                at.is_some_and(|p| p < i),
+                "{} has no table declared before it",
+                k.name
+            );
+            assert_eq!(KEYS.iter().filter(|p| p.name == k.name).count(), 1);
+        }
+    }
+
+    #[test]
+    fn examples_name_their_key() {
+        for k in KEYS {
+            let ok = match k.ty {
+                Ty::Table => k.example == format!("[{}]", k.name),
+                _ => k.example.starts_with(&format!("{} = ", k.short())),
+            };
+            assert!(ok, "{}: {}", k.name, k.example);
+        }
+    }
+}
