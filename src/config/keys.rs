@@ -183,6 +183,25 @@ const fn table(name: &'static str, example: &'static str) -> Key {
     key(name, Ty::Table, example)
 }
 
+/// A key of `[cache.remote]`.
+macro_rules! remote {
+    ($name:literal, $ty:expr, $example:expr $(,)?) => {
+        key(concat!("cache.remote.", $name), $ty, $example)
+    };
+}
+
+const fn int(min: i64, max: i64, unit: &'static str) -> Ty {
+    Ty::Int { min, max, unit }
+}
+
+const fn number(min_exclusive: f64, max: f64, unit: &'static str) -> Ty {
+    Ty::Number {
+        min_exclusive,
+        max,
+        unit,
+    }
+}
+
 /// The keys of table `table` (`""`: the top level), in declaration order.
 pub fn children(table: &str) -> impl Iterator<Item = &'static Key> + '_ {
     KEYS.iter().filter(move |k| k.table() == table)
@@ -247,26 +266,17 @@ pub static KEYS: &[Key] = &[
             c.enabled.set(!env_bool(v, var)?, &Origin::Env(var));
             Ok(())
         })
-        .apply(|c, v, l| set(&mut c.enabled, v.as_bool(), l))
-        .show(
-            |c| (Some(c.enabled.value.to_string()), &c.enabled.origin),
-            "",
-        ),
+        .apply(|c, v, l| set(&mut c.enabled, read(v), l))
+        .show(|c| shown(&c.enabled), ""),
     key("cache.tool", Ty::Enum(TOOL_CHOICES), "tool = \"auto\"")
         .env("TOOLCHAINKIT_TOOL", |c, v, var| {
-            let v = v.to_string_lossy();
-            let t = ToolChoice::parse(&v).ok_or_else(|| {
-                ConfigError::env(
-                    var,
-                    format!("unknown tool `{v}`"),
-                    &suggest(&v, TOOL_CHOICES, "use one of auto, sccache, ccache, none"),
-                )
-            })?;
+            let fallback = "use one of auto, sccache, ccache, none";
+            let t = env_word(v, var, TOOL_CHOICES, "tool", fallback, ToolChoice::parse)?;
             c.tool.set(t, &Origin::Env(var));
             Ok(())
         })
-        .apply(|c, v, l| set(&mut c.tool, v.as_str().and_then(ToolChoice::parse), l))
-        .show(|c| (Some(quote(c.tool.value.name())), &c.tool.origin), ""),
+        .apply(|c, v, l| set(&mut c.tool, read(v), l))
+        .show(|c| shown(&c.tool), ""),
     key(
         "cache.prefer",
         Ty::EnumList(TOOLS),
@@ -287,34 +297,18 @@ pub static KEYS: &[Key] = &[
         c.prefer.set(list, &Origin::Env(var));
         Ok(())
     })
-    .apply(|c, v, l| {
-        let tools = strings(v).filter_map(Tool::parse).collect();
-        set(&mut c.prefer, Some(tools), l)
-    })
-    .show(
-        |c| {
-            let names: Vec<String> = c.prefer.value.iter().map(|t| quote(t.name())).collect();
-            (Some(format!("[{}]", names.join(", "))), &c.prefer.origin)
-        },
-        "",
-    ),
+    .apply(|c, v, l| set(&mut c.prefer, read(v), l))
+    .show(|c| shown(&c.prefer), ""),
     key("cache.dir", Ty::Path, "dir = \".toolchainkit/cache\"")
         .env("TOOLCHAINKIT_CACHE_DIR", |c, v, var| {
             c.dir.set(Some(PathBuf::from(v)), &Origin::Env(var));
             Ok(())
         })
         .apply(|c, v, l| set(&mut c.dir, v.as_str().map(|p| Some(l.base.join(p))), l))
-        .show(
-            |c| (c.dir.value.as_deref().map(quote_path), &c.dir.origin),
-            UNSET_TOOL,
-        ),
+        .show(|c| shown(&c.dir), UNSET_TOOL),
     key(
         "cache.size_gb",
-        Ty::Number {
-            min_exclusive: 0.0,
-            max: MAX_SIZE_GB,
-            unit: "GiB",
-        },
+        number(0.0, MAX_SIZE_GB, "GiB"),
         "size_gb = 10",
     )
     .env("TOOLCHAINKIT_CACHE_SIZE_GB", |c, v, var| {
@@ -333,45 +327,32 @@ pub static KEYS: &[Key] = &[
         c.size_gb.set(Some(n), &Origin::Env(var));
         Ok(())
     })
-    .apply(|c, v, l| set(&mut c.size_gb, number_value(v).map(Some), l))
-    .show(
-        |c| (c.size_gb.value.map(|v| v.to_string()), &c.size_gb.origin),
-        UNSET_TOOL,
-    ),
+    .apply(|c, v, l| set(&mut c.size_gb, read(v).map(Some), l))
+    .show(|c| shown(&c.size_gb), UNSET_TOOL),
     key("cache.install", Ty::Bool, "install = false")
-        .apply(|c, v, l| set(&mut c.install, v.as_bool(), l))
-        .show(
-            |c| (Some(c.install.value.to_string()), &c.install.origin),
-            "",
-        ),
+        .apply(|c, v, l| set(&mut c.install, read(v), l))
+        .show(|c| shown(&c.install), ""),
     key(
         "cache.sccache_client",
         Ty::Enum(SCCACHE_CLIENTS),
         "sccache_client = \"native\"",
     )
     .env("TOOLCHAINKIT_SCCACHE_CLIENT", |c, v, var| {
-        let v = v.to_string_lossy();
-        let s = SccacheClient::parse(&v).ok_or_else(|| {
-            ConfigError::env(
-                var,
-                format!("unknown sccache client `{v}`"),
-                &suggest(&v, SCCACHE_CLIENTS, "use native or process"),
-            )
-        })?;
+        let fallback = "use native or process";
+        let words = SCCACHE_CLIENTS;
+        let s = env_word(
+            v,
+            var,
+            words,
+            "sccache client",
+            fallback,
+            SccacheClient::parse,
+        )?;
         c.sccache_client.set(s, &Origin::Env(var));
         Ok(())
     })
-    .apply(|c, v, l| {
-        let s = v.as_str().and_then(SccacheClient::parse);
-        set(&mut c.sccache_client, s, l)
-    })
-    .show(
-        |c| {
-            let v = quote(c.sccache_client.value.name());
-            (Some(v), &c.sccache_client.origin)
-        },
-        "",
-    ),
+    .apply(|c, v, l| set(&mut c.sccache_client, read(v), l))
+    .show(|c| shown(&c.sccache_client), ""),
     key("cache.verify", Ty::FractionOr("strict"), "verify = 0.01")
         .env(VERIFY_VAR, |c, v, var| {
             let v = v.to_string_lossy();
@@ -385,109 +366,62 @@ pub static KEYS: &[Key] = &[
             c.verify.set(p, &Origin::Env(var));
             Ok(())
         })
-        .apply(|c, v, l| {
-            let p = match number_value(v) {
-                Some(f) => Some(Verify::Fraction(f)),
-                None => v.as_str().and_then(Verify::parse),
-            };
-            set(&mut c.verify, p, l)
-        })
-        .show(|c| (Some(c.verify.value.describe()), &c.verify.origin), ""),
+        .apply(|c, v, l| set(&mut c.verify, read(v), l))
+        .show(|c| shown(&c.verify), ""),
     Key {
         apply: Apply::Remote,
         show: Show::Remote,
         ..table("cache.remote", "[cache.remote]")
     },
-    key(
-        "cache.remote.type",
-        Ty::Enum(REMOTE_KINDS),
-        "type = \"redis\"",
-    )
-    .required(),
-    key(
-        "cache.remote.endpoint",
+    remote!("type", Ty::Enum(REMOTE_KINDS), "type = \"redis\"").required(),
+    remote!(
+        "endpoint",
         Ty::TextOrList,
         "endpoint = \"redis://cache.internal:6379\"",
     ),
-    key("cache.remote.bucket", Ty::Text, "bucket = \"build-cache\""),
-    key("cache.remote.region", Ty::Text, "region = \"us-east-1\""),
-    key("cache.remote.prefix", Ty::Text, "prefix = \"team-a/\""),
-    key("cache.remote.use_ssl", Ty::Bool, "use_ssl = true"),
-    key(
-        "cache.remote.read_only",
-        Ty::BoolOrAuto,
-        "read_only = \"auto\"",
-    ),
-    key(
-        "cache.remote.access_key_env",
+    remote!("bucket", Ty::Text, "bucket = \"build-cache\""),
+    remote!("region", Ty::Text, "region = \"us-east-1\""),
+    remote!("prefix", Ty::Text, "prefix = \"team-a/\""),
+    remote!("use_ssl", Ty::Bool, "use_ssl = true"),
+    remote!("read_only", Ty::BoolOrAuto, "read_only = \"auto\""),
+    remote!(
+        "access_key_env",
         Ty::Text,
         "access_key_env = \"AWS_ACCESS_KEY_ID\"",
     ),
-    key(
-        "cache.remote.secret_key_env",
+    remote!(
+        "secret_key_env",
         Ty::Text,
         "secret_key_env = \"AWS_SECRET_ACCESS_KEY\"",
     ),
-    key(
-        "cache.remote.session_token_env",
+    remote!(
+        "session_token_env",
         Ty::Text,
         "session_token_env = \"AWS_SESSION_TOKEN\"",
     ),
-    key("cache.remote.username", Ty::Text, "username = \"builder\""),
-    key(
-        "cache.remote.password_env",
+    remote!("username", Ty::Text, "username = \"builder\""),
+    remote!(
+        "password_env",
         Ty::Text,
         "password_env = \"BUILD_CACHE_PASSWORD\"",
     ),
-    key(
-        "cache.remote.token_env",
-        Ty::Text,
-        "token_env = \"BUILD_CACHE_TOKEN\"",
-    ),
-    key(
-        "cache.remote.db",
-        Ty::Int {
-            min: 0,
-            max: u32::MAX as i64,
-            unit: "",
-        },
-        "db = 2",
-    ),
-    key(
-        "cache.remote.ttl",
-        Ty::Int {
-            min: 1,
-            max: u32::MAX as i64,
-            unit: "seconds",
-        },
-        "ttl = 604800",
-    ),
-    key(
-        "cache.remote.key_path",
-        Ty::Path,
-        "key_path = \"ci/gcs-key.json\"",
-    ),
-    key(
-        "cache.remote.container",
-        Ty::Text,
-        "container = \"build-cache\"",
-    ),
-    key(
-        "cache.remote.connection_string_env",
+    remote!("token_env", Ty::Text, "token_env = \"BUILD_CACHE_TOKEN\""),
+    remote!("db", int(0, u32::MAX as i64, ""), "db = 2"),
+    remote!("ttl", int(1, u32::MAX as i64, "seconds"), "ttl = 604800"),
+    remote!("key_path", Ty::Path, "key_path = \"ci/gcs-key.json\""),
+    remote!("container", Ty::Text, "container = \"build-cache\""),
+    remote!(
+        "connection_string_env",
         Ty::Text,
         "connection_string_env = \"AZURE_STORAGE_CONNECTION_STRING\"",
     ),
-    key(
-        "cache.remote.timeout_ms",
-        Ty::Int {
-            min: 1,
-            max: 3_600_000,
-            unit: "milliseconds",
-        },
+    remote!(
+        "timeout_ms",
+        int(1, 3_600_000, "milliseconds"),
         "timeout_ms = 1000",
     ),
-    key(
-        "cache.remote.extra",
+    remote!(
+        "extra",
         Ty::TextMap,
         "extra = { connect-timeout = \"500\" }",
     ),
@@ -495,11 +429,8 @@ pub static KEYS: &[Key] = &[
     key("stats.file", Ty::Path, "file = \"build-stats\"")
         .env("TOOLCHAINKIT_STATS_FILE", |c, v, var| {
             if let Some(why) = stats_file_problem(Path::new(v)) {
-                return Err(ConfigError::env(
-                    var,
-                    why,
-                    "name a file, e.g. TOOLCHAINKIT_STATS_FILE=build-stats",
-                ));
+                let fix = "name a file, e.g. TOOLCHAINKIT_STATS_FILE=build-stats";
+                return Err(ConfigError::env(var, why, fix));
             }
             c.stats_file.set(Some(PathBuf::from(v)), &Origin::Env(var));
             Ok(())
@@ -509,52 +440,26 @@ pub static KEYS: &[Key] = &[
                 return Ok(());
             };
             if let Some(why) = stats_file_problem(&p) {
-                return Err(l.at.key(
-                    "stats.file",
-                    why,
-                    "name a file, e.g. `file = \"build-stats\"`",
-                ));
+                let fix = "name a file, e.g. `file = \"build-stats\"`";
+                return Err(l.at.key("stats.file", why, fix));
             }
             set(&mut c.stats_file, Some(Some(p)), l)
         })
-        .show(
-            |c| {
-                (
-                    c.stats_file.value.as_deref().map(quote_path),
-                    &c.stats_file.origin,
-                )
-            },
-            "",
-        ),
+        .show(|c| shown(&c.stats_file), ""),
     key("stats.trace", Ty::Bool, "trace = true")
         .env("TOOLCHAINKIT_TRACE", |c, v, var| {
             c.trace.set(env_bool(v, var)?, &Origin::Env(var));
             Ok(())
         })
-        .apply(|c, v, l| set(&mut c.trace, v.as_bool(), l))
-        .show(|c| (Some(c.trace.value.to_string()), &c.trace.origin), ""),
+        .apply(|c, v, l| set(&mut c.trace, read(v), l))
+        .show(|c| shown(&c.trace), ""),
     key(
         "stats.trace_max_mb",
-        Ty::Int {
-            min: 1,
-            max: 1_048_576,
-            unit: "MiB",
-        },
+        int(1, 1_048_576, "MiB"),
         "trace_max_mb = 64",
     )
-    .apply(|c, v, l| {
-        let mb = int_value(v).and_then(|n| u64::try_from(n).ok());
-        set(&mut c.trace_max_mb, mb, l)
-    })
-    .show(
-        |c| {
-            (
-                Some(c.trace_max_mb.value.to_string()),
-                &c.trace_max_mb.origin,
-            )
-        },
-        "",
-    ),
+    .apply(|c, v, l| set(&mut c.trace_max_mb, read(v), l))
+    .show(|c| shown(&c.trace_max_mb), ""),
     table("trust", "[trust]").apply(|_, _, l| match l.origin {
         Origin::User(_) => Ok(()),
         _ => Err(l.at.key(
@@ -580,20 +485,16 @@ pub static KEYS: &[Key] = &[
         Ok(())
     }),
     // A later layer's [ccache] replaces an earlier one's as a whole.
-    table("ccache", "[ccache]").apply(|c, _, l| {
-        c.ccache.set(FileCcache::default(), l.origin);
-        Ok(())
-    }),
+    table("ccache", "[ccache]").apply(|c, _, l| set(&mut c.ccache, Some(FileCcache::default()), l)),
     key("ccache.base_dir", Ty::Path, "base_dir = \".\"")
         .apply(|c, v, l| {
-            c.ccache.value.base_dir = v.as_str().map(|d| clean_join(l.base, d));
-            Ok(())
+            put(
+                &mut c.ccache.value.base_dir,
+                v.as_str().map(|d| clean_join(l.base, d)),
+            )
         })
         .show(
-            |c| {
-                let v = c.ccache.value.base_dir.as_deref().map(quote_path);
-                (v, &c.ccache.origin)
-            },
+            |c| shown_in(&c.ccache.value.base_dir, &c.ccache),
             UNSET_CCACHE,
         ),
     key(
@@ -601,15 +502,9 @@ pub static KEYS: &[Key] = &[
         Ty::Text,
         "compiler_check = \"content\"",
     )
-    .apply(|c, v, _| {
-        c.ccache.value.compiler_check = v.as_str().map(str::to_string);
-        Ok(())
-    })
+    .apply(|c, v, _| put(&mut c.ccache.value.compiler_check, read(v)))
     .show(
-        |c| {
-            let v = c.ccache.value.compiler_check.as_deref().map(quote);
-            (v, &c.ccache.origin)
-        },
+        |c| shown_in(&c.ccache.value.compiler_check, &c.ccache),
         UNSET_CCACHE,
     ),
     key(
@@ -617,99 +512,49 @@ pub static KEYS: &[Key] = &[
         Ty::EnumList(SLOPPINESS),
         "sloppiness = [\"pch_defines\", \"time_macros\"]",
     )
-    .apply(|c, v, _| {
-        c.ccache.value.sloppiness = Some(strings(v).map(str::to_string).collect());
-        Ok(())
-    })
+    .apply(|c, v, _| put(&mut c.ccache.value.sloppiness, read(v)))
     .show(
-        |c| {
-            let v = c.ccache.value.sloppiness.as_ref().map(|words| {
-                let q: Vec<String> = words.iter().map(|w| quote(w)).collect();
-                format!("[{}]", q.join(", "))
-            });
-            (v, &c.ccache.origin)
-        },
+        |c| shown_in(&c.ccache.value.sloppiness, &c.ccache),
         UNSET_CCACHE,
     ),
     key("ccache.hash_dir", Ty::Bool, "hash_dir = false")
-        .apply(|c, v, _| {
-            c.ccache.value.hash_dir = v.as_bool();
-            Ok(())
-        })
+        .apply(|c, v, _| put(&mut c.ccache.value.hash_dir, read(v)))
         .show(
-            |c| {
-                (
-                    c.ccache.value.hash_dir.map(|b| b.to_string()),
-                    &c.ccache.origin,
-                )
-            },
+            |c| shown_in(&c.ccache.value.hash_dir, &c.ccache),
             UNSET_CCACHE,
         ),
     key("ccache.compression", Ty::Bool, "compression = true")
-        .apply(|c, v, _| {
-            c.ccache.value.compression = v.as_bool();
-            Ok(())
-        })
+        .apply(|c, v, _| put(&mut c.ccache.value.compression, read(v)))
         .show(
-            |c| {
-                let v = c.ccache.value.compression.map(|b| b.to_string());
-                (v, &c.ccache.origin)
-            },
+            |c| shown_in(&c.ccache.value.compression, &c.ccache),
             UNSET_CCACHE,
         ),
     key(
         "ccache.compression_level",
-        Ty::Int {
-            min: -131_072,
-            max: 22,
-            unit: "",
-        },
+        int(-131_072, 22, ""),
         "compression_level = 3",
     )
-    .apply(|c, v, _| {
-        c.ccache.value.compression_level = int_value(v);
-        Ok(())
-    })
+    .apply(|c, v, _| put(&mut c.ccache.value.compression_level, read(v)))
     .show(
-        |c| {
-            let v = c.ccache.value.compression_level.map(|l| l.to_string());
-            (v, &c.ccache.origin)
-        },
+        |c| shown_in(&c.ccache.value.compression_level, &c.ccache),
         UNSET_CCACHE,
     ),
     // As [ccache]: replaced as a whole.
-    table("sccache", "[sccache]").apply(|c, _, l| {
-        c.sccache.set(FileSccache::default(), l.origin);
-        Ok(())
-    }),
+    table("sccache", "[sccache]")
+        .apply(|c, _, l| set(&mut c.sccache, Some(FileSccache::default()), l)),
     key("sccache.basedirs", Ty::PathList, "basedirs = [\".\"]")
         .apply(|c, v, l| {
             let dirs = strings(v).map(|d| clean_join(l.base, d)).collect();
-            c.sccache.value.basedirs = Some(dirs);
-            Ok(())
+            put(&mut c.sccache.value.basedirs, Some(dirs))
         })
         .show(
-            |c| {
-                let v = c.sccache.value.basedirs.as_ref().map(|dirs| {
-                    let q: Vec<String> = dirs.iter().map(|d| quote_path(d)).collect();
-                    format!("[{}]", q.join(", "))
-                });
-                (v, &c.sccache.origin)
-            },
+            |c| shown_in(&c.sccache.value.basedirs, &c.sccache),
             UNSET_SCCACHE,
         ),
     key("sccache.direct", Ty::Bool, "direct = true")
-        .apply(|c, v, _| {
-            c.sccache.value.direct = v.as_bool();
-            Ok(())
-        })
+        .apply(|c, v, _| put(&mut c.sccache.value.direct, read(v)))
         .show(
-            |c| {
-                (
-                    c.sccache.value.direct.map(|b| b.to_string()),
-                    &c.sccache.origin,
-                )
-            },
+            |c| shown_in(&c.sccache.value.direct, &c.sccache),
             UNSET_SCCACHE,
         ),
     Key {
@@ -739,25 +584,107 @@ pub static KEYS: &[Key] = &[
         Ty::Text,
         "auth_token_env = \"SCCACHE_DIST_TOKEN\"",
     ),
-    key(
-        "dist.local_slots",
-        Ty::Int {
-            min: 0,
-            max: 1024,
-            unit: "",
-        },
-        "local_slots = 2",
-    ),
+    key("dist.local_slots", int(0, 1024, ""), "local_slots = 2"),
     key(
         "dist.io_timeout_secs",
-        Ty::Int {
-            min: 1,
-            max: 86_400,
-            unit: "seconds",
-        },
+        int(1, 86_400, "seconds"),
         "io_timeout_secs = 300",
     ),
 ];
+
+/// A value read from a (checked) file value.
+trait Read: Sized {
+    fn read(v: &DeValue<'_>) -> Option<Self>;
+}
+
+fn read<T: Read>(v: &DeValue<'_>) -> Option<T> {
+    T::read(v)
+}
+
+/// A value as `toolchainkit config` shows it.
+trait Shown {
+    fn shown(&self) -> String;
+}
+
+/// `impl Read` and `impl Shown` for each type, by a function of the value.
+macro_rules! read_and_show {
+    ($($t:ty => $read:expr, $show:expr;)*) => {$(
+        impl Read for $t {
+            fn read(v: &DeValue<'_>) -> Option<$t> {
+                ($read)(v)
+            }
+        }
+        impl Shown for $t {
+            fn shown(&self) -> String {
+                ($show)(self)
+            }
+        }
+    )*};
+}
+
+read_and_show! {
+    bool => DeValue::as_bool, ToString::to_string;
+    i64 => int_value, ToString::to_string;
+    u64 => |v| int_value(v).and_then(|n| u64::try_from(n).ok()), ToString::to_string;
+    f64 => number_value, ToString::to_string;
+    String => |v: &DeValue<'_>| v.as_str().map(str::to_string), |s: &String| format!("\"{s}\"");
+    ToolChoice => |v: &DeValue<'_>| v.as_str().and_then(ToolChoice::parse), |t: &ToolChoice| format!("\"{}\"", t.name());
+    SccacheClient => |v: &DeValue<'_>| v.as_str().and_then(SccacheClient::parse), |c: &SccacheClient| format!("\"{}\"", c.name());
+    Verify => |v: &DeValue<'_>| match number_value(v) {
+        Some(f) => Some(Verify::Fraction(f)),
+        None => v.as_str().and_then(Verify::parse),
+    }, |v: &Verify| v.describe();
+    Vec<String> => |v| Some(strings(v).map(str::to_string).collect()), |l: &Vec<String>| list(l);
+    Vec<Tool> => |v| Some(strings(v).filter_map(Tool::parse).collect()), |l: &Vec<Tool>| list(l);
+}
+
+/// `impl Shown` for each type, by a function of the value.
+macro_rules! show {
+    ($($t:ty => $show:expr;)*) => {$(
+        impl Shown for $t {
+            fn shown(&self) -> String {
+                ($show)(self)
+            }
+        }
+    )*};
+}
+
+show! {
+    PathBuf => |p: &PathBuf| format!("\"{}\"", p.display());
+    Vec<PathBuf> => |l: &Vec<PathBuf>| list(l);
+    Tool => |t: &Tool| format!("\"{}\"", t.name());
+}
+
+fn list<T: Shown>(items: &[T]) -> String {
+    let items: Vec<String> = items.iter().map(Shown::shown).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A setting as `config` shows it, `None` when unset.
+trait ShownSetting {
+    fn shown_value(&self) -> Option<String>;
+}
+
+impl<T: Shown> ShownSetting for T {
+    fn shown_value(&self) -> Option<String> {
+        Some(self.shown())
+    }
+}
+
+impl<T: Shown> ShownSetting for Option<T> {
+    fn shown_value(&self) -> Option<String> {
+        self.as_ref().map(Shown::shown)
+    }
+}
+
+fn shown<T: ShownSetting>(s: &Setting<T>) -> (Option<String>, &Origin) {
+    (s.value.shown_value(), &s.origin)
+}
+
+/// A key of a table that is one setting (`[ccache]`, `[sccache]`).
+fn shown_in<'c, T: Shown, U>(v: &Option<T>, table: &'c Setting<U>) -> (Option<String>, &'c Origin) {
+    (v.as_ref().map(Shown::shown), &table.origin)
+}
 
 fn set<T>(s: &mut Setting<T>, v: Option<T>, l: &Layer<'_>) -> Result<(), ConfigError> {
     if let Some(v) = v {
@@ -766,12 +693,10 @@ fn set<T>(s: &mut Setting<T>, v: Option<T>, l: &Layer<'_>) -> Result<(), ConfigE
     Ok(())
 }
 
-fn quote(s: &str) -> String {
-    format!("\"{s}\"")
-}
-
-fn quote_path(p: &Path) -> String {
-    format!("\"{}\"", p.display())
+/// Set a key of a table that is one setting.
+fn put<T>(field: &mut Option<T>, v: Option<T>) -> Result<(), ConfigError> {
+    *field = v;
+    Ok(())
 }
 
 /// The strings of a list.
@@ -786,6 +711,22 @@ fn strings<'v>(v: &'v DeValue<'_>) -> impl Iterator<Item = &'v str> {
 /// itself (`/src/app`, not `/src/app/.`), as the tools compare it with paths they see.
 fn clean_join(base: &Path, d: &str) -> PathBuf {
     base.join(d).components().collect()
+}
+
+/// One of `words` (`what` names them in the error), read by `parse`.
+fn env_word<T>(
+    v: &OsStr,
+    var: &'static str,
+    words: &[&str],
+    what: &str,
+    fallback: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, ConfigError> {
+    let v = v.to_string_lossy();
+    parse(&v).ok_or_else(|| {
+        let hint = suggest(&v, words, fallback);
+        ConfigError::env(var, format!("unknown {what} `{v}`"), &hint)
+    })
 }
 
 fn env_bool(v: &OsStr, var: &'static str) -> Result<bool, ConfigError> {
