@@ -28,7 +28,7 @@ pub enum Engine {
 }
 
 impl Engine {
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Engine::None => "none",
             Engine::Distcc => "distcc",
@@ -37,16 +37,21 @@ impl Engine {
         }
     }
 
-    pub const NAMES: [&'static str; 4] = ["none", "distcc", "icecc", "sccache-dist"];
+    const ALL: [Engine; 4] = [
+        Engine::None,
+        Engine::Distcc,
+        Engine::Icecc,
+        Engine::SccacheDist,
+    ];
+    pub const NAMES: [&'static str; 4] = [
+        Engine::ALL[0].name(),
+        Engine::ALL[1].name(),
+        Engine::ALL[2].name(),
+        Engine::ALL[3].name(),
+    ];
 
     pub fn parse(s: &str) -> Option<Engine> {
-        Some(match s {
-            "none" => Engine::None,
-            "distcc" => Engine::Distcc,
-            "icecc" => Engine::Icecc,
-            "sccache-dist" => Engine::SccacheDist,
-            _ => return None,
-        })
+        Engine::ALL.into_iter().find(|e| e.name() == s)
     }
 }
 
@@ -349,12 +354,10 @@ pub fn validate(f: &FileDist, at: &At<'_>) -> Vec<ConfigError> {
         ));
         return out;
     };
-    let used: &[&str] = match engine {
-        Engine::None => &[],
-        Engine::Distcc => &["hosts", "local_slots", "io_timeout_secs"],
-        Engine::Icecc => &["scheduler"],
-        Engine::SccacheDist => &["scheduler_url", "auth_token_env"],
-    };
+    let used: Vec<&str> = super::keys::children("dist")
+        .filter(|k| !k.used_by.is_empty() && k.used(engine.name()))
+        .map(super::keys::Key::short)
+        .collect();
     let present = [
         ("hosts", f.hosts.is_some()),
         ("scheduler", f.scheduler.is_some()),

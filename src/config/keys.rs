@@ -11,15 +11,17 @@
 //!
 //! Tables are keys too. `[ccache]` and `[sccache]` are applied as a whole (a later layer's
 //! table replaces an earlier one's); `[cache.remote]` and `[dist]` are read, validated and
-//! listed as a whole by their modules (`super::remote`, `super::dist`), their keys here
-//! giving only name, type and example.
+//! listed as a whole by their modules (`super::remote`, `super::dist`); their keys here say
+//! which `type`s or `engine`s use them, and which `type`s require them.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use toml::de::DeValue;
 
+use super::dist::Engine;
 use super::error::At;
+use super::remote::RemoteKind;
 use super::{
     Config, ConfigError, FileCcache, FileSccache, Origin, SccacheClient, Setting, Tool, ToolChoice,
     VERIFY_VAR, Verify, suggest,
@@ -121,6 +123,13 @@ pub struct Key {
     pub example: &'static str,
     /// Must be written when its table is.
     pub required: bool,
+    /// The values of its table's `type` (`[cache.remote]`) or `engine` (`[dist]`) that use
+    /// it; empty: every value.
+    pub used_by: &'static [&'static str],
+    /// The values of `type` that need it written.
+    pub required_in: &'static [&'static str],
+    /// The key written correctly for one value of `type`, when not `example`.
+    pub examples: &'static [(&'static str, &'static str)],
     /// The environment variable that sets it, and how its value is read.
     pub env: Option<(&'static str, EnvFn)>,
     pub apply: Apply,
@@ -165,6 +174,37 @@ impl Key {
             ..self
         }
     }
+
+    const fn used_by(self, values: &'static [&'static str]) -> Key {
+        Key {
+            used_by: values,
+            ..self
+        }
+    }
+
+    const fn required_in(self, kinds: &'static [&'static str]) -> Key {
+        Key {
+            required_in: kinds,
+            ..self
+        }
+    }
+
+    const fn examples(self, examples: &'static [(&'static str, &'static str)]) -> Key {
+        Key { examples, ..self }
+    }
+
+    /// Whether the table's `type` or `engine` `value` uses it.
+    pub fn used(&self, value: &str) -> bool {
+        self.used_by.is_empty() || self.used_by.contains(&value)
+    }
+
+    /// The key written correctly for `type = KIND`.
+    pub fn example_for(&self, kind: &str) -> &'static str {
+        self.examples
+            .iter()
+            .find_map(|(k, e)| (*k == kind).then_some(*e))
+            .unwrap_or(self.example)
+    }
 }
 
 const fn key(name: &'static str, ty: Ty, example: &'static str) -> Key {
@@ -173,6 +213,9 @@ const fn key(name: &'static str, ty: Ty, example: &'static str) -> Key {
         ty,
         example,
         required: false,
+        used_by: &[],
+        required_in: &[],
+        examples: &[],
         env: None,
         apply: Apply::WithTable,
         show: Show::No,
@@ -228,11 +271,26 @@ pub const TOOL_CHOICES: &[&str] = &ToolChoice::NAMES;
 /// The tools `prefer` may list.
 pub const TOOLS: &[&str] = &Tool::NAMES;
 /// `cache.remote.type`'s values.
-pub const REMOTE_KINDS: &[&str] = &["s3", "redis", "gcs", "http", "webdav", "memcached", "azure"];
+const REMOTE_KINDS: &[&str] = &RemoteKind::NAMES;
+const S3: &str = RemoteKind::S3.name();
+const REDIS: &str = RemoteKind::Redis.name();
+const GCS: &str = RemoteKind::Gcs.name();
+const HTTP: &str = RemoteKind::Http.name();
+const WEBDAV: &str = RemoteKind::Webdav.name();
+const MEMCACHED: &str = RemoteKind::Memcached.name();
+const AZURE: &str = RemoteKind::Azure.name();
+/// The kinds that log in with a user name and a password.
+const LOGIN: &[&str] = &[REDIS, MEMCACHED, HTTP, WEBDAV];
+/// The kinds that take a timeout.
+const TIMEOUT: &[&str] = &[REDIS, HTTP, WEBDAV];
+const DAV_ENDPOINT: &str = "endpoint = \"http://cache.internal:8080/ccache\"";
 /// `cache.sccache_client`'s values.
 const SCCACHE_CLIENTS: &[&str] = &["native", "process"];
 /// `dist.engine`'s values.
-const ENGINES: &[&str] = &super::dist::Engine::NAMES;
+const ENGINES: &[&str] = &Engine::NAMES;
+const DISTCC: &str = Engine::Distcc.name();
+const ICECC: &str = Engine::Icecc.name();
+const SCCACHE_DIST: &str = Engine::SccacheDist.name();
 /// ccache's `sloppiness` words (ccache 4.14 manual).
 pub const SLOPPINESS: &[&str] = &[
     "clang_index_store",
@@ -377,53 +435,72 @@ pub static KEYS: &[Key] = &[
     remote!(
         "endpoint",
         Ty::TextOrList,
-        "endpoint = \"redis://cache.internal:6379\"",
-    ),
-    remote!("bucket", Ty::Text, "bucket = \"build-cache\""),
-    remote!("region", Ty::Text, "region = \"us-east-1\""),
-    remote!("prefix", Ty::Text, "prefix = \"team-a/\""),
-    remote!("use_ssl", Ty::Bool, "use_ssl = true"),
+        "endpoint = \"redis://cache.internal:6379\""
+    )
+    .used_by(&[S3, REDIS, MEMCACHED, HTTP, WEBDAV])
+    .required_in(&[REDIS, MEMCACHED, HTTP, WEBDAV])
+    .examples(&[
+        (REDIS, "endpoint = \"redis://127.0.0.1:6379\""),
+        (MEMCACHED, "endpoint = [\"tcp://127.0.0.1:11211\"]"),
+        (HTTP, DAV_ENDPOINT),
+        (WEBDAV, DAV_ENDPOINT),
+    ]),
+    remote!("bucket", Ty::Text, "bucket = \"build-cache\"")
+        .used_by(&[S3, GCS])
+        .required_in(&[S3, GCS]),
+    remote!("region", Ty::Text, "region = \"us-east-1\"").used_by(&[S3]),
+    remote!("prefix", Ty::Text, "prefix = \"team-a/\"").used_by(REMOTE_KINDS),
+    remote!("use_ssl", Ty::Bool, "use_ssl = true").used_by(&[S3]),
     remote!("read_only", Ty::BoolOrAuto, "read_only = \"auto\""),
     remote!(
         "access_key_env",
         Ty::Text,
-        "access_key_env = \"AWS_ACCESS_KEY_ID\"",
-    ),
+        "access_key_env = \"AWS_ACCESS_KEY_ID\""
+    )
+    .used_by(&[S3]),
     remote!(
         "secret_key_env",
         Ty::Text,
-        "secret_key_env = \"AWS_SECRET_ACCESS_KEY\"",
-    ),
+        "secret_key_env = \"AWS_SECRET_ACCESS_KEY\""
+    )
+    .used_by(&[S3]),
     remote!(
         "session_token_env",
         Ty::Text,
-        "session_token_env = \"AWS_SESSION_TOKEN\"",
-    ),
-    remote!("username", Ty::Text, "username = \"builder\""),
+        "session_token_env = \"AWS_SESSION_TOKEN\""
+    )
+    .used_by(&[S3]),
+    remote!("username", Ty::Text, "username = \"builder\"").used_by(LOGIN),
     remote!(
         "password_env",
         Ty::Text,
-        "password_env = \"BUILD_CACHE_PASSWORD\"",
-    ),
-    remote!("token_env", Ty::Text, "token_env = \"BUILD_CACHE_TOKEN\""),
-    remote!("db", int(0, u32::MAX as i64, ""), "db = 2"),
-    remote!("ttl", int(1, u32::MAX as i64, "seconds"), "ttl = 604800"),
-    remote!("key_path", Ty::Path, "key_path = \"ci/gcs-key.json\""),
-    remote!("container", Ty::Text, "container = \"build-cache\""),
+        "password_env = \"BUILD_CACHE_PASSWORD\""
+    )
+    .used_by(LOGIN),
+    remote!("token_env", Ty::Text, "token_env = \"BUILD_CACHE_TOKEN\"").used_by(&[HTTP, WEBDAV]),
+    remote!("db", int(0, u32::MAX as i64, ""), "db = 2").used_by(&[REDIS]),
+    remote!("ttl", int(1, u32::MAX as i64, "seconds"), "ttl = 604800").used_by(&[REDIS, MEMCACHED]),
+    remote!("key_path", Ty::Path, "key_path = \"ci/gcs-key.json\"").used_by(&[GCS]),
+    remote!("container", Ty::Text, "container = \"build-cache\"")
+        .used_by(&[AZURE])
+        .required_in(&[AZURE]),
     remote!(
         "connection_string_env",
         Ty::Text,
-        "connection_string_env = \"AZURE_STORAGE_CONNECTION_STRING\"",
-    ),
+        "connection_string_env = \"AZURE_STORAGE_CONNECTION_STRING\""
+    )
+    .used_by(&[AZURE])
+    .required_in(&[AZURE]),
     remote!(
         "timeout_ms",
         int(1, 3_600_000, "milliseconds"),
-        "timeout_ms = 1000",
-    ),
+        "timeout_ms = 1000"
+    )
+    .used_by(TIMEOUT),
     remote!(
         "extra",
         Ty::TextMap,
-        "extra = { connect-timeout = \"500\" }",
+        "extra = { connect-timeout = \"500\" }"
     ),
     table("stats", "[stats]"),
     key("stats.file", Ty::Path, "file = \"build-stats\"")
@@ -568,28 +645,33 @@ pub static KEYS: &[Key] = &[
         "dist.hosts",
         Ty::TextList,
         "hosts = [\"buildbox1/8\", \"buildbox2:3632/8,lzo\"]",
-    ),
+    )
+    .used_by(&[DISTCC]),
     key(
         "dist.scheduler",
         Ty::Text,
         "scheduler = \"sched.example:8765\"",
-    ),
+    )
+    .used_by(&[ICECC]),
     key(
         "dist.scheduler_url",
         Ty::Text,
         "scheduler_url = \"https://sched.example:10600\"",
-    ),
+    )
+    .used_by(&[SCCACHE_DIST]),
     key(
         "dist.auth_token_env",
         Ty::Text,
         "auth_token_env = \"SCCACHE_DIST_TOKEN\"",
-    ),
-    key("dist.local_slots", int(0, 1024, ""), "local_slots = 2"),
+    )
+    .used_by(&[SCCACHE_DIST]),
+    key("dist.local_slots", int(0, 1024, ""), "local_slots = 2").used_by(&[DISTCC]),
     key(
         "dist.io_timeout_secs",
         int(1, 86_400, "seconds"),
         "io_timeout_secs = 300",
-    ),
+    )
+    .used_by(&[DISTCC]),
 ];
 
 /// A value read from a (checked) file value.

@@ -3,9 +3,10 @@
 //! Secrets are never values here: only the names of environment variables (or files)
 //! that hold them. How each tool is told about the remote lives in `crate::backend`.
 //!
-//! What each kind of store takes is data: [`RemoteKind::spec`] lists its keys (required
-//! ones with the example for the hint) and its endpoint schemes; `validate` is driven by
-//! it. The validated [`Remote`] is a per-kind [`Store`], so a key a kind does not take
+//! What each kind of store takes is data: each key's declaration (`super::keys`) names the
+//! kinds that use it and those that require it (with the example for the hint);
+//! [`RemoteKind::spec`] reads them and adds the kind's endpoint schemes; `validate` is
+//! driven by it. The validated [`Remote`] is a per-kind [`Store`], so a key a kind does not take
 //! cannot exist for it, and [`Remote::settings`] is the one list of the keys a remote has
 //! set, with their values (`describe`, [`Remote::env_refs`] and the tools' mappings read it).
 
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::error::{At, ConfigError};
+use super::keys::{self, Key};
 
 /// The kinds of remote store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -40,7 +42,7 @@ impl RemoteKind {
         RemoteKind::Azure,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             RemoteKind::S3 => "s3",
             RemoteKind::Redis => "redis",
@@ -52,45 +54,36 @@ impl RemoteKind {
         }
     }
 
+    pub const NAMES: [&'static str; 7] = [
+        RemoteKind::ALL[0].name(),
+        RemoteKind::ALL[1].name(),
+        RemoteKind::ALL[2].name(),
+        RemoteKind::ALL[3].name(),
+        RemoteKind::ALL[4].name(),
+        RemoteKind::ALL[5].name(),
+        RemoteKind::ALL[6].name(),
+    ];
+
     /// What this kind takes.
-    pub fn spec(self) -> &'static KindSpec {
-        match self {
-            RemoteKind::S3 => &S3,
-            RemoteKind::Redis => &REDIS,
-            RemoteKind::Gcs => &GCS,
-            RemoteKind::Http | RemoteKind::Webdav => &DAV,
-            RemoteKind::Memcached => &MEMCACHED,
-            RemoteKind::Azure => &AZURE,
+    pub fn spec(self) -> KindSpec {
+        let (schemes, many_endpoints) = match self {
+            RemoteKind::Redis => (&["redis://", "rediss://", "redis+unix://"][..], false),
+            RemoteKind::Memcached => (&["tcp://", "udp://", "unix://", "memcache://"][..], true),
+            _ => (&["http://", "https://"][..], false),
+        };
+        KindSpec {
+            kind: self.name(),
+            schemes,
+            many_endpoints,
         }
     }
 }
 
-/// One key a kind takes; `required` holds the key written correctly, for the hint.
-#[derive(Debug, Clone, Copy)]
-pub struct Key {
-    pub name: &'static str,
-    pub required: Option<&'static str>,
-}
-
-const fn opt(name: &'static str) -> Key {
-    Key {
-        name,
-        required: None,
-    }
-}
-
-const fn req(name: &'static str, example: &'static str) -> Key {
-    Key {
-        name,
-        required: Some(example),
-    }
-}
-
-/// What a kind of store takes, besides the keys every kind takes ([`COMMON_KEYS`]).
+/// What a kind of store takes. Its keys are those of `[cache.remote]` that the declaration
+/// (`super::keys`) says it uses, besides the keys every kind takes ([`COMMON_KEYS`]).
 #[derive(Debug)]
 pub struct KindSpec {
-    /// Its keys, in the order the "takes ..." hint lists them.
-    pub keys: &'static [Key],
+    kind: &'static str,
     /// The URL schemes its endpoints may use.
     pub schemes: &'static [&'static str],
     /// Whether `endpoint` may be a list.
@@ -98,96 +91,25 @@ pub struct KindSpec {
 }
 
 impl KindSpec {
+    /// Its keys, in the declared order (the order the "takes ..." hint lists them).
+    pub fn keys(&self) -> impl Iterator<Item = &'static Key> + '_ {
+        keys::children("cache.remote").filter(|k| !k.used_by.is_empty() && k.used(self.kind))
+    }
+
     pub fn takes(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k.name == key)
+        self.keys().any(|k| k.short() == key)
+    }
+
+    /// Its required keys and the example of each for the hint.
+    pub fn required(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.keys()
+            .filter(|k| k.required_in.contains(&self.kind))
+            .map(|k| (k.short(), k.example_for(self.kind)))
     }
 }
 
 /// The keys every kind takes.
 pub const COMMON_KEYS: &[&str] = &["type", "read_only", "extra"];
-
-const HTTP_SCHEMES: &[&str] = &["http://", "https://"];
-
-const S3: KindSpec = KindSpec {
-    keys: &[
-        opt("endpoint"),
-        req("bucket", "bucket = \"build-cache\""),
-        opt("region"),
-        opt("prefix"),
-        opt("use_ssl"),
-        opt("access_key_env"),
-        opt("secret_key_env"),
-        opt("session_token_env"),
-    ],
-    schemes: HTTP_SCHEMES,
-    many_endpoints: false,
-};
-
-const REDIS: KindSpec = KindSpec {
-    keys: &[
-        req("endpoint", "endpoint = \"redis://127.0.0.1:6379\""),
-        opt("prefix"),
-        opt("username"),
-        opt("password_env"),
-        opt("db"),
-        opt("ttl"),
-        opt("timeout_ms"),
-    ],
-    schemes: &["redis://", "rediss://", "redis+unix://"],
-    many_endpoints: false,
-};
-
-const MEMCACHED: KindSpec = KindSpec {
-    keys: &[
-        req("endpoint", "endpoint = [\"tcp://127.0.0.1:11211\"]"),
-        opt("prefix"),
-        opt("username"),
-        opt("password_env"),
-        opt("ttl"),
-    ],
-    schemes: &["tcp://", "udp://", "unix://", "memcache://"],
-    many_endpoints: true,
-};
-
-const GCS: KindSpec = KindSpec {
-    keys: &[
-        req("bucket", "bucket = \"build-cache\""),
-        opt("prefix"),
-        opt("key_path"),
-    ],
-    schemes: HTTP_SCHEMES,
-    many_endpoints: false,
-};
-
-/// `http` and `webdav`.
-const DAV: KindSpec = KindSpec {
-    keys: &[
-        req(
-            "endpoint",
-            "endpoint = \"http://cache.internal:8080/ccache\"",
-        ),
-        opt("prefix"),
-        opt("username"),
-        opt("password_env"),
-        opt("token_env"),
-        opt("timeout_ms"),
-    ],
-    schemes: HTTP_SCHEMES,
-    many_endpoints: false,
-};
-
-const AZURE: KindSpec = KindSpec {
-    keys: &[
-        req("container", "container = \"build-cache\""),
-        opt("prefix"),
-        req(
-            "connection_string_env",
-            "connection_string_env = \"AZURE_STORAGE_CONNECTION_STRING\"",
-        ),
-    ],
-    schemes: HTTP_SCHEMES,
-    many_endpoints: false,
-};
 
 /// Is this key a reference to an environment variable that holds a secret?
 pub fn is_env_key(key: &str) -> bool {
@@ -593,12 +515,10 @@ pub fn validate(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
     let kind = f.kind;
     let spec = kind.spec();
     let endpoints = f.endpoints();
-    for key in spec.keys {
-        if let Some(example) = key.required
-            && f.lacks(key.name)
-        {
+    for (key, example) in spec.required() {
+        if f.lacks(key) {
             out.push(at.key(
-                &format!("cache.remote.{}", key.name),
+                &format!("cache.remote.{key}"),
                 format!("required for type = \"{}\"", kind.name()),
                 format!("add `{example}` to [cache.remote]"),
             ));
@@ -619,7 +539,7 @@ pub fn validate(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
     let written = f.written();
     for field in &written {
         if !spec.takes(field) {
-            let takes: Vec<&str> = spec.keys.iter().map(|k| k.name).collect();
+            let takes: Vec<&str> = spec.keys().map(Key::short).collect();
             out.push(at.key(
                 &format!("cache.remote.{field}"),
                 format!("not used by type = \"{}\"", kind.name()),
@@ -872,8 +792,6 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
-    use crate::config::keys::{self, Key};
-
     /// The declared keys of `[cache.remote]`.
     fn remote_keys() -> impl Iterator<Item = &'static Key> {
         keys::children("cache.remote")
@@ -897,44 +815,27 @@ mod tests {
     /// A file of `kind` with every key its table lists, each written as the schema's example.
     fn full(kind: RemoteKind) -> FileRemote {
         let mut text = format!("type = \"{}\"\n", kind.name());
-        for key in kind.spec().keys {
-            let field = remote_keys()
-                .find(|f| f.short() == key.name)
-                .expect("in schema");
-            text.push_str(field.example);
+        for key in kind.spec().keys() {
+            text.push_str(key.example_for(kind.name()));
             text.push('\n');
         }
         toml::from_str(&text).expect("examples parse")
     }
 
     #[test]
-    fn kind_tables_and_schema_name_the_same_keys() {
-        for kind in RemoteKind::ALL {
-            for key in kind.spec().keys {
-                assert!(
-                    remote_keys().any(|f| f.short() == key.name),
-                    "{} takes {}, which the schema does not know",
-                    kind.name(),
-                    key.name
-                );
-                assert!(!COMMON_KEYS.contains(&key.name), "{}", key.name);
+    fn the_keys_every_kind_takes_are_the_common_ones() {
+        let common: Vec<&str> = remote_keys()
+            .filter(|k| k.used_by.is_empty())
+            .map(Key::short)
+            .collect();
+        assert_eq!(common, COMMON_KEYS);
+        for k in remote_keys() {
+            for kind in k.used_by.iter().chain(k.required_in) {
+                assert!(RemoteKind::NAMES.contains(kind), "{}: {kind}", k.name);
             }
-        }
-        for field in remote_keys() {
-            let common = COMMON_KEYS.contains(&field.short());
-            let taken = RemoteKind::ALL
-                .iter()
-                .any(|k| k.spec().takes(field.short()));
-            assert!(
-                common != taken,
-                "schema key {} is taken by {} ",
-                field.short(),
-                if common {
-                    "every kind and a kind's table"
-                } else {
-                    "no kind"
-                }
-            );
+            for kind in k.required_in {
+                assert!(k.used_by.contains(kind), "{} required by {kind}", k.name);
+            }
         }
     }
 
@@ -944,7 +845,7 @@ mod tests {
             let f = full(kind);
             let r = from_file_unchecked(f, Path::new("/p"));
             assert_eq!(r.kind(), kind);
-            let mut want: Vec<&str> = kind.spec().keys.iter().map(|k| k.name).collect();
+            let mut want: Vec<&str> = kind.spec().keys().map(Key::short).collect();
             want.sort_by_key(|k| schema_index(k));
             let got: Vec<&str> = r.settings().iter().map(|(k, _)| *k).collect();
             assert_eq!(got, want, "{}", kind.name());
@@ -1003,14 +904,14 @@ mod tests {
                     field.name
                 );
             }
-            for key in kind.spec().keys.iter().filter(|k| k.required.is_some()) {
+            for (key, _) in kind.spec().required() {
                 let f: FileRemote =
                     toml::from_str(&format!("type = \"{}\"\n", kind.name())).expect("parse");
                 assert!(
-                    problems(&f).iter().any(|e| is(e, key.name, "required")),
+                    problems(&f).iter().any(|e| is(e, key, "required")),
                     "{} {}",
                     kind.name(),
-                    key.name
+                    key
                 );
             }
         }
