@@ -500,9 +500,7 @@ fn build(place: Place<'_>, all: bool) -> (Vec<ConfigError>, Config) {
             });
         }
     }
-    if let Err(e) = apply_env(&mut cfg) {
-        problems.push(e);
-    }
+    apply_env(&mut cfg, &mut problems);
     if problems.is_empty() || all {
         // The engine against the cache tool: the one check that needs every layer.
         if let Err(e) = dist::check_combination(&cfg) {
@@ -742,14 +740,15 @@ fn unapproved(
 /// The variable that overrides `cache.verify` (`toolchainkit run --verify` sets it).
 pub const VERIFY_VAR: &str = "TOOLCHAINKIT_VERIFY";
 
-/// The environment layer: each key's variable (`keys::KEYS`), the first problem.
-fn apply_env(cfg: &mut Config) -> Result<(), ConfigError> {
+/// The environment layer: each key's variable (`keys::KEYS`); every problem.
+fn apply_env(cfg: &mut Config, problems: &mut Vec<ConfigError>) {
     for (var, read) in keys::KEYS.iter().filter_map(|k| k.env) {
-        if let Some(v) = paths::var_nonempty(var) {
-            read(cfg, &v, var)?;
+        if let Some(v) = paths::var_nonempty(var)
+            && let Err(e) = read(cfg, &v, var)
+        {
+            problems.push(e);
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
