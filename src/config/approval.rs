@@ -55,7 +55,9 @@ pub struct Withheld {
 /// The gated settings of a parsed project file, in the file's order.
 pub fn risky(file: &FileConfig<'_>) -> Vec<Withheld> {
     let mut out = Vec::new();
-    if let Some(cmd) = file.get("ccache.compiler_check").and_then(|v| v.as_str())
+    if let Some(cmd) = super::keys::get("ccache.compiler_check")
+        .and_then(|k| file.get(k))
+        .and_then(|v| v.as_str())
         && is_command(cmd)
     {
         out.push(Withheld {
@@ -96,7 +98,7 @@ const MAX_CCACHE_CONF: u64 = 64 * 1024;
 /// directory) names a program: as the project's own settings, it needs trust too. One
 /// `stat` when the file sets `cache.dir`; the `ccache.conf` is read only when it exists.
 pub fn cache_conf_risk(base: &Path, file: &FileConfig<'_>) -> Option<Withheld> {
-    let dir = file.get("cache.dir")?.as_str()?;
+    let dir = file.get(super::keys::get("cache.dir")?)?.as_str()?;
     use std::os::unix::fs::OpenOptionsExt;
     let conf = base.join(dir).join("ccache").join("ccache.conf");
     let f = fs::OpenOptions::new()

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::dist::FileDist;
+use super::keys::Key;
 use super::remote::FileRemote;
 
 /// A checked file.
@@ -36,14 +37,22 @@ impl<'a> FileConfig<'a> {
         Ok(FileConfig { doc, remote, dist })
     }
 
-    /// The value of dotted `key` as written (not `[cache.remote]` nor `[dist]`).
-    pub fn get(&self, key: &str) -> Option<&DeValue<'a>> {
-        let mut parts = key.split('.');
-        let mut v = self.doc.get(parts.next()?)?.get_ref();
-        for p in parts {
-            v = v.as_table()?.get(p)?.get_ref();
+    /// The top level of the document.
+    pub fn top(&self) -> &DeTable<'a> {
+        &self.doc
+    }
+
+    /// The table `name` (a top-level one, not `[cache.remote]`), if written.
+    pub fn table(&self, name: &str) -> Option<&DeTable<'a>> {
+        match name {
+            "" => Some(&self.doc),
+            _ => self.doc.get(name)?.get_ref().as_table(),
         }
-        Some(v)
+    }
+
+    /// The value of `key` as written (not a key of `[cache.remote]` nor `[dist]`).
+    pub fn get(&self, key: &Key) -> Option<&DeValue<'a>> {
+        Some(self.table(key.table())?.get(key.short())?.get_ref())
     }
 
     /// Remove dotted `key` (a key of a table, or a table), as if it were not written.

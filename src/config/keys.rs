@@ -134,17 +134,23 @@ pub struct Key {
     pub env: Option<(&'static str, EnvFn)>,
     pub apply: Apply,
     pub show: Show,
+    /// Where the last `.` of `name` is (0: none), so that a compile's walk over the list
+    /// does not search names.
+    dot: usize,
 }
 
 impl Key {
     /// The key's name within its table.
     pub fn short(&self) -> &'static str {
-        self.name.rsplit_once('.').map_or(self.name, |(_, k)| k)
+        match self.dot {
+            0 => self.name,
+            d => &self.name[d + 1..],
+        }
     }
 
     /// Its table's dotted name (`""`: the top level).
     pub fn table(&self) -> &'static str {
-        self.name.rsplit_once('.').map_or("", |(t, _)| t)
+        &self.name[..self.dot]
     }
 
     const fn env(self, var: &'static str, read: EnvFn) -> Key {
@@ -207,8 +213,22 @@ impl Key {
     }
 }
 
+/// The position of the last `.` of a dotted name (0: none; no name starts with one).
+const fn last_dot(name: &str) -> usize {
+    let b = name.as_bytes();
+    let mut i = b.len();
+    while i > 0 {
+        i -= 1;
+        if b[i] == b'.' {
+            return i;
+        }
+    }
+    0
+}
+
 const fn key(name: &'static str, ty: Ty, example: &'static str) -> Key {
     Key {
+        dot: last_dot(name),
         name,
         ty,
         example,
@@ -840,7 +860,12 @@ pub fn int_value(v: &DeValue<'_>) -> Option<i64> {
     let DeValue::Integer(i) = v else {
         return None;
     };
-    let digits: String = i.as_str().chars().filter(|c| *c != '_').collect();
+    let written = i.as_str();
+    if i.radix() == 10 && !written.contains(['_', '-']) {
+        // The usual case, read without copying.
+        return written.trim_start_matches('+').parse().ok();
+    }
+    let digits: String = written.chars().filter(|c| *c != '_').collect();
     let (neg, digits) = match digits.strip_prefix('-') {
         Some(d) => (true, d.to_string()),
         None => (false, digits.trim_start_matches('+').to_string()),
@@ -858,7 +883,10 @@ pub fn number_value(v: &DeValue<'_>) -> Option<f64> {
     match v {
         DeValue::Integer(_) => int_value(v).map(|n| n as f64),
         DeValue::Float(x) => {
-            let s: String = x.as_str().chars().filter(|c| *c != '_').collect();
+            let s: std::borrow::Cow<'_, str> = match x.as_str() {
+                w if w.contains('_') => w.chars().filter(|c| *c != '_').collect(),
+                w => w.into(),
+            };
             match s.trim_start_matches('+') {
                 "inf" => Some(f64::INFINITY),
                 "-inf" => Some(f64::NEG_INFINITY),
@@ -888,6 +916,22 @@ mod tests {
                 k.name
             );
             assert_eq!(KEYS.iter().filter(|p| p.name == k.name).count(), 1);
+        }
+    }
+
+    #[test]
+    fn every_key_is_applied_and_listed() {
+        for k in KEYS {
+            let in_whole = matches!(k.table(), "cache.remote" | "dist");
+            let container = matches!(k.name, "cache" | "stats");
+            match k.apply {
+                Apply::WithTable => assert!(in_whole || container, "{} is never applied", k.name),
+                _ => assert!(!in_whole, "{} is applied twice", k.name),
+            }
+            let listed = listed().any(|l| l.name == k.name);
+            let unlisted =
+                in_whole || container || k.name.starts_with("trust") || k.table().is_empty();
+            assert_eq!(listed, !unlisted || matches!(k.name, "dist"), "{}", k.name);
         }
     }
 

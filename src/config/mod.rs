@@ -678,17 +678,23 @@ fn apply_text(
         base,
         at: &at,
     };
+    let (mut remote, mut dist) = (file.remote.take(), file.dist.take());
+    // The table of the keys last looked at: each table is looked up once.
+    let mut table = ("", Some(file.top()));
     for key in keys::KEYS {
         match key.apply {
             keys::Apply::Value(apply) => {
-                if let Some(v) = file.get(key.name)
-                    && let Err(e) = apply(cfg, v, &layer)
+                if table.0 != key.table() {
+                    table = (key.table(), file.table(key.table()));
+                }
+                if let Some(v) = table.1.and_then(|t| t.get(key.short()))
+                    && let Err(e) = apply(cfg, v.get_ref(), &layer)
                 {
                     problems.push(e);
                 }
             }
             keys::Apply::Remote => {
-                if let Some(r) = file.remote.take() {
+                if let Some(r) = remote.take() {
                     let project = matches!(origin, Origin::Project(_));
                     problems.extend(remote_problems(&r, &at, all && project));
                     cfg.remote
@@ -696,7 +702,7 @@ fn apply_text(
                 }
             }
             keys::Apply::Dist => {
-                if let Some(d) = file.dist.take() {
+                if let Some(d) = dist.take() {
                     problems.extend(dist::validate(&d, &at));
                     cfg.dist.set(Some(dist::from_file_unchecked(d)), origin);
                 }

@@ -189,7 +189,8 @@ impl Walk<'_> {
             }
             if let (Ty::Table, Some(t)) = (decl.ty, v.get_ref().as_table()) {
                 self.table(t, &key);
-                for req in keys::children(&key).filter(|k| k.required) {
+                let required = keys::KEYS.iter().filter(|k| k.required);
+                for req in required.filter(|k| k.table() == key) {
                     if !t.iter().any(|(k, _)| k.get_ref() == req.short()) {
                         let choices = match req.ty {
                             Ty::Enum(words) => format!(" (one of {})", words.join(", ")),
