@@ -148,6 +148,11 @@ impl Key {
         }
     }
 
+    /// Whether it is a key (or table) of the top level.
+    pub fn is_top(&self) -> bool {
+        self.dot == 0
+    }
+
     /// Its table's dotted name (`""`: the top level).
     pub fn table(&self) -> &'static str {
         &self.name[..self.dot]
@@ -265,9 +270,24 @@ const fn number(min_exclusive: f64, max: f64, unit: &'static str) -> Ty {
     }
 }
 
-/// The keys of table `table` (`""`: the top level), in declaration order.
+/// The keys of table `table` (`""`: the top level), in declaration order. A table's keys
+/// follow it, together (a test holds the list to that), so only they are looked at.
 pub fn children(table: &str) -> impl Iterator<Item = &'static Key> + '_ {
-    KEYS.iter().filter(move |k| k.table() == table)
+    let start = match table {
+        "" => 0,
+        t => KEYS
+            .iter()
+            .position(|k| k.name == t)
+            .map_or(KEYS.len(), |i| i + 1),
+    };
+    let inside = move |k: &&Key| {
+        let under = k.name.starts_with(table) && k.name.as_bytes().get(table.len()) == Some(&b'.');
+        table.is_empty() || under
+    };
+    KEYS[start..]
+        .iter()
+        .take_while(inside)
+        .filter(move |k| k.table() == table)
 }
 
 /// The declaration of a dotted key.
@@ -917,6 +937,16 @@ mod tests {
             );
             assert_eq!(KEYS.iter().filter(|p| p.name == k.name).count(), 1);
         }
+        // A table's keys follow it, together.
+        for (i, t) in KEYS
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| matches!(k.ty, Ty::Table))
+        {
+            let inside = |k: &Key| k.name.starts_with(&format!("{}.", t.name));
+            let run = KEYS[i + 1..].iter().take_while(|k| inside(k)).count();
+            assert_eq!(run, KEYS.iter().filter(|k| inside(k)).count(), "{}", t.name);
+        }
     }
 
     #[test]
@@ -927,7 +957,11 @@ mod tests {
             match k.apply {
                 Apply::WithTable => assert!(in_whole || container, "{} is never applied", k.name),
                 _ => assert!(!in_whole, "{} is applied twice", k.name),
+            } // The file layer reads a key's value from the top-level table declared last.
+            if matches!(k.apply, Apply::Value(_)) {
+                assert!(k.is_top() || !k.table().contains('.'), "{}", k.name);
             }
+
             let listed = listed().any(|l| l.name == k.name);
             let unlisted =
                 in_whole || container || k.name.starts_with("trust") || k.table().is_empty();

@@ -679,15 +679,20 @@ fn apply_text(
         at: &at,
     };
     let (mut remote, mut dist) = (file.remote.take(), file.dist.take());
-    // The table of the keys last looked at: each table is looked up once.
-    let mut table = ("", Some(file.top()));
+    // The top-level table last declared: the keys after it are its keys (`keys::KEYS` lists
+    // a table's keys after it), so each table is looked up once.
+    let mut table = None;
     for key in keys::KEYS {
+        if key.is_top() {
+            table = file.table(key.name);
+        }
         match key.apply {
             keys::Apply::Value(apply) => {
-                if table.0 != key.table() {
-                    table = (key.table(), file.table(key.table()));
-                }
-                if let Some(v) = table.1.and_then(|t| t.get(key.short()))
+                let written = match key.is_top() {
+                    true => file.top().get(key.name),
+                    false => table.and_then(|t| t.get(key.short())),
+                };
+                if let Some(v) = written
                     && let Err(e) = apply(cfg, v.get_ref(), &layer)
                 {
                     problems.push(e);
