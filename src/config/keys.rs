@@ -251,10 +251,29 @@ const fn table(name: &'static str, example: &'static str) -> Key {
     key(name, Ty::Table, example)
 }
 
-/// A key of `[cache.remote]`.
-macro_rules! remote {
-    ($name:literal, $ty:expr, $example:expr $(,)?) => {
-        key(concat!("cache.remote.", $name), $ty, $example)
+/// `key!(stats.trace, Ty::Bool, "true")`: the key `stats.trace`, its example written
+/// `trace = true`.
+macro_rules! key {
+    ($t:ident . $u:ident . $k:ident, $ty:expr, $value:literal) => {
+        key(
+            concat!(stringify!($t), ".", stringify!($u), ".", stringify!($k)),
+            $ty,
+            concat!(stringify!($k), " = ", $value),
+        )
+    };
+    ($t:ident . $k:ident, $ty:expr, $value:literal) => {
+        key(
+            concat!(stringify!($t), ".", stringify!($k)),
+            $ty,
+            concat!(stringify!($k), " = ", $value),
+        )
+    };
+}
+
+/// `table!(cache.remote)`: the table `[cache.remote]`.
+macro_rules! table {
+    ($($t:ident).+) => {
+        table(stringify!($($t).+), concat!("[", stringify!($($t).+), "]"))
     };
 }
 
@@ -358,15 +377,15 @@ const UNSET_SCCACHE: &str = "(unset: sccache's own setting)";
 
 /// Every key, in the schema's order.
 pub static KEYS: &[Key] = &[
-    table("cache", "[cache]"),
-    key("cache.enabled", Ty::Bool, "enabled = true")
+    table!(cache),
+    key!(cache.enabled, Ty::Bool, "true")
         .env("TOOLCHAINKIT_DISABLE", |c, v, var| {
             c.enabled.set(!env_bool(v, var)?, &Origin::Env(var));
             Ok(())
         })
         .apply(|c, v, l| set(&mut c.enabled, read(v), l))
         .show(|c| shown(&c.enabled), ""),
-    key("cache.tool", Ty::Enum(TOOL_CHOICES), "tool = \"auto\"")
+    key!(cache.tool, Ty::Enum(TOOL_CHOICES), "\"auto\"")
         .env("TOOLCHAINKIT_TOOL", |c, v, var| {
             let fallback = "use one of auto, sccache, ccache, none";
             let t = env_word(v, var, TOOL_CHOICES, "tool", fallback, ToolChoice::parse)?;
@@ -375,10 +394,10 @@ pub static KEYS: &[Key] = &[
         })
         .apply(|c, v, l| set(&mut c.tool, read(v), l))
         .show(|c| shown(&c.tool), ""),
-    key(
-        "cache.prefer",
+    key!(
+        cache.prefer,
         Ty::EnumList(TOOLS),
-        "prefer = [\"sccache\", \"ccache\"]",
+        "[\"sccache\", \"ccache\"]"
     )
     .env("TOOLCHAINKIT_PREFER", |c, v, var| {
         let v = v.to_string_lossy();
@@ -397,43 +416,39 @@ pub static KEYS: &[Key] = &[
     })
     .apply(|c, v, l| set(&mut c.prefer, read(v), l))
     .show(|c| shown(&c.prefer), ""),
-    key("cache.dir", Ty::Path, "dir = \".toolchainkit/cache\"")
+    key!(cache.dir, Ty::Path, "\".toolchainkit/cache\"")
         .env("TOOLCHAINKIT_CACHE_DIR", |c, v, var| {
             c.dir.set(Some(PathBuf::from(v)), &Origin::Env(var));
             Ok(())
         })
         .apply(|c, v, l| set(&mut c.dir, v.as_str().map(|p| Some(l.base.join(p))), l))
         .show(|c| shown(&c.dir), UNSET_TOOL),
-    key(
-        "cache.size_gb",
-        number(0.0, MAX_SIZE_GB, "GiB"),
-        "size_gb = 10",
-    )
-    .env("TOOLCHAINKIT_CACHE_SIZE_GB", |c, v, var| {
-        let v = v.to_string_lossy();
-        let n: f64 = v
-            .parse()
-            .ok()
-            .filter(|n: &f64| n.is_finite() && *n > 0.0 && *n <= MAX_SIZE_GB)
-            .ok_or_else(|| {
-                ConfigError::env(
-                    var,
-                    format!("not a positive number of GiB up to {MAX_SIZE_GB}: `{v}`"),
-                    "e.g. TOOLCHAINKIT_CACHE_SIZE_GB=10",
-                )
-            })?;
-        c.size_gb.set(Some(n), &Origin::Env(var));
-        Ok(())
-    })
-    .apply(|c, v, l| set(&mut c.size_gb, read(v).map(Some), l))
-    .show(|c| shown(&c.size_gb), UNSET_TOOL),
-    key("cache.install", Ty::Bool, "install = false")
+    key!(cache.size_gb, number(0.0, MAX_SIZE_GB, "GiB"), "10")
+        .env("TOOLCHAINKIT_CACHE_SIZE_GB", |c, v, var| {
+            let v = v.to_string_lossy();
+            let n: f64 = v
+                .parse()
+                .ok()
+                .filter(|n: &f64| n.is_finite() && *n > 0.0 && *n <= MAX_SIZE_GB)
+                .ok_or_else(|| {
+                    ConfigError::env(
+                        var,
+                        format!("not a positive number of GiB up to {MAX_SIZE_GB}: `{v}`"),
+                        "e.g. TOOLCHAINKIT_CACHE_SIZE_GB=10",
+                    )
+                })?;
+            c.size_gb.set(Some(n), &Origin::Env(var));
+            Ok(())
+        })
+        .apply(|c, v, l| set(&mut c.size_gb, read(v).map(Some), l))
+        .show(|c| shown(&c.size_gb), UNSET_TOOL),
+    key!(cache.install, Ty::Bool, "false")
         .apply(|c, v, l| set(&mut c.install, read(v), l))
         .show(|c| shown(&c.install), ""),
-    key(
-        "cache.sccache_client",
+    key!(
+        cache.sccache_client,
         Ty::Enum(SCCACHE_CLIENTS),
-        "sccache_client = \"native\"",
+        "\"native\""
     )
     .env("TOOLCHAINKIT_SCCACHE_CLIENT", |c, v, var| {
         let fallback = "use native or process";
@@ -451,7 +466,7 @@ pub static KEYS: &[Key] = &[
     })
     .apply(|c, v, l| set(&mut c.sccache_client, read(v), l))
     .show(|c| shown(&c.sccache_client), ""),
-    key("cache.verify", Ty::FractionOr("strict"), "verify = 0.01")
+    key!(cache.verify, Ty::FractionOr("strict"), "0.01")
         .env(VERIFY_VAR, |c, v, var| {
             let v = v.to_string_lossy();
             let p = Verify::parse(&v).ok_or_else(|| {
@@ -469,13 +484,18 @@ pub static KEYS: &[Key] = &[
     Key {
         apply: Apply::Remote,
         show: Show::Remote,
-        ..table("cache.remote", "[cache.remote]")
+        ..table!(cache.remote)
     },
-    remote!("type", Ty::Enum(REMOTE_KINDS), "type = \"redis\"").required(),
-    remote!(
-        "endpoint",
+    key(
+        "cache.remote.type",
+        Ty::Enum(REMOTE_KINDS),
+        "type = \"redis\"",
+    )
+    .required(),
+    key!(
+        cache.remote.endpoint,
         Ty::TextOrList,
-        "endpoint = \"redis://cache.internal:6379\""
+        "\"redis://cache.internal:6379\""
     )
     .used_by(&[S3, REDIS, MEMCACHED, HTTP, WEBDAV])
     .required_in(&[REDIS, MEMCACHED, HTTP, WEBDAV])
@@ -485,65 +505,70 @@ pub static KEYS: &[Key] = &[
         (HTTP, DAV_ENDPOINT),
         (WEBDAV, DAV_ENDPOINT),
     ]),
-    remote!("bucket", Ty::Text, "bucket = \"build-cache\"")
+    key!(cache.remote.bucket, Ty::Text, "\"build-cache\"")
         .used_by(&[S3, GCS])
         .required_in(&[S3, GCS]),
-    remote!("region", Ty::Text, "region = \"us-east-1\"").used_by(&[S3]),
-    remote!("prefix", Ty::Text, "prefix = \"team-a/\"").used_by(REMOTE_KINDS),
-    remote!("use_ssl", Ty::Bool, "use_ssl = true").used_by(&[S3]),
-    remote!("read_only", Ty::BoolOrAuto, "read_only = \"auto\""),
-    remote!(
-        "access_key_env",
+    key!(cache.remote.region, Ty::Text, "\"us-east-1\"").used_by(&[S3]),
+    key!(cache.remote.prefix, Ty::Text, "\"team-a/\"").used_by(REMOTE_KINDS),
+    key!(cache.remote.use_ssl, Ty::Bool, "true").used_by(&[S3]),
+    key!(cache.remote.read_only, Ty::BoolOrAuto, "\"auto\""),
+    key!(
+        cache.remote.access_key_env,
         Ty::Text,
-        "access_key_env = \"AWS_ACCESS_KEY_ID\""
+        "\"AWS_ACCESS_KEY_ID\""
     )
     .used_by(&[S3]),
-    remote!(
-        "secret_key_env",
+    key!(
+        cache.remote.secret_key_env,
         Ty::Text,
-        "secret_key_env = \"AWS_SECRET_ACCESS_KEY\""
+        "\"AWS_SECRET_ACCESS_KEY\""
     )
     .used_by(&[S3]),
-    remote!(
-        "session_token_env",
+    key!(
+        cache.remote.session_token_env,
         Ty::Text,
-        "session_token_env = \"AWS_SESSION_TOKEN\""
+        "\"AWS_SESSION_TOKEN\""
     )
     .used_by(&[S3]),
-    remote!("username", Ty::Text, "username = \"builder\"").used_by(LOGIN),
-    remote!(
-        "password_env",
+    key!(cache.remote.username, Ty::Text, "\"builder\"").used_by(LOGIN),
+    key!(
+        cache.remote.password_env,
         Ty::Text,
-        "password_env = \"BUILD_CACHE_PASSWORD\""
+        "\"BUILD_CACHE_PASSWORD\""
     )
     .used_by(LOGIN),
-    remote!("token_env", Ty::Text, "token_env = \"BUILD_CACHE_TOKEN\"").used_by(&[HTTP, WEBDAV]),
-    remote!("db", int(0, u32::MAX as i64, ""), "db = 2").used_by(&[REDIS]),
-    remote!("ttl", int(1, u32::MAX as i64, "seconds"), "ttl = 604800").used_by(&[REDIS, MEMCACHED]),
-    remote!("key_path", Ty::Path, "key_path = \"ci/gcs-key.json\"").used_by(&[GCS]),
-    remote!("container", Ty::Text, "container = \"build-cache\"")
+    key!(cache.remote.token_env, Ty::Text, "\"BUILD_CACHE_TOKEN\"").used_by(&[HTTP, WEBDAV]),
+    key!(cache.remote.db, int(0, u32::MAX as i64, ""), "2").used_by(&[REDIS]),
+    key!(
+        cache.remote.ttl,
+        int(1, u32::MAX as i64, "seconds"),
+        "604800"
+    )
+    .used_by(&[REDIS, MEMCACHED]),
+    key!(cache.remote.key_path, Ty::Path, "\"ci/gcs-key.json\"").used_by(&[GCS]),
+    key!(cache.remote.container, Ty::Text, "\"build-cache\"")
         .used_by(&[AZURE])
         .required_in(&[AZURE]),
-    remote!(
-        "connection_string_env",
+    key!(
+        cache.remote.connection_string_env,
         Ty::Text,
-        "connection_string_env = \"AZURE_STORAGE_CONNECTION_STRING\""
+        "\"AZURE_STORAGE_CONNECTION_STRING\""
     )
     .used_by(&[AZURE])
     .required_in(&[AZURE]),
-    remote!(
-        "timeout_ms",
+    key!(
+        cache.remote.timeout_ms,
         int(1, 3_600_000, "milliseconds"),
-        "timeout_ms = 1000"
+        "1000"
     )
     .used_by(TIMEOUT),
-    remote!(
-        "extra",
+    key!(
+        cache.remote.extra,
         Ty::TextMap,
-        "extra = { connect-timeout = \"500\" }"
+        "{ connect-timeout = \"500\" }"
     ),
-    table("stats", "[stats]"),
-    key("stats.file", Ty::Path, "file = \"build-stats\"")
+    table!(stats),
+    key!(stats.file, Ty::Path, "\"build-stats\"")
         .env("TOOLCHAINKIT_STATS_FILE", |c, v, var| {
             if let Some(why) = stats_file_problem(Path::new(v)) {
                 let fix = "name a file, e.g. TOOLCHAINKIT_STATS_FILE=build-stats";
@@ -563,21 +588,17 @@ pub static KEYS: &[Key] = &[
             set(&mut c.stats_file, Some(Some(p)), l)
         })
         .show(|c| shown(&c.stats_file), ""),
-    key("stats.trace", Ty::Bool, "trace = true")
+    key!(stats.trace, Ty::Bool, "true")
         .env("TOOLCHAINKIT_TRACE", |c, v, var| {
             c.trace.set(env_bool(v, var)?, &Origin::Env(var));
             Ok(())
         })
         .apply(|c, v, l| set(&mut c.trace, read(v), l))
         .show(|c| shown(&c.trace), ""),
-    key(
-        "stats.trace_max_mb",
-        int(1, 1_048_576, "MiB"),
-        "trace_max_mb = 64",
-    )
-    .apply(|c, v, l| set(&mut c.trace_max_mb, read(v), l))
-    .show(|c| shown(&c.trace_max_mb), ""),
-    table("trust", "[trust]").apply(|_, _, l| match l.origin {
+    key!(stats.trace_max_mb, int(1, 1_048_576, "MiB"), "64")
+        .apply(|c, v, l| set(&mut c.trace_max_mb, read(v), l))
+        .show(|c| shown(&c.trace_max_mb), ""),
+    table!(trust).apply(|_, _, l| match l.origin {
         Origin::User(_) => Ok(()),
         _ => Err(l.at.key(
             "trust",
@@ -589,12 +610,7 @@ pub static KEYS: &[Key] = &[
             ),
         )),
     }),
-    key(
-        "trust.dirs",
-        Ty::PathList,
-        "dirs = [\"/srv/shared/checkout\"]",
-    )
-    .apply(|c, v, l| {
+    key!(trust.dirs, Ty::PathList, "[\"/srv/shared/checkout\"]").apply(|c, v, l| {
         if matches!(l.origin, Origin::User(_)) {
             let dirs = strings(v).map(|d| l.base.join(d)).collect();
             c.trusted_dirs.set(dirs, l.origin);
@@ -602,8 +618,8 @@ pub static KEYS: &[Key] = &[
         Ok(())
     }),
     // A later layer's [ccache] replaces an earlier one's as a whole.
-    table("ccache", "[ccache]").apply(|c, _, l| set(&mut c.ccache, Some(FileCcache::default()), l)),
-    key("ccache.base_dir", Ty::Path, "base_dir = \".\"")
+    table!(ccache).apply(|c, _, l| set(&mut c.ccache, Some(FileCcache::default()), l)),
+    key!(ccache.base_dir, Ty::Path, "\".\"")
         .apply(|c, v, l| {
             put(
                 &mut c.ccache.value.base_dir,
@@ -614,52 +630,43 @@ pub static KEYS: &[Key] = &[
             |c| shown_in(&c.ccache.value.base_dir, &c.ccache),
             UNSET_CCACHE,
         ),
-    key(
-        "ccache.compiler_check",
-        Ty::Text,
-        "compiler_check = \"content\"",
-    )
-    .apply(|c, v, _| put(&mut c.ccache.value.compiler_check, read(v)))
-    .show(
-        |c| shown_in(&c.ccache.value.compiler_check, &c.ccache),
-        UNSET_CCACHE,
-    ),
-    key(
-        "ccache.sloppiness",
+    key!(ccache.compiler_check, Ty::Text, "\"content\"")
+        .apply(|c, v, _| put(&mut c.ccache.value.compiler_check, read(v)))
+        .show(
+            |c| shown_in(&c.ccache.value.compiler_check, &c.ccache),
+            UNSET_CCACHE,
+        ),
+    key!(
+        ccache.sloppiness,
         Ty::EnumList(SLOPPINESS),
-        "sloppiness = [\"pch_defines\", \"time_macros\"]",
+        "[\"pch_defines\", \"time_macros\"]"
     )
     .apply(|c, v, _| put(&mut c.ccache.value.sloppiness, read(v)))
     .show(
         |c| shown_in(&c.ccache.value.sloppiness, &c.ccache),
         UNSET_CCACHE,
     ),
-    key("ccache.hash_dir", Ty::Bool, "hash_dir = false")
+    key!(ccache.hash_dir, Ty::Bool, "false")
         .apply(|c, v, _| put(&mut c.ccache.value.hash_dir, read(v)))
         .show(
             |c| shown_in(&c.ccache.value.hash_dir, &c.ccache),
             UNSET_CCACHE,
         ),
-    key("ccache.compression", Ty::Bool, "compression = true")
+    key!(ccache.compression, Ty::Bool, "true")
         .apply(|c, v, _| put(&mut c.ccache.value.compression, read(v)))
         .show(
             |c| shown_in(&c.ccache.value.compression, &c.ccache),
             UNSET_CCACHE,
         ),
-    key(
-        "ccache.compression_level",
-        int(-131_072, 22, ""),
-        "compression_level = 3",
-    )
-    .apply(|c, v, _| put(&mut c.ccache.value.compression_level, read(v)))
-    .show(
-        |c| shown_in(&c.ccache.value.compression_level, &c.ccache),
-        UNSET_CCACHE,
-    ),
+    key!(ccache.compression_level, int(-131_072, 22, ""), "3")
+        .apply(|c, v, _| put(&mut c.ccache.value.compression_level, read(v)))
+        .show(
+            |c| shown_in(&c.ccache.value.compression_level, &c.ccache),
+            UNSET_CCACHE,
+        ),
     // As [ccache]: replaced as a whole.
-    table("sccache", "[sccache]")
-        .apply(|c, _, l| set(&mut c.sccache, Some(FileSccache::default()), l)),
-    key("sccache.basedirs", Ty::PathList, "basedirs = [\".\"]")
+    table!(sccache).apply(|c, _, l| set(&mut c.sccache, Some(FileSccache::default()), l)),
+    key!(sccache.basedirs, Ty::PathList, "[\".\"]")
         .apply(|c, v, l| {
             let dirs = strings(v).map(|d| clean_join(l.base, d)).collect();
             put(&mut c.sccache.value.basedirs, Some(dirs))
@@ -668,7 +675,7 @@ pub static KEYS: &[Key] = &[
             |c| shown_in(&c.sccache.value.basedirs, &c.sccache),
             UNSET_SCCACHE,
         ),
-    key("sccache.direct", Ty::Bool, "direct = true")
+    key!(sccache.direct, Ty::Bool, "true")
         .apply(|c, v, _| put(&mut c.sccache.value.direct, read(v)))
         .show(
             |c| shown_in(&c.sccache.value.direct, &c.sccache),
@@ -677,41 +684,26 @@ pub static KEYS: &[Key] = &[
     Key {
         apply: Apply::Dist,
         show: Show::Dist,
-        ..table("dist", "[dist]")
+        ..table!(dist)
     },
-    key("dist.engine", Ty::Enum(ENGINES), "engine = \"distcc\"")
+    key!(dist.engine, Ty::Enum(ENGINES), "\"distcc\"")
         .env("TOOLCHAINKIT_DIST_ENGINE", super::dist::apply_env),
-    key(
-        "dist.hosts",
+    key!(
+        dist.hosts,
         Ty::TextList,
-        "hosts = [\"buildbox1/8\", \"buildbox2:3632/8,lzo\"]",
+        "[\"buildbox1/8\", \"buildbox2:3632/8,lzo\"]"
     )
     .used_by(&[DISTCC]),
-    key(
-        "dist.scheduler",
+    key!(dist.scheduler, Ty::Text, "\"sched.example:8765\"").used_by(&[ICECC]),
+    key!(
+        dist.scheduler_url,
         Ty::Text,
-        "scheduler = \"sched.example:8765\"",
-    )
-    .used_by(&[ICECC]),
-    key(
-        "dist.scheduler_url",
-        Ty::Text,
-        "scheduler_url = \"https://sched.example:10600\"",
+        "\"https://sched.example:10600\""
     )
     .used_by(&[SCCACHE_DIST]),
-    key(
-        "dist.auth_token_env",
-        Ty::Text,
-        "auth_token_env = \"SCCACHE_DIST_TOKEN\"",
-    )
-    .used_by(&[SCCACHE_DIST]),
-    key("dist.local_slots", int(0, 1024, ""), "local_slots = 2").used_by(&[DISTCC]),
-    key(
-        "dist.io_timeout_secs",
-        int(1, 86_400, "seconds"),
-        "io_timeout_secs = 300",
-    )
-    .used_by(&[DISTCC]),
+    key!(dist.auth_token_env, Ty::Text, "\"SCCACHE_DIST_TOKEN\"").used_by(&[SCCACHE_DIST]),
+    key!(dist.local_slots, int(0, 1024, ""), "2").used_by(&[DISTCC]),
+    key!(dist.io_timeout_secs, int(1, 86_400, "seconds"), "300").used_by(&[DISTCC]),
 ];
 
 /// A value read from a (checked) file value.
