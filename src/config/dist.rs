@@ -13,6 +13,7 @@
 use serde::Deserialize;
 
 use std::ffi::OsStr;
+use std::fmt;
 
 use super::error::At;
 use super::{Config, ConfigError, Origin, Tool, ToolChoice};
@@ -173,22 +174,113 @@ fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
-/// Parse one distcc host specification (distcc(1), HOST SPECIFICATIONS), with a message
-/// saying what is wrong.
-pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
+/// What is wrong with a value of `[dist]`: a distcc host, icecream's scheduler, the
+/// sccache-dist scheduler's URL. `validate` makes it the message of a `ConfigError`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    EmptyHost,
+    Space(String),
+    DistccOption(String),
+    UnknownOption {
+        option: String,
+        spec: String,
+    },
+    PumpWithoutLzo(String),
+    Limit {
+        limit: String,
+        spec: String,
+    },
+    User {
+        user: String,
+        spec: String,
+    },
+    EmptyCommand(String),
+    Host {
+        host: String,
+        spec: String,
+    },
+    Unreadable(String),
+    DistccPort {
+        port: String,
+        spec: String,
+    },
+    NotHostPort(String),
+    Port {
+        port: String,
+        spec: String,
+    },
+    NotUrl(String),
+    Scheme {
+        url: String,
+        scheme: String,
+    },
+    /// The URL, its credentials hidden.
+    Credentials(String),
+    NoHost(String),
+    UrlPort {
+        url: String,
+        port: String,
+    },
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Invalid::EmptyHost => write!(f, "an empty host"),
+            Invalid::Space(s) => write!(f, "`{s}` contains a space: give one host per list item"),
+            Invalid::DistccOption(s) => write!(
+                f,
+                "`{s}` is a distcc option, not a host: write `local_slots = N` for --localslots, and list the hosts explicitly instead of +zeroconf"
+            ),
+            Invalid::UnknownOption { option, spec } => write!(
+                f,
+                "unknown option `{option}` in `{spec}` (distcc knows lzo, cpp, auth, auth=NAME)"
+            ),
+            Invalid::PumpWithoutLzo(s) => write!(
+                f,
+                "`{s}`: pump mode (,cpp) requires compression: write `,lzo,cpp`"
+            ),
+            Invalid::Limit { limit, spec } => write!(
+                f,
+                "bad job limit `/{limit}` in `{spec}` (a number from 1 to 1024)"
+            ),
+            Invalid::User { user, spec } => write!(f, "bad user name `{user}` in `{spec}`"),
+            Invalid::EmptyCommand(s) => write!(f, "`{s}`: empty command after `:`"),
+            Invalid::Host { host, spec } => write!(f, "bad host name `{host}` in `{spec}`"),
+            Invalid::Unreadable(s) => write!(f, "cannot read `{s}`"),
+            Invalid::DistccPort { port, spec } => write!(
+                f,
+                "bad port `{port}` in `{spec}` (a number from 1 to 65535; distccd listens on 3632)"
+            ),
+            Invalid::NotHostPort(s) => write!(f, "`{s}` is not HOST or HOST:PORT"),
+            Invalid::Port { port, spec } => write!(f, "bad port `{port}` in `{spec}`"),
+            Invalid::NotUrl(u) => write!(f, "`{u}` is not a URL"),
+            Invalid::Scheme { url, scheme } => write!(
+                f,
+                "`{url}` has scheme `{scheme}`; sccache-dist speaks http or https"
+            ),
+            Invalid::Credentials(u) => write!(
+                f,
+                "`{u}` carries credentials; the token belongs in the variable named by auth_token_env"
+            ),
+            Invalid::NoHost(u) => write!(f, "`{u}` has no valid host"),
+            Invalid::UrlPort { url, port } => write!(f, "`{url}` has a bad port `{port}`"),
+        }
+    }
+}
+
+/// Parse one distcc host specification (distcc(1), HOST SPECIFICATIONS), or say what is
+/// wrong with it.
+pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, Invalid> {
     let s = spec.trim();
     if s.is_empty() {
-        return Err("an empty host".into());
+        return Err(Invalid::EmptyHost);
     }
     if s.contains(char::is_whitespace) {
-        return Err(format!(
-            "`{s}` contains a space: give one host per list item"
-        ));
+        return Err(Invalid::Space(s.into()));
     }
     if s.starts_with("--") || s.starts_with('+') {
-        return Err(format!(
-            "`{s}` is a distcc option, not a host: write `local_slots = N` for --localslots, and list the hosts explicitly instead of +zeroconf"
-        ));
+        return Err(Invalid::DistccOption(s.into()));
     }
     // Options after the first comma; then /LIMIT.
     let (main, opts) = match s.split_once(',') {
@@ -203,22 +295,28 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
             "auth" => auth = true,
             _ if o.starts_with("auth=") && o.len() > 5 => auth = true,
             _ => {
-                return Err(format!(
-                    "unknown option `{o}` in `{s}` (distcc knows lzo, cpp, auth, auth=NAME)"
-                ));
+                return Err(Invalid::UnknownOption {
+                    option: o.into(),
+                    spec: s.into(),
+                });
             }
         }
     }
     if cpp && !lzo {
-        return Err(format!(
-            "`{s}`: pump mode (,cpp) requires compression: write `,lzo,cpp`"
-        ));
+        return Err(Invalid::PumpWithoutLzo(s.into()));
     }
-    let parse_limit = |l: &str| -> Result<u32, String> {
+    let parse_limit = |l: &str| -> Result<u32, Invalid> {
         l.parse::<u32>()
             .ok()
             .filter(|&n| n > 0 && n <= 1024)
-            .ok_or_else(|| format!("bad job limit `/{l}` in `{s}` (a number from 1 to 1024)"))
+            .ok_or_else(|| Invalid::Limit {
+                limit: l.into(),
+                spec: s.into(),
+            })
+    };
+    let bad_host = |host: &str| Invalid::Host {
+        host: host.into(),
+        spec: s.into(),
     };
     if let Some(rest) = main.strip_prefix('@').or_else(|| {
         main.split_once('@')
@@ -235,11 +333,14 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
         {
-            return Err(format!("bad user name `{u}` in `{s}`"));
+            return Err(Invalid::User {
+                user: u.into(),
+                spec: s.into(),
+            });
         }
         let (hl, _command) = match rest.split_once(':') {
             Some((a, c)) if !c.is_empty() => (a, Some(c)),
-            Some(_) => return Err(format!("`{s}`: empty command after `:`")),
+            Some(_) => return Err(Invalid::EmptyCommand(s.into())),
             None => (rest, None),
         };
         let (host, limit) = match hl.split_once('/') {
@@ -247,7 +348,7 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
             None => (hl, None),
         };
         if !valid_hostname(host) {
-            return Err(format!("bad host name `{host}` in `{s}`"));
+            return Err(bad_host(host));
         }
         return Ok(DistccHost {
             spec: s.to_string(),
@@ -272,14 +373,15 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
         }
         None => (main.to_string(), None),
     };
-    let (host, port) = split_host_port(&hp).ok_or_else(|| format!("cannot read `{s}`"))?;
+    let (host, port) = split_host_port(&hp).ok_or_else(|| Invalid::Unreadable(s.into()))?;
     if !valid_hostname(host) {
-        return Err(format!("bad host name `{host}` in `{s}`"));
+        return Err(bad_host(host));
     }
     let port = match port {
         None => DISTCC_PORT,
-        Some(p) => parse_port(p).ok_or_else(|| {
-            format!("bad port `{p}` in `{s}` (a number from 1 to 65535; distccd listens on 3632)")
+        Some(p) => parse_port(p).ok_or_else(|| Invalid::DistccPort {
+            port: p.into(),
+            spec: s.into(),
         })?,
     };
     let reach = if host == "localhost" && port == DISTCC_PORT && !hp.contains(':') {
@@ -301,43 +403,47 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
 }
 
 /// Parse icecream's `scheduler = "HOST[:PORT]"`.
-pub fn parse_scheduler(s: &str) -> Result<(String, u16), String> {
-    let (host, port) = split_host_port(s.trim()).ok_or_else(|| format!("cannot read `{s}`"))?;
+pub fn parse_scheduler(s: &str) -> Result<(String, u16), Invalid> {
+    let (host, port) = split_host_port(s.trim()).ok_or_else(|| Invalid::Unreadable(s.into()))?;
     if !valid_hostname(host) {
-        return Err(format!("`{s}` is not HOST or HOST:PORT"));
+        return Err(Invalid::NotHostPort(s.into()));
     }
     let port = match port {
         None => ICECC_SCHEDULER_PORT,
-        Some(p) => parse_port(p).ok_or_else(|| format!("bad port `{p}` in `{s}`"))?,
+        Some(p) => parse_port(p).ok_or_else(|| Invalid::Port {
+            port: p.into(),
+            spec: s.into(),
+        })?,
     };
     Ok((host.to_string(), port))
 }
 
 /// Check sccache-dist's `scheduler_url`: `http://` or `https://`, a host, no credentials.
-pub fn check_scheduler_url(u: &str) -> Result<(), String> {
+pub fn check_scheduler_url(u: &str) -> Result<(), Invalid> {
     let Some((scheme, rest)) = u.split_once("://") else {
-        return Err(format!("`{u}` is not a URL"));
+        return Err(Invalid::NotUrl(u.into()));
     };
     if scheme != "http" && scheme != "https" {
-        return Err(format!(
-            "`{u}` has scheme `{scheme}`; sccache-dist speaks http or https"
-        ));
+        return Err(Invalid::Scheme {
+            url: u.into(),
+            scheme: scheme.into(),
+        });
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.contains('@') {
-        return Err(format!(
-            "`{}` carries credentials; the token belongs in the variable named by auth_token_env",
-            crate::config::remote::redact_url(u)
-        ));
+        return Err(Invalid::Credentials(super::remote::redact_url(u)));
     }
-    let (host, port) = split_host_port(authority).ok_or_else(|| format!("`{u}` is not a URL"))?;
+    let (host, port) = split_host_port(authority).ok_or_else(|| Invalid::NotUrl(u.into()))?;
     if !valid_hostname(host) {
-        return Err(format!("`{u}` has no valid host"));
+        return Err(Invalid::NoHost(u.into()));
     }
     if let Some(p) = port
         && parse_port(p).is_none()
     {
-        return Err(format!("`{u}` has a bad port `{p}`"));
+        return Err(Invalid::UrlPort {
+            url: u.into(),
+            port: p.into(),
+        });
     }
     Ok(())
 }
@@ -410,7 +516,7 @@ pub fn validate(f: &FileDist, at: &At<'_>) -> Vec<ConfigError> {
                     if let Err(e) = parse_distcc_host(h) {
                         out.push(err(
                             "hosts",
-                            e,
+                            e.to_string(),
                             "write each host as HOST[:PORT][/LIMIT][,lzo], @HOST[/LIMIT] for SSH, or localhost[/LIMIT] (distcc(1), HOST SPECIFICATIONS)",
                         ));
                     }
@@ -427,7 +533,7 @@ pub fn validate(f: &FileDist, at: &At<'_>) -> Vec<ConfigError> {
                 if let Err(e) = parse_scheduler(s) {
                     out.push(err(
                         "scheduler",
-                        e,
+                        e.to_string(),
                         "write it as HOST or HOST:PORT, e.g. `scheduler = \"sched.example:8765\"`",
                     ));
                 }
@@ -444,7 +550,7 @@ pub fn validate(f: &FileDist, at: &At<'_>) -> Vec<ConfigError> {
                     if let Err(e) = check_scheduler_url(u) {
                         out.push(err(
                             "scheduler_url",
-                            e,
+                            e.to_string(),
                             "write it as a URL, e.g. `scheduler_url = \"https://sched.example:10600\"`",
                         ));
                     }

@@ -749,14 +749,32 @@ fn check_scheme(kind: RemoteKind, endpoint: &str, at: &At<'_>) -> Result<(), Con
     ))
 }
 
+/// What is wrong with the `[user@]host[:port]` part of an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Authority {
+    OpenIpv6,
+    NoHost,
+    Port(String),
+}
+
+impl std::fmt::Display for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Authority::OpenIpv6 => write!(f, "an IPv6 address without its closing `]`"),
+            Authority::NoHost => write!(f, "no host"),
+            Authority::Port(p) => write!(f, "port `{p}` is not a number from 1 to 65535"),
+        }
+    }
+}
+
 /// Check the `[user@]host[:port]` part of a URL (pure): a host, and a port in 1..=65535.
-fn check_authority(rest: &str) -> Result<(), String> {
+fn check_authority(rest: &str) -> Result<(), Authority> {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let hostport = authority.rsplit('@').next().unwrap_or("");
     let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
         match v6.split_once(']') {
             Some((h, rest)) => (h, rest.strip_prefix(':')),
-            None => return Err("an IPv6 address without its closing `]`".into()),
+            None => return Err(Authority::OpenIpv6),
         }
     } else {
         match hostport.rsplit_once(':') {
@@ -765,13 +783,13 @@ fn check_authority(rest: &str) -> Result<(), String> {
         }
     };
     if host.is_empty() {
-        return Err("no host".into());
+        return Err(Authority::NoHost);
     }
     match port {
         None => Ok(()),
         Some(p) => match p.parse::<u32>() {
             Ok(n) if (1..=65535).contains(&n) => Ok(()),
-            _ => Err(format!("port `{p}` is not a number from 1 to 65535")),
+            _ => Err(Authority::Port(p.into())),
         },
     }
 }
