@@ -183,7 +183,7 @@ fn bench_outcome(c: &mut Criterion) {
 /// native client's request encoding and reply decoding.
 fn bench_sccache(c: &mut Criterion) {
     use std::io::Write;
-    use toolchainkit::backend::{sccache_log, sccache_wire as wire};
+    use toolchainkit::backend::sccache::{log as sccache_log, wire};
     let tmp = tempfile::tempdir().expect("tempdir");
     let sock = tmp.path().join("s.sock");
     let log = sccache_log::log_path(&sock);
@@ -249,10 +249,16 @@ fn bench_fidelity(c: &mut Criterion) {
     let make = words(&["-MMD", "-MP", "-Iinc", "-O2", "-c", "x.c", "-o", "obj/x.o"]);
     let mut g = c.benchmark_group("fidelity");
     g.bench_function("for_sccache/explicit_mf", |b| {
-        b.iter(|| fidelity::for_sccache(black_box(&cmake)).len())
+        b.iter(|| {
+            let a = black_box(&cmake);
+            fidelity::for_sccache(a, &toolchainkit::args::parse(a)).len()
+        })
     });
     g.bench_function("for_sccache/default_depfile", |b| {
-        b.iter(|| fidelity::for_sccache(black_box(&make)).len())
+        b.iter(|| {
+            let a = black_box(&make);
+            fidelity::for_sccache(a, &toolchainkit::args::parse(a)).len()
+        })
     });
     g.bench_function("locale_buster/env", |b| {
         b.iter(|| fidelity::locale_buster(|k| std::env::var_os(k)))
@@ -263,7 +269,9 @@ fn bench_fidelity(c: &mut Criterion) {
         fs::write(tmp.path().join(f), b"x").expect("write");
     }
     g.bench_function("fix_output_modes/object_and_depfile", |b| {
-        b.iter(|| backend::fix_output_modes(black_box(&make), tmp.path()))
+        b.iter(|| {
+            backend::fix_output_modes(&toolchainkit::args::parse(black_box(&make)), tmp.path())
+        })
     });
     g.finish();
 }
@@ -341,12 +349,14 @@ fn bench_explain(c: &mut Criterion) {
     let exe = PathBuf::from("/usr/bin/true");
     let miss = outcome::Outcome::Miss;
     let hit = outcome::Outcome::Hit(outcome::HitKind::Direct, outcome::Storage::Local);
+    let parsed = toolchainkit::args::parse(&args);
     let finished = |o| explain::Finished {
         cfg: &cfg,
         tool: config::Tool::Ccache,
         exe: &exe,
         real: &real,
         args: &args,
+        parsed: &parsed,
         cwd: &proj,
         outcome: o,
         status: std::process::ExitStatus::from_raw(0),

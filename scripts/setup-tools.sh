@@ -52,6 +52,8 @@ done
 # GNU time (benches/compare.sh reads the shim's peak RSS with it); `time` is also a
 # shell keyword, so look for the program itself.
 [ -x /usr/bin/time ] || need_apt+=(time)
+# The library Debian's ccache 4.7 (below) links.
+ldconfig -p 2>/dev/null | grep -q 'libhiredis.so.0.14' || need_apt+=(libhiredis0.14)
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ]; then
         echo "setup-tools: installing Debian packages: ${need_apt[*]}"
@@ -103,6 +105,21 @@ if ! "$CUDA_VENV/cuda/bin/nvcc" --version 2>/dev/null | grep -q "V$CUDA_VERSION"
         "nvidia-cuda-crt==$CUDA_VERSION" "nvidia-nvvm==$CUDA_VERSION"
     root="$("$CUDA_VENV/bin/python" -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13"))')"
     ln -sfn "$root" "$CUDA_VENV/cuda"
+fi
+# An older ccache without storage helpers (Debian 12's 4.7.5), unpacked into
+# .tools/ccache-4.7 and never put on PATH: tests/it/storage_helper.rs checks that such a
+# ccache keeps its built-in redis client and says why it cannot reach an S3 remote.
+OLD_CCACHE_DEB_VERSION="4.8+really4.7.5-1"
+if ! "$ROOT/.tools/ccache-4.7/usr/bin/ccache" --version 2>/dev/null | grep -q "ccache version 4.7.5"; then
+    echo "setup-tools: unpacking Debian's ccache $OLD_CCACHE_DEB_VERSION into .tools/ccache-4.7"
+    tmp="$(mktemp -d)"
+    chmod 755 "$tmp"
+    (cd "$tmp" && { apt-get download -qq "ccache=$OLD_CCACHE_DEB_VERSION" >/dev/null 2>&1 ||
+        { apt-get update -qq && apt-get download -qq "ccache=$OLD_CCACHE_DEB_VERSION" >/dev/null; }; })
+    rm -rf "$ROOT/.tools/ccache-4.7"
+    mkdir -p "$ROOT/.tools/ccache-4.7"
+    dpkg -x "$tmp"/ccache_*.deb "$ROOT/.tools/ccache-4.7"
+    rm -rf "$tmp"
 fi
 # Azurite (Azure Blob emulator) for the remote-cache tests, from npm into .tools/npm.
 AZURITE_VERSION=3.37.0

@@ -1,18 +1,19 @@
 //! The hot path: one compile, start to exit status.
 //!
-//! Find the config, resolve the real compiler, pick the tool, run exactly one child (the
-//! tool or the compiler), record the outcome, exit as the compiler did. Nothing is printed
-//! on success; the only hard errors are invalid configuration (exit 78) and no real
-//! compiler / a wrapper loop (exit 127).
+//! Find the config, resolve the real compiler, parse the arguments once (`Job::parsed`),
+//! take the route `backend::route` decides, run exactly one child (the tool or the
+//! compiler), record what it returned (`Ran`: the outcome, the tool, what distribution
+//! noted), exit as the compiler did. Nothing is printed on success; the only hard errors
+//! are invalid configuration (exit 78) and no real compiler / a wrapper loop (exit 127).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::backend::route::Route;
 use crate::backend::{self, Job, Ran};
 use crate::config::{self, Config, Tool};
 use crate::mode::{self, Call};
-use crate::outcome::Outcome;
 use crate::resolve::{self, SelfId};
 use crate::{EXIT_CONFIG, EXIT_NOT_FOUND, logging, names, process, stats};
 
@@ -71,16 +72,15 @@ pub fn run(call: Call) -> ! {
     } else {
         call.compiler.clone()
     };
-    let cfg_result = if depth > 0 {
-        None
-    } else {
-        let parsed = crate::args::parse(&call.args);
-        Some(config::load(config::Place {
+    // The arguments, parsed once for everything the compile path asks of them.
+    let parsed = crate::args::parse(&call.args);
+    let cfg_result = (depth == 0).then(|| {
+        config::load(config::Place {
             cwd: &cwd,
             output_dir: parsed.output_dir(),
             source_dir: parsed.source_dir(),
-        }))
-    };
+        })
+    });
     let cfg = match cfg_result {
         None => Config::default(),
         Some(Ok(c)) => c,
@@ -92,8 +92,10 @@ pub fn run(call: Call) -> ! {
     };
     let job = Job {
         real: &res.real,
+        compiler: &call.compiler,
         arg0: &arg0,
         args: &call.args,
+        parsed: &parsed,
         env,
         cfg: &cfg,
         cwd: &cwd,
@@ -106,7 +108,7 @@ pub fn run(call: Call) -> ! {
         );
         exit_direct(&job);
     }
-    let ran = match dispatch(&job, &call, path_var.as_deref(), &cwd) {
+    let ran = match dispatch(&job, path_var.as_deref()) {
         Ok(r) => r,
         Err(e) => fail(
             EXIT_NOT_FOUND,
@@ -115,24 +117,22 @@ pub fn run(call: Call) -> ! {
     };
     let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
     // A miss or an uncacheable compile gets its record (never a hit: one `match`).
-    let cause = if crate::explain::wanted(&ran.outcome) {
-        backend::choose(&cfg, path_var.as_deref(), &cwd)
-            .tool
-            .and_then(|(tool, exe)| {
-                crate::explain::after_compile(&crate::explain::Finished {
-                    cfg: &cfg,
-                    tool,
-                    exe: &exe,
-                    real: &res.real,
-                    args: &call.args,
-                    cwd: &cwd,
-                    outcome: &ran.outcome,
-                    status: ran.status,
-                    nanos,
-                })
+    let cause = match &ran.tool {
+        Some((tool, exe)) if crate::explain::wanted(&ran.outcome) => {
+            crate::explain::after_compile(&crate::explain::Finished {
+                cfg: &cfg,
+                tool: *tool,
+                exe,
+                real: &res.real,
+                args: &call.args,
+                parsed: &parsed,
+                cwd: &cwd,
+                outcome: &ran.outcome,
+                status: ran.status,
+                nanos,
             })
-    } else {
-        None
+        }
+        _ => None,
     };
     // `[cache] verify`: a sampled hit is checked against a fresh compile (after `nanos`,
     // so the hit's own time stays the hit's).
@@ -140,11 +140,11 @@ pub fn run(call: Call) -> ! {
     let verdict = checked.as_ref().map(|c| c.verdict.key());
     record(
         &cfg,
-        (&ran.outcome, cause, verdict.as_deref()),
+        &ran,
+        (cause, verdict.as_deref()),
         nanos,
-        &call,
+        &parsed,
         &res.real,
-        ran.status,
     );
     if let Some(c) = checked {
         crate::verify::record(&cfg, &c);
@@ -190,138 +190,52 @@ fn exit_direct(job: &Job<'_>) -> ! {
     }
 }
 
-/// Choose how this job runs and run it.
-fn dispatch(
-    job: &Job<'_>,
-    call: &Call,
-    path_var: Option<&std::ffi::OsStr>,
-    cwd: &Path,
-) -> std::io::Result<Ran> {
-    let direct = |outcome: Outcome| -> std::io::Result<Ran> {
-        Ok(Ran {
-            status: backend::run_direct(job)?,
-            outcome,
-        })
-    };
-    let mut choice = backend::choose_for(job.cfg, &call.compiler, job.real, path_var, cwd);
-    // `install = true`: only when no tool was found, and only for a real compile.
-    let parsed = crate::args::parse(job.args);
-    if choice.tool.is_none()
-        && choice.uncacheable.is_none()
-        && job.cfg.install.value
-        && parsed.may_compile
-        && let Some(t) = crate::managed::first_use::wanted(job.cfg)
-        && let Some(p) = crate::managed::first_use::ensure(t)
-    {
-        choice.tool = Some((t, p));
-    }
-    let Some((tool, exe)) = choice.tool else {
-        if let Some(reason) = choice.uncacheable {
-            // A tool is there but cannot serve this compiler (nvcc without ccache).
-            return direct(not_cached(&parsed).unwrap_or(Outcome::Uncacheable(reason.into())));
-        }
-        let reason = if !job.cfg.enabled.value {
-            "disabled"
-        } else if job.cfg.tool.value == config::ToolChoice::None {
-            "tool_none"
-        } else {
-            "no_tool_found"
-        };
-        // [dist] distcc/icecc without a cache tool: the engine runs every compile.
-        if job.cfg.enabled.value
-            && parsed.may_compile
-            && !parsed.introspection
-            && !parsed.preprocess_only
-            && (crate::names::is_known_compiler(&call.compiler)
-                || crate::names::is_known_compiler(job.real.as_os_str()))
-        {
-            let served = if reason == "tool_none" {
-                Outcome::Forwarded(match backend::dist::active(job.cfg).map(|d| d.engine) {
-                    Some(config::dist::Engine::Icecc) => "icecc",
-                    _ => "distcc",
-                })
-            } else {
-                Outcome::Fallback(reason.into())
-            };
-            if let Some(ran) = backend::dist::run_without_cache(job, path_var, served) {
-                return ran;
+/// Run this job the way `backend::route` decides.
+fn dispatch(job: &Job<'_>, path_var: Option<&std::ffi::OsStr>) -> std::io::Result<Ran> {
+    let (route, noted) = backend::route::decide(job, path_var);
+    let ran = match route {
+        Route::Direct { outcome, chosen } => Ran {
+            tool: chosen,
+            ..Ran::new(backend::run_direct(job)?, outcome)
+        },
+        Route::DistOnly { served, otherwise } => {
+            match backend::dist::run_without_cache(job, path_var, served) {
+                Some(ran) => ran?,
+                None => Ran::new(backend::run_direct(job)?, otherwise),
             }
         }
-        return direct(Outcome::Fallback(reason.into()));
+        Route::Tool(tool, exe) => {
+            let ran = match tool {
+                Tool::Ccache => backend::ccache::run(&exe, job),
+                Tool::Sccache => backend::sccache::run(&exe, job),
+            }?;
+            Ran {
+                tool: Some((tool, exe)),
+                ..ran
+            }
+        }
     };
-    if let Some(outer) = crate::outer::parent_cache_tool() {
-        // "sccache cc" (Meson's default when CC is unset): the outer tool caches this
-        // compile already; caching it again here would store it twice.
-        return direct(Outcome::Uncacheable(crate::outer::key_reason(outer)));
-    }
-    if let Some(outcome) = not_cached(&parsed) {
-        return direct(outcome);
-    }
-    if !crate::names::is_known_compiler(&call.compiler)
-        && !crate::names::is_known_compiler(job.real.as_os_str())
-    {
-        return direct(Outcome::Uncacheable("unsupported_compiler".into()));
-    }
-    if tool == Tool::Ccache && backend::ccache::disabled_by_env() {
-        // ccache would run the compiler itself and record nothing (meson sets
-        // CCACHE_DISABLE for its configure checks): run it here, once.
-        return direct(Outcome::Uncacheable("disabled_by_env".into()));
-    }
-    if tool == Tool::Sccache && job.args.iter().any(|a| a.to_str().is_none()) {
-        // sccache turns non-UTF-8 arguments into U+FFFD before compiling: the object
-        // would differ from a direct build. Such compiles run directly.
-        return direct(Outcome::Uncacheable("non_utf8_argument".into()));
-    }
-    if let Some(d) = backend::dist::active(job.cfg)
-        && !backend::dist::fits(d.engine, Some(tool))
-    {
-        // The configured tool fell through `prefer` to one this engine cannot serve.
-        backend::dist::note(backend::dist::Observed::Fallback(
-            format!(
-                "{}_unusable_with_{}",
-                d.engine.name().replace('-', "_"),
-                tool.name()
-            ),
-            None,
-        ));
-    }
-    match tool {
-        Tool::Ccache => backend::ccache::run(&exe, job),
-        Tool::Sccache => backend::sccache::run(&exe, job),
-    }
-}
-
-/// The invocations no tool caches, whatever the tool: run once, directly, counted so.
-fn not_cached(parsed: &crate::args::Args<'_>) -> Option<Outcome> {
-    if parsed.introspection {
-        // `-v`, `-###`, `-print-*`, `-dump*`, nvcc's `--dryrun`: build systems parse exactly
-        // what the bare compiler prints (CMake's ABI probe reads `-v`), and a cache tool
-        // changes it.
-        return Some(Outcome::Uncacheable("introspection".into()));
-    }
-    if !parsed.may_compile {
-        return Some(Outcome::Uncacheable("not_a_compile".into()));
-    }
-    if parsed.preprocess_only {
-        // Neither tool caches `-E`/`-M`/`-MM` (ccache: called_for_preprocessing, sccache:
-        // an unhandled compile its client runs itself): run it once, here.
-        return Some(Outcome::Uncacheable("called_for_preprocessing".into()));
-    }
-    None
+    // What the tool's run noted wins over what was noted before it ran.
+    Ok(match ran.dist {
+        Some(_) => ran,
+        None => ran.noted(noted),
+    })
 }
 
 /// Add this invocation to the project's stats (and trace): its outcome with a miss's cause
-/// and a checked hit's verdict. Never fails the compile.
+/// and a checked hit's verdict; then, with `[dist]`, where the compile ran to the dist
+/// stats file. Never fails the compile.
 fn record(
     cfg: &Config,
-    (outcome, cause, verify): (&Outcome, Option<&str>, Option<&str>),
+    ran: &Ran,
+    (cause, verify): (Option<&str>, Option<&str>),
     nanos: u64,
-    call: &Call,
+    parsed: &crate::args::Args<'_>,
     real: &Path,
-    status: std::process::ExitStatus,
 ) {
     let path = stats::stats_path(cfg);
-    let key = outcome.key();
+    let key = ran.outcome.key();
+    let status = ran.status;
     let trace = cfg.trace.value;
     let project = cfg.project_dir();
     // A compile (not a probe such as `cc --version`) that found no project file.
@@ -349,13 +263,13 @@ fn record(
                     cfg,
                     (&key, cause, verify),
                     nanos,
-                    call,
+                    parsed,
                     real,
                     status,
                 );
             }
             if outside && let Ok(cwd) = std::env::current_dir() {
-                let source = crate::args::parse(&call.args).sources.first().copied();
+                let source = parsed.sources.first().copied();
                 let origin = crate::stats::outside::Origin::of(&cwd, source);
                 let _ = crate::stats::outside::note(p, &cwd, origin);
             }
@@ -364,5 +278,5 @@ fn record(
     if let Err(e) = result {
         log::warn!("cannot record stats in {}: {e}", path.display());
     }
-    crate::backend::dist::record(cfg, nanos);
+    crate::backend::dist::record(cfg, ran.dist.as_ref(), nanos);
 }

@@ -188,9 +188,13 @@ fn unredirectable(arg: &[u8]) -> Option<&'static str> {
     })
 }
 
-/// The redirected command for `args`, every output at `dir/N/NAME`, or why there is none.
-fn plan(args: &[OsString], dir: &Path) -> Result<Plan, &'static str> {
-    let parsed = crate::args::parse(args);
+/// The redirected command for `args` (`parsed` is what they say), every output at
+/// `dir/N/NAME`, or why there is none.
+fn plan(
+    args: &[OsString],
+    parsed: &crate::args::Args<'_>,
+    dir: &Path,
+) -> Result<Plan, &'static str> {
     if parsed.response_file {
         return Err("response_file");
     }
@@ -391,7 +395,7 @@ type Found = (Verdict, Option<String>, Option<Event>);
 fn check(job: &Job<'_>, tool: &str, storage: &str) -> io::Result<Found> {
     let base = scratch_base()?;
     let name1 = fresh_name(&base);
-    let p1 = match plan(job.args, &base.join(&name1)) {
+    let p1 = match plan(job.args, job.parsed, &base.join(&name1)) {
         Ok(p) => p,
         Err(why) => return Ok((Verdict::Skipped(why), None, None)),
     };
@@ -414,7 +418,7 @@ fn check(job: &Job<'_>, tool: &str, storage: &str) -> io::Result<Found> {
     // with ccache's `time_macros` sloppiness differs from today's compiles, and a second
     // compile in the same second as the first would not show it.
     let name2 = fresh_name(&base);
-    let p2 = match plan(job.args, &base.join(&name2)) {
+    let p2 = match plan(job.args, job.parsed, &base.join(&name2)) {
         Ok(p) => p,
         Err(why) => return Ok((Verdict::Skipped(why), None, None)),
     };
@@ -681,6 +685,10 @@ pub fn doctor_checks(cfg: &Config) -> Vec<crate::doctor::Check> {
 mod tests {
     use super::*;
 
+    fn plan_of(args: &[OsString], dir: &Path) -> Result<Plan, &'static str> {
+        plan(args, &crate::args::parse(args), dir)
+    }
+
     fn os(v: &[&str]) -> Vec<OsString> {
         v.iter().map(OsString::from).collect()
     }
@@ -692,14 +700,14 @@ mod tests {
     #[test]
     fn outputs_are_redirected_exactly() {
         let d = Path::new("/p");
-        let p = plan(&os(&["-O2", "-c", "src/a.c", "-o", "obj/a.o"]), d).expect("plan");
+        let p = plan_of(&os(&["-O2", "-c", "src/a.c", "-o", "obj/a.o"]), d).expect("plan");
         assert_eq!(strs(&p.args), ["-O2", "-c", "src/a.c", "-o", "/p/0/a.o"]);
         assert_eq!(
             p.outputs,
             [(PathBuf::from("obj/a.o"), PathBuf::from("/p/0/a.o"))]
         );
 
-        let p = plan(&os(&["-c", "a.c", "-MD", "-oa.o"]), d).expect("plan");
+        let p = plan_of(&os(&["-c", "a.c", "-MD", "-oa.o"]), d).expect("plan");
         assert_eq!(
             strs(&p.args),
             [
@@ -713,7 +721,8 @@ mod tests {
                 "a.o"
             ]
         );
-        let p = plan(&os(&["-c", "a.c", "-MMD", "-MF", "d/a.dep", "-MT", "x"]), d).expect("plan");
+        let p =
+            plan_of(&os(&["-c", "a.c", "-MMD", "-MF", "d/a.dep", "-MT", "x"]), d).expect("plan");
         assert_eq!(
             strs(&p.args),
             [
@@ -750,7 +759,7 @@ mod tests {
             (&["-c", "a.c", "-o", "-"], "output_to_stdout"),
             (&["a.c", "-o", "prog"], "not_a_compile"),
         ] {
-            assert_eq!(plan(&os(args), d), Err(why), "{args:?}");
+            assert_eq!(plan_of(&os(args), d), Err(why), "{args:?}");
         }
     }
 

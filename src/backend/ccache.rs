@@ -12,7 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::dist::Observed;
+use super::dist::{Noted, Observed};
 use super::{Job, Ran, fall_back, forward_stderr, run_tool, said};
 use crate::config::{Config, Tool};
 use crate::outcome::{self, Outcome};
@@ -20,9 +20,10 @@ use crate::paths;
 
 /// The variables ccache needs for this configuration, the remote's `CCACHE_REMOTE_STORAGE`
 /// included (with its credential read from the variable the config names; never logged).
-pub fn env(cfg: &Config) -> Vec<(String, OsString)> {
+/// `exe`: the ccache that runs (whether it starts storage helpers).
+pub fn env(cfg: &Config, exe: Option<&Path>) -> Vec<(String, OsString)> {
     let mut env = local_env(cfg);
-    env.extend(super::remote::tool_env(Tool::Ccache, cfg));
+    env.extend(super::remote::tool_env(Tool::Ccache, cfg, exe));
     env
 }
 
@@ -228,7 +229,7 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     cmd.arg(job.real)
         .args(job.args)
         .envs(job.env.iter().map(|(k, v)| (k, v)))
-        .envs(env(job.cfg))
+        .envs(env(job.cfg, Some(exe)))
         .env("CCACHE_STATSLOG", log.name());
     // [dist]: ccache runs distcc/icecc as its prefix command, for misses only.
     let dist = super::dist::Prefix::new(job.cfg, std::env::var_os("PATH").as_deref(), job.cwd);
@@ -254,13 +255,14 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
         let _ = f.write_all(&raw);
     }
     let observed = outcome::from_ccache_statslog(&String::from_utf8_lossy(&raw));
+    let mut noted = None;
     if let Some(d) = dist {
         let compiled = matches!(observed, Some(Outcome::Miss | Outcome::MissRemoteError))
             || matches!(&observed, Some(Outcome::Uncacheable(r)) if r == "compile_failed");
         let done = d.finish(compiled);
         if done.engine_failed && !status.success() {
             // The engine failed on its own (ccache counts it as a failed compile).
-            super::dist::note(Observed::Fallback("engine_failed".into(), None));
+            let engine = Noted::at(Observed::Fallback("engine_failed".into(), None));
             return fall_back(
                 job,
                 "dist_engine_failed",
@@ -268,11 +270,10 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
                     "the distribution engine failed on its own: {}",
                     done.text.trim()
                 ),
-            );
+            )
+            .map(|r| r.noted(Some(engine)));
         }
-        if let Some(o) = done.observed {
-            super::dist::note_with(o, done.failed);
-        }
+        noted = done.noted();
     }
     if !status.success() && observed.is_none() && failed_on_its_own(captured.as_deref(), job) {
         // ccache failed before running the compiler (unwritable cache, bad setting): its
@@ -284,7 +285,8 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
                 "ccache failed on its own (status {status}): {}",
                 said(captured.as_deref())
             ),
-        );
+        )
+        .map(|r| r.noted(noted));
     }
     if let Some(bytes) = captured {
         forward_stderr(&bytes);
@@ -292,11 +294,12 @@ pub fn run(exe: &Path, job: &Job<'_>) -> io::Result<Ran> {
     if observed.is_none() && disabled_by_config(job.cfg) {
         // ccache ran the compiler itself and recorded nothing: its configuration says
         // `disable = true`.
-        return Ok(Ran {
+        return Ok(Ran::new(
             status,
-            outcome: Outcome::Uncacheable("disabled_by_ccache_conf".into()),
-        });
+            Outcome::Uncacheable("disabled_by_ccache_conf".into()),
+        )
+        .noted(noted));
     }
     let outcome = observed.unwrap_or_else(|| Outcome::Error("no_result_recorded".into()));
-    Ok(Ran { status, outcome })
+    Ok(Ran::new(status, outcome).noted(noted))
 }

@@ -31,16 +31,18 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitStatus;
 
-use super::sccache_log::{Result as LogResult, Seen};
+use super::sccache::log::{Result as LogResult, Seen};
 
 /// The variable sccache mixes into its C/C++ keys.
 pub const BUSTER: &str = "SCCACHE_C_CUSTOM_CACHE_BUSTER";
 
 /// The arguments to hand sccache for `args`: the same, with gcc's default depfile named
 /// explicitly (`-MF PATH` after the first `-MD`/`-MMD`) so that a hit writes it too.
-/// Borrowed, without allocating, when nothing needs naming.
-pub fn for_sccache(args: &[OsString]) -> Cow<'_, [OsString]> {
-    let parsed = crate::args::parse(args);
+/// Borrowed, without allocating, when nothing needs naming. `parsed` is `args` parsed.
+pub fn for_sccache<'a>(
+    args: &'a [OsString],
+    parsed: &crate::args::Args<'_>,
+) -> Cow<'a, [OsString]> {
     if !parsed.compile || parsed.sources.len() != 1 || parsed.response_file {
         return Cow::Borrowed(args);
     }
@@ -120,7 +122,8 @@ mod tests {
 
     #[test]
     fn the_default_depfile_is_named_for_sccache() {
-        let got = |v: &[&str]| for_sccache(&os(v)).into_owned();
+        let sent = |a: &[OsString]| for_sccache(a, &crate::args::parse(a)).into_owned();
+        let got = |v: &[&str]| sent(&os(v));
         assert_eq!(
             got(&["-MMD", "-MP", "-Iinc", "-c", "u.c", "-o", "obj/u.o"]),
             os(&[
@@ -142,11 +145,9 @@ mod tests {
             &["-MD", "-c", "u.c", "-dumpdir", "d/"],
             &["-MD", "-Wp,-MF,x.d", "-c", "u.c"],
         ] {
-            assert!(
-                matches!(for_sccache(&os(v)), Cow::Borrowed(_)),
-                "{v:?}: {:?}",
-                for_sccache(&os(v))
-            );
+            let a = os(v);
+            let got = for_sccache(&a, &crate::args::parse(&a));
+            assert!(matches!(got, Cow::Borrowed(_)), "{v:?}: {got:?}");
         }
     }
 

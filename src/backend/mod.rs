@@ -1,19 +1,17 @@
 //! The cache tools: finding them, choosing one, and running a compile through it.
 //!
-//! Each tool's module knows how to run it, which environment it needs, and how to read
-//! the outcome of one invocation. `run_direct` is the fallback every path can take.
+//! `route` decides how one compile runs; each tool's module knows how to run it, which
+//! environment it needs, and how to read the outcome of one invocation, returned as a
+//! `Ran`. `run_direct` is the fallback every path can take.
 
 pub mod ccache;
 pub mod dist;
-pub mod dist_probe;
 pub mod fidelity;
 pub mod nvcc;
 pub mod remote;
+pub mod route;
 pub mod sccache;
-pub mod sccache_conn;
-pub mod sccache_log;
-pub mod sccache_native;
-pub mod sccache_wire;
+pub mod storage_helper;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
@@ -30,9 +28,13 @@ use crate::{paths, process};
 pub struct Job<'a> {
     /// Absolute path of the real compiler.
     pub real: &'a Path,
+    /// The compiler word as called (`argv[0]`, or the launcher's first argument).
+    pub compiler: &'a OsStr,
     /// `argv[0]` for a direct run (the name the user typed, so `-v` output matches).
     pub arg0: &'a OsStr,
     pub args: &'a [OsString],
+    /// What `args` say, parsed once for the whole compile path.
+    pub parsed: &'a crate::args::Args<'a>,
     /// Environment changes for every child: `PATH` without shim dirs, the re-entry guard.
     pub env: Vec<(OsString, OsString)>,
     pub cfg: &'a Config,
@@ -44,6 +46,28 @@ pub struct Job<'a> {
 pub struct Ran {
     pub status: ExitStatus,
     pub outcome: Outcome,
+    /// Where `[dist]`'s engine says the compile ran (`None` without one, or when no
+    /// engine ran: a cache hit), for the dist stats file.
+    pub dist: Option<dist::Noted>,
+    /// The tool this configuration chose for the compile, also when it ran directly (an
+    /// explain record is kept with that tool's cache).
+    pub tool: Option<(Tool, PathBuf)>,
+}
+
+impl Ran {
+    pub fn new(status: ExitStatus, outcome: Outcome) -> Ran {
+        Ran {
+            status,
+            outcome,
+            dist: None,
+            tool: None,
+        }
+    }
+
+    /// With what distribution noted for this compile.
+    pub fn noted(self, dist: Option<dist::Noted>) -> Ran {
+        Ran { dist, ..self }
+    }
 }
 
 /// The tool chosen for this invocation and why.
@@ -178,10 +202,7 @@ pub fn run_direct(job: &Job<'_>) -> io::Result<ExitStatus> {
 pub fn fall_back(job: &Job<'_>, reason: &str, why: std::fmt::Arguments<'_>) -> io::Result<Ran> {
     log::warn!("{why}; running the compiler directly");
     crate::stats::causes::note(&format!("fallback.{reason}"), why.to_string());
-    Ok(Ran {
-        status: run_direct(job)?,
-        outcome: Outcome::Fallback(reason.into()),
-    })
+    Ok(Ran::new(run_direct(job)?, Outcome::Fallback(reason.into())))
 }
 
 /// What a tool wrote on its captured stderr, for the log.
@@ -224,10 +245,10 @@ pub fn forward_stderr(bytes: &[u8]) {
 /// (object, depfiles, `.dwo`, `.gcno`). A link's output (an executable or a shared
 /// library) keeps the mode the linker gave it: `outputs` names none for a link. Only
 /// regular files, never through a symlink.
-pub fn fix_output_modes(args: &[OsString], cwd: &Path) {
+pub fn fix_output_modes(parsed: &crate::args::Args<'_>, cwd: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let want = 0o666 & !process::umask();
-    for out in crate::args::parse(args).outputs() {
+    for out in parsed.outputs() {
         let p = cwd.join(&out);
         if let Ok(m) = std::fs::symlink_metadata(&p)
             && m.is_file()
@@ -293,7 +314,7 @@ mod tests {
         .iter()
         .map(OsString::from)
         .collect();
-        fix_output_modes(&args, d);
+        fix_output_modes(&crate::args::parse(&args), d);
         for f in ["obj/x.o", "obj/x.d", "obj/x.dwo"] {
             assert_eq!(mode(&d.join(f)), want, "{f}");
         }

@@ -18,6 +18,7 @@ use std::ffi::OsString;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use super::storage_helper;
 pub use crate::config::remote::Unsupported;
 use crate::config::remote::{RemoteKind, Store, Value};
 use crate::config::{Config, Remote, Tool};
@@ -35,6 +36,9 @@ pub enum Part {
         var: String,
         url: bool,
     },
+    /// Nothing in the value, but the value is useless unless this variable is set: the
+    /// storage helper reads the credential from it (only its name is in the value).
+    Require(String),
 }
 
 /// A variable a tool needs, with secrets as references.
@@ -66,7 +70,7 @@ impl Var {
             .iter()
             .filter_map(|p| match p {
                 Part::Secret { var, .. } => Some(var.as_str()),
-                Part::Lit(_) | Part::Hidden(_) => None,
+                Part::Lit(_) | Part::Hidden(_) | Part::Require(_) => None,
             })
             .collect()
     }
@@ -87,11 +91,45 @@ pub fn tools_for(r: &Remote) -> Vec<Tool> {
         .collect()
 }
 
-/// The variables `tool` needs for remote `r`.
+/// The variables `tool` needs for remote `r` (for ccache: a ccache that starts storage
+/// helpers, as the pinned one does).
 pub fn vars_for(tool: Tool, r: &Remote) -> Result<Vec<Var>, Unsupported> {
     match tool {
         Tool::Sccache => Ok(sccache_vars(r)),
-        Tool::Ccache => ccache_vars(r),
+        Tool::Ccache => ccache_vars_via(r, storage_helper::helper_path(), true),
+    }
+}
+
+/// ccache's variables for `r`: through toolchainkit's storage helper when this ccache
+/// starts helpers (`helpers`) and the helper is installed, else with ccache's own http and
+/// redis clients, which serve the rest.
+pub fn ccache_vars_via(
+    r: &Remote,
+    helper: Result<std::path::PathBuf, String>,
+    helpers: bool,
+) -> Result<Vec<Var>, Unsupported> {
+    let kind = r.kind().name();
+    match (helpers, helper) {
+        (true, Ok(h)) => storage_helper::ccache_vars(r, &h).or_else(|u| {
+            if storage_helper::needs_helper(r) {
+                Err(u)
+            } else {
+                ccache_builtin_vars(r)
+            }
+        }),
+        _ if !storage_helper::needs_helper(r) => ccache_builtin_vars(r),
+        (false, _) => Err(Unsupported {
+            message: format!(
+                "ccache reaches this {kind} remote only through a storage helper, and this ccache starts none (ccache 4.13 or newer lists `crsh-storage` in `ccache --version`)"
+            ),
+            fix: "install a newer ccache (`toolchainkit tool install ccache`), or set `tool = \"sccache\"` in [cache]".into(),
+        }),
+        (true, Err(why)) => Err(Unsupported {
+            message: format!(
+                "ccache reaches this {kind} remote only through toolchainkit's storage helper: {why}"
+            ),
+            fix: "install toolchainkit with `cargo install --locked --path .`, which puts toolchainkit-storage beside it".into(),
+        }),
     }
 }
 
@@ -226,9 +264,10 @@ pub fn sccache_vars(r: &Remote) -> Vec<Var> {
     v
 }
 
-/// ccache 4.14's `CCACHE_REMOTE_STORAGE` for `r`: a URL plus `|attribute=value` pairs.
-/// `extra` keys that are lower-case attribute names are appended (and override ours).
-pub fn ccache_vars(r: &Remote) -> Result<Vec<Var>, Unsupported> {
+/// ccache's `CCACHE_REMOTE_STORAGE` for `r` with its built-in clients (a ccache without
+/// storage helpers): a URL plus `|attribute=value` pairs. `extra` keys that are lower-case
+/// attribute names are appended (and override ours).
+pub fn ccache_builtin_vars(r: &Remote) -> Result<Vec<Var>, Unsupported> {
     let only_sccache = |what: &str| Unsupported {
         message: format!("ccache has no {what} backend"),
         fix: format!(
@@ -403,8 +442,12 @@ pub fn resolve(vars: &[Var]) -> Vec<(String, OsString)> {
         for p in &v.parts {
             match p {
                 Part::Lit(s) | Part::Hidden(s) => val.push_str(s),
-                Part::Secret { var, url } => match std::env::var(var) {
-                    Ok(s) if !s.is_empty() => val.push_str(&if *url { pct(&s) } else { s }),
+                Part::Secret { var, .. } | Part::Require(var) => match std::env::var(var) {
+                    Ok(s) if !s.is_empty() => match p {
+                        Part::Secret { url: true, .. } => val.push_str(&pct(&s)),
+                        Part::Secret { .. } => val.push_str(&s),
+                        _ => {}
+                    },
                     _ => {
                         log::warn!(
                             "remote cache: environment variable {var} (for {}) is not set; {} left out",
@@ -430,11 +473,29 @@ pub fn resolve(vars: &[Var]) -> Vec<(String, OsString)> {
 
 /// The resolved remote variables for `tool`, or nothing (logged) when there is no remote
 /// or the tool cannot serve it.
-pub fn tool_env(tool: Tool, cfg: &Config) -> Vec<(String, OsString)> {
+/// For ccache, `exe` is the ccache that runs (whether it starts storage helpers); without
+/// one, its built-in clients are assumed.
+pub fn tool_env(
+    tool: Tool,
+    cfg: &Config,
+    exe: Option<&std::path::Path>,
+) -> Vec<(String, OsString)> {
     let Some(r) = &cfg.remote.value else {
         return Vec::new();
     };
-    match vars_for(tool, r) {
+    let vars = match tool {
+        Tool::Sccache => Ok(sccache_vars(r)),
+        Tool::Ccache => {
+            let helpers = exe.is_some_and(storage_helper::ccache_has_helpers);
+            let helper = if helpers {
+                storage_helper::helper_path()
+            } else {
+                Err(String::new())
+            };
+            ccache_vars_via(r, helper, helpers)
+        }
+    };
+    match vars {
         Ok(vars) => resolve(&vars),
         Err(u) => {
             log::warn!(
@@ -534,6 +595,7 @@ mod tests {
                 Part::Lit(s) => s.clone(),
                 Part::Hidden(_) => "(hidden)".into(),
                 Part::Secret { var, .. } => format!("${{{var}}}"),
+                Part::Require(_) => String::new(),
             })
             .collect()
     }
@@ -543,7 +605,7 @@ mod tests {
         let r = remote(
             "type = \"redis\"\nendpoint = \"redis://h:6379\"\npassword_env = \"PW\"\ndb = 3\nread_only = true\ntimeout_ms = 500\n",
         );
-        let v = ccache_vars(&r).expect("ccache serves redis");
+        let v = ccache_builtin_vars(&r).expect("ccache serves redis");
         assert_eq!(
             render(&v[0]),
             "redis://${PW}@h:6379/3|read-only=true|operation-timeout=500"
@@ -555,12 +617,17 @@ mod tests {
         let r = remote(
             "type = \"webdav\"\nendpoint = \"http://h/c\"\nusername = \"u\"\npassword_env = \"PW\"\nprefix = \"team\"\n",
         );
-        let v = ccache_vars(&r).expect("ccache serves http webdav");
+        let v = ccache_builtin_vars(&r).expect("ccache serves http webdav");
         assert_eq!(render(&v[0]), "http://u:${PW}@h/c/team|layout=flat");
         let https = remote("type = \"webdav\"\nendpoint = \"https://h/c\"\n");
-        assert!(ccache_vars(&https).is_err());
+        assert!(ccache_builtin_vars(&https).is_err());
         let s3 = remote("type = \"s3\"\nbucket = \"b\"\n");
-        assert!(ccache_vars(&s3).expect_err("no s3").fix.contains("sccache"));
+        assert!(
+            ccache_builtin_vars(&s3)
+                .expect_err("no s3")
+                .fix
+                .contains("sccache")
+        );
         assert_eq!(tools_for(&s3), vec![Tool::Sccache]);
     }
 

@@ -21,8 +21,9 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, bail};
 
-use super::cache_cmd::{human_bytes, usage};
-use crate::backend::{ccache, sccache};
+use super::cache::{human_bytes, usage};
+use crate::backend::ccache;
+use crate::backend::sccache::server;
 use crate::config::{Config, Tool};
 
 /// A size in ccache's syntax: a number with k, M, G, T (powers of 1000) or Ki, Mi, Gi, Ti
@@ -99,7 +100,7 @@ pub fn run(
         Tool::Ccache => trim_ccache(exe, cfg, since_us, max_size)?,
         Tool::Sccache => {
             if let Some((exe, sock)) = super::server::running_server(cwd, cfg)
-                && sccache::stop_server(&exe, &sock)
+                && server::stop_server(&exe, &sock)
             {
                 println!("stopped this project's sccache server ({})", sock.display());
             }

@@ -199,7 +199,7 @@ pub fn restore_keys(key: &str, this: Option<&str>, default: Option<&str>) -> Vec
 
 pub fn run(restore: bool, explain: bool, compilers: &[OsString]) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
-    let tool = super::env_cmd::configured_tool(&cfg, &cwd).ok();
+    let tool = super::env::configured_tool(&cfg, &cwd).ok();
     let parts = parts(&cfg, &cwd, tool, compilers);
     let k = key(&parts);
     if restore {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::stats_cmd::Build;
+use super::stats::Build;
 use crate::stats::trace::{Event, timeline};
 
 /// The exit code of a failed gate: not 1 (an error of the command), 2 (usage) or 78 (an
@@ -86,7 +86,7 @@ pub fn failures(g: &Gates, hits: u64, misses: u64, rate: Option<f64>) -> Vec<Str
 pub fn check(g: &Gates, b: &Build, path: &Path) -> i32 {
     let hits = b.w.sum("hit.").count;
     let misses = b.w.sum("miss").count;
-    let fails = failures(g, hits, misses, super::stats_cmd::hit_rate(&b.w));
+    let fails = failures(g, hits, misses, super::stats::hit_rate(&b.w));
     if fails.is_empty() {
         return 0;
     }

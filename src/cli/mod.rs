@@ -4,27 +4,27 @@
 //! configuration prints every problem and exits 78, as on the compile path; usage errors
 //! exit 2 (clap), a command that cannot be found or run 127.
 
-mod cache_cmd;
+mod cache;
 mod cache_trim;
-mod ci_cmd;
+mod ci;
 mod ci_key;
-mod cmake_cmd;
-mod config_cmd;
-mod container_cmd;
-mod dist_cmd;
+mod cmake;
+mod config;
+mod container_args;
+mod dist;
 mod doctor;
-mod env_cmd;
+mod env;
 mod env_quote;
-mod explain_cmd;
+mod explain;
 mod gate;
 mod manual;
-mod run_cmd;
+mod run;
 mod server;
 mod shims;
+mod stats;
 mod stats_all;
-mod stats_cmd;
 mod tool;
-mod trust_cmd;
+mod trust;
 mod which;
 
 use std::ffi::OsString;
@@ -189,7 +189,7 @@ enum Cmd {
     /// the shim); secrets only as references to the variables holding them.
     Env {
         #[arg(long, value_enum, default_value = "sh")]
-        format: env_cmd::Format,
+        format: env::Format,
         /// The tool to describe (default: the one the configuration uses).
         #[arg(long, value_enum)]
         tool: Option<ToolArg>,
@@ -209,7 +209,7 @@ enum Cmd {
     /// Print `docker run`/`podman run` arguments sharing the host cache with a container.
     ContainerArgs {
         #[arg(long, value_enum, default_value = "docker")]
-        engine: container_cmd::Engine,
+        engine: container_args::Engine,
         /// The container user's home directory; the cache is mounted at DIR/.cache/TOOL.
         #[arg(long, value_name = "DIR", default_value = "/root")]
         target_home: PathBuf,
@@ -421,11 +421,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let result = match cli.command {
         None => help(&[]),
         Some(Cmd::Help { command }) => help(&command),
-        Some(Cmd::Config { action: None }) => config_cmd::show(),
+        Some(Cmd::Config { action: None }) => config::show(),
         Some(Cmd::Config {
             action: Some(ConfigAction::Check { json }),
-        }) => config_cmd::check(json),
-        Some(Cmd::Trust { path, revoke, list }) => trust_cmd::run(path.as_deref(), revoke, list),
+        }) => config::check(json),
+        Some(Cmd::Trust { path, revoke, list }) => trust::run(path.as_deref(), revoke, list),
         Some(Cmd::Which { name }) => which::run(&name),
         Some(Cmd::Shims {
             action: ShimsAction::Install { dir, names, force },
@@ -439,7 +439,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             require_hit_rate,
             fail_on_miss,
         }) => {
-            use stats_cmd::Action;
+            use stats::Action;
             let action = match (zero, mark, since_mark, all) {
                 (true, ..) => Action::Zero,
                 (_, true, ..) => Action::Mark,
@@ -447,7 +447,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 (.., true) => Action::All,
                 _ => Action::Show,
             };
-            stats_cmd::run(
+            stats::run(
                 action,
                 json,
                 &gate::Gates {
@@ -461,7 +461,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             last_build,
             since_mark,
             json,
-        }) => explain_cmd::run(outputs, last_build, since_mark, json),
+        }) => explain::run(outputs, last_build, since_mark, json),
         Some(Cmd::Trace {
             chrome,
             svg,
@@ -472,7 +472,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             since_mark,
             gap,
             input,
-        }) => stats_cmd::trace(stats_cmd::TraceArgs {
+        }) => stats::trace(stats::TraceArgs {
             chrome,
             svg,
             html,
@@ -485,16 +485,16 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 gap_us: gap,
             },
         }),
-        Some(Cmd::Cache { action, tool }) => cache_cmd::run(
+        Some(Cmd::Cache { action, tool }) => cache::run(
             match action {
-                CacheAction::Show => cache_cmd::Action::Show,
-                CacheAction::Clean => cache_cmd::Action::Clean,
-                CacheAction::Zero => cache_cmd::Action::Zero,
-                CacheAction::Size { size } => cache_cmd::Action::Size(size),
+                CacheAction::Show => cache::Action::Show,
+                CacheAction::Clean => cache::Action::Clean,
+                CacheAction::Zero => cache::Action::Zero,
+                CacheAction::Size { size } => cache::Action::Size(size),
                 CacheAction::Trim {
                     unused_since_mark,
                     max_size,
-                } => cache_cmd::Action::Trim {
+                } => cache::Action::Trim {
                     unused_since_mark,
                     max_size,
                 },
@@ -507,24 +507,24 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 explain,
                 compiler,
             } => ci_key::run(restore_keys, explain, &compiler),
-            CiAction::Start { cache_dir } => ci_cmd::start(cache_dir.as_deref()),
-            CiAction::Summary { timeline } => ci_cmd::summary(timeline.as_deref()),
+            CiAction::Start { cache_dir } => ci::start(cache_dir.as_deref()),
+            CiAction::Summary { timeline } => ci::summary(timeline.as_deref()),
         },
         Some(Cmd::Server { action }) => match action {
             ServerAction::Status => server::status(),
             ServerAction::Stop => server::stop(),
         },
-        Some(Cmd::Env { format, tool }) => env_cmd::run(format, tool.map(Into::into)),
-        Some(Cmd::Cmake { write, cuda, objc }) => cmake_cmd::run(write, cuda, objc),
+        Some(Cmd::Env { format, tool }) => env::run(format, tool.map(Into::into)),
+        Some(Cmd::Cmake { write, cuda, objc }) => cmake::run(write, cuda, objc),
         Some(Cmd::ContainerArgs {
             engine,
             target_home,
             tool,
-        }) => container_cmd::run(engine, &target_home, tool.map(Into::into)),
+        }) => container_args::run(engine, &target_home, tool.map(Into::into)),
         Some(Cmd::Doctor { json }) => doctor::run(json),
         Some(Cmd::Dist {
             action: DistAction::Status { json },
-        }) => dist_cmd::status(json),
+        }) => dist::status(json),
         Some(Cmd::Tool { action }) => match action {
             ToolAction::Install {
                 tool,
@@ -545,7 +545,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             use clap::CommandFactory;
             manual::completions(Cli::command(), shell)
         }
-        Some(Cmd::Run { verify, command }) => run_cmd::run(&command, verify.as_deref()),
+        Some(Cmd::Run { verify, command }) => run::run(&command, verify.as_deref()),
         Some(Cmd::Man { dir }) => {
             use clap::CommandFactory;
             manual::man(Cli::command(), dir.as_deref())

@@ -1,4 +1,5 @@
-//! `toolchainkit server status|stop`: the sccache server for this project's settings.
+//! `toolchainkit server status|stop`: the sccache server for this project's settings (with
+//! ccache, `stop` stops the storage helper ccache started for the remote).
 //!
 //! `status` shows the socket, the server's pid (the process holding the listening socket,
 //! found through `/proc/net/unix` and `/proc/PID/fd`), its uptime, its log and cache, and
@@ -9,14 +10,14 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::backend::{self, sccache};
+use crate::backend::{self, sccache::server};
 use crate::config::{Config, Tool};
 
 fn locate() -> anyhow::Result<(PathBuf, PathBuf, Config)> {
     let (cwd, cfg) = super::load_config()?;
     let exe = backend::find_tool(Tool::Sccache, std::env::var_os("PATH").as_deref(), &cwd)
         .ok_or_else(|| anyhow::anyhow!("sccache is not installed"))?;
-    let sock = sccache::socket_for(&exe, &sccache::env(&cfg));
+    let sock = server::socket_for(&exe, &server::env(&cfg));
     Ok((exe, sock, cfg))
 }
 
@@ -97,7 +98,7 @@ pub fn query_command(exe: &Path, sock: &Path) -> String {
 /// `None` when they use sccache (so the first compile starts the server).
 fn not_sccache(cfg: &Config) -> Option<String> {
     let cwd = std::env::current_dir().ok()?;
-    match super::env_cmd::configured_tool(cfg, &cwd) {
+    match super::env::configured_tool(cfg, &cwd) {
         Ok(Tool::Sccache) => None,
         Ok(t) => Some(format!(
             "this project's compiles use {} ({}), so no compile starts an sccache server",
@@ -124,7 +125,7 @@ pub fn status() -> anyhow::Result<i32> {
     // Another user's directory, or a listener that is not ours, is not "running": it is
     // refused, and nothing in it is touched. A directory of ours with a wider mode is
     // narrowed first, as the next compile would.
-    if let Some(why) = own_runtime_dir(&sock).or_else(|| sccache::refusal(&sock)) {
+    if let Some(why) = own_runtime_dir(&sock).or_else(|| server::refusal(&sock)) {
         crate::outln!("refused: {why}");
         crate::outln!(
             "compiles run without sccache until this is fixed (see `toolchainkit doctor`)"
@@ -132,14 +133,14 @@ pub fn status() -> anyhow::Result<i32> {
         return Ok(2);
     }
     let dir = sock.parent().map(Path::to_path_buf).unwrap_or_default();
-    let removed = sccache::clean_stale(&dir);
+    let removed = server::clean_stale(&dir);
     for r in &removed {
         crate::outln!(
             "removed a stale socket (no server answered): {}",
             r.display()
         );
     }
-    if !sccache::server_up(&sock) {
+    if !server::server_up(&sock) {
         crate::outln!("not running (would use {})", sock.display());
         match not_sccache(&cfg) {
             Some(why) => crate::outln!("{why}"),
@@ -147,7 +148,7 @@ pub fn status() -> anyhow::Result<i32> {
         }
         return Ok(1);
     }
-    if sccache::is_stopped(&sock) {
+    if server::is_stopped(&sock) {
         crate::outln!("running but stopped (SIGSTOP): compiles run without it");
     } else {
         crate::outln!("running");
@@ -175,7 +176,7 @@ pub fn status() -> anyhow::Result<i32> {
         }
     }
     crate::outln!("  log:       {}", sock.with_extension("log").display());
-    if let Some(why) = sccache::local_only_reason(&sock) {
+    if let Some(why) = server::local_only_reason(&sock) {
         crate::outln!("  without its remote cache: {why}");
     }
     crate::outln!("  query it:  {}", query_command(&exe, &sock));
@@ -183,20 +184,24 @@ pub fn status() -> anyhow::Result<i32> {
 }
 
 pub fn stop() -> anyhow::Result<i32> {
+    let (cwd, cfg) = super::load_config()?;
+    if matches!(super::env::configured_tool(&cfg, &cwd), Ok(Tool::Ccache)) {
+        return stop_storage_helper(&cwd, &cfg);
+    }
     let (exe, sock, _cfg) = locate()?;
-    if let Some(why) = own_runtime_dir(&sock).or_else(|| sccache::refusal(&sock)) {
+    if let Some(why) = own_runtime_dir(&sock).or_else(|| server::refusal(&sock)) {
         crate::outln!("refused: {why}");
         return Ok(2);
     }
-    if sccache::stop_server(&exe, &sock) {
+    if server::stop_server(&exe, &sock) {
         // sccache leaves its socket file behind: once nothing answers on it, remove it
         // (under its start lock, as `status` does), so the next `status` has nothing stale.
         let gone = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while sccache::server_up(&sock) && std::time::Instant::now() < gone {
+        while server::server_up(&sock) && std::time::Instant::now() < gone {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         if let Some(dir) = sock.parent() {
-            sccache::clean_stale(dir);
+            server::clean_stale(dir);
         }
         crate::outln!("stopped the server on {}", sock.display());
     } else {
@@ -205,9 +210,44 @@ pub fn stop() -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// With ccache: `ccache --stop-storage-helpers` for this project's remote (ccache starts
+/// no server; the storage helper it starts for a remote is the one long-lived process).
+fn stop_storage_helper(cwd: &Path, cfg: &Config) -> anyhow::Result<i32> {
+    if cfg.remote.value.is_none() {
+        crate::outln!(
+            "this project's compiles use ccache, which runs no server, and no remote cache (so no storage helper)"
+        );
+        return Ok(0);
+    }
+    let exe = backend::find_tool(Tool::Ccache, std::env::var_os("PATH").as_deref(), cwd)
+        .ok_or_else(|| anyhow::anyhow!("ccache is not installed"))?;
+    let env = backend::ccache::env(cfg, Some(&exe));
+    let via_helper = env
+        .iter()
+        .any(|(k, v)| k == "CCACHE_REMOTE_STORAGE" && v.to_string_lossy().contains(" helper="));
+    if !via_helper {
+        crate::outln!(
+            "this project's compiles use ccache, which runs no server; its remote is reached without a storage helper"
+        );
+        return Ok(0);
+    }
+    let st = std::process::Command::new(&exe)
+        .arg("--stop-storage-helpers")
+        .envs(env)
+        .env_remove("TOOLCHAINKIT_GUARD")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    if !st.success() {
+        anyhow::bail!("`ccache --stop-storage-helpers` failed ({st})");
+    }
+    crate::outln!("stopped the storage helper of this project's remote cache (if one ran)");
+    Ok(0)
+}
+
 /// `sccache --show-stats --stats-format=json` of the server on `sock`.
 pub fn show_stats(exe: &Path, sock: &Path) -> Option<serde_json::Value> {
-    if sccache::is_stopped(sock) {
+    if server::is_stopped(sock) {
         return None;
     }
     let out = crate::process::output_within(
@@ -223,8 +263,8 @@ pub fn show_stats(exe: &Path, sock: &Path) -> Option<serde_json::Value> {
 /// This project's sccache server, when it is running: the binary and the socket.
 pub fn running_server(cwd: &Path, cfg: &Config) -> Option<(PathBuf, PathBuf)> {
     let exe = backend::find_tool(Tool::Sccache, std::env::var_os("PATH").as_deref(), cwd)?;
-    let sock = sccache::socket_for(&exe, &sccache::env(cfg));
-    sccache::server_up(&sock).then_some((exe, sock))
+    let sock = server::socket_for(&exe, &server::env(cfg));
+    server::server_up(&sock).then_some((exe, sock))
 }
 
 /// sccache's own aggregate counters for this project's server, if it is running.
@@ -237,14 +277,14 @@ pub fn sccache_counters(cwd: &Path, cfg: &Config) -> Option<serde_json::Value> {
 /// runs: `None` when there is none (a new server starts from zero anyway).
 pub fn zero_sccache(cwd: &Path, cfg: &Config) -> Option<Result<PathBuf, String>> {
     let (exe, sock) = running_server(cwd, cfg)?;
-    if sccache::is_stopped(&sock) {
+    if server::is_stopped(&sock) {
         return Some(Err(format!("the server on {} is stopped", sock.display())));
     }
     let out = crate::process::output_within(
         std::process::Command::new(&exe)
             .arg("--zero-stats")
             // Should the server stop in between, sccache starts one: with these settings.
-            .envs(sccache::env(cfg))
+            .envs(server::env(cfg))
             .env("SCCACHE_SERVER_UDS", &sock)
             .env_remove("SCCACHE_SERVER_PORT")
             .env_remove("TOOLCHAINKIT_GUARD"),
@@ -266,7 +306,7 @@ pub fn zero_sccache(cwd: &Path, cfg: &Config) -> Option<Result<PathBuf, String>>
 pub fn local_only_reason(cwd: &Path, cfg: &Config) -> Option<String> {
     cfg.remote.value.as_ref()?;
     let (_, sock) = running_server(cwd, cfg)?;
-    sccache::local_only_reason(&sock)
+    server::local_only_reason(&sock)
 }
 
 #[cfg(test)]
@@ -275,14 +315,14 @@ mod tests {
 
     #[test]
     fn names_inodes_and_words() {
-        assert!(sccache::is_our_socket_name("sccache-0123456789abcdef.sock"));
+        assert!(server::is_our_socket_name("sccache-0123456789abcdef.sock"));
         for n in [
             "sccache-0123456789abcdef.lock",
             "sccache-xyz.sock",
             "other.sock",
             "sccache-0123456789abcdef0.sock",
         ] {
-            assert!(!sccache::is_our_socket_name(n), "{n}");
+            assert!(!server::is_our_socket_name(n), "{n}");
         }
         let net = "Num       RefCount Protocol Flags    Type St Inode Path\n\
             0000000000000000: 00000002 00000000 00010000 0001 01 4242 /run/tk/sccache-a.sock\n\

@@ -102,11 +102,14 @@ pub fn check_all(place: Place<'_>, tools: &Tools<'_>) -> Vec<ConfigError> {
             format!("remove `{field}` (or use the other tool)"),
         ));
     }
-    if tool == Some(Tool::Sccache) && r.kind() == RemoteKind::Memcached && r.endpoints().len() > 1 {
+    if let Some(t) = tool
+        && r.kind() == RemoteKind::Memcached
+        && r.endpoints().len() > 1
+    {
         problems.push(effective_error(
             &cfg,
             "cache.remote.endpoint",
-            "sccache uses one memcached endpoint".into(),
+            format!("{} uses one memcached endpoint", t.name()),
             "list a single endpoint".into(),
         ));
     }

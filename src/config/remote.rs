@@ -575,14 +575,26 @@ pub fn validate(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
         ));
     }
     for k in f.extra.iter().flat_map(|m| m.keys()) {
+        if k == "helper" {
+            out.push(at.key(
+                "cache.remote.extra.helper",
+                "names a program for ccache to run as its storage helper (toolchainkit gives ccache its own)",
+                "remove `helper` from `extra`",
+            ));
+            continue;
+        }
         let sccache = k.starts_with("SCCACHE_")
             && k.bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-        let ccache = !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+        // ccache's attributes are `lower-case-names`; the storage helper's OpenDAL options
+        // `lower_snake_names`.
+        let ccache = !k.is_empty()
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if !sccache && !ccache {
             out.push(at.key(
                 &format!("cache.remote.extra.{k}"),
-                "not an sccache variable (`SCCACHE_...`) nor a ccache remote-storage attribute (`lower-case-name`)",
+                "not an sccache variable (`SCCACHE_...`) nor a ccache remote-storage attribute (`lower-case-name`) or storage-helper option (`lower_snake_name`)",
                 "e.g. `extra = { SCCACHE_S3_SERVER_SIDE_ENCRYPTION = \"true\" }` or `extra = { connect-timeout = \"500\" }`",
             ));
         }

@@ -62,7 +62,7 @@ fn detect() -> Vec<String> {
 fn ccache_compiler_check(ctx: &Ctx, exe: &std::path::Path) -> Option<String> {
     let out = Command::new(exe)
         .args(["-k", "compiler_check"])
-        .envs(ccache::env(&ctx.cfg))
+        .envs(ccache::env(&ctx.cfg, None))
         .output()
         .ok()
         .filter(|o| o.status.success())?;

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use super::{Check, Ctx};
 use crate::backend::dist as engine;
-use crate::backend::dist_probe::{icecc_listcs, probe_tcp};
+use crate::backend::dist::probe::{icecc_listcs, probe_tcp};
 use crate::config::dist::{DistccHost, Engine, Reach};
 
 /// Is this host name a loopback address (or `localhost`)?

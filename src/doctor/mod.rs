@@ -16,6 +16,7 @@ pub mod outer;
 pub mod path;
 pub mod remote;
 pub mod stats_file;
+pub mod storage_helper;
 pub mod tool;
 
 use std::ffi::OsString;
@@ -142,6 +143,7 @@ pub fn run_all(ctx: &Ctx) -> Vec<Check> {
     out.extend(crate::verify::doctor_checks(&ctx.cfg));
     out.extend(moved_paths::checks(ctx));
     out.extend(remote::checks(ctx));
+    out.extend(storage_helper::checks(ctx));
     out.extend(dist::checks(ctx));
     out
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::{Check, Ctx};
-use crate::backend::{sccache, sccache_native as native};
+use crate::backend::sccache::{native, server};
 use crate::config::{SccacheClient, Tool, ToolChoice};
 use crate::managed::version_of;
 
@@ -158,7 +158,7 @@ pub fn checks(ctx: &Ctx) -> Vec<Check> {
 /// How compiles reach the sccache server: the native client or the sccache process.
 fn sccache_client(ctx: &Ctx, exe: &Path) -> Check {
     let cfg = &ctx.cfg;
-    let sock = sccache::socket_for(exe, &sccache::env(cfg));
+    let sock = server::socket_for(exe, &server::env(cfg));
     let setting = format!(
         "sccache_client = \"{}\" ({})",
         cfg.sccache_client.value.name(),
@@ -170,7 +170,7 @@ fn sccache_client(ctx: &Ctx, exe: &Path) -> Check {
             format!("{setting}: every compile starts the sccache client"),
         );
     }
-    if !sccache::server_up(&sock) {
+    if !server::server_up(&sock) {
         return Check::ok(
             "sccache.client",
             format!(
@@ -179,7 +179,7 @@ fn sccache_client(ctx: &Ctx, exe: &Path) -> Check {
             ),
         );
     }
-    match sccache::client_for(cfg, exe, &sock) {
+    match server::client_for(cfg, exe, &sock) {
         Ok(v) => Check::ok(
             "sccache.client",
             format!("{setting}: native, the server runs sccache {v}"),
@@ -230,23 +230,23 @@ pub fn local_dir_of(location: &str) -> Option<&str> {
 }
 
 fn sccache_server(ctx: &Ctx, exe: &Path) -> Check {
-    let env = sccache::env(&ctx.cfg);
-    let sock = sccache::socket_for(exe, &env);
-    if let Some(why) = crate::backend::sccache_conn::path_too_long(&sock) {
+    let env = server::env(&ctx.cfg);
+    let sock = server::socket_for(exe, &env);
+    if let Some(why) = crate::backend::sccache::conn::path_too_long(&sock) {
         return Check::problem(
             "sccache.server",
             format!("{why}: no server can listen there, so every compile runs without sccache"),
             "set TOOLCHAINKIT_RUNTIME_DIR (or XDG_RUNTIME_DIR, or TMPDIR) to a shorter directory",
         );
     }
-    if let Some(why) = sccache::refusal(&sock) {
+    if let Some(why) = server::refusal(&sock) {
         return Check::problem(
             "sccache.server",
             format!("{why}: compiles run without sccache and never use that socket"),
             "remove that directory (it is not yours) or set TOOLCHAINKIT_RUNTIME_DIR to a private directory",
         );
     }
-    if !sccache::server_up(&sock) {
+    if !server::server_up(&sock) {
         return Check::ok(
             "sccache.server",
             format!(
@@ -255,7 +255,7 @@ fn sccache_server(ctx: &Ctx, exe: &Path) -> Check {
             ),
         );
     }
-    if sccache::is_stopped(&sock) {
+    if server::is_stopped(&sock) {
         return Check::problem(
             "sccache.server",
             format!(

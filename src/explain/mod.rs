@@ -30,6 +30,8 @@ pub struct Finished<'a> {
     pub exe: &'a Path,
     pub real: &'a Path,
     pub args: &'a [OsString],
+    /// `args` parsed.
+    pub parsed: &'a crate::args::Args<'a>,
     pub cwd: &'a Path,
     pub outcome: &'a Outcome,
     pub status: ExitStatus,
@@ -55,7 +57,7 @@ pub fn after_compile(f: &Finished<'_>) -> Option<&'static str> {
         return None;
     }
     let began = Instant::now();
-    let parsed = crate::args::parse(f.args);
+    let parsed = f.parsed;
     // One source and one object: what a record is about.
     if !parsed.compile || parsed.sources.len() != 1 || parsed.response_file {
         return None;
@@ -103,7 +105,7 @@ pub fn after_compile(f: &Finished<'_>) -> Option<&'static str> {
             path: places.tool_view(source_path),
             hash,
         }),
-        headers: record::headers(&parsed, Some(source_path), &places),
+        headers: record::headers(parsed, Some(source_path), &places),
         object_bytes: std::fs::metadata(f.cwd.join(&object)).map_or(0, |m| m.len()),
         compile_ns: f.nanos,
         ..record::Record::default()

@@ -239,7 +239,7 @@ fn every_stats_json_key_is_in_the_statistics_reference() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let mut keys: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
     assert!(keys.iter().any(|k| k == "outside_project"), "{keys:?}");
-    let src = read("src/cli/stats_cmd.rs");
+    let src = read("src/cli/stats.rs");
     for piece in src.split("v[\"").skip(1) {
         keys.push(piece.split('"').next().unwrap_or("").to_string());
     }

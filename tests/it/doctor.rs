@@ -3,7 +3,6 @@
 
 use crate::common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use common::*;
@@ -415,11 +414,15 @@ fn corrupt_or_locked_stats_file_is_named() {
 
 #[test]
 fn remote_endpoint_and_credentials() {
-    if skip_here() {
+    let mut needs = vec![Need::tools(), Need::compilers()];
+    needs.extend(crate::servers::needs("redis"));
+    if skip_unless(&needs) {
         return;
     }
-    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
-    let open = listener.local_addr().expect("addr").port();
+    // A real redis with the password: `remote.helper` asks it through the storage helper.
+    let t = World::new();
+    let server = crate::servers::redis(&t.root().join("server"), "s3cr3t-value");
+    let open = server.port;
     // Held (bound, not listening) for the whole test: refused, and no other test can
     // start listening on it meanwhile.
     let closed_port = ClosedPort::new();
@@ -451,13 +454,14 @@ fn remote_endpoint_and_credentials() {
         "{r}"
     );
     assert_eq!(level(&r, "remote.credentials"), "ok", "{r}");
+    assert_eq!(level(&r, "remote.helper"), "ok", "{r}");
     assert!(!r.contains("s3cr3t-value"), "a secret was printed:\n{r}");
     w.toolchainkit()
         .args(["doctor", "--json"])
         .stdout_lacks("s3cr3t-value")
         .stderr("")
         .run();
-    drop(listener);
+    drop(server);
     drop(closed_port);
 }
 

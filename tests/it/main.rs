@@ -32,6 +32,7 @@ mod security;
 mod shim;
 mod stats;
 mod stats_summary;
+mod storage_helper;
 mod tool_install;
 mod trace_timeline;
 mod trust;

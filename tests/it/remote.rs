@@ -1,14 +1,16 @@
 //! Remote caches end to end, against real servers on 127.0.0.1, for every backend each
-//! tool supports (sccache: redis, memcached, s3, webdav, gcs, azure; ccache: redis,
-//! webdav). Each test:
+//! tool supports (sccache: redis, memcached, s3, webdav, gcs, azure; ccache, through
+//! toolchainkit-storage, its storage helper: the same six). Each test:
 //! 1. machine A (own cache dir, own XDG dirs) builds a small C/C++ project through the
 //!    shim: misses, stored on the remote;
-//! 2. machine B (fresh, empty cache dir, same remote, `read_only = true`) builds it: the
-//!    tool's own statistics show remote hits, the objects equal A's (`cmp`), and a new
-//!    file's miss writes nothing to the remote (server-side entry count);
+//! 2. machine B (fresh, empty cache dir, same remote, `read_only = true`; for ccache the
+//!    checkout at another path with `base_dir` set) builds it: the tool's own statistics
+//!    show remote hits, the objects equal A's (`cmp`), and a new file's miss writes
+//!    nothing to the remote (server-side entry count);
 //! 3. the server is stopped: machine C's build still succeeds, with nothing on stderr,
 //!    and the failure shows in `toolchainkit stats`;
-//! 4. the credential's value appears in no output, log, stats or trace file.
+//! 4. the credential's value appears in no output, log, stats or trace file, and in no
+//!    process's command line (the storage helpers are still running then).
 
 use crate::common;
 use crate::servers;
@@ -187,19 +189,31 @@ fn scenario(
     let test = server.dir.parent().expect("test dir").to_path_buf();
     let proj = test.join("proj");
     project(&proj);
-    let write_cfg = |name: &str, ro: bool| -> PathBuf {
-        let p = proj.join(name);
+    // ccache: B's checkout is at another path, `base_dir` making the paths relative.
+    let proj_b = if tool == "ccache" {
+        test.join("elsewhere/checkout")
+    } else {
+        proj.clone()
+    };
+    project(&proj_b);
+    let tool_table = if tool == "ccache" {
+        "[ccache]\nbase_dir = \".\"\n\n"
+    } else {
+        ""
+    };
+    let write_cfg = |dir: &Path, name: &str, ro: bool| -> PathBuf {
+        let p = dir.join(name);
         std::fs::write(
             &p,
             format!(
-                "[cache]\ntool = \"{tool}\"\n\n[stats]\ntrace = true\n\n[cache.remote]\n{remote_toml}read_only = {ro}\n"
+                "[cache]\ntool = \"{tool}\"\n\n{tool_table}[stats]\ntrace = true\n\n[cache.remote]\n{remote_toml}read_only = {ro}\n"
             ),
         )
         .expect("config");
         p
     };
-    let rw = write_cfg("rw.toml", false);
-    let ro = write_cfg("ro.toml", true);
+    let rw = write_cfg(&proj, "rw.toml", false);
+    let ro = write_cfg(&proj_b, "ro.toml", true);
     let mut env = secret_env.to_vec();
     env.extend(server.client_env.iter().cloned());
 
@@ -216,6 +230,14 @@ fn scenario(
         "the remote's entries after A's build"
     );
     assert_eq!(sa["misses"], 2, "{sa}");
+    if tool == "ccache" {
+        // Through toolchainkit's storage helper, which ccache started.
+        let log = std::fs::read_to_string(a.root().join("state/ccache.log")).expect("ccache log");
+        assert!(
+            log.contains("Storage helper: toolchainkit-storage"),
+            "ccache did not use the storage helper:\n{log}"
+        );
+    }
     if tool == "sccache" {
         assert_eq!(sccache_stat(&sa, "cache_misses"), 2, "{sa}");
         assert_eq!(sccache_stat(&sa, "cache_writes"), 2, "{sa}");
@@ -224,9 +246,9 @@ fn scenario(
     // 2 + 4. B: fresh local cache, read-only: remote hits, identical objects, and a new
     // file's miss is not written to the remote.
     let mut b = Machine::new(&env);
-    b.build(&proj, &ro);
-    b.compile(&proj, &ro, "gcc", "c.c", "c.o");
-    let sb = b.stats(&proj, &ro);
+    b.build(&proj_b, &ro);
+    b.compile(&proj_b, &ro, "gcc", "c.c", "c.o");
+    let sb = b.stats(&proj_b, &ro);
     if tool == "ccache" {
         let remote_hits = sb["hits_by_kind"]["direct_remote"].as_u64().unwrap_or(0)
             + sb["hits_by_kind"]["preprocessed_remote"]
@@ -234,6 +256,14 @@ fn scenario(
                 .unwrap_or(0);
         assert_eq!(remote_hits, 2, "{sb}");
         assert_eq!(sb["misses"], 1, "{sb}");
+        // ccache's own counters agree: two remote hits, the new file's miss not written.
+        let c = b.w.ccache_counters(&b.root().join("cache/ccache"));
+        assert_eq!(c.get("remote_storage_hit").copied(), Some(2), "{c:?}");
+        assert_eq!(
+            c.get("remote_storage_write").copied().unwrap_or(0),
+            0,
+            "{c:?}"
+        );
     } else {
         // Per compile, from the server's log: two hits and the new file's miss.
         assert_eq!(sb["hits_by_kind"]["sccache"], 2, "{sb}");
@@ -248,9 +278,9 @@ fn scenario(
         stored,
         "a read-only build wrote to the remote"
     );
-    b.keep(b.tk(&proj, &ro).arg("config").stderr("").run());
+    b.keep(b.tk(&proj_b, &ro).arg("config").stderr("").run());
     b.keep(
-        b.tk(&proj, &ro)
+        b.tk(&proj_b, &ro)
             .args(["env", "--format", "json"])
             .stderr("")
             .run(),
@@ -276,13 +306,76 @@ fn scenario(
         );
     }
 
-    // 5. No credential value anywhere.
+    // 5. No credential value anywhere, nor in any command line while the helpers run.
     if let Some(secret) = &server.secret {
         let needle = secret_needle(secret);
         for m in [&a, &b, &c] {
             m.assert_no_secret(needle);
         }
+        assert_no_cmdline_holds(needle);
+        for pid in helpers_of(&[&a.w, &b.w, &c.w]) {
+            for (k, v) in procs_environ(pid) {
+                assert!(
+                    !(k.starts_with("CRSH_") || k.starts_with("CCACHE_")) || !v.contains(needle),
+                    "the secret is in the helper's {k}"
+                );
+            }
+        }
     }
+}
+
+/// Fail if any process's command line holds `secret`.
+pub fn assert_no_cmdline_holds(secret: &str) {
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            assert!(
+                !String::from_utf8_lossy(&cmd).contains(secret),
+                "the secret is in the command line of process {}",
+                e.file_name().to_string_lossy()
+            );
+        }
+    }
+}
+
+/// The storage helpers running for these worlds (by their runtime directory).
+pub fn helpers_of(worlds: &[&World]) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let is_helper = std::fs::read_link(e.path().join("exe"))
+            .is_ok_and(|x| x.file_name().is_some_and(|n| n == "toolchainkit-storage"));
+        if !is_helper {
+            continue;
+        }
+        let env = procs_environ(pid);
+        let endpoint = env
+            .iter()
+            .find(|(k, _)| k == "CRSH_IPC_ENDPOINT")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        if worlds
+            .iter()
+            .any(|w| endpoint.starts_with(&*w.run.path().to_string_lossy()))
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// A process's environment (empty when it is gone or not ours).
+pub fn procs_environ(pid: u32) -> Vec<(String, String)> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .unwrap_or_default()
+        .split(|&b| b == 0)
+        .filter_map(|kv| {
+            let kv = String::from_utf8_lossy(kv);
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect()
 }
 
 /// The part of a credential to look for (the key inside a connection string).
@@ -350,8 +443,8 @@ fn sccache_memcached() {
     scenario("sccache", s, &toml, &[], 3);
 }
 
-#[test]
-fn sccache_s3() {
+/// S3 (moto), with its key pair by variable; `stored`: the entries after A's build.
+fn s3_scenario(tool: &str, stored: usize) {
     if skip_without("s3") {
         return;
     }
@@ -364,15 +457,52 @@ fn sccache_s3() {
         s.port
     );
     scenario(
-        "sccache",
+        tool,
         s,
         &toml,
         &[
             ("TK_S3_KEY".into(), "AKIATOOLCHAINKIT".into()),
             ("TK_S3_SECRET".into(), sk),
         ],
-        3,
+        stored,
     );
+}
+
+#[test]
+fn sccache_s3() {
+    s3_scenario("sccache", 3);
+}
+
+#[test]
+fn ccache_s3() {
+    s3_scenario("ccache", 4);
+}
+
+#[test]
+fn ccache_memcached() {
+    if skip_without("memcached") {
+        return;
+    }
+    let t = test_dir();
+    let s = servers::memcached(&t.root().join("server"));
+    let toml = format!(
+        "type = \"memcached\"\nendpoint = [\"tcp://127.0.0.1:{}\"]\nprefix = \"tk\"\n",
+        s.port
+    );
+    scenario("ccache", s, &toml, &[], 4);
+}
+
+#[test]
+fn ccache_gcs() {
+    if skip_without("gcs") {
+        return;
+    }
+    let t = test_dir();
+    let s = servers::gcs(&t.root().join("server"));
+    // fake-gcs-server checks no token: OpenDAL is told to send none (and to ask no
+    // metadata server for one).
+    let toml = "type = \"gcs\"\nbucket = \"tkbucket\"\nprefix = \"tk\"\nextra = { allow_anonymous = \"true\", disable_vm_metadata = \"true\", disable_config_load = \"true\" }\n";
+    scenario("ccache", s, toml, &[], 4);
 }
 
 #[test]
@@ -405,8 +535,8 @@ fn ccache_webdav() {
     scenario("ccache", s, &toml, &[("TK_DAV_PW".into(), pw)], 4);
 }
 
-#[test]
-fn sccache_azure() {
+/// Azure Blob (azurite), with its connection string by variable.
+fn azure_scenario(tool: &str, stored: usize) {
     if skip_without("azure") {
         return;
     }
@@ -414,7 +544,17 @@ fn sccache_azure() {
     let s = servers::azurite(&t.root().join("server"));
     let cs = s.secret.clone().expect("connection string");
     let toml = "type = \"azure\"\ncontainer = \"tkcache\"\nconnection_string_env = \"TK_AZ_CS\"\nprefix = \"tk\"\n";
-    scenario("sccache", s, toml, &[("TK_AZ_CS".into(), cs)], 3);
+    scenario(tool, s, toml, &[("TK_AZ_CS".into(), cs)], stored);
+}
+
+#[test]
+fn sccache_azure() {
+    azure_scenario("sccache", 3);
+}
+
+#[test]
+fn ccache_azure() {
+    azure_scenario("ccache", 4);
 }
 
 #[test]

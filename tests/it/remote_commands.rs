@@ -10,9 +10,15 @@ use common::*;
 
 #[test]
 fn config_check_lists_every_problem_with_file_key_and_fix() {
+    let old = old_ccache();
+    if skip_unless(&[Need::file(&old, "bash scripts/setup-tools.sh")]) {
+        return;
+    }
     let mut w = World::new();
     // The project file is the user's own: its remote (with a credential) applies.
     w.trust_project();
+    // A ccache that starts no storage helpers cannot reach S3 (the pinned one can).
+    w.set_env("TOOLCHAINKIT_CCACHE_PATH", &old);
     w.config(
         "[cache]\ntool = \"ccache\"\n\n[cache.remote]\ntype = \"s3\"\nbucket = \"b\"\n\
          endpoint = \"http://admin:hunter2@127.0.0.1:9000\"\nsecret_key_env = \"TK_UNSET_SECRET\"\ndb = 4\n",
@@ -91,6 +97,33 @@ fn env_prints_secret_references_never_values() {
          endpoint = \"redis://127.0.0.1:6379\"\npassword_env = \"TK_PW\"\nread_only = true\n",
     );
     let secret = "pw-not-to-be-printed";
+    // The pinned ccache starts the storage helper, which reads the password from the
+    // variable itself: the entry names the variable and holds no value, nor a reference.
+    let sh = w
+        .toolchainkit()
+        .args(["env", "--format", "sh"])
+        .env("TK_PW", secret)
+        .stdout_lacks(secret)
+        .stdout_lacks("${TK_PW}")
+        .stdout_contains("@e.password=TK_PW")
+        .stdout_contains(" helper=")
+        .stdout_contains(" read-only=true")
+        .stderr("")
+        .stdout_text();
+    w.test("sh")
+        .arg("-c")
+        .arg(format!("{sh}\nprintf %s \"$CCACHE_REMOTE_STORAGE\""))
+        .env("TK_PW", "p")
+        .stdout_contains("redis://127.0.0.1:6379/0 helper=")
+        .stdout_lacks("p@")
+        .stderr("")
+        .run();
+    // A ccache without helpers takes the password in its URL: printed as a reference.
+    let old = old_ccache();
+    if skip_unless(&[Need::file(&old, "bash scripts/setup-tools.sh")]) {
+        return;
+    }
+    w.set_env("TOOLCHAINKIT_CCACHE_PATH", &old);
     for (format, reference) in [
         ("sh", "\"${TK_PW}\""),
         ("fish", "\"$TK_PW\""),
@@ -140,6 +173,11 @@ fn env_prints_secret_references_never_values() {
     ] {
         assert!(names.contains(&n), "{v}");
     }
+}
+
+/// Debian's ccache 4.7.5, which starts no storage helpers (unpacked by setup-tools).
+fn old_ccache() -> PathBuf {
+    crate::servers::repo().join(".tools/ccache-4.7/usr/bin/ccache")
 }
 
 fn copy_example(to: &Path) {

@@ -7,7 +7,6 @@
 //! format is stable: fields may be added (with defaults), never removed or renamed, so
 //! older lines are always read.
 
-use std::ffi::OsString;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
@@ -18,8 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::args::Args;
 use crate::config::Config;
-use crate::mode::Call;
 use crate::private::{self, Access};
 
 pub mod markdown;
@@ -83,8 +82,7 @@ pub fn trace_path(stats_path: &Path) -> PathBuf {
     stats_path.with_extension("trace.jsonl")
 }
 
-fn source_and_output(args: &[OsString]) -> (Option<String>, Option<String>) {
-    let parsed = crate::args::parse(args);
+fn source_and_output(parsed: &Args<'_>) -> (Option<String>, Option<String>) {
     (
         parsed
             .sources
@@ -101,7 +99,7 @@ pub fn append(
     cfg: &Config,
     (outcome, cause, verify): (&str, Option<&str>, Option<&str>),
     nanos: u64,
-    call: &Call,
+    parsed: &Args<'_>,
     real: &Path,
     status: ExitStatus,
 ) {
@@ -133,7 +131,7 @@ pub fn append(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let dur_us = nanos / 1000;
-    let (source, output) = source_and_output(&call.args);
+    let (source, output) = source_and_output(parsed);
     let ev = Event {
         start_us: u64::try_from(now.as_micros())
             .unwrap_or(0)

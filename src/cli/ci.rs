@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::gate;
-use super::stats_cmd;
 use crate::config::{Config, Tool};
 use crate::stats::trace::{svg, timeline};
 use crate::stats::{self, saved};
@@ -109,11 +108,11 @@ pub fn start(cache_dir: Option<&Path>) -> anyhow::Result<i32> {
     // The configuration with those variables, as every compile of the job sees it.
     let cfg = crate::config::load(crate::config::Place::cwd(&cwd))?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    if let Ok(tool) = super::env_cmd::configured_tool(&cfg, &cwd) {
+    if let Ok(tool) = super::env::configured_tool(&cfg, &cwd) {
         zero_tool(&cfg, &cwd, tool);
     }
     let path = stats::stats_path(&cfg);
-    let (s, _) = stats_cmd::current(&path, false)?;
+    let (s, _) = super::stats::current(&path, false)?;
     stats::mark::save_mark(&path, &s)
         .with_context(|| format!("cannot write {}", stats::mark::mark_path(&path).display()))?;
     Ok(0)
@@ -221,7 +220,7 @@ fn tool_counters(
 
 /// The Markdown summary of one build (pure).
 pub fn markdown(
-    b: &stats_cmd::Build,
+    b: &super::stats::Build,
     missed: &Result<Vec<gate::Missed>, String>,
     tool: Option<(String, Vec<(String, u64)>)>,
     timeline_files: &[PathBuf],
@@ -232,7 +231,7 @@ pub fn markdown(
     let mut md = String::new();
     let _ = writeln!(md, "### toolchainkit: compile cache\n");
     let _ = writeln!(md, "| | |\n|---|---|");
-    let rate = stats_cmd::hit_rate(w).map_or_else(|| "n/a".to_string(), |r| format!("{r:.1} %"));
+    let rate = super::stats::hit_rate(w).map_or_else(|| "n/a".to_string(), |r| format!("{r:.1} %"));
     let _ = writeln!(md, "| hit rate | {rate} |");
     let _ = writeln!(md, "| hits | {hits} |");
     let _ = writeln!(md, "| misses | {misses} |");
@@ -339,10 +338,10 @@ fn md_escape(s: &str) -> String {
 pub fn summary(timeline_dir: Option<&Path>) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let path = stats::stats_path(&cfg);
-    let (s, _) = stats_cmd::current(&path, false)?;
-    let b = stats_cmd::build_since_mark(&path, &s);
+    let (s, _) = super::stats::current(&path, false)?;
+    let b = super::stats::build_since_mark(&path, &s);
     let missed = gate::missed_of(&b, &path);
-    let tool = super::env_cmd::configured_tool(&cfg, &cwd).ok();
+    let tool = super::env::configured_tool(&cfg, &cwd).ok();
     let mut files = Vec::new();
     if let Some(dir) = timeline_dir {
         match write_timeline(&path, b.from_us, dir) {
@@ -366,7 +365,7 @@ pub fn summary(timeline_dir: Option<&Path>) -> anyhow::Result<i32> {
             f.write_all(md.as_bytes())?;
             println!(
                 "{}",
-                stats_cmd::summary_line(
+                super::stats::summary_line(
                     &b.w,
                     &b.saved,
                     b.window,

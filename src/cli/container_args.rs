@@ -95,7 +95,7 @@ pub fn tool_settings(
             .unwrap_or_else(|| "content".into());
         out.push(EnvArg::Value("CCACHE_COMPILERCHECK".into(), check));
     }
-    for v in super::env_cmd::remote_vars(tool, cfg)? {
+    for v in super::env::remote_vars(tool, cfg, super::env::Where::Container)? {
         if v.has_hidden() {
             notes.push(format!(
                 "{} is left out: it holds a credential written in the configuration file; move it to a variable and reference it with the matching `*_env` setting",
@@ -123,7 +123,7 @@ pub fn tool_settings(
             .iter()
             .map(|p| match p {
                 Part::Lit(s) | Part::Hidden(s) => s.as_str(),
-                Part::Secret { .. } => "",
+                Part::Secret { .. } | Part::Require(_) => "",
             })
             .collect();
         out.push(EnvArg::Value(v.name, value));
@@ -163,7 +163,7 @@ pub fn run(engine: Engine, target_home: &Path, tool: Option<Tool>) -> anyhow::Re
     let (cwd, cfg) = super::load_config()?;
     let tool = match tool {
         Some(t) => t,
-        None => super::env_cmd::configured_tool(&cfg, &cwd)?,
+        None => super::env::configured_tool(&cfg, &cwd)?,
     };
     if !target_home.is_absolute() {
         bail!(

@@ -323,7 +323,7 @@ pub fn run(action: Action, json: bool, gates: &super::gate::Gates) -> anyhow::Re
                     .collect(),
             );
         }
-        if let Some(d) = super::dist_cmd::stats_json(&cfg, tool_stats.as_ref()) {
+        if let Some(d) = super::dist::stats_json(&cfg, tool_stats.as_ref()) {
             v["dist"] = d;
         }
         if let Some(t) = tool_stats {
@@ -345,7 +345,7 @@ pub fn run(action: Action, json: bool, gates: &super::gate::Gates) -> anyhow::Re
             crate::outln!("hint: {fix}");
         }
         print_table(&s, &path, &t, &cfg);
-        super::dist_cmd::print_stats(&cfg, tool_stats.as_ref());
+        super::dist::print_stats(&cfg, tool_stats.as_ref());
         if let Some(t) = tool_stats {
             print_sccache_counters(&t);
         }
@@ -394,7 +394,7 @@ fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<
     if let Err(e) = mark::remember_zeroed(path, &old) {
         log::warn!("cannot keep the zeroed miss times: {e}");
     }
-    super::dist_cmd::zero(cfg);
+    super::dist::zero(cfg);
     stats::causes::clear(path);
     crate::outln!("statistics zeroed ({})", path.display());
     match super::server::zero_sccache(cwd, cfg) {
@@ -407,7 +407,7 @@ fn zero(cwd: &Path, cfg: &crate::config::Config, path: &Path) -> anyhow::Result<
         }
         None => {}
     }
-    match super::cache_cmd::zero_ccache(cfg) {
+    match super::cache::zero_ccache(cfg) {
         Some(Ok(dir)) => {
             crate::outln!("ccache's counters zeroed too (its cache {})", dir.display())
         }

@@ -27,8 +27,8 @@ use std::os::fd::FromRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
-use super::sccache_conn::{self as conn, Watchdog};
-use super::sccache_wire::{self as wire, ColorMode, CompileFinished, CompileResponse, Response};
+use super::conn::{self, Watchdog};
+use super::wire::{self, ColorMode, CompileFinished, CompileResponse, Response};
 
 /// sccache versions whose wire format this client has been proven against.
 pub const ALLOWED_VERSIONS: &[&str] = &["0.16.0"];
@@ -120,7 +120,7 @@ fn read_frame(
 /// Send one compile request on a connected (non-blocking) stream to the server `peer`
 /// and read the replies: the request and the first reply within
 /// `conn::HANDSHAKE_TIMEOUT`, the result for as long as the server is alive and not
-/// stopped (see `sccache_conn`).
+/// stopped (see `conn`).
 pub fn compile(mut stream: UnixStream, peer: conn::Peer, req: &wire::Compile<'_>) -> Attempt {
     let mut dog = Watchdog::new(peer.pid);
     let deadline = Some(Instant::now() + conn::HANDSHAKE_TIMEOUT);

@@ -15,7 +15,7 @@
 //! `Response::CompileFinished` = 5, `CompileResponse` `CompileStarted` / `UnhandledCompile`
 //! / `UnsupportedCompiler` = 0 / 1 / 2, `ColorMode` `Off` / `On` / `Auto` = 0 / 1 / 2).
 //! They have moved before (0.7.7 inserted a variant), which is why only versions on
-//! `sccache_native::ALLOWED_VERSIONS` are spoken to this way.
+//! `native::ALLOWED_VERSIONS` are spoken to this way.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};

@@ -31,7 +31,6 @@
 //! `pread`s of the sequence number, one `fstat`, and one read of the log lines written
 //! during the compile (about 80 bytes per concurrent compile).
 
-use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -107,8 +106,7 @@ fn lock_path(sock: &Path) -> PathBuf {
 /// `-o X` (the last one), else the single source's name with extension `.o`. `None`
 /// when it cannot be known from the arguments alone (a response file, no or several
 /// sources).
-pub fn object_basename(args: &[OsString]) -> Option<String> {
-    let a = crate::args::parse(args);
+pub fn object_basename(a: &crate::args::Args<'_>) -> Option<String> {
     if a.response_file {
         return None;
     }
@@ -325,8 +323,8 @@ fn read_at_most(f: &File, buf: &mut [u8], mut off: u64) -> usize {
 mod tests {
     use super::*;
 
-    fn os(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
+    fn os(v: &[&str]) -> Vec<std::ffi::OsString> {
+        v.iter().map(std::ffi::OsString::from).collect()
     }
 
     #[test]
@@ -342,7 +340,11 @@ mod tests {
             (&["-c", "a.c", "-o", "-"], Some("-")),
         ];
         for (args, want) in table {
-            assert_eq!(object_basename(&os(args)).as_deref(), *want, "{args:?}");
+            assert_eq!(
+                object_basename(&crate::args::parse(&os(args))).as_deref(),
+                *want,
+                "{args:?}"
+            );
         }
     }
 

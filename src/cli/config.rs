@@ -126,7 +126,22 @@ pub fn check(json: bool) -> anyhow::Result<i32> {
             .tool
             .map(|(t, _)| t)
     };
-    let serves = |tool, r: &Remote| crate::backend::remote::vars_for(tool, r).map(drop);
+    // For ccache, what the ccache that would run can do (one that starts no storage
+    // helpers reaches only redis and http remotes).
+    let serves = |tool, r: &Remote| match tool {
+        crate::config::Tool::Ccache => {
+            let helpers =
+                crate::backend::find_tool(crate::config::Tool::Ccache, path_var.as_deref(), &cwd)
+                    .is_none_or(|exe| crate::backend::storage_helper::ccache_has_helpers(&exe));
+            crate::backend::remote::ccache_vars_via(
+                r,
+                crate::backend::storage_helper::helper_path(),
+                helpers,
+            )
+            .map(drop)
+        }
+        crate::config::Tool::Sccache => crate::backend::remote::vars_for(tool, r).map(drop),
+    };
     let tools = config::check::Tools {
         chosen: &chosen,
         serves: &serves,

@@ -15,7 +15,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::backend::{ccache, sccache};
+use crate::backend::ccache;
+use crate::backend::sccache::server;
 use crate::config::{Config, Tool};
 
 /// What `toolchainkit cache` does.
@@ -37,7 +38,7 @@ pub fn run(action: Action, tool: Option<Tool>) -> anyhow::Result<i32> {
     let (cwd, cfg) = super::load_config()?;
     let tool = match tool {
         Some(t) => t,
-        None => super::env_cmd::configured_tool(&cfg, &cwd)?,
+        None => super::env::configured_tool(&cfg, &cwd)?,
     };
     let exe = crate::backend::find_tool(tool, std::env::var_os("PATH").as_deref(), &cwd)
         .with_context(|| {
@@ -62,7 +63,8 @@ fn dir_of(cfg: &Config, tool: Tool) -> anyhow::Result<(PathBuf, String)> {
 /// `ccache ARGS` with the project's settings, output straight to ours.
 fn ccache_cmd(exe: &Path, cfg: &Config) -> Command {
     let mut c = Command::new(exe);
-    c.envs(ccache::env(cfg)).env_remove("TOOLCHAINKIT_GUARD");
+    c.envs(ccache::env(cfg, Some(exe)))
+        .env_remove("TOOLCHAINKIT_GUARD");
     c
 }
 
@@ -146,8 +148,8 @@ pub fn zero_ccache(cfg: &Config) -> Option<Result<PathBuf, String>> {
 fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::Result<i32> {
     let (dir, origin) = dir_of(cfg, Tool::Sccache)?;
     crate::outln!("sccache cache: {} ({origin})", dir.display());
-    let sock = sccache::socket_for(exe, &sccache::env(cfg));
-    let up = sccache::server_up(&sock);
+    let sock = server::socket_for(exe, &server::env(cfg));
+    let up = server::server_up(&sock);
     match action {
         Action::Show => {
             if !up {
@@ -156,10 +158,10 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
                     sock.display()
                 );
             }
-            if let Some(why) = sccache::refusal(&sock) {
+            if let Some(why) = server::refusal(&sock) {
                 bail!("{why}: sccache's counters are not asked for there");
             }
-            if sccache::is_stopped(&sock) {
+            if server::is_stopped(&sock) {
                 bail!(
                     "the sccache server on {} is stopped (SIGSTOP): it answers no query",
                     sock.display()
@@ -168,7 +170,7 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
             // Without a server, sccache prints empty counters and starts none.
             let mut c = Command::new(exe);
             c.arg("--show-stats")
-                .envs(sccache::env(cfg))
+                .envs(server::env(cfg))
                 .env("SCCACHE_SERVER_UDS", &sock)
                 .env_remove("SCCACHE_SERVER_PORT")
                 .env_remove("TOOLCHAINKIT_GUARD");
@@ -210,7 +212,7 @@ fn run_sccache(exe: &Path, cwd: &Path, cfg: &Config, action: Action) -> anyhow::
                 );
             };
             if up {
-                sccache::stop_server(exe, &sock);
+                server::stop_server(exe, &sock);
                 crate::outln!(
                     "stopped the sccache server on {} (it would remember the removed entries); the next compile starts a new one",
                     sock.display()

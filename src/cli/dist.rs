@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::backend::dist as engine;
-use crate::backend::dist_probe::{icecc_listcs, probe_tcp};
+use crate::backend::dist::probe::{icecc_listcs, probe_tcp};
 use crate::config::dist::{Dist, Engine, Reach};
 use crate::config::{Config, Tool};
 use crate::stats::{self, Bucket, Stats};
@@ -202,11 +202,14 @@ pub fn print_stats(cfg: &Config, tool_stats: Option<&Value>) {
 fn sccache_dist_status(cfg: &Config) -> Option<Value> {
     let cwd = std::env::current_dir().ok()?;
     let exe = crate::backend::find_tool(Tool::Sccache, std::env::var_os("PATH").as_deref(), &cwd)?;
-    let sock = crate::backend::sccache::socket_for(&exe, &crate::backend::sccache::env(cfg));
-    if !crate::backend::sccache::server_up(&sock) {
+    let sock = crate::backend::sccache::server::socket_for(
+        &exe,
+        &crate::backend::sccache::server::env(cfg),
+    );
+    if !crate::backend::sccache::server::server_up(&sock) {
         return None;
     }
-    if crate::backend::sccache::is_stopped(&sock) {
+    if crate::backend::sccache::server::is_stopped(&sock) {
         return None;
     }
     let out = crate::process::output_within(

@@ -55,16 +55,41 @@ pub fn configured_tool(cfg: &Config, cwd: &std::path::Path) -> anyhow::Result<To
 /// The cache directory and size variables, values as the tool gets them.
 fn local_vars(tool: Tool, cfg: &Config) -> Vec<(String, OsString)> {
     match tool {
-        Tool::Sccache => crate::backend::sccache::local_env(cfg),
+        Tool::Sccache => crate::backend::sccache::server::local_env(cfg),
         Tool::Ccache => crate::backend::ccache::local_env(cfg),
     }
 }
 
+/// Where the remote's variables go: a ccache on this machine (through the storage helper
+/// beside toolchainkit when that ccache starts helpers), or one in a container (its
+/// built-in clients: the helper's path means nothing there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Where {
+    Here,
+    Container,
+}
+
 /// The remote cache's variables for `tool`, or why it cannot serve it.
-pub(super) fn remote_vars(tool: Tool, cfg: &Config) -> anyhow::Result<Vec<Var>> {
+pub(super) fn remote_vars(tool: Tool, cfg: &Config, place: Where) -> anyhow::Result<Vec<Var>> {
     let mut out: Vec<Var> = Vec::new();
     if let Some(r) = &cfg.remote.value {
-        match remote::vars_for(tool, r) {
+        let vars = match (tool, place) {
+            (Tool::Sccache, _) => remote::vars_for(tool, r),
+            (Tool::Ccache, Where::Container) => {
+                remote::ccache_vars_via(r, Err("inside a container".into()), false)
+            }
+            (Tool::Ccache, Where::Here) => {
+                let cwd = std::env::current_dir().unwrap_or_default();
+                let helpers = crate::backend::find_tool(
+                    Tool::Ccache,
+                    std::env::var_os("PATH").as_deref(),
+                    &cwd,
+                )
+                .is_none_or(|exe| crate::backend::storage_helper::ccache_has_helpers(&exe));
+                remote::ccache_vars_via(r, crate::backend::storage_helper::helper_path(), helpers)
+            }
+        };
+        match vars {
             Ok(v) => out.extend(v),
             Err(u) => bail!(
                 "{} cannot serve the remote cache (type = \"{}\", {}): {}\nhint: {}",
@@ -90,7 +115,7 @@ pub fn entries(tool: Tool, cfg: &Config, notes: &mut Vec<String>) -> anyhow::Res
             pieces: vec![Piece::Bytes(v.into_vec())],
         })
         .collect();
-    for v in remote_vars(tool, cfg)? {
+    for v in remote_vars(tool, cfg, Where::Here)? {
         if v.has_hidden() {
             // A credential written literally in the configuration is never printed: there
             // is no variable to refer to, so the variable that needs it is left out.
@@ -112,6 +137,7 @@ pub fn entries(tool: Tool, cfg: &Config, notes: &mut Vec<String>) -> anyhow::Res
                 .map(|p| match p {
                     Part::Lit(s) | Part::Hidden(s) => Piece::Bytes(s.into_bytes()),
                     Part::Secret { var, .. } => Piece::Ref(var),
+                    Part::Require(_) => Piece::Bytes(Vec::new()),
                 })
                 .collect()
         };
