@@ -679,9 +679,8 @@ mod tests {
             }
             // sccache 0.16 has no timeout for remote storage (`config check` says so).
             let unread: Vec<&str> = spec
-                .keys
-                .iter()
-                .map(|k| k.name)
+                .keys()
+                .map(|k| k.short())
                 .filter(|k| !read.contains(k))
                 .collect();
             assert!(

@@ -1,176 +1,52 @@
 //! `toolchainkit config` and `toolchainkit config check`.
 
+use crate::config::keys::Show;
 use crate::config::{self, Config, ConfigError, Remote};
 
-fn quote_path(p: &Option<std::path::PathBuf>) -> String {
-    match p {
-        Some(p) => format!("\"{}\"", p.display()),
-        None => "(unset: the tool's own default)".into(),
-    }
-}
-
-/// A key of a `[ccache]`/`[sccache]` table that no layer set comes from no file, even
-/// when the table it would be in does: its origin is the default.
-fn origin_unless_unset(value: &str, table: &impl std::fmt::Display) -> String {
-    if value.starts_with("(unset") {
-        "default".into()
-    } else {
-        table.to_string()
-    }
-}
-
-/// Every effective setting with its origin, as `key = value  # origin` lines.
+/// Every effective setting with its origin, as `key = value  # origin` lines, in the
+/// order and form each key declares (`config::keys`). A key no layer set shows what
+/// stands in for it and the origin `default`.
 pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
-    let prefer: Vec<String> = cfg
-        .prefer
-        .value
-        .iter()
-        .map(|t| format!("\"{}\"", t.name()))
-        .collect();
-    let mut out = vec![
-        (
-            "cache.enabled".into(),
-            cfg.enabled.value.to_string(),
-            cfg.enabled.origin.to_string(),
-        ),
-        (
-            "cache.tool".into(),
-            format!("\"{}\"", cfg.tool.value.name()),
-            cfg.tool.origin.to_string(),
-        ),
-        (
-            "cache.prefer".into(),
-            format!("[{}]", prefer.join(", ")),
-            cfg.prefer.origin.to_string(),
-        ),
-        (
-            "cache.dir".into(),
-            quote_path(&cfg.dir.value),
-            cfg.dir.origin.to_string(),
-        ),
-        (
-            "cache.size_gb".into(),
-            cfg.size_gb
-                .value
-                .map_or("(unset: the tool's own default)".into(), |v| v.to_string()),
-            cfg.size_gb.origin.to_string(),
-        ),
-        (
-            "cache.install".into(),
-            cfg.install.value.to_string(),
-            cfg.install.origin.to_string(),
-        ),
-        (
-            "cache.sccache_client".into(),
-            format!("\"{}\"", cfg.sccache_client.value.name()),
-            cfg.sccache_client.origin.to_string(),
-        ),
-        (
-            "cache.verify".into(),
-            cfg.verify.value.describe(),
-            cfg.verify.origin.to_string(),
-        ),
-    ];
-    match &cfg.remote.value {
-        None => out.push((
-            "cache.remote".into(),
-            "(none)".into(),
-            cfg.remote.origin.to_string(),
-        )),
-        Some(r) => {
-            for (k, v) in crate::config::remote::describe(r) {
-                out.push((
-                    format!("cache.remote.{k}"),
-                    v,
-                    cfg.remote.origin.to_string(),
-                ));
+    let mut out = Vec::new();
+    for key in config::keys::listed() {
+        match key.show {
+            Show::No => {}
+            Show::Value { get, unset } => {
+                let (value, origin) = get(cfg);
+                let row = match value {
+                    Some(v) => (v, origin.to_string()),
+                    None if unset.is_empty() => (
+                        format!("(per project: {})", crate::stats::stats_path(cfg).display()),
+                        "default".into(),
+                    ),
+                    None => (unset.to_string(), "default".into()),
+                };
+                out.push((key.name.to_string(), row.0, row.1));
+            }
+            Show::Remote => {
+                let origin = cfg.remote.origin.to_string();
+                match &cfg.remote.value {
+                    None => out.push((key.name.into(), "(none)".into(), origin)),
+                    Some(r) => out.extend(
+                        config::remote::describe(r)
+                            .into_iter()
+                            .map(|(k, v)| (format!("{}.{k}", key.name), v, origin.clone())),
+                    ),
+                }
+            }
+            Show::Dist => {
+                let origin = cfg.dist.origin.to_string();
+                match &cfg.dist.value {
+                    None => out.push(("dist.engine".into(), "\"none\"".into(), origin)),
+                    Some(d) => out.extend(
+                        config::dist::describe(d)
+                            .into_iter()
+                            .map(|(k, v)| (format!("{}.{k}", key.name), v, origin.clone())),
+                    ),
+                }
             }
         }
     }
-    let c = &cfg.ccache;
-    let list = |v: &[String]| {
-        let q: Vec<String> = v.iter().map(|s| format!("\"{s}\"")).collect();
-        format!("[{}]", q.join(", "))
-    };
-    let unset = || "(unset: ccache's own setting)".to_string();
-    for (k, v) in [
-        (
-            "ccache.base_dir",
-            c.value
-                .base_dir
-                .as_ref()
-                .map_or_else(unset, |d| format!("\"{}\"", d.display())),
-        ),
-        (
-            "ccache.compiler_check",
-            c.value
-                .compiler_check
-                .as_ref()
-                .map_or_else(unset, |v| format!("\"{v}\"")),
-        ),
-        (
-            "ccache.sloppiness",
-            c.value.sloppiness.as_deref().map_or_else(unset, list),
-        ),
-        (
-            "ccache.hash_dir",
-            c.value.hash_dir.map_or_else(unset, |b| b.to_string()),
-        ),
-        (
-            "ccache.compression",
-            c.value.compression.map_or_else(unset, |b| b.to_string()),
-        ),
-        (
-            "ccache.compression_level",
-            c.value
-                .compression_level
-                .map_or_else(unset, |l| l.to_string()),
-        ),
-    ] {
-        let origin = origin_unless_unset(&v, &c.origin);
-        out.push((k.into(), v, origin));
-    }
-    let s = &cfg.sccache;
-    let unset = || "(unset: sccache's own setting)".to_string();
-    let basedirs = s.value.basedirs.as_ref().map_or_else(unset, |v| {
-        let q: Vec<String> = v.iter().map(|d| format!("\"{}\"", d.display())).collect();
-        format!("[{}]", q.join(", "))
-    });
-    let origin = origin_unless_unset(&basedirs, &s.origin);
-    out.push(("sccache.basedirs".into(), basedirs, origin));
-    let direct = s.value.direct.map_or_else(unset, |b| b.to_string());
-    let origin = origin_unless_unset(&direct, &s.origin);
-    out.push(("sccache.direct".into(), direct, origin));
-    match &cfg.dist.value {
-        None => out.push((
-            "dist.engine".into(),
-            "\"none\"".into(),
-            cfg.dist.origin.to_string(),
-        )),
-        Some(d) => {
-            for (k, v) in crate::config::dist::describe(d) {
-                out.push((format!("dist.{k}"), v, cfg.dist.origin.to_string()));
-            }
-        }
-    }
-    out.push((
-        "stats.file".into(),
-        match &cfg.stats_file.value {
-            Some(p) => format!("\"{}\"", p.display()),
-            None => format!("(per project: {})", crate::stats::stats_path(cfg).display()),
-        },
-        cfg.stats_file.origin.to_string(),
-    ));
-    out.push((
-        "stats.trace".into(),
-        cfg.trace.value.to_string(),
-        cfg.trace.origin.to_string(),
-    ));
-    out.push((
-        "stats.trace_max_mb".into(),
-        cfg.trace_max_mb.value.to_string(),
-        cfg.trace_max_mb.origin.to_string(),
-    ));
     out
 }
 

@@ -53,12 +53,11 @@ pub struct Withheld {
 }
 
 /// The gated settings of a parsed project file, in the file's order.
-pub fn risky(file: &FileConfig) -> Vec<Withheld> {
+pub fn risky(file: &FileConfig<'_>) -> Vec<Withheld> {
     let mut out = Vec::new();
-    if let Some(cmd) = file
-        .ccache
-        .as_ref()
-        .and_then(|c| c.compiler_check.as_deref())
+    if let Some(cmd) = super::keys::get("ccache.compiler_check")
+        .and_then(|k| file.get(k))
+        .and_then(|v| v.as_str())
         && is_command(cmd)
     {
         out.push(Withheld {
@@ -66,7 +65,7 @@ pub fn risky(file: &FileConfig) -> Vec<Withheld> {
             why: format!("runs the command `{cmd}` for every compile"),
         });
     }
-    if let Some(r) = file.cache.as_ref().and_then(|c| c.remote.as_ref())
+    if let Some(r) = &file.remote
         && let Some(why) = remote_risk(r)
     {
         out.push(Withheld {
@@ -98,8 +97,8 @@ const MAX_CCACHE_CONF: u64 = 64 * 1024;
 /// A project file's `cache.dir` whose `ccache/ccache.conf` (ccache reads it from its cache
 /// directory) names a program: as the project's own settings, it needs trust too. One
 /// `stat` when the file sets `cache.dir`; the `ccache.conf` is read only when it exists.
-pub fn cache_conf_risk(base: &Path, file: &FileConfig) -> Option<Withheld> {
-    let dir = file.cache.as_ref()?.dir.as_ref()?;
+pub fn cache_conf_risk(base: &Path, file: &FileConfig<'_>) -> Option<Withheld> {
+    let dir = file.get(super::keys::get("cache.dir")?)?.as_str()?;
     use std::os::unix::fs::OpenOptionsExt;
     let conf = base.join(dir).join("ccache").join("ccache.conf");
     let f = fs::OpenOptions::new()
@@ -127,22 +126,9 @@ pub fn cache_conf_risk(base: &Path, file: &FileConfig) -> Option<Withheld> {
 }
 
 /// Remove the gated settings `withheld` from `file` (as if they were not written).
-pub fn strip(file: &mut FileConfig, withheld: &[Withheld]) {
-    for w in withheld {
-        match w.key.as_str() {
-            "ccache.compiler_check" => {
-                if let Some(c) = file.ccache.as_mut() {
-                    c.compiler_check = None;
-                }
-            }
-            "cache.remote" => {
-                if let Some(c) = file.cache.as_mut() {
-                    c.remote = None;
-                }
-            }
-            "dist" => file.dist = None,
-            _ => {}
-        }
+pub fn strip(file: &mut FileConfig<'_>, withheld: &[Withheld]) {
+    for w in withheld.iter().filter(|w| w.key != CCACHE_CONF) {
+        file.remove(&w.key);
     }
 }
 
@@ -442,8 +428,9 @@ pub fn digest(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn parsed(text: &str) -> FileConfig {
-        toml::from_str(text).expect("valid")
+    fn parsed(text: &str) -> FileConfig<'_> {
+        let doc = toml::de::DeTable::parse(text).expect("valid");
+        FileConfig::new(doc.into_inner()).expect("valid")
     }
 
     #[test]

@@ -12,6 +12,10 @@
 
 use serde::Deserialize;
 
+use std::ffi::OsStr;
+use std::fmt;
+
+use super::error::At;
 use super::{Config, ConfigError, Origin, Tool, ToolChoice};
 
 /// `dist.engine`.
@@ -25,7 +29,7 @@ pub enum Engine {
 }
 
 impl Engine {
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Engine::None => "none",
             Engine::Distcc => "distcc",
@@ -34,16 +38,21 @@ impl Engine {
         }
     }
 
-    pub const NAMES: [&'static str; 4] = ["none", "distcc", "icecc", "sccache-dist"];
+    const ALL: [Engine; 4] = [
+        Engine::None,
+        Engine::Distcc,
+        Engine::Icecc,
+        Engine::SccacheDist,
+    ];
+    pub const NAMES: [&'static str; 4] = [
+        Engine::ALL[0].name(),
+        Engine::ALL[1].name(),
+        Engine::ALL[2].name(),
+        Engine::ALL[3].name(),
+    ];
 
     pub fn parse(s: &str) -> Option<Engine> {
-        Some(match s {
-            "none" => Engine::None,
-            "distcc" => Engine::Distcc,
-            "icecc" => Engine::Icecc,
-            "sccache-dist" => Engine::SccacheDist,
-            _ => return None,
-        })
+        Engine::ALL.into_iter().find(|e| e.name() == s)
     }
 }
 
@@ -132,13 +141,6 @@ impl Dist {
     }
 }
 
-/// (dotted key, message, hint)
-pub type DistError = (String, String, String);
-
-fn err(key: &str, msg: impl Into<String>, hint: impl Into<String>) -> DistError {
-    (format!("dist.{key}"), msg.into(), hint.into())
-}
-
 /// A host name or address as the engines accept it: letters, digits, `.`, `-`, `_`, or an
 /// IPv6 address in brackets.
 fn valid_hostname(h: &str) -> bool {
@@ -172,22 +174,113 @@ fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
-/// Parse one distcc host specification (distcc(1), HOST SPECIFICATIONS), with a message
-/// saying what is wrong.
-pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
+/// What is wrong with a value of `[dist]`: a distcc host, icecream's scheduler, the
+/// sccache-dist scheduler's URL. `validate` makes it the message of a `ConfigError`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    EmptyHost,
+    Space(String),
+    DistccOption(String),
+    UnknownOption {
+        option: String,
+        spec: String,
+    },
+    PumpWithoutLzo(String),
+    Limit {
+        limit: String,
+        spec: String,
+    },
+    User {
+        user: String,
+        spec: String,
+    },
+    EmptyCommand(String),
+    Host {
+        host: String,
+        spec: String,
+    },
+    Unreadable(String),
+    DistccPort {
+        port: String,
+        spec: String,
+    },
+    NotHostPort(String),
+    Port {
+        port: String,
+        spec: String,
+    },
+    NotUrl(String),
+    Scheme {
+        url: String,
+        scheme: String,
+    },
+    /// The URL, its credentials hidden.
+    Credentials(String),
+    NoHost(String),
+    UrlPort {
+        url: String,
+        port: String,
+    },
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Invalid::EmptyHost => write!(f, "an empty host"),
+            Invalid::Space(s) => write!(f, "`{s}` contains a space: give one host per list item"),
+            Invalid::DistccOption(s) => write!(
+                f,
+                "`{s}` is a distcc option, not a host: write `local_slots = N` for --localslots, and list the hosts explicitly instead of +zeroconf"
+            ),
+            Invalid::UnknownOption { option, spec } => write!(
+                f,
+                "unknown option `{option}` in `{spec}` (distcc knows lzo, cpp, auth, auth=NAME)"
+            ),
+            Invalid::PumpWithoutLzo(s) => write!(
+                f,
+                "`{s}`: pump mode (,cpp) requires compression: write `,lzo,cpp`"
+            ),
+            Invalid::Limit { limit, spec } => write!(
+                f,
+                "bad job limit `/{limit}` in `{spec}` (a number from 1 to 1024)"
+            ),
+            Invalid::User { user, spec } => write!(f, "bad user name `{user}` in `{spec}`"),
+            Invalid::EmptyCommand(s) => write!(f, "`{s}`: empty command after `:`"),
+            Invalid::Host { host, spec } => write!(f, "bad host name `{host}` in `{spec}`"),
+            Invalid::Unreadable(s) => write!(f, "cannot read `{s}`"),
+            Invalid::DistccPort { port, spec } => write!(
+                f,
+                "bad port `{port}` in `{spec}` (a number from 1 to 65535; distccd listens on 3632)"
+            ),
+            Invalid::NotHostPort(s) => write!(f, "`{s}` is not HOST or HOST:PORT"),
+            Invalid::Port { port, spec } => write!(f, "bad port `{port}` in `{spec}`"),
+            Invalid::NotUrl(u) => write!(f, "`{u}` is not a URL"),
+            Invalid::Scheme { url, scheme } => write!(
+                f,
+                "`{url}` has scheme `{scheme}`; sccache-dist speaks http or https"
+            ),
+            Invalid::Credentials(u) => write!(
+                f,
+                "`{u}` carries credentials; the token belongs in the variable named by auth_token_env"
+            ),
+            Invalid::NoHost(u) => write!(f, "`{u}` has no valid host"),
+            Invalid::UrlPort { url, port } => write!(f, "`{url}` has a bad port `{port}`"),
+        }
+    }
+}
+
+/// Parse one distcc host specification (distcc(1), HOST SPECIFICATIONS), or say what is
+/// wrong with it.
+pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, Invalid> {
     let s = spec.trim();
     if s.is_empty() {
-        return Err("an empty host".into());
+        return Err(Invalid::EmptyHost);
     }
     if s.contains(char::is_whitespace) {
-        return Err(format!(
-            "`{s}` contains a space: give one host per list item"
-        ));
+        return Err(Invalid::Space(s.into()));
     }
     if s.starts_with("--") || s.starts_with('+') {
-        return Err(format!(
-            "`{s}` is a distcc option, not a host: write `local_slots = N` for --localslots, and list the hosts explicitly instead of +zeroconf"
-        ));
+        return Err(Invalid::DistccOption(s.into()));
     }
     // Options after the first comma; then /LIMIT.
     let (main, opts) = match s.split_once(',') {
@@ -202,22 +295,28 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
             "auth" => auth = true,
             _ if o.starts_with("auth=") && o.len() > 5 => auth = true,
             _ => {
-                return Err(format!(
-                    "unknown option `{o}` in `{s}` (distcc knows lzo, cpp, auth, auth=NAME)"
-                ));
+                return Err(Invalid::UnknownOption {
+                    option: o.into(),
+                    spec: s.into(),
+                });
             }
         }
     }
     if cpp && !lzo {
-        return Err(format!(
-            "`{s}`: pump mode (,cpp) requires compression: write `,lzo,cpp`"
-        ));
+        return Err(Invalid::PumpWithoutLzo(s.into()));
     }
-    let parse_limit = |l: &str| -> Result<u32, String> {
+    let parse_limit = |l: &str| -> Result<u32, Invalid> {
         l.parse::<u32>()
             .ok()
             .filter(|&n| n > 0 && n <= 1024)
-            .ok_or_else(|| format!("bad job limit `/{l}` in `{s}` (a number from 1 to 1024)"))
+            .ok_or_else(|| Invalid::Limit {
+                limit: l.into(),
+                spec: s.into(),
+            })
+    };
+    let bad_host = |host: &str| Invalid::Host {
+        host: host.into(),
+        spec: s.into(),
     };
     if let Some(rest) = main.strip_prefix('@').or_else(|| {
         main.split_once('@')
@@ -234,11 +333,14 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
         {
-            return Err(format!("bad user name `{u}` in `{s}`"));
+            return Err(Invalid::User {
+                user: u.into(),
+                spec: s.into(),
+            });
         }
         let (hl, _command) = match rest.split_once(':') {
             Some((a, c)) if !c.is_empty() => (a, Some(c)),
-            Some(_) => return Err(format!("`{s}`: empty command after `:`")),
+            Some(_) => return Err(Invalid::EmptyCommand(s.into())),
             None => (rest, None),
         };
         let (host, limit) = match hl.split_once('/') {
@@ -246,7 +348,7 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
             None => (hl, None),
         };
         if !valid_hostname(host) {
-            return Err(format!("bad host name `{host}` in `{s}`"));
+            return Err(bad_host(host));
         }
         return Ok(DistccHost {
             spec: s.to_string(),
@@ -271,14 +373,15 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
         }
         None => (main.to_string(), None),
     };
-    let (host, port) = split_host_port(&hp).ok_or_else(|| format!("cannot read `{s}`"))?;
+    let (host, port) = split_host_port(&hp).ok_or_else(|| Invalid::Unreadable(s.into()))?;
     if !valid_hostname(host) {
-        return Err(format!("bad host name `{host}` in `{s}`"));
+        return Err(bad_host(host));
     }
     let port = match port {
         None => DISTCC_PORT,
-        Some(p) => parse_port(p).ok_or_else(|| {
-            format!("bad port `{p}` in `{s}` (a number from 1 to 65535; distccd listens on 3632)")
+        Some(p) => parse_port(p).ok_or_else(|| Invalid::DistccPort {
+            port: p.into(),
+            spec: s.into(),
         })?,
     };
     let reach = if host == "localhost" && port == DISTCC_PORT && !hp.contains(':') {
@@ -300,64 +403,67 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, String> {
 }
 
 /// Parse icecream's `scheduler = "HOST[:PORT]"`.
-pub fn parse_scheduler(s: &str) -> Result<(String, u16), String> {
-    let (host, port) = split_host_port(s.trim()).ok_or_else(|| format!("cannot read `{s}`"))?;
+pub fn parse_scheduler(s: &str) -> Result<(String, u16), Invalid> {
+    let (host, port) = split_host_port(s.trim()).ok_or_else(|| Invalid::Unreadable(s.into()))?;
     if !valid_hostname(host) {
-        return Err(format!("`{s}` is not HOST or HOST:PORT"));
+        return Err(Invalid::NotHostPort(s.into()));
     }
     let port = match port {
         None => ICECC_SCHEDULER_PORT,
-        Some(p) => parse_port(p).ok_or_else(|| format!("bad port `{p}` in `{s}`"))?,
+        Some(p) => parse_port(p).ok_or_else(|| Invalid::Port {
+            port: p.into(),
+            spec: s.into(),
+        })?,
     };
     Ok((host.to_string(), port))
 }
 
 /// Check sccache-dist's `scheduler_url`: `http://` or `https://`, a host, no credentials.
-pub fn check_scheduler_url(u: &str) -> Result<(), String> {
+pub fn check_scheduler_url(u: &str) -> Result<(), Invalid> {
     let Some((scheme, rest)) = u.split_once("://") else {
-        return Err(format!("`{u}` is not a URL"));
+        return Err(Invalid::NotUrl(u.into()));
     };
     if scheme != "http" && scheme != "https" {
-        return Err(format!(
-            "`{u}` has scheme `{scheme}`; sccache-dist speaks http or https"
-        ));
+        return Err(Invalid::Scheme {
+            url: u.into(),
+            scheme: scheme.into(),
+        });
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.contains('@') {
-        return Err(format!(
-            "`{}` carries credentials; the token belongs in the variable named by auth_token_env",
-            crate::config::remote::redact_url(u)
-        ));
+        return Err(Invalid::Credentials(super::remote::redact_url(u)));
     }
-    let (host, port) = split_host_port(authority).ok_or_else(|| format!("`{u}` is not a URL"))?;
+    let (host, port) = split_host_port(authority).ok_or_else(|| Invalid::NotUrl(u.into()))?;
     if !valid_hostname(host) {
-        return Err(format!("`{u}` has no valid host"));
+        return Err(Invalid::NoHost(u.into()));
     }
     if let Some(p) = port
         && parse_port(p).is_none()
     {
-        return Err(format!("`{u}` has a bad port `{p}`"));
+        return Err(Invalid::UrlPort {
+            url: u.into(),
+            port: p.into(),
+        });
     }
     Ok(())
 }
 
 /// Every problem of a `[dist]` table on its own, all at once (for `config check`).
-pub fn validate(f: &FileDist) -> Vec<DistError> {
+pub fn validate(f: &FileDist, at: &At<'_>) -> Vec<ConfigError> {
+    let err = |key: &str, msg: String, hint: &str| at.key(&format!("dist.{key}"), msg, hint);
     let mut out = Vec::new();
     let Some(engine) = f.engine else {
         out.push(err(
             "engine",
-            "missing: [dist] needs an engine",
+            "missing: [dist] needs an engine".into(),
             "add `engine = \"distcc\"` (or icecc, sccache-dist, none)",
         ));
         return out;
     };
-    let used: &[&str] = match engine {
-        Engine::None => &[],
-        Engine::Distcc => &["hosts", "local_slots", "io_timeout_secs"],
-        Engine::Icecc => &["scheduler"],
-        Engine::SccacheDist => &["scheduler_url", "auth_token_env"],
-    };
+    let used: Vec<&str> = super::keys::children("dist")
+        .filter(|k| !k.used_by.is_empty() && k.used(engine.name()))
+        .map(super::keys::Key::short)
+        .collect();
     let present = [
         ("hosts", f.hosts.is_some()),
         ("scheduler", f.scheduler.is_some()),
@@ -380,7 +486,7 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
             out.push(err(
                 key,
                 format!("not used by engine = \"{}\": {why}", engine.name()),
-                format!(
+                &format!(
                     "remove it; engine = \"{}\" takes {}",
                     engine.name(),
                     if used.is_empty() {
@@ -397,12 +503,12 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
         Engine::Distcc => match &f.hosts {
             None => out.push(err(
                 "hosts",
-                "required for engine = \"distcc\"",
+                "required for engine = \"distcc\"".into(),
                 "add `hosts = [\"buildbox1/8\", \"buildbox2:3632/8,lzo\"]`",
             )),
             Some(h) if h.is_empty() => out.push(err(
                 "hosts",
-                "an empty list: distcc would compile everything locally",
+                "an empty list: distcc would compile everything locally".into(),
                 "list at least one host, e.g. `hosts = [\"buildbox1/8\"]`",
             )),
             Some(hosts) => {
@@ -410,7 +516,7 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
                     if let Err(e) = parse_distcc_host(h) {
                         out.push(err(
                             "hosts",
-                            e,
+                            e.to_string(),
                             "write each host as HOST[:PORT][/LIMIT][,lzo], @HOST[/LIMIT] for SSH, or localhost[/LIMIT] (distcc(1), HOST SPECIFICATIONS)",
                         ));
                     }
@@ -420,14 +526,14 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
         Engine::Icecc => match &f.scheduler {
             None => out.push(err(
                 "scheduler",
-                "required for engine = \"icecc\"",
+                "required for engine = \"icecc\"".into(),
                 "add `scheduler = \"sched.example:8765\"` (the icecc-scheduler your iceccd is connected to)",
             )),
             Some(s) => {
                 if let Err(e) = parse_scheduler(s) {
                     out.push(err(
                         "scheduler",
-                        e,
+                        e.to_string(),
                         "write it as HOST or HOST:PORT, e.g. `scheduler = \"sched.example:8765\"`",
                     ));
                 }
@@ -437,14 +543,14 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
             match &f.scheduler_url {
                 None => out.push(err(
                     "scheduler_url",
-                    "required for engine = \"sccache-dist\"",
+                    "required for engine = \"sccache-dist\"".into(),
                     "add `scheduler_url = \"https://sched.example:10600\"`",
                 )),
                 Some(u) => {
                     if let Err(e) = check_scheduler_url(u) {
                         out.push(err(
                             "scheduler_url",
-                            e,
+                            e.to_string(),
                             "write it as a URL, e.g. `scheduler_url = \"https://sched.example:10600\"`",
                         ));
                     }
@@ -455,7 +561,7 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
             {
                 out.push(err(
                     "auth_token_env",
-                    "must be the name of an environment variable that holds the token, not the token",
+                    "must be the name of an environment variable that holds the token, not the token".into(),
                     "write e.g. `auth_token_env = \"SCCACHE_DIST_TOKEN\"` and set that variable",
                 ));
             }
@@ -464,30 +570,22 @@ pub fn validate(f: &FileDist) -> Vec<DistError> {
     if f.local_slots.is_some_and(|n| n > 1024) {
         out.push(err(
             "local_slots",
-            "must be from 0 to 1024",
+            "must be from 0 to 1024".into(),
             "e.g. `local_slots = 2`",
         ));
     }
     if f.io_timeout_secs == Some(0) {
         out.push(err(
             "io_timeout_secs",
-            "must be a positive number of seconds",
+            "must be a positive number of seconds".into(),
             "e.g. `io_timeout_secs = 300` (distcc's default); it bounds how long a compile waits for a silent host",
         ));
     }
     out
 }
 
-/// A validated `[dist]` table, or its first problem.
-pub fn from_file(f: FileDist) -> Result<Dist, DistError> {
-    if let Some(first) = validate(&f).into_iter().next() {
-        return Err(first);
-    }
-    Ok(from_file_unchecked(f))
-}
-
-/// As `from_file` without validation (for `config check`, which lists every problem);
-/// unparseable parts are dropped.
+/// A `[dist]` table as the configuration holds it, without validation (`validate` lists
+/// every problem): unparseable parts are dropped.
 pub fn from_file_unchecked(f: FileDist) -> Dist {
     Dist {
         engine: f.engine.unwrap_or(Engine::None),
@@ -507,24 +605,19 @@ pub fn from_file_unchecked(f: FileDist) -> Dist {
 
 /// `TOOLCHAINKIT_DIST_ENGINE=none` turns distribution off for one build (a CI job, a
 /// laptop away from the build hosts); any other value must name an engine whose
-/// settings the files give.
-pub fn apply_env(cfg: &mut Config) -> Result<(), ConfigError> {
-    const VAR: &str = "TOOLCHAINKIT_DIST_ENGINE";
-    let Some(v) = crate::paths::var_nonempty(VAR) else {
-        return Ok(());
-    };
-    let v = v.to_string_lossy().into_owned();
-    let engine = Engine::parse(&v).ok_or_else(|| ConfigError {
-        source: "environment".into(),
-        line: None,
-        column: None,
-        key: Some(VAR.into()),
-        message: format!("unknown engine `{v}`"),
-        hint: Some(super::suggest(
-            &v,
-            &Engine::NAMES,
-            "use one of none, distcc, icecc, sccache-dist",
-        )),
+/// settings the files give. (`dist.engine`'s variable `var`, valued `v`: `super::keys`.)
+pub fn apply_env(cfg: &mut Config, v: &OsStr, var: &'static str) -> Result<(), ConfigError> {
+    let v = v.to_string_lossy();
+    let engine = Engine::parse(&v).ok_or_else(|| {
+        ConfigError::env(
+            var,
+            format!("unknown engine `{v}`"),
+            &super::suggest(
+                &v,
+                &Engine::NAMES,
+                "use one of none, distcc, icecc, sccache-dist",
+            ),
+        )
     })?;
     let mut d = cfg
         .dist
@@ -539,18 +632,13 @@ pub fn apply_env(cfg: &mut Config) -> Result<(), ConfigError> {
         _ => None,
     };
     if let Some(key) = missing {
-        return Err(ConfigError {
-            source: "environment".into(),
-            line: None,
-            column: None,
-            key: Some(VAR.into()),
-            message: format!("engine `{v}` needs `dist.{key}`, which no config file sets"),
-            hint: Some(format!(
-                "set [dist] {key} in .toolchainkit.toml, or unset {VAR}"
-            )),
-        });
+        return Err(ConfigError::env(
+            var,
+            format!("engine `{v}` needs `dist.{key}`, which no config file sets"),
+            &format!("set [dist] {key} in .toolchainkit.toml, or unset {var}"),
+        ));
     }
-    cfg.dist.set(Some(d), &Origin::Env(VAR));
+    cfg.dist.set(Some(d), &Origin::Env(var));
     Ok(())
 }
 
@@ -656,6 +744,16 @@ pub fn describe(d: &Dist) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn problems(f: &FileDist) -> Vec<String> {
+        let pos = crate::config::error::Positions::new();
+        let at = At {
+            path: std::path::Path::new("f.toml"),
+            text: "",
+            pos: &pos,
+        };
+        validate(f, &at).into_iter().filter_map(|e| e.key).collect()
+    }
 
     fn host(s: &str) -> DistccHost {
         parse_distcc_host(s).unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -764,7 +862,7 @@ mod tests {
             hosts: Some(vec!["a".into()]),
             ..FileDist::default()
         };
-        let keys: Vec<String> = validate(&f).into_iter().map(|e| e.0).collect();
+        let keys: Vec<String> = problems(&f);
         assert_eq!(keys, vec!["dist.hosts", "dist.local_slots"]);
         let f = FileDist {
             engine: Some(Engine::SccacheDist),
@@ -772,7 +870,7 @@ mod tests {
             auth_token_env: Some("abc def".into()),
             ..FileDist::default()
         };
-        let keys: Vec<String> = validate(&f).into_iter().map(|e| e.0).collect();
+        let keys: Vec<String> = problems(&f);
         assert_eq!(keys, vec!["dist.auth_token_env"]);
     }
 }

@@ -2,10 +2,43 @@
 //! which key, what is wrong, and the fix. `Display` renders it as
 //! `FILE:LINE:COL: `KEY`: MESSAGE` and a `hint:` line. `ConfigErrors` is every problem
 //! that made a configuration invalid, as the compile path and the management commands
-//! print it (one `toolchainkit: error:` block each) before exiting 78.
+//! print it (one `toolchainkit: error:` block each) before exiting 78. [`At`] places an
+//! error about a key of a file at the line the key is written on: the schema check, the
+//! layers and the checks of `[cache.remote]` and `[dist]` all make their errors with it.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 use std::path::Path;
+
+/// Where each dotted key of a document is written (the key's span).
+pub type Positions = HashMap<String, Range<usize>>;
+
+/// A file's keys and where they are written: makes the errors about them.
+pub struct At<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    pub pos: &'a Positions,
+}
+
+impl At<'_> {
+    /// An error about dotted `key`, at its line when the file writes it.
+    pub fn key(
+        &self,
+        key: &str,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::at(
+            self.path,
+            self.text,
+            self.pos.get(key).map(|s| s.start),
+            Some(key.to_string()),
+            message.into(),
+            hint.into(),
+        )
+    }
+}
 
 /// An invalid configuration: the one hard error of the compile path (exit 78).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,121 +1,79 @@
-//! A configuration file as deserialized, after `schema::check` found no problem in it.
-//! Field names and types mirror `schema`; values are not yet resolved against the file's
-//! directory or layered (that is `super::apply_text`).
+//! A configuration file after `schema::check` found no problem in it: the document as
+//! written, with `[cache.remote]` and `[dist]` taken out and deserialized for their modules
+//! (`super::remote`, `super::dist`). `super::apply_text` applies it key by key through
+//! `super::keys::KEYS`; `super::approval` reads it for the settings it gates and strips those
+//! it withholds.
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use super::dist::FileDist;
+use super::keys::Key;
 use super::remote::FileRemote;
-use super::{Tool, ToolChoice};
 
-/// A number written as a TOML integer or float.
-#[derive(Debug, Clone, Copy)]
-pub struct Number(pub f64);
-
-impl<'de> Deserialize<'de> for Number {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Number;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number")
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Number, E> {
-                Ok(Number(v as f64))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Number, E> {
-                Ok(Number(v as f64))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Number, E> {
-                Ok(Number(v))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// `cache.verify` as written: a number from 0 to 1, or the string `"strict"` (the
-/// schema has checked which).
-#[derive(Debug, Clone, Copy)]
-pub struct VerifyValue(pub super::Verify);
-
-impl<'de> Deserialize<'de> for VerifyValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = VerifyValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number from 0.0 to 1.0, or \"strict\"")
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<VerifyValue, E> {
-                self.visit_f64(v as f64)
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<VerifyValue, E> {
-                self.visit_f64(v as f64)
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<VerifyValue, E> {
-                if (0.0..=1.0).contains(&v) {
-                    Ok(VerifyValue(super::Verify::Fraction(v)))
-                } else {
-                    Err(E::custom("verify: a fraction from 0.0 to 1.0"))
-                }
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<VerifyValue, E> {
-                match v {
-                    "strict" => Ok(VerifyValue(super::Verify::Strict)),
-                    _ => Err(E::custom("verify: a fraction or \"strict\"")),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub cache: Option<FileCache>,
-    pub stats: Option<FileStats>,
-    pub trust: Option<FileTrust>,
-    pub ccache: Option<FileCcache>,
-    pub sccache: Option<FileSccache>,
-    pub dist: Option<super::dist::FileDist>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileTrust {
-    pub dirs: Option<Vec<PathBuf>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileCache {
-    pub enabled: Option<bool>,
-    pub tool: Option<ToolChoice>,
-    pub prefer: Option<Vec<Tool>>,
-    pub dir: Option<PathBuf>,
-    pub size_gb: Option<Number>,
-    pub install: Option<bool>,
-    pub sccache_client: Option<super::SccacheClient>,
-    pub verify: Option<VerifyValue>,
+/// A checked file.
+pub struct FileConfig<'a> {
+    doc: DeTable<'a>,
     pub remote: Option<FileRemote>,
+    pub dist: Option<FileDist>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileStats {
-    pub file: Option<PathBuf>,
-    pub trace: Option<bool>,
-    pub trace_max_mb: Option<u64>,
+impl<'a> FileConfig<'a> {
+    /// Take `[cache.remote]` and `[dist]` out of a checked document and deserialize them.
+    pub fn new(mut doc: DeTable<'a>) -> Result<Self, toml::de::Error> {
+        let remote = match doc.get_mut("cache").map(|c| c.get_mut()) {
+            Some(DeValue::Table(cache)) => cache.remove("remote"),
+            _ => None,
+        };
+        let remote = remote
+            .map(|r| FileRemote::deserialize(ValueDeserializer::from(r)))
+            .transpose()?;
+        let dist = doc
+            .remove("dist")
+            .map(|d| FileDist::deserialize(ValueDeserializer::from(d)))
+            .transpose()?;
+        Ok(FileConfig { doc, remote, dist })
+    }
+
+    /// The top level of the document.
+    pub fn top(&self) -> &DeTable<'a> {
+        &self.doc
+    }
+
+    /// The table `name` (a top-level one, not `[cache.remote]`), if written.
+    pub fn table(&self, name: &str) -> Option<&DeTable<'a>> {
+        match name {
+            "" => Some(&self.doc),
+            _ => self.doc.get(name)?.get_ref().as_table(),
+        }
+    }
+
+    /// The value of `key` as written (not a key of `[cache.remote]` nor `[dist]`).
+    pub fn get(&self, key: &Key) -> Option<&DeValue<'a>> {
+        Some(self.table(key.table())?.get(key.short())?.get_ref())
+    }
+
+    /// Remove dotted `key` (a key of a table, or a table), as if it were not written.
+    pub fn remove(&mut self, key: &str) {
+        match key {
+            "cache.remote" => self.remote = None,
+            "dist" => self.dist = None,
+            _ => match key.split_once('.') {
+                None => drop(self.doc.remove(key)),
+                Some((table, k)) => {
+                    if let Some(DeValue::Table(t)) = self.doc.get_mut(table).map(|t| t.get_mut()) {
+                        t.remove(k);
+                    }
+                }
+            },
+        }
+    }
 }
 
-/// `[ccache]`: ccache's own settings that projects set every day.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[ccache]`: ccache's own settings that projects set every day, paths resolved.
+#[derive(Debug, Default, Clone)]
 pub struct FileCcache {
     pub base_dir: Option<PathBuf>,
     pub compiler_check: Option<String>,
@@ -125,13 +83,9 @@ pub struct FileCcache {
     pub compression_level: Option<i64>,
 }
 
-/// `[sccache]`: sccache's own settings that projects set every day.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[sccache]`: sccache's own settings that projects set every day, paths resolved.
+#[derive(Debug, Default, Clone)]
 pub struct FileSccache {
     pub basedirs: Option<Vec<PathBuf>>,
     pub direct: Option<bool>,
 }
-
-/// Extra `extra` keys are free-form strings.
-pub type Extra = BTreeMap<String, String>;

@@ -5,7 +5,9 @@
 //! remembers the layer it came from, for `toolchainkit config`, and the line it was
 //! written on, for errors. Relative paths in a file are relative to that file's
 //! directory. A file is read only if `trust` allows it, checked against `schema` (every
-//! problem at once, with file, line, key and fix), then applied.
+//! problem at once, with file, line, key and fix), then applied. Which keys there are, and
+//! how each reaches the file layer, the environment layer and `toolchainkit config`, is
+//! declared once in `keys`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,6 +23,7 @@ pub mod discover;
 pub mod dist;
 pub mod error;
 pub mod file;
+pub mod keys;
 pub mod remote;
 pub mod schema;
 pub mod trust;
@@ -40,13 +43,18 @@ pub enum Tool {
 }
 
 impl Tool {
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Tool::Sccache => "sccache",
             Tool::Ccache => "ccache",
         }
     }
     pub const ALL: [Tool; 2] = [Tool::Sccache, Tool::Ccache];
+    pub const NAMES: [&'static str; 2] = [Tool::ALL[0].name(), Tool::ALL[1].name()];
+
+    pub fn parse(s: &str) -> Option<Tool> {
+        Tool::ALL.into_iter().find(|t| t.name() == s)
+    }
 
     /// The tool's own variable for its cache directory.
     pub fn dir_var(self) -> &'static str {
@@ -108,8 +116,7 @@ impl Tool {
 }
 
 /// `cache.tool`: which tool to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToolChoice {
     Auto,
     Sccache,
@@ -118,7 +125,20 @@ pub enum ToolChoice {
 }
 
 impl ToolChoice {
-    pub fn name(self) -> &'static str {
+    const ALL: [ToolChoice; 4] = [
+        ToolChoice::Auto,
+        ToolChoice::Sccache,
+        ToolChoice::Ccache,
+        ToolChoice::None,
+    ];
+    const NAMES: [&'static str; 4] = [
+        ToolChoice::ALL[0].name(),
+        ToolChoice::ALL[1].name(),
+        ToolChoice::ALL[2].name(),
+        ToolChoice::ALL[3].name(),
+    ];
+
+    pub const fn name(self) -> &'static str {
         match self {
             ToolChoice::Auto => "auto",
             ToolChoice::Sccache => "sccache",
@@ -127,19 +147,12 @@ impl ToolChoice {
         }
     }
     fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "auto" => ToolChoice::Auto,
-            "sccache" => ToolChoice::Sccache,
-            "ccache" => ToolChoice::Ccache,
-            "none" => ToolChoice::None,
-            _ => return None,
-        })
+        ToolChoice::ALL.into_iter().find(|t| t.name() == s)
     }
 }
 
 /// `cache.sccache_client`: how a compile reaches the sccache server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SccacheClient {
     /// The shim sends the request over the server's socket itself (versions on the
     /// allowlist; others use the process).
@@ -487,9 +500,7 @@ fn build(place: Place<'_>, all: bool) -> (Vec<ConfigError>, Config) {
             });
         }
     }
-    if let Err(e) = apply_env(&mut cfg).and_then(|()| dist::apply_env(&mut cfg)) {
-        problems.push(e);
-    }
+    apply_env(&mut cfg, &mut problems);
     if problems.is_empty() || all {
         // The engine against the cache tool: the one check that needs every layer.
         if let Err(e) = dist::check_combination(&cfg) {
@@ -571,29 +582,17 @@ fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
     )
 }
 
-/// Parse, check against the schema, deserialize: the file, or every problem in it.
-fn parse_text(
+/// Parse and check against the schema: the file, or every problem in it.
+fn parse_text<'t>(
     path: &Path,
-    text: &str,
-) -> Result<(file::FileConfig, schema::Positions), Vec<ConfigError>> {
+    text: &'t str,
+) -> Result<(file::FileConfig<'t>, error::Positions), Vec<ConfigError>> {
     let doc = toml::de::DeTable::parse(text).map_err(|e| vec![syntax_error(path, text, &e)])?;
-    let (problems, pos) = schema::check(doc.get_ref());
+    let (problems, pos) = schema::check(path, text, doc.get_ref());
     if !problems.is_empty() {
-        return Err(problems
-            .into_iter()
-            .map(|p| {
-                ConfigError::at(
-                    path,
-                    text,
-                    Some(p.span.start),
-                    Some(p.key),
-                    p.message,
-                    p.hint,
-                )
-            })
-            .collect());
+        return Err(problems);
     }
-    file::FileConfig::deserialize(toml::de::Deserializer::from(doc))
+    file::FileConfig::new(doc.into_inner())
         .map(|f| (f, pos))
         .map_err(|e| vec![syntax_error(path, text, &e)])
 }
@@ -607,17 +606,6 @@ pub fn risky_settings(
     parse_text(path, text).map(|(file, _)| approval::risky(&file))
 }
 
-/// Why a `[stats] file` / `TOOLCHAINKIT_STATS_FILE` value cannot name a stats file.
-fn stats_file_problem(p: &Path) -> Option<String> {
-    if p.as_os_str().as_encoded_bytes().ends_with(b"/") {
-        return Some(format!("`{}` names a directory, not a file", p.display()));
-    }
-    if p.is_dir() {
-        return Some(format!("`{}` is a directory, not a file", p.display()));
-    }
-    None
-}
-
 /// How a file's text is applied.
 #[derive(Clone, Copy)]
 struct Gate {
@@ -627,7 +615,17 @@ struct Gate {
     approve: bool,
 }
 
-/// Parse a file's text and apply it as layer `origin`; problems go to `problems`.
+/// The problems of a `[cache.remote]` table on its own; with `all`, secrets written in it too.
+fn remote_problems(r: &remote::FileRemote, at: &error::At<'_>, all: bool) -> Vec<ConfigError> {
+    let mut errs = remote::validate(r, at);
+    if all {
+        errs.extend(remote::literal_secrets(r, at));
+    }
+    errs
+}
+
+/// Parse a file's text and apply it as layer `origin`, key by key (`keys::KEYS`);
+/// problems go to `problems`.
 fn apply_text(
     cfg: &mut Config,
     origin: &Origin,
@@ -645,39 +643,21 @@ fn apply_text(
         }
     };
     let base = path.parent().unwrap_or(Path::new("."));
-    let at = |key: &str, msg: String, hint: String| {
-        ConfigError::at(
-            path,
-            text,
-            pos.get(key).map(|s| s.start),
-            Some(key.to_string()),
-            msg,
-            hint,
-        )
+    let at = error::At {
+        path,
+        text,
+        pos: &pos,
     };
     if gate.approve {
         let withheld = unapproved(cfg, path, text, &file);
         // Withheld settings are still checked, as on every path: approving the file must
         // not be what reveals its mistakes.
         let held = |k: &str| withheld.iter().any(|w| w.key == k);
-        if let Some(r) = file
-            .cache
-            .as_ref()
-            .and_then(|c| c.remote.as_ref())
-            .filter(|_| held("cache.remote"))
-        {
-            let mut errs = remote::validate(r);
-            if all {
-                errs.extend(remote::literal_secrets(r));
-            }
-            for (key, msg, hint) in errs {
-                problems.push(at(&key, msg, hint));
-            }
+        if let Some(r) = file.remote.as_ref().filter(|_| held("cache.remote")) {
+            problems.extend(remote_problems(r, &at, all));
         }
         if let Some(d) = file.dist.as_ref().filter(|_| held("dist")) {
-            for (key, msg, hint) in dist::validate(d) {
-                problems.push(at(&key, msg, hint));
-            }
+            problems.extend(dist::validate(d, &at));
         }
         approval::strip(&mut file, &withheld);
         cfg.withheld.extend(withheld);
@@ -693,101 +673,48 @@ fn apply_text(
             },
         );
     }
-    if let Some(c) = file.cache {
-        if let Some(v) = c.enabled {
-            cfg.enabled.set(v, origin);
+    let layer = keys::Layer {
+        origin,
+        base,
+        at: &at,
+    };
+    let (mut remote, mut dist) = (file.remote.take(), file.dist.take());
+    // The top-level table last declared: the keys after it are its keys (`keys::KEYS` lists
+    // a table's keys after it), so each table is looked up once.
+    let mut table = None;
+    for key in keys::KEYS {
+        if key.is_top() {
+            table = file.table(key.name);
         }
-        if let Some(v) = c.tool {
-            cfg.tool.set(v, origin);
-        }
-        if let Some(v) = c.prefer {
-            cfg.prefer.set(v, origin);
-        }
-        if let Some(v) = c.dir {
-            cfg.dir.set(Some(base.join(v)), origin);
-        }
-        if let Some(v) = c.size_gb {
-            cfg.size_gb.set(Some(v.0), origin);
-        }
-        if let Some(v) = c.install {
-            cfg.install.set(v, origin);
-        }
-        if let Some(v) = c.sccache_client {
-            cfg.sccache_client.set(v, origin);
-        }
-        if let Some(v) = c.verify {
-            cfg.verify.set(v.0, origin);
-        }
-        if let Some(r) = c.remote {
-            let mut errs = remote::validate(&r);
-            if all && matches!(origin, Origin::Project(_)) {
-                errs.extend(remote::literal_secrets(&r));
+        match key.apply {
+            keys::Apply::Value(apply) => {
+                let written = match key.is_top() {
+                    true => file.top().get(key.name),
+                    false => table.and_then(|t| t.get(key.short())),
+                };
+                if let Some(v) = written
+                    && let Err(e) = apply(cfg, v.get_ref(), &layer)
+                {
+                    problems.push(e);
+                }
             }
-            for (key, msg, hint) in errs {
-                problems.push(at(&key, msg, hint));
+            keys::Apply::Remote => {
+                if let Some(r) = remote.take() {
+                    let project = matches!(origin, Origin::Project(_));
+                    problems.extend(remote_problems(&r, &at, all && project));
+                    cfg.remote
+                        .set(Some(remote::from_file_unchecked(r, base)), origin);
+                }
             }
-            cfg.remote
-                .set(Some(remote::from_file_unchecked(r, base)), origin);
-        }
-    }
-    if let Some(t) = file.trust {
-        if !matches!(origin, Origin::User(_)) {
-            problems.push(at(
-                "trust",
-                "[trust] is read only from the user file: a project file cannot vouch for itself"
-                    .into(),
-                format!(
-                    "move it to {}, or set {}",
-                    paths::user_config_file().display(),
-                    trust::TRUSTED_DIRS_VAR
-                ),
-            ));
-        } else if let Some(dirs) = t.dirs {
-            cfg.trusted_dirs
-                .set(dirs.iter().map(|d| base.join(d)).collect(), origin);
-        }
-    }
-    if let Some(s) = file.stats {
-        if let Some(v) = s.file {
-            let p = base.join(&v);
-            match stats_file_problem(&p) {
-                Some(why) => problems.push(at(
-                    "stats.file",
-                    why,
-                    "name a file, e.g. `file = \"build-stats\"`".into(),
-                )),
-                None => cfg.stats_file.set(Some(p), origin),
+            keys::Apply::Dist => {
+                if let Some(d) = dist.take() {
+                    problems.extend(dist::validate(&d, &at));
+                    cfg.dist.set(Some(dist::from_file_unchecked(d)), origin);
+                }
             }
-        }
-        if let Some(v) = s.trace {
-            cfg.trace.set(v, origin);
-        }
-        if let Some(v) = s.trace_max_mb {
-            cfg.trace_max_mb.set(v, origin);
+            keys::Apply::WithTable => {}
         }
     }
-    if let Some(d) = file.dist {
-        for (key, msg, hint) in dist::validate(&d) {
-            problems.push(at(&key, msg, hint));
-        }
-        cfg.dist.set(Some(dist::from_file_unchecked(d)), origin);
-    }
-    if let Some(mut c) = file.ccache {
-        c.base_dir = c.base_dir.map(|d| clean_join(base, &d));
-        cfg.ccache.set(c, origin);
-    }
-    if let Some(mut c) = file.sccache {
-        c.basedirs = c
-            .basedirs
-            .map(|v| v.iter().map(|d| clean_join(base, d)).collect());
-        cfg.sccache.set(c, origin);
-    }
-}
-
-/// `base.join(d)` without `.` components: `base_dir = "."` is the file's directory
-/// itself (`/src/app`, not `/src/app/.`), as the tools compare it with paths they see.
-fn clean_join(base: &Path, d: &Path) -> PathBuf {
-    base.join(d).components().collect()
 }
 
 /// The settings of a project file that run a program or send a credential, when the
@@ -797,7 +724,7 @@ fn unapproved(
     cfg: &Config,
     path: &Path,
     text: &str,
-    file: &file::FileConfig,
+    file: &file::FileConfig<'_>,
 ) -> Vec<approval::Withheld> {
     let mut risky = approval::risky(file);
     let base = path.parent().unwrap_or(Path::new("."));
@@ -821,132 +748,18 @@ fn unapproved(
     risky
 }
 
-fn env_str(var: &'static str) -> Option<String> {
-    paths::var_nonempty(var).map(|v| v.to_string_lossy().into_owned())
-}
-
-fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" => Some(false),
-        _ => None,
-    }
-}
-
 /// The variable that overrides `cache.verify` (`toolchainkit run --verify` sets it).
 pub const VERIFY_VAR: &str = "TOOLCHAINKIT_VERIFY";
 
-fn apply_env(cfg: &mut Config) -> Result<(), ConfigError> {
-    if let Some(v) = env_str("TOOLCHAINKIT_TOOL") {
-        let t = ToolChoice::parse(&v).ok_or_else(|| {
-            ConfigError::env(
-                "TOOLCHAINKIT_TOOL",
-                format!("unknown tool `{v}`"),
-                &suggest(
-                    &v,
-                    &["auto", "sccache", "ccache", "none"],
-                    "use one of auto, sccache, ccache, none",
-                ),
-            )
-        })?;
-        cfg.tool.set(t, &Origin::Env("TOOLCHAINKIT_TOOL"));
-    }
-    if let Some(v) = env_str("TOOLCHAINKIT_SCCACHE_CLIENT") {
-        let c = SccacheClient::parse(&v).ok_or_else(|| {
-            ConfigError::env(
-                "TOOLCHAINKIT_SCCACHE_CLIENT",
-                format!("unknown sccache client `{v}`"),
-                &suggest(&v, &["native", "process"], "use native or process"),
-            )
-        })?;
-        cfg.sccache_client
-            .set(c, &Origin::Env("TOOLCHAINKIT_SCCACHE_CLIENT"));
-    }
-    if let Some(v) = env_str(VERIFY_VAR) {
-        let p = Verify::parse(&v).ok_or_else(|| {
-            ConfigError::env(
-                VERIFY_VAR,
-                format!("not a fraction of hits or `strict`: `{v}`"),
-                "a number from 0.0 to 1.0 (e.g. TOOLCHAINKIT_VERIFY=0.01), or strict",
-            )
-        })?;
-        cfg.verify.set(p, &Origin::Env(VERIFY_VAR));
-    }
-    if let Some(v) = env_str("TOOLCHAINKIT_PREFER") {
-        let mut list = Vec::new();
-        for word in v.split([',', ' ']).filter(|w| !w.is_empty()) {
-            list.push(match word {
-                "sccache" => Tool::Sccache,
-                "ccache" => Tool::Ccache,
-                other => {
-                    return Err(ConfigError::env(
-                        "TOOLCHAINKIT_PREFER",
-                        format!("unknown tool `{other}`"),
-                        "a comma-separated list of sccache, ccache",
-                    ));
-                }
-            });
+/// The environment layer: each key's variable (`keys::KEYS`); every problem.
+fn apply_env(cfg: &mut Config, problems: &mut Vec<ConfigError>) {
+    for (var, read) in keys::KEYS.iter().filter_map(|k| k.env) {
+        if let Some(v) = paths::var_nonempty(var)
+            && let Err(e) = read(cfg, &v, var)
+        {
+            problems.push(e);
         }
-        cfg.prefer.set(list, &Origin::Env("TOOLCHAINKIT_PREFER"));
     }
-    if let Some(v) = env_str("TOOLCHAINKIT_DISABLE") {
-        let b = parse_bool(&v).ok_or_else(|| {
-            ConfigError::env(
-                "TOOLCHAINKIT_DISABLE",
-                format!("not a boolean: `{v}`"),
-                "use 1 or 0",
-            )
-        })?;
-        cfg.enabled.set(!b, &Origin::Env("TOOLCHAINKIT_DISABLE"));
-    }
-    if let Some(v) = paths::var_nonempty("TOOLCHAINKIT_CACHE_DIR") {
-        cfg.dir.set(
-            Some(PathBuf::from(v)),
-            &Origin::Env("TOOLCHAINKIT_CACHE_DIR"),
-        );
-    }
-    if let Some(v) = env_str("TOOLCHAINKIT_CACHE_SIZE_GB") {
-        let n: f64 = v
-            .parse()
-            .ok()
-            .filter(|n: &f64| n.is_finite() && *n > 0.0 && *n <= schema::MAX_SIZE_GB)
-            .ok_or_else(|| {
-                ConfigError::env(
-                    "TOOLCHAINKIT_CACHE_SIZE_GB",
-                    format!(
-                        "not a positive number of GiB up to {}: `{v}`",
-                        schema::MAX_SIZE_GB
-                    ),
-                    "e.g. TOOLCHAINKIT_CACHE_SIZE_GB=10",
-                )
-            })?;
-        cfg.size_gb
-            .set(Some(n), &Origin::Env("TOOLCHAINKIT_CACHE_SIZE_GB"));
-    }
-    if let Some(v) = paths::var_nonempty("TOOLCHAINKIT_STATS_FILE") {
-        if let Some(why) = stats_file_problem(Path::new(&v)) {
-            return Err(ConfigError::env(
-                "TOOLCHAINKIT_STATS_FILE",
-                why,
-                "name a file, e.g. TOOLCHAINKIT_STATS_FILE=build-stats",
-            ));
-        }
-        cfg.stats_file.set(
-            Some(PathBuf::from(v)),
-            &Origin::Env("TOOLCHAINKIT_STATS_FILE"),
-        );
-    }
-    if let Some(v) = env_str("TOOLCHAINKIT_TRACE") {
-        let b = parse_bool(&v).ok_or_else(|| {
-            ConfigError::env(
-                "TOOLCHAINKIT_TRACE",
-                format!("not a boolean: `{v}`"),
-                "use 1 or 0",
-            )
-        })?;
-        cfg.trace.set(b, &Origin::Env("TOOLCHAINKIT_TRACE"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 //! Secrets are never values here: only the names of environment variables (or files)
 //! that hold them. How each tool is told about the remote lives in `crate::backend`.
 //!
-//! What each kind of store takes is data: [`RemoteKind::spec`] lists its keys (required
-//! ones with the example for the hint) and its endpoint schemes; `validate` is driven by
-//! it. The validated [`Remote`] is a per-kind [`Store`], so a key a kind does not take
+//! What each kind of store takes is data: each key's declaration (`super::keys`) names the
+//! kinds that use it and those that require it (with the example for the hint);
+//! [`RemoteKind::spec`] reads them and adds the kind's endpoint schemes; `validate` is
+//! driven by it. The validated [`Remote`] is a per-kind [`Store`], so a key a kind does not take
 //! cannot exist for it, and [`Remote::settings`] is the one list of the keys a remote has
 //! set, with their values (`describe`, [`Remote::env_refs`] and the tools' mappings read it).
 
@@ -13,6 +14,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+use super::error::{At, ConfigError};
+use super::keys::{self, Key};
 
 /// The kinds of remote store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -38,7 +42,7 @@ impl RemoteKind {
         RemoteKind::Azure,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             RemoteKind::S3 => "s3",
             RemoteKind::Redis => "redis",
@@ -50,45 +54,36 @@ impl RemoteKind {
         }
     }
 
+    pub const NAMES: [&'static str; 7] = [
+        RemoteKind::ALL[0].name(),
+        RemoteKind::ALL[1].name(),
+        RemoteKind::ALL[2].name(),
+        RemoteKind::ALL[3].name(),
+        RemoteKind::ALL[4].name(),
+        RemoteKind::ALL[5].name(),
+        RemoteKind::ALL[6].name(),
+    ];
+
     /// What this kind takes.
-    pub fn spec(self) -> &'static KindSpec {
-        match self {
-            RemoteKind::S3 => &S3,
-            RemoteKind::Redis => &REDIS,
-            RemoteKind::Gcs => &GCS,
-            RemoteKind::Http | RemoteKind::Webdav => &DAV,
-            RemoteKind::Memcached => &MEMCACHED,
-            RemoteKind::Azure => &AZURE,
+    pub fn spec(self) -> KindSpec {
+        let (schemes, many_endpoints) = match self {
+            RemoteKind::Redis => (&["redis://", "rediss://", "redis+unix://"][..], false),
+            RemoteKind::Memcached => (&["tcp://", "udp://", "unix://", "memcache://"][..], true),
+            _ => (&["http://", "https://"][..], false),
+        };
+        KindSpec {
+            kind: self.name(),
+            schemes,
+            many_endpoints,
         }
     }
 }
 
-/// One key a kind takes; `required` holds the key written correctly, for the hint.
-#[derive(Debug, Clone, Copy)]
-pub struct Key {
-    pub name: &'static str,
-    pub required: Option<&'static str>,
-}
-
-const fn opt(name: &'static str) -> Key {
-    Key {
-        name,
-        required: None,
-    }
-}
-
-const fn req(name: &'static str, example: &'static str) -> Key {
-    Key {
-        name,
-        required: Some(example),
-    }
-}
-
-/// What a kind of store takes, besides the keys every kind takes ([`COMMON_KEYS`]).
+/// What a kind of store takes. Its keys are those of `[cache.remote]` that the declaration
+/// (`super::keys`) says it uses, besides the keys every kind takes ([`COMMON_KEYS`]).
 #[derive(Debug)]
 pub struct KindSpec {
-    /// Its keys, in the order the "takes ..." hint lists them.
-    pub keys: &'static [Key],
+    kind: &'static str,
     /// The URL schemes its endpoints may use.
     pub schemes: &'static [&'static str],
     /// Whether `endpoint` may be a list.
@@ -96,107 +91,35 @@ pub struct KindSpec {
 }
 
 impl KindSpec {
+    /// Its keys, in the declared order (the order the "takes ..." hint lists them).
+    pub fn keys(&self) -> impl Iterator<Item = &'static Key> + '_ {
+        keys::children("cache.remote").filter(|k| !k.used_by.is_empty() && k.used(self.kind))
+    }
+
     pub fn takes(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k.name == key)
+        self.keys().any(|k| k.short() == key)
+    }
+
+    /// Its required keys and the example of each for the hint.
+    pub fn required(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.keys()
+            .filter(|k| k.required_in.contains(&self.kind))
+            .map(|k| (k.short(), k.example_for(self.kind)))
     }
 }
 
 /// The keys every kind takes.
 pub const COMMON_KEYS: &[&str] = &["type", "read_only", "extra"];
 
-const HTTP_SCHEMES: &[&str] = &["http://", "https://"];
-
-const S3: KindSpec = KindSpec {
-    keys: &[
-        opt("endpoint"),
-        req("bucket", "bucket = \"build-cache\""),
-        opt("region"),
-        opt("prefix"),
-        opt("use_ssl"),
-        opt("access_key_env"),
-        opt("secret_key_env"),
-        opt("session_token_env"),
-    ],
-    schemes: HTTP_SCHEMES,
-    many_endpoints: false,
-};
-
-const REDIS: KindSpec = KindSpec {
-    keys: &[
-        req("endpoint", "endpoint = \"redis://127.0.0.1:6379\""),
-        opt("prefix"),
-        opt("username"),
-        opt("password_env"),
-        opt("db"),
-        opt("ttl"),
-        opt("timeout_ms"),
-    ],
-    schemes: &["redis://", "rediss://", "redis+unix://"],
-    many_endpoints: false,
-};
-
-const MEMCACHED: KindSpec = KindSpec {
-    keys: &[
-        req("endpoint", "endpoint = [\"tcp://127.0.0.1:11211\"]"),
-        opt("prefix"),
-        opt("username"),
-        opt("password_env"),
-        opt("ttl"),
-    ],
-    schemes: &["tcp://", "udp://", "unix://", "memcache://"],
-    many_endpoints: true,
-};
-
-const GCS: KindSpec = KindSpec {
-    keys: &[
-        req("bucket", "bucket = \"build-cache\""),
-        opt("prefix"),
-        opt("key_path"),
-    ],
-    schemes: HTTP_SCHEMES,
-    many_endpoints: false,
-};
-
-/// `http` and `webdav`.
-const DAV: KindSpec = KindSpec {
-    keys: &[
-        req(
-            "endpoint",
-            "endpoint = \"http://cache.internal:8080/ccache\"",
-        ),
-        opt("prefix"),
-        opt("username"),
-        opt("password_env"),
-        opt("token_env"),
-        opt("timeout_ms"),
-    ],
-    schemes: HTTP_SCHEMES,
-    many_endpoints: false,
-};
-
-const AZURE: KindSpec = KindSpec {
-    keys: &[
-        req("container", "container = \"build-cache\""),
-        opt("prefix"),
-        req(
-            "connection_string_env",
-            "connection_string_env = \"AZURE_STORAGE_CONNECTION_STRING\"",
-        ),
-    ],
-    schemes: HTTP_SCHEMES,
-    many_endpoints: false,
-};
-
 /// Is this key a reference to an environment variable that holds a secret?
 pub fn is_env_key(key: &str) -> bool {
     key.ends_with("_env")
 }
 
-/// A key's position in the schema's `[cache.remote]` table (the order keys are listed in).
+/// A key's position in the declared `[cache.remote]` table (the order keys are listed in).
 fn schema_index(key: &str) -> usize {
-    super::schema::REMOTE
-        .iter()
-        .position(|f| f.name == key)
+    super::keys::children("cache.remote")
+        .position(|k| k.short() == key)
         .unwrap_or(usize::MAX)
 }
 
@@ -586,48 +509,39 @@ pub struct Unsupported {
     pub fix: String,
 }
 
-/// (dotted key, message, hint)
-pub type RemoteError = (String, String, String);
-
-fn missing(field: &str, kind: RemoteKind, example: &str) -> RemoteError {
-    (
-        format!("cache.remote.{field}"),
-        format!("required for type = \"{}\"", kind.name()),
-        format!("add `{example}` to [cache.remote]"),
-    )
-}
-
 /// Every problem with a `[cache.remote]` table, all at once (for `config check`).
-pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
+pub fn validate(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
     let mut out = Vec::new();
     let kind = f.kind;
     let spec = kind.spec();
     let endpoints = f.endpoints();
-    for key in spec.keys {
-        if let Some(example) = key.required
-            && f.lacks(key.name)
-        {
-            out.push(missing(key.name, kind, example));
+    for (key, example) in spec.required() {
+        if f.lacks(key) {
+            out.push(at.key(
+                &format!("cache.remote.{key}"),
+                format!("required for type = \"{}\"", kind.name()),
+                format!("add `{example}` to [cache.remote]"),
+            ));
         }
     }
     if endpoints.len() > 1 && !spec.many_endpoints {
-        out.push((
-            "cache.remote.endpoint".into(),
+        out.push(at.key(
+            "cache.remote.endpoint",
             format!("type = \"{}\" takes one endpoint, not a list", kind.name()),
-            "write a single string".into(),
+            "write a single string",
         ));
     }
     for e in &endpoints {
-        if let Err(err) = check_scheme(kind, e) {
+        if let Err(err) = check_scheme(kind, e, at) {
             out.push(err);
         }
     }
     let written = f.written();
     for field in &written {
         if !spec.takes(field) {
-            let takes: Vec<&str> = spec.keys.iter().map(|k| k.name).collect();
-            out.push((
-                format!("cache.remote.{field}"),
+            let takes: Vec<&str> = spec.keys().map(Key::short).collect();
+            out.push(at.key(
+                &format!("cache.remote.{field}"),
                 format!("not used by type = \"{}\"", kind.name()),
                 format!(
                     "remove it; type = \"{}\" takes {}",
@@ -639,34 +553,33 @@ pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
     }
     for field in written.iter().filter(|k| is_env_key(k)) {
         if f.text(field).is_some_and(|name| !is_env_name(name)) {
-            out.push((
-                format!("cache.remote.{field}"),
-                "must be the name of an environment variable that holds the secret, not the secret"
-                    .into(),
+            out.push(at.key(
+                &format!("cache.remote.{field}"),
+                "must be the name of an environment variable that holds the secret, not the secret",
                 format!("write e.g. `{field} = \"BUILD_CACHE_SECRET\"` and set that variable"),
             ));
         }
     }
     if f.int("ttl") == Some(0) {
-        out.push((
-            "cache.remote.ttl".into(),
-            "must be a positive number of seconds".into(),
-            "e.g. `ttl = 604800` (7 days), or remove it for no expiry".into(),
+        out.push(at.key(
+            "cache.remote.ttl",
+            "must be a positive number of seconds",
+            "e.g. `ttl = 604800` (7 days), or remove it for no expiry",
         ));
     }
     if f.int("timeout_ms") == Some(0) {
-        out.push((
-            "cache.remote.timeout_ms".into(),
-            "must be a positive number of milliseconds".into(),
-            "e.g. `timeout_ms = 1000`".into(),
+        out.push(at.key(
+            "cache.remote.timeout_ms",
+            "must be a positive number of milliseconds",
+            "e.g. `timeout_ms = 1000`",
         ));
     }
     for k in f.extra.iter().flat_map(|m| m.keys()) {
         if k == "helper" {
-            out.push((
-                "cache.remote.extra.helper".into(),
-                "names a program for ccache to run as its storage helper (toolchainkit gives ccache its own)".into(),
-                "remove `helper` from `extra`".into(),
+            out.push(at.key(
+                "cache.remote.extra.helper",
+                "names a program for ccache to run as its storage helper (toolchainkit gives ccache its own)",
+                "remove `helper` from `extra`",
             ));
             continue;
         }
@@ -679,10 +592,10 @@ pub fn validate(f: &FileRemote) -> Vec<RemoteError> {
             && k.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if !sccache && !ccache {
-            out.push((
-                format!("cache.remote.extra.{k}"),
-                "not an sccache variable (`SCCACHE_...`) nor a ccache remote-storage attribute (`lower-case-name`) or storage-helper option (`lower_snake_name`)".into(),
-                "e.g. `extra = { SCCACHE_S3_SERVER_SIDE_ENCRYPTION = \"true\" }` or `extra = { connect-timeout = \"500\" }`".into(),
+            out.push(at.key(
+                &format!("cache.remote.extra.{k}"),
+                "not an sccache variable (`SCCACHE_...`) nor a ccache remote-storage attribute (`lower-case-name`) or storage-helper option (`lower_snake_name`)",
+                "e.g. `extra = { SCCACHE_S3_SERVER_SIDE_ENCRYPTION = \"true\" }` or `extra = { connect-timeout = \"500\" }`",
             ));
         }
     }
@@ -698,27 +611,27 @@ pub fn is_env_name(s: &str) -> bool {
 }
 
 /// Secrets written into the file itself: a password in an endpoint URL, a credential in
-/// `extra`. (key, message, fix) for each.
-pub fn literal_secrets(f: &FileRemote) -> Vec<RemoteError> {
+/// `extra`. An error for each.
+pub fn literal_secrets(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
     let mut out = Vec::new();
     for e in f.endpoints() {
         if url_has_password(e) {
-            out.push((
-                "cache.remote.endpoint".into(),
+            out.push(at.key(
+                "cache.remote.endpoint",
                 format!(
                     "`{}` holds a password written in the file",
                     redact_url(e)
                 ),
-                "remove the user:password@ part; set `password_env = \"VAR\"` (and `username`) and keep the password in that variable".into(),
+                "remove the user:password@ part; set `password_env = \"VAR\"` (and `username`) and keep the password in that variable",
             ));
         }
     }
     for (k, v) in f.extra.iter().flat_map(|m| m.iter()) {
         if crate::secrets::is_credential_name(k) && !v.is_empty() {
-            out.push((
-                format!("cache.remote.extra.{k}"),
-                "a credential written in the file".into(),
-                "use the matching `*_env` field (password_env, token_env, secret_key_env, connection_string_env) so the value stays in an environment variable".into(),
+            out.push(at.key(
+                &format!("cache.remote.extra.{k}"),
+                "a credential written in the file",
+                "use the matching `*_env` field (password_env, token_env, secret_key_env, connection_string_env) so the value stays in an environment variable",
             ));
         }
     }
@@ -740,8 +653,15 @@ pub fn url_has_password(url: &str) -> bool {
 }
 
 /// Validate the fields a remote of this type needs; resolve relative paths against `base`.
-pub fn from_file(f: FileRemote, base: &Path) -> Result<Remote, RemoteError> {
-    if let Some(first) = validate(&f).into_iter().next() {
+/// The error names no file (the table was not read from one).
+pub fn from_file(f: FileRemote, base: &Path) -> Result<Remote, ConfigError> {
+    let pos = super::error::Positions::new();
+    let at = At {
+        path: Path::new("[cache.remote]"),
+        text: "",
+        pos: &pos,
+    };
+    if let Some(first) = validate(&f, &at).into_iter().next() {
         return Err(first);
     }
     Ok(from_file_unchecked(f, base))
@@ -816,22 +736,22 @@ pub fn from_file_unchecked(f: FileRemote, base: &Path) -> Remote {
     }
 }
 
-fn check_scheme(kind: RemoteKind, endpoint: &str) -> Result<(), RemoteError> {
+fn check_scheme(kind: RemoteKind, endpoint: &str, at: &At<'_>) -> Result<(), ConfigError> {
     let allowed = kind.spec().schemes;
     if let Some(scheme) = allowed.iter().find(|s| endpoint.starts_with(*s)) {
         if scheme.contains("unix") {
             return Ok(());
         }
         return check_authority(&endpoint[scheme.len()..]).map_err(|why| {
-            (
-                "cache.remote.endpoint".into(),
+            at.key(
+                "cache.remote.endpoint",
                 format!("`{}`: {why}", redact_url(endpoint)),
                 format!("write it as `{scheme}HOST:PORT`, with a port from 1 to 65535"),
             )
         });
     }
-    Err((
-        "cache.remote.endpoint".into(),
+    Err(at.key(
+        "cache.remote.endpoint",
         format!(
             "`{}` has an unsupported scheme for type = \"{}\"",
             redact_url(endpoint),
@@ -841,14 +761,32 @@ fn check_scheme(kind: RemoteKind, endpoint: &str) -> Result<(), RemoteError> {
     ))
 }
 
+/// What is wrong with the `[user@]host[:port]` part of an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Authority {
+    OpenIpv6,
+    NoHost,
+    Port(String),
+}
+
+impl std::fmt::Display for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Authority::OpenIpv6 => write!(f, "an IPv6 address without its closing `]`"),
+            Authority::NoHost => write!(f, "no host"),
+            Authority::Port(p) => write!(f, "port `{p}` is not a number from 1 to 65535"),
+        }
+    }
+}
+
 /// Check the `[user@]host[:port]` part of a URL (pure): a host, and a port in 1..=65535.
-fn check_authority(rest: &str) -> Result<(), String> {
+fn check_authority(rest: &str) -> Result<(), Authority> {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let hostport = authority.rsplit('@').next().unwrap_or("");
     let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
         match v6.split_once(']') {
             Some((h, rest)) => (h, rest.strip_prefix(':')),
-            None => return Err("an IPv6 address without its closing `]`".into()),
+            None => return Err(Authority::OpenIpv6),
         }
     } else {
         match hostport.rsplit_once(':') {
@@ -857,13 +795,13 @@ fn check_authority(rest: &str) -> Result<(), String> {
         }
     };
     if host.is_empty() {
-        return Err("no host".into());
+        return Err(Authority::NoHost);
     }
     match port {
         None => Ok(()),
         Some(p) => match p.parse::<u32>() {
             Ok(n) if (1..=65535).contains(&n) => Ok(()),
-            _ => Err(format!("port `{p}` is not a number from 1 to 65535")),
+            _ => Err(Authority::Port(p.into())),
         },
     }
 }
@@ -884,48 +822,50 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
-    use crate::config::schema::REMOTE;
+    /// The declared keys of `[cache.remote]`.
+    fn remote_keys() -> impl Iterator<Item = &'static Key> {
+        keys::children("cache.remote")
+    }
+
+    fn problems(f: &FileRemote) -> Vec<ConfigError> {
+        let pos = crate::config::error::Positions::new();
+        let at = At {
+            path: Path::new("f.toml"),
+            text: "",
+            pos: &pos,
+        };
+        validate(f, &at)
+    }
+
+    fn is(e: &ConfigError, key: &str, message: &str) -> bool {
+        e.key.as_deref() == Some(&format!("cache.remote.{key}")[..])
+            && e.message.starts_with(message)
+    }
 
     /// A file of `kind` with every key its table lists, each written as the schema's example.
     fn full(kind: RemoteKind) -> FileRemote {
         let mut text = format!("type = \"{}\"\n", kind.name());
-        for key in kind.spec().keys {
-            let field = REMOTE
-                .iter()
-                .find(|f| f.name == key.name)
-                .expect("in schema");
-            text.push_str(field.example);
+        for key in kind.spec().keys() {
+            text.push_str(key.example_for(kind.name()));
             text.push('\n');
         }
         toml::from_str(&text).expect("examples parse")
     }
 
     #[test]
-    fn kind_tables_and_schema_name_the_same_keys() {
-        for kind in RemoteKind::ALL {
-            for key in kind.spec().keys {
-                assert!(
-                    REMOTE.iter().any(|f| f.name == key.name),
-                    "{} takes {}, which the schema does not know",
-                    kind.name(),
-                    key.name
-                );
-                assert!(!COMMON_KEYS.contains(&key.name), "{}", key.name);
+    fn the_keys_every_kind_takes_are_the_common_ones() {
+        let common: Vec<&str> = remote_keys()
+            .filter(|k| k.used_by.is_empty())
+            .map(Key::short)
+            .collect();
+        assert_eq!(common, COMMON_KEYS);
+        for k in remote_keys() {
+            for kind in k.used_by.iter().chain(k.required_in) {
+                assert!(RemoteKind::NAMES.contains(kind), "{}: {kind}", k.name);
             }
-        }
-        for field in REMOTE {
-            let common = COMMON_KEYS.contains(&field.name);
-            let taken = RemoteKind::ALL.iter().any(|k| k.spec().takes(field.name));
-            assert!(
-                common != taken,
-                "schema key {} is taken by {} ",
-                field.name,
-                if common {
-                    "every kind and a kind's table"
-                } else {
-                    "no kind"
-                }
-            );
+            for kind in k.required_in {
+                assert!(k.used_by.contains(kind), "{} required by {kind}", k.name);
+            }
         }
     }
 
@@ -935,7 +875,7 @@ mod tests {
             let f = full(kind);
             let r = from_file_unchecked(f, Path::new("/p"));
             assert_eq!(r.kind(), kind);
-            let mut want: Vec<&str> = kind.spec().keys.iter().map(|k| k.name).collect();
+            let mut want: Vec<&str> = kind.spec().keys().map(Key::short).collect();
             want.sort_by_key(|k| schema_index(k));
             let got: Vec<&str> = r.settings().iter().map(|(k, _)| *k).collect();
             assert_eq!(got, want, "{}", kind.name());
@@ -962,9 +902,9 @@ mod tests {
                 refs.push(key);
             }
         }
-        for field in REMOTE.iter().filter(|f| is_env_key(f.name)) {
+        for field in remote_keys().filter(|f| is_env_key(f.short())) {
             assert!(
-                refs.contains(&field.name),
+                refs.contains(&field.short()),
                 "{} is in no env_refs",
                 field.name
             );
@@ -975,38 +915,33 @@ mod tests {
     fn validate_follows_the_kind_table() {
         for kind in RemoteKind::ALL {
             let f = full(kind);
-            let not_used: Vec<RemoteError> = validate(&f)
+            let not_used: Vec<ConfigError> = problems(&f)
                 .into_iter()
-                .filter(|(_, m, _)| m.starts_with("not used"))
+                .filter(|e| e.message.starts_with("not used"))
                 .collect();
             assert_eq!(not_used, Vec::new(), "{}", kind.name());
-            for field in REMOTE {
-                if COMMON_KEYS.contains(&field.name) || kind.spec().takes(field.name) {
+            for field in remote_keys() {
+                if COMMON_KEYS.contains(&field.short()) || kind.spec().takes(field.short()) {
                     continue;
                 }
                 let text = format!("type = \"{}\"\n{}\n", kind.name(), field.example);
                 let f: FileRemote = toml::from_str(&text).expect("parse");
-                let errs = validate(&f);
+                let errs = problems(&f);
                 assert!(
-                    errs.iter()
-                        .any(|(k, m, _)| k == &format!("cache.remote.{}", field.name)
-                            && m.starts_with("not used")),
+                    errs.iter().any(|e| is(e, field.short(), "not used")),
                     "{} {}: {errs:?}",
                     kind.name(),
                     field.name
                 );
             }
-            for key in kind.spec().keys.iter().filter(|k| k.required.is_some()) {
+            for (key, _) in kind.spec().required() {
                 let f: FileRemote =
                     toml::from_str(&format!("type = \"{}\"\n", kind.name())).expect("parse");
                 assert!(
-                    validate(&f)
-                        .iter()
-                        .any(|(k, m, _)| k == &format!("cache.remote.{}", key.name)
-                            && m.starts_with("required")),
+                    problems(&f).iter().any(|e| is(e, key, "required")),
                     "{} {}",
                     kind.name(),
-                    key.name
+                    key
                 );
             }
         }

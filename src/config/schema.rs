@@ -1,319 +1,19 @@
-//! The configuration file's schema as data, and the check of a parsed document against it.
+//! The check of a parsed configuration file against the declared keys (`super::keys`).
 //!
-//! A file is parsed once into toml's spanned document; `check` walks it against the tables
-//! below and reports *every* problem with its exact position and dotted key: unknown
-//! tables and keys (with "did you mean"), wrong types (with an example of the right
-//! form), values out of range, empty paths, a `[cache.remote]` without `type`. Only a
-//! document with no problem is then deserialized (`super::file`), so the serde layer
-//! never has to explain anything. The map of key positions it fills lets later checks
-//! (remote fields, effective settings) point at the line of any key.
+//! A file is parsed once into toml's spanned document; `check` walks it against
+//! [`KEYS`](super::keys::KEYS) and reports *every* problem as a `ConfigError` with its exact
+//! position and dotted key: unknown tables and keys (with "did you mean"), wrong types (with
+//! an example of the right form), values out of range, empty paths, a `[cache.remote]`
+//! without `type`. Only a document with no problem is then applied (`super::apply_text`), so
+//! the layers never have to explain anything. The map of key positions it fills lets later
+//! checks (remote fields, effective settings) point at the line of any key.
 
-use std::collections::HashMap;
-use std::ops::Range;
+use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
-use super::error::suggest;
-
-/// What a key holds.
-#[derive(Debug, Clone, Copy)]
-pub enum Ty {
-    Bool,
-    /// `true`, `false` or `"auto"`.
-    BoolOrAuto,
-    /// Any string (may be empty).
-    Text,
-    /// A non-empty string naming a file or directory.
-    Path,
-    /// A list of non-empty path strings.
-    PathList,
-    /// A list of strings.
-    TextList,
-    /// One of these strings.
-    Enum(&'static [&'static str]),
-    /// A list of these strings.
-    EnumList(&'static [&'static str]),
-    /// An integer or a float in `(min, max]`.
-    Number {
-        min_exclusive: f64,
-        max: f64,
-        unit: &'static str,
-    },
-    /// An integer in `[min, max]`.
-    Int {
-        min: i64,
-        max: i64,
-        unit: &'static str,
-    },
-    /// A number from 0 to 1, or this one word.
-    FractionOr(&'static str),
-    /// A string, or a list of strings.
-    TextOrList,
-    /// A table of string values with free keys.
-    TextMap,
-    Table(&'static [Field]),
-}
-
-/// One key of a table.
-#[derive(Debug, Clone, Copy)]
-pub struct Field {
-    pub name: &'static str,
-    pub ty: Ty,
-    /// The key written correctly, for hints.
-    pub example: &'static str,
-    pub required: bool,
-}
-
-const fn f(name: &'static str, ty: Ty, example: &'static str) -> Field {
-    Field {
-        name,
-        ty,
-        example,
-        required: false,
-    }
-}
-
-/// `cache.tool`'s values.
-pub const TOOL_CHOICES: &[&str] = &["auto", "sccache", "ccache", "none"];
-/// The tools `prefer` may list.
-pub const TOOLS: &[&str] = &["sccache", "ccache"];
-/// `cache.remote.type`'s values.
-pub const REMOTE_KINDS: &[&str] = &["s3", "redis", "gcs", "http", "webdav", "memcached", "azure"];
-/// ccache's `sloppiness` words (ccache 4.14 manual).
-pub const SLOPPINESS: &[&str] = &[
-    "clang_index_store",
-    "file_stat_matches",
-    "file_stat_matches_ctime",
-    "gcno_cwd",
-    "incbin",
-    "include_file_ctime",
-    "include_file_mtime",
-    "ivfsoverlay",
-    "locale",
-    "modules",
-    "pch_defines",
-    "random_seed",
-    "system_headers",
-    "time_macros",
-];
-
-/// The largest cache size accepted, in GiB (1 PiB).
-pub const MAX_SIZE_GB: f64 = 1_048_576.0;
-
-/// `[cache.remote]`'s keys (which kind takes which: `super::remote::RemoteKind::spec`).
-pub const REMOTE: &[Field] = &[
-    Field {
-        name: "type",
-        ty: Ty::Enum(REMOTE_KINDS),
-        example: "type = \"redis\"",
-        required: true,
-    },
-    f(
-        "endpoint",
-        Ty::TextOrList,
-        "endpoint = \"redis://cache.internal:6379\"",
-    ),
-    f("bucket", Ty::Text, "bucket = \"build-cache\""),
-    f("region", Ty::Text, "region = \"us-east-1\""),
-    f("prefix", Ty::Text, "prefix = \"team-a/\""),
-    f("use_ssl", Ty::Bool, "use_ssl = true"),
-    f("read_only", Ty::BoolOrAuto, "read_only = \"auto\""),
-    f(
-        "access_key_env",
-        Ty::Text,
-        "access_key_env = \"AWS_ACCESS_KEY_ID\"",
-    ),
-    f(
-        "secret_key_env",
-        Ty::Text,
-        "secret_key_env = \"AWS_SECRET_ACCESS_KEY\"",
-    ),
-    f(
-        "session_token_env",
-        Ty::Text,
-        "session_token_env = \"AWS_SESSION_TOKEN\"",
-    ),
-    f("username", Ty::Text, "username = \"builder\""),
-    f(
-        "password_env",
-        Ty::Text,
-        "password_env = \"BUILD_CACHE_PASSWORD\"",
-    ),
-    f("token_env", Ty::Text, "token_env = \"BUILD_CACHE_TOKEN\""),
-    f(
-        "db",
-        Ty::Int {
-            min: 0,
-            max: u32::MAX as i64,
-            unit: "",
-        },
-        "db = 2",
-    ),
-    f(
-        "ttl",
-        Ty::Int {
-            min: 1,
-            max: u32::MAX as i64,
-            unit: "seconds",
-        },
-        "ttl = 604800",
-    ),
-    f("key_path", Ty::Path, "key_path = \"ci/gcs-key.json\""),
-    f("container", Ty::Text, "container = \"build-cache\""),
-    f(
-        "connection_string_env",
-        Ty::Text,
-        "connection_string_env = \"AZURE_STORAGE_CONNECTION_STRING\"",
-    ),
-    f(
-        "timeout_ms",
-        Ty::Int {
-            min: 1,
-            max: 3_600_000,
-            unit: "milliseconds",
-        },
-        "timeout_ms = 1000",
-    ),
-    f(
-        "extra",
-        Ty::TextMap,
-        "extra = { connect-timeout = \"500\" }",
-    ),
-];
-
-const CACHE: &[Field] = &[
-    f("enabled", Ty::Bool, "enabled = true"),
-    f("tool", Ty::Enum(TOOL_CHOICES), "tool = \"auto\""),
-    f(
-        "prefer",
-        Ty::EnumList(TOOLS),
-        "prefer = [\"sccache\", \"ccache\"]",
-    ),
-    f("dir", Ty::Path, "dir = \".toolchainkit/cache\""),
-    f(
-        "size_gb",
-        Ty::Number {
-            min_exclusive: 0.0,
-            max: MAX_SIZE_GB,
-            unit: "GiB",
-        },
-        "size_gb = 10",
-    ),
-    f("install", Ty::Bool, "install = false"),
-    f(
-        "sccache_client",
-        Ty::Enum(&["native", "process"]),
-        "sccache_client = \"native\"",
-    ),
-    f("verify", Ty::FractionOr("strict"), "verify = 0.01"),
-    f("remote", Ty::Table(REMOTE), "[cache.remote]"),
-];
-
-const STATS: &[Field] = &[
-    f("file", Ty::Path, "file = \"build-stats\""),
-    f("trace", Ty::Bool, "trace = true"),
-    f(
-        "trace_max_mb",
-        Ty::Int {
-            min: 1,
-            max: 1_048_576,
-            unit: "MiB",
-        },
-        "trace_max_mb = 64",
-    ),
-];
-
-const TRUST: &[Field] = &[f("dirs", Ty::PathList, "dirs = [\"/srv/shared/checkout\"]")];
-
-const CCACHE: &[Field] = &[
-    f("base_dir", Ty::Path, "base_dir = \".\""),
-    f("compiler_check", Ty::Text, "compiler_check = \"content\""),
-    f(
-        "sloppiness",
-        Ty::EnumList(SLOPPINESS),
-        "sloppiness = [\"pch_defines\", \"time_macros\"]",
-    ),
-    f("hash_dir", Ty::Bool, "hash_dir = false"),
-    f("compression", Ty::Bool, "compression = true"),
-    f(
-        "compression_level",
-        Ty::Int {
-            min: -131_072,
-            max: 22,
-            unit: "",
-        },
-        "compression_level = 3",
-    ),
-];
-
-const SCCACHE: &[Field] = &[
-    f("basedirs", Ty::PathList, "basedirs = [\".\"]"),
-    f("direct", Ty::Bool, "direct = true"),
-];
-
-const DIST: &[Field] = &[
-    f(
-        "engine",
-        Ty::Enum(&["none", "distcc", "icecc", "sccache-dist"]),
-        "engine = \"distcc\"",
-    ),
-    f(
-        "hosts",
-        Ty::TextList,
-        "hosts = [\"buildbox1/8\", \"buildbox2:3632/8,lzo\"]",
-    ),
-    f("scheduler", Ty::Text, "scheduler = \"sched.example:8765\""),
-    f(
-        "scheduler_url",
-        Ty::Text,
-        "scheduler_url = \"https://sched.example:10600\"",
-    ),
-    f(
-        "auth_token_env",
-        Ty::Text,
-        "auth_token_env = \"SCCACHE_DIST_TOKEN\"",
-    ),
-    f(
-        "local_slots",
-        Ty::Int {
-            min: 0,
-            max: 1024,
-            unit: "",
-        },
-        "local_slots = 2",
-    ),
-    f(
-        "io_timeout_secs",
-        Ty::Int {
-            min: 1,
-            max: 86_400,
-            unit: "seconds",
-        },
-        "io_timeout_secs = 300",
-    ),
-];
-
-/// The top level of a configuration file.
-pub const ROOT: &[Field] = &[
-    f("cache", Ty::Table(CACHE), "[cache]"),
-    f("stats", Ty::Table(STATS), "[stats]"),
-    f("trust", Ty::Table(TRUST), "[trust]"),
-    f("ccache", Ty::Table(CCACHE), "[ccache]"),
-    f("sccache", Ty::Table(SCCACHE), "[sccache]"),
-    f("dist", Ty::Table(DIST), "[dist]"),
-];
-
-/// One problem found in a document: dotted key, byte span, message, fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub key: String,
-    pub span: Range<usize>,
-    pub message: String,
-    pub hint: String,
-}
-
-/// Where each dotted key of a document is written (the key's span).
-pub type Positions = HashMap<String, Range<usize>>;
+use super::error::{ConfigError, Positions, suggest};
+use super::keys::{self, Key, Ty, int_value, number_value};
 
 fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
@@ -341,41 +41,6 @@ fn quoted(words: &[&str]) -> String {
         .map(|w| format!("\"{w}\""))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The value of a TOML integer (radix and `_` separators handled).
-fn int_value(v: &DeValue<'_>) -> Option<i64> {
-    let DeValue::Integer(i) = v else {
-        return None;
-    };
-    let digits: String = i.as_str().chars().filter(|c| *c != '_').collect();
-    let (neg, digits) = match digits.strip_prefix('-') {
-        Some(d) => (true, d.to_string()),
-        None => (false, digits.trim_start_matches('+').to_string()),
-    };
-    let digits = digits
-        .trim_start_matches("0x")
-        .trim_start_matches("0o")
-        .trim_start_matches("0b");
-    let n = i64::from_str_radix(digits, i.radix()).ok()?;
-    Some(if neg { -n } else { n })
-}
-
-/// The value of a TOML number (integer or float).
-pub fn number_value(v: &DeValue<'_>) -> Option<f64> {
-    match v {
-        DeValue::Integer(_) => int_value(v).map(|n| n as f64),
-        DeValue::Float(x) => {
-            let s: String = x.as_str().chars().filter(|c| *c != '_').collect();
-            match s.trim_start_matches('+') {
-                "inf" => Some(f64::INFINITY),
-                "-inf" => Some(f64::NEG_INFINITY),
-                "nan" | "-nan" => Some(f64::NAN),
-                t => t.parse().ok(),
-            }
-        }
-        _ => None,
-    }
 }
 
 /// Why `v` is not a valid `ty`, if it is not.
@@ -464,88 +129,98 @@ fn check_value(ty: Ty, v: &DeValue<'_>) -> Option<String> {
                 })
             }),
         },
-        Ty::Table(_) => (!v.is_table()).then(|| expected("a table")).flatten(),
+        Ty::Table => (!v.is_table()).then(|| expected("a table")).flatten(),
     }
 }
 
-fn walk(
-    table: &DeTable<'_>,
-    fields: &[Field],
-    prefix: &str,
-    out: &mut Vec<Problem>,
-    pos: &mut Positions,
-) {
-    for (k, v) in table {
-        let name: &str = k.get_ref();
-        let key = join(prefix, name);
-        pos.insert(key.clone(), k.span());
-        let Some(field) = fields.iter().find(|f| f.name == name) else {
-            let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
-            let is_table = v.get_ref().is_table();
-            let place = if prefix.is_empty() {
-                "the file".to_string()
-            } else {
-                format!("[{prefix}]")
-            };
-            out.push(Problem {
-                key,
-                span: k.span(),
-                message: format!(
-                    "unknown {} `{name}`",
-                    if is_table { "table" } else { "key" }
-                ),
-                hint: suggest(
+/// Where the problems of one document go: its file, its text, and the problems found so
+/// far with the byte offset each is at.
+struct Walk<'a> {
+    path: &'a Path,
+    text: &'a str,
+    out: Vec<(usize, ConfigError)>,
+    pos: Positions,
+}
+
+impl Walk<'_> {
+    fn push(&mut self, offset: usize, key: String, message: String, hint: String) {
+        let e = ConfigError::at(self.path, self.text, Some(offset), Some(key), message, hint);
+        self.out.push((offset, e));
+    }
+
+    fn table(&mut self, table: &DeTable<'_>, prefix: &str) {
+        for (k, v) in table {
+            let name: &str = k.get_ref();
+            let key = join(prefix, name);
+            self.pos.insert(key.clone(), k.span());
+            let Some(decl) = keys::get(&key) else {
+                let names: Vec<&str> = keys::children(prefix).map(Key::short).collect();
+                let place = if prefix.is_empty() {
+                    "the file".to_string()
+                } else {
+                    format!("[{prefix}]")
+                };
+                let what = if v.get_ref().is_table() {
+                    "table"
+                } else {
+                    "key"
+                };
+                let hint = suggest(
                     name,
                     &names,
                     &format!("remove it; {place} takes {}", names.join(", ")),
-                ),
-            });
-            continue;
-        };
-        if let Some(why) = check_value(field.ty, v.get_ref()) {
-            let example = format!("write it as `{}`", field.example);
-            let hint = match (field.ty, v.get_ref()) {
-                (Ty::Enum(words), DeValue::String(s)) => suggest(s, words, &example),
-                _ => example,
+                );
+                self.push(
+                    k.span().start,
+                    key,
+                    format!("unknown {what} `{name}`"),
+                    hint,
+                );
+                continue;
             };
-            out.push(Problem {
-                key: key.clone(),
-                span: v.span(),
-                message: why,
-                hint,
-            });
-            continue;
-        }
-        if let (Ty::Table(inner), Some(t)) = (field.ty, v.get_ref().as_table()) {
-            walk(t, inner, &key, out, pos);
-            for req in inner.iter().filter(|f| f.required) {
-                if !t.iter().any(|(k, _)| k.get_ref() == req.name) {
-                    out.push(Problem {
-                        key: join(&key, req.name),
-                        span: k.span(),
-                        message: format!("missing in [{key}]"),
-                        hint: format!(
-                            "add `{}` to [{key}]{}",
-                            req.example,
-                            match req.ty {
-                                Ty::Enum(words) => format!(" (one of {})", words.join(", ")),
-                                _ => String::new(),
-                            }
-                        ),
-                    });
+            if let Some(why) = check_value(decl.ty, v.get_ref()) {
+                let example = format!("write it as `{}`", decl.example);
+                let hint = match (decl.ty, v.get_ref()) {
+                    (Ty::Enum(words), DeValue::String(s)) => suggest(s, words, &example),
+                    _ => example,
+                };
+                self.push(v.span().start, key, why, hint);
+                continue;
+            }
+            if let (Ty::Table, Some(t)) = (decl.ty, v.get_ref().as_table()) {
+                self.table(t, &key);
+                let required = keys::KEYS.iter().filter(|k| k.required);
+                for req in required.filter(|k| k.table() == key) {
+                    if !t.iter().any(|(k, _)| k.get_ref() == req.short()) {
+                        let choices = match req.ty {
+                            Ty::Enum(words) => format!(" (one of {})", words.join(", ")),
+                            _ => String::new(),
+                        };
+                        self.push(
+                            k.span().start,
+                            req.name.to_string(),
+                            format!("missing in [{key}]"),
+                            format!("add `{}` to [{key}]{choices}", req.example),
+                        );
+                    }
                 }
             }
         }
     }
 }
 
-/// Every problem of a parsed document, and where each key is written.
-pub fn check(doc: &DeTable<'_>) -> (Vec<Problem>, Positions) {
-    let mut out = Vec::new();
-    let mut pos = Positions::new();
-    walk(doc, ROOT, "", &mut out, &mut pos);
-    out.sort_by_key(|p| p.span.start);
-    (out, pos)
+/// Every problem of a parsed document of file `path` (text `text`), in the file's order,
+/// and where each key is written.
+pub fn check(path: &Path, text: &str, doc: &DeTable<'_>) -> (Vec<ConfigError>, Positions) {
+    let mut w = Walk {
+        path,
+        text,
+        out: Vec::new(),
+        pos: Positions::new(),
+    };
+    w.table(doc, "");
+    w.out.sort_by_key(|(offset, _)| *offset);
+    (w.out.into_iter().map(|(_, e)| e).collect(), w.pos)
 }
 
 #[cfg(test)]
@@ -554,10 +229,16 @@ mod tests {
 
     fn problems(text: &str) -> Vec<(String, String, String)> {
         let doc = DeTable::parse(text).expect("toml");
-        check(doc.get_ref())
+        check(Path::new("f.toml"), text, doc.get_ref())
             .0
             .into_iter()
-            .map(|p| (p.key, p.message, p.hint))
+            .map(|p| {
+                (
+                    p.key.unwrap_or_default(),
+                    p.message,
+                    p.hint.unwrap_or_default(),
+                )
+            })
             .collect()
     }
 

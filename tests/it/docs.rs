@@ -3,24 +3,17 @@
 //! own lists, so a key or a subcommand cannot be added without being documented.
 
 use crate::common::Test;
-use toolchainkit::config::schema::{Field, ROOT, Ty};
+use toolchainkit::config::keys::{self, KEYS, Ty};
 
 fn read(rel: &str) -> String {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
 }
 
-fn keys(prefix: &str, fields: &[Field], out: &mut Vec<(String, String)>) {
-    for f in fields {
-        let dotted = if prefix.is_empty() {
-            f.name.to_string()
-        } else {
-            format!("{prefix}.{}", f.name)
-        };
-        match f.ty {
-            Ty::Table(inner) => keys(&dotted, inner, out),
-            _ => out.push((dotted, f.name.to_string())),
-        }
+/// Every declared key that is not a table: (dotted, its own name).
+fn keys(out: &mut Vec<(String, String)>) {
+    for k in KEYS.iter().filter(|k| !matches!(k.ty, Ty::Table)) {
+        out.push((k.name.to_string(), k.short().to_string()));
     }
 }
 
@@ -29,7 +22,7 @@ fn every_config_key_is_in_the_reference_and_the_readme() {
     let reference = read("docs/configuration.md");
     let readme = read("README.md");
     let mut all = Vec::new();
-    keys("", ROOT, &mut all);
+    keys(&mut all);
     assert!(all.len() > 30, "the schema walk found {} keys", all.len());
     let mut missing = Vec::new();
     for (dotted, name) in &all {
@@ -40,7 +33,7 @@ fn every_config_key_is_in_the_reference_and_the_readme() {
             missing.push(format!("README.md lacks `{name}` ({dotted})"));
         }
     }
-    for table in ROOT {
+    for table in keys::children("") {
         if !readme.contains(&format!("[{}", table.name)) {
             missing.push(format!("README.md lacks the table [{}]", table.name));
         }
