@@ -6,7 +6,7 @@ use crate::config::{self, Config, ConfigError, Remote};
 /// Every effective setting with its origin, as `key = value  # origin` lines, in the
 /// order and form each key declares (`config::keys`). A key no layer set shows what
 /// stands in for it and the origin `default`.
-pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
+pub(crate) fn lines(cfg: &Config) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for key in config::keys::listed() {
         match key.show {
@@ -53,7 +53,7 @@ pub fn lines(cfg: &Config) -> Vec<(String, String, String)> {
 /// The widest `key = value` that the origin column is aligned after.
 const ORIGIN_COLUMN: usize = 44;
 
-pub fn show() -> anyhow::Result<i32> {
+pub(crate) fn show() -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let cfg = config::load(config::Place::cwd(&cwd))?;
     crate::outln!(
@@ -113,12 +113,12 @@ pub fn show() -> anyhow::Result<i32> {
 
 /// `config check`'s exit code when every problem leaves compiles working (an unset
 /// secret, an invalid user file left out, a remote setting the tool ignores): degraded.
-pub const EXIT_DEGRADED: i32 = 1;
+pub(crate) const EXIT_DEGRADED: i32 = 1;
 
 /// Validate and list every problem (on stdout: the listing is the command's output).
 /// Returns 0 when valid, `EXIT_CONFIG` (78) when a problem stops every compile (as a
 /// compile would exit), `EXIT_DEGRADED` (1) when compiles still work despite them.
-pub fn check(json: bool) -> anyhow::Result<i32> {
+pub(crate) fn check(json: bool) -> anyhow::Result<i32> {
     let cwd = std::env::current_dir()?;
     let path_var = std::env::var_os("PATH");
     let chosen = |cfg: &Config| {

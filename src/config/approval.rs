@@ -53,7 +53,7 @@ pub struct Withheld {
 }
 
 /// The gated settings of a parsed project file, in the file's order.
-pub fn risky(file: &FileConfig<'_>) -> Vec<Withheld> {
+pub(crate) fn risky(file: &FileConfig<'_>) -> Vec<Withheld> {
     let mut out = Vec::new();
     if let Some(cmd) = super::keys::get("ccache.compiler_check")
         .and_then(|k| file.get(k))
@@ -85,7 +85,7 @@ pub fn risky(file: &FileConfig<'_>) -> Vec<Withheld> {
 }
 
 /// The key under which a project cache directory's `ccache.conf` is withheld.
-pub const CCACHE_CONF: &str = "ccache.conf";
+pub(crate) const CCACHE_CONF: &str = "ccache.conf";
 
 /// ccache settings that name a program it runs (ccache 4.14 manual): in a `ccache.conf`
 /// that came with the project's cache directory they are the project's, not the user's.
@@ -97,7 +97,7 @@ const MAX_CCACHE_CONF: u64 = 64 * 1024;
 /// A project file's `cache.dir` whose `ccache/ccache.conf` (ccache reads it from its cache
 /// directory) names a program: as the project's own settings, it needs trust too. One
 /// `stat` when the file sets `cache.dir`; the `ccache.conf` is read only when it exists.
-pub fn cache_conf_risk(base: &Path, file: &FileConfig<'_>) -> Option<Withheld> {
+pub(crate) fn cache_conf_risk(base: &Path, file: &FileConfig<'_>) -> Option<Withheld> {
     let dir = file.get(super::keys::get("cache.dir")?)?.as_str()?;
     use std::os::unix::fs::OpenOptionsExt;
     let conf = base.join(dir).join("ccache").join("ccache.conf");
@@ -126,7 +126,7 @@ pub fn cache_conf_risk(base: &Path, file: &FileConfig<'_>) -> Option<Withheld> {
 }
 
 /// Remove the gated settings `withheld` from `file` (as if they were not written).
-pub fn strip(file: &mut FileConfig<'_>, withheld: &[Withheld]) {
+pub(crate) fn strip(file: &mut FileConfig<'_>, withheld: &[Withheld]) {
     for w in withheld.iter().filter(|w| w.key != CCACHE_CONF) {
         file.remove(&w.key);
     }
@@ -134,7 +134,7 @@ pub fn strip(file: &mut FileConfig<'_>, withheld: &[Withheld]) {
 
 /// ccache's `compiler_check`: `content`, `mtime`, `none` and `string:VALUE` are data;
 /// anything else is a command ccache runs (ccache 4.14 manual, compiler_check).
-pub fn is_command(v: &str) -> bool {
+pub(crate) fn is_command(v: &str) -> bool {
     !matches!(v.trim(), "content" | "mtime" | "none") && !v.trim().starts_with("string:")
 }
 
@@ -231,7 +231,7 @@ fn dist_risk(d: &super::dist::FileDist) -> Option<String> {
 
 /// One line for the reports (escaped for a terminal): what is withheld from the project
 /// file at `path`, and the one command that lets it apply.
-pub fn describe(path: &Path, w: &Withheld) -> String {
+pub(crate) fn describe(path: &Path, w: &Withheld) -> String {
     format!(
         "`{}` of {} is withheld: it {}; if you trust this file, run `{}`",
         w.key,
@@ -242,7 +242,7 @@ pub fn describe(path: &Path, w: &Withheld) -> String {
 }
 
 /// The withheld settings as JSON (exact, unescaped).
-pub fn to_json(path: Option<&Path>, withheld: &[Withheld]) -> serde_json::Value {
+pub(crate) fn to_json(path: Option<&Path>, withheld: &[Withheld]) -> serde_json::Value {
     serde_json::Value::Array(
         withheld
             .iter()
@@ -259,7 +259,7 @@ pub fn to_json(path: Option<&Path>, withheld: &[Withheld]) -> serde_json::Value 
 }
 
 /// The command that approves `path`, for the reports.
-pub fn trust_command(path: &Path) -> String {
+pub(crate) fn trust_command(path: &Path) -> String {
     format!(
         "toolchainkit trust {}",
         crate::escape::shell_word(&path.to_string_lossy())
@@ -268,7 +268,7 @@ pub fn trust_command(path: &Path) -> String {
 
 /// Is the project file at `path`, whose content is `text`, approved: below one of
 /// `trusted_dirs` (`all`: everywhere), or recorded with this content?
-pub fn approved(path: &Path, text: &str, trusted_dirs: &[PathBuf], all: bool) -> bool {
+pub(crate) fn approved(path: &Path, text: &str, trusted_dirs: &[PathBuf], all: bool) -> bool {
     if all || super::trust::under_any(path, trusted_dirs) {
         return true;
     }
@@ -291,14 +291,14 @@ pub fn approved(path: &Path, text: &str, trusted_dirs: &[PathBuf], all: bool) ->
 
 /// One approval.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
+pub(crate) struct Record {
     pub sha256: String,
     pub since: u64,
     pub path: PathBuf,
 }
 
 /// Where approvals are recorded.
-pub fn record_path() -> PathBuf {
+pub(crate) fn record_path() -> PathBuf {
     paths::state_dir().join("trusted")
 }
 
@@ -321,7 +321,7 @@ const MAX_RECORD: u64 = 1 << 20;
 
 /// The approvals, from a record file that is ours and private (never a link, another
 /// user's, or open to others).
-pub fn read_records() -> io::Result<Vec<Record>> {
+pub(crate) fn read_records() -> io::Result<Vec<Record>> {
     use std::os::unix::ffi::OsStringExt;
     let path = record_path();
     let f = private::open_own(&path, Access::Read)?;
@@ -391,11 +391,13 @@ fn update(f: impl FnOnce(&mut Vec<Record>)) -> io::Result<()> {
 }
 
 /// Approve `path` with content `text` (replacing an earlier approval of the same file).
-pub fn approve(path: &Path, text: &str) -> io::Result<Record> {
+pub(crate) fn approve(path: &Path, text: &str) -> io::Result<Record> {
     let canon = fs::canonicalize(path)?;
     let rec = Record {
         sha256: hex(&Sha256::digest(text.as_bytes())),
-        since: crate::stats::now_secs(),
+        since: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
         path: canon,
     };
     let r = rec.clone();
@@ -408,7 +410,7 @@ pub fn approve(path: &Path, text: &str) -> io::Result<Record> {
 
 /// Withdraw the approval of `path` (by canonical path, or as written for a file that
 /// is gone): whether there was one.
-pub fn revoke(path: &Path) -> io::Result<bool> {
+pub(crate) fn revoke(path: &Path) -> io::Result<bool> {
     let canon = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mut removed = false;
     update(|all| {
@@ -420,7 +422,7 @@ pub fn revoke(path: &Path) -> io::Result<bool> {
 }
 
 /// The digest of `text` as recorded.
-pub fn digest(text: &str) -> String {
+pub(crate) fn digest(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))
 }
 

@@ -10,7 +10,7 @@ use super::remote::{Remote, RemoteKind, Unsupported};
 use super::{Config, ConfigError, Place, Tool, ToolChoice};
 
 /// What the caller knows about the cache tools.
-pub struct Tools<'a> {
+pub(crate) struct Tools<'a> {
     /// The tool that will run for a configuration, if any.
     pub chosen: &'a dyn Fn(&Config) -> Option<Tool>,
     /// Whether `tool` can serve remote `r`, or why not.
@@ -23,7 +23,7 @@ fn effective_error(cfg: &Config, key: &str, msg: String, fix: String) -> ConfigE
 
 /// Every problem with the configuration in effect for `place`: the files' problems, then
 /// the effective remote's.
-pub fn check_all(place: Place<'_>, tools: &Tools<'_>) -> Vec<ConfigError> {
+pub(crate) fn check_all(place: Place<'_>, tools: &Tools<'_>) -> Vec<ConfigError> {
     let (mut problems, cfg) = super::check(place);
     let Some(r) = &cfg.remote.value else {
         return problems;

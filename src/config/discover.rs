@@ -14,7 +14,7 @@ use crate::paths;
 pub const PROJECT_FILE: &str = ".toolchainkit.toml";
 
 /// The variable that names the project file explicitly.
-pub const CONFIG_VAR: &str = "TOOLCHAINKIT_CONFIG";
+pub(crate) const CONFIG_VAR: &str = "TOOLCHAINKIT_CONFIG";
 
 /// Where to look for the project file.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +38,7 @@ impl<'a> Place<'a> {
 }
 
 /// The nearest project file at or above `start`.
-pub fn nearest(start: &Path) -> Option<PathBuf> {
+pub(crate) fn nearest(start: &Path) -> Option<PathBuf> {
     let mut dir = Some(start);
     let mut candidate = PathBuf::with_capacity(start.as_os_str().len() + PROJECT_FILE.len() + 2);
     while let Some(d) = dir {
@@ -56,7 +56,7 @@ pub fn nearest(start: &Path) -> Option<PathBuf> {
 /// Set (to `1`) by `toolchainkit run` beside the `TOOLCHAINKIT_CONFIG` it pins when that
 /// file was found, not named by the user: it is then judged like any found project file
 /// (owner and mode, trust), not as the user's explicit choice.
-pub const FOUND_VAR: &str = "TOOLCHAINKIT_CONFIG_FOUND";
+pub(crate) const FOUND_VAR: &str = "TOOLCHAINKIT_CONFIG_FOUND";
 
 /// The project file for `place`, and whether it was named explicitly (by the user, not
 /// pinned by `toolchainkit run` after finding it).

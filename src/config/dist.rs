@@ -29,7 +29,7 @@ pub enum Engine {
 }
 
 impl Engine {
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Engine::None => "none",
             Engine::Distcc => "distcc",
@@ -44,14 +44,14 @@ impl Engine {
         Engine::Icecc,
         Engine::SccacheDist,
     ];
-    pub const NAMES: [&'static str; 4] = [
+    pub(crate) const NAMES: [&'static str; 4] = [
         Engine::ALL[0].name(),
         Engine::ALL[1].name(),
         Engine::ALL[2].name(),
         Engine::ALL[3].name(),
     ];
 
-    pub fn parse(s: &str) -> Option<Engine> {
+    pub(crate) fn parse(s: &str) -> Option<Engine> {
         Engine::ALL.into_iter().find(|e| e.name() == s)
     }
 }
@@ -59,7 +59,7 @@ impl Engine {
 /// `[dist]` as written in a file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileDist {
+pub(crate) struct FileDist {
     pub engine: Option<Engine>,
     pub hosts: Option<Vec<String>>,
     pub scheduler: Option<String>,
@@ -98,7 +98,7 @@ pub struct DistccHost {
 impl DistccHost {
     /// The host as distcc names it in its log (`HOST`, `HOST:PORT` when not 3632,
     /// `USER@HOST`, `localhost`): the key per-host statistics are kept under.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match &self.reach {
             Reach::Local => "localhost".into(),
             Reach::Tcp { host, port } if *port == DISTCC_PORT => host.clone(),
@@ -113,11 +113,11 @@ impl DistccHost {
 }
 
 /// distccd's default port.
-pub const DISTCC_PORT: u16 = 3632;
+pub(crate) const DISTCC_PORT: u16 = 3632;
 /// icecc-scheduler's default port (its text interface is the next one).
-pub const ICECC_SCHEDULER_PORT: u16 = 8765;
+pub(crate) const ICECC_SCHEDULER_PORT: u16 = 8765;
 /// distcc's own default I/O timeout, set explicitly so it is bounded and visible.
-pub const DEFAULT_IO_TIMEOUT_SECS: u32 = 300;
+pub(crate) const DEFAULT_IO_TIMEOUT_SECS: u32 = 300;
 
 /// A validated `[dist]` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +136,7 @@ pub struct Dist {
 
 impl Dist {
     /// Is distribution on at all?
-    pub fn active(&self) -> bool {
+    pub(crate) fn active(&self) -> bool {
         self.engine != Engine::None
     }
 }
@@ -177,7 +177,7 @@ fn split_host_port(s: &str) -> Option<(&str, Option<&str>)> {
 /// What is wrong with a value of `[dist]`: a distcc host, icecream's scheduler, the
 /// sccache-dist scheduler's URL. `validate` makes it the message of a `ConfigError`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Invalid {
+pub(crate) enum Invalid {
     EmptyHost,
     Space(String),
     DistccOption(String),
@@ -271,7 +271,7 @@ impl fmt::Display for Invalid {
 
 /// Parse one distcc host specification (distcc(1), HOST SPECIFICATIONS), or say what is
 /// wrong with it.
-pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, Invalid> {
+pub(crate) fn parse_distcc_host(spec: &str) -> Result<DistccHost, Invalid> {
     let s = spec.trim();
     if s.is_empty() {
         return Err(Invalid::EmptyHost);
@@ -403,7 +403,7 @@ pub fn parse_distcc_host(spec: &str) -> Result<DistccHost, Invalid> {
 }
 
 /// Parse icecream's `scheduler = "HOST[:PORT]"`.
-pub fn parse_scheduler(s: &str) -> Result<(String, u16), Invalid> {
+pub(crate) fn parse_scheduler(s: &str) -> Result<(String, u16), Invalid> {
     let (host, port) = split_host_port(s.trim()).ok_or_else(|| Invalid::Unreadable(s.into()))?;
     if !valid_hostname(host) {
         return Err(Invalid::NotHostPort(s.into()));
@@ -419,7 +419,7 @@ pub fn parse_scheduler(s: &str) -> Result<(String, u16), Invalid> {
 }
 
 /// Check sccache-dist's `scheduler_url`: `http://` or `https://`, a host, no credentials.
-pub fn check_scheduler_url(u: &str) -> Result<(), Invalid> {
+pub(crate) fn check_scheduler_url(u: &str) -> Result<(), Invalid> {
     let Some((scheme, rest)) = u.split_once("://") else {
         return Err(Invalid::NotUrl(u.into()));
     };
@@ -449,7 +449,7 @@ pub fn check_scheduler_url(u: &str) -> Result<(), Invalid> {
 }
 
 /// Every problem of a `[dist]` table on its own, all at once (for `config check`).
-pub fn validate(f: &FileDist, at: &At<'_>) -> Vec<ConfigError> {
+pub(crate) fn validate(f: &FileDist, at: &At<'_>) -> Vec<ConfigError> {
     let err = |key: &str, msg: String, hint: &str| at.key(&format!("dist.{key}"), msg, hint);
     let mut out = Vec::new();
     let Some(engine) = f.engine else {
@@ -586,7 +586,7 @@ pub fn validate(f: &FileDist, at: &At<'_>) -> Vec<ConfigError> {
 
 /// A `[dist]` table as the configuration holds it, without validation (`validate` lists
 /// every problem): unparseable parts are dropped.
-pub fn from_file_unchecked(f: FileDist) -> Dist {
+pub(crate) fn from_file_unchecked(f: FileDist) -> Dist {
     Dist {
         engine: f.engine.unwrap_or(Engine::None),
         hosts: f
@@ -606,7 +606,7 @@ pub fn from_file_unchecked(f: FileDist) -> Dist {
 /// `TOOLCHAINKIT_DIST_ENGINE=none` turns distribution off for one build (a CI job, a
 /// laptop away from the build hosts); any other value must name an engine whose
 /// settings the files give. (`dist.engine`'s variable `var`, valued `v`: `super::keys`.)
-pub fn apply_env(cfg: &mut Config, v: &OsStr, var: &'static str) -> Result<(), ConfigError> {
+pub(crate) fn apply_env(cfg: &mut Config, v: &OsStr, var: &'static str) -> Result<(), ConfigError> {
     let v = v.to_string_lossy();
     let engine = Engine::parse(&v).ok_or_else(|| {
         ConfigError::env(
@@ -654,7 +654,7 @@ fn may_use(cfg: &Config, tool: Tool) -> bool {
 
 /// The engine against the cache tool: the one check that needs every layer. The error
 /// points at the line of `engine` in the file that set `[dist]`.
-pub fn check_combination(cfg: &Config) -> Result<(), ConfigError> {
+pub(crate) fn check_combination(cfg: &Config) -> Result<(), ConfigError> {
     let Some(d) = cfg.dist.value.as_ref().filter(|d| d.active()) else {
         return Ok(());
     };
@@ -695,7 +695,7 @@ pub fn check_combination(cfg: &Config) -> Result<(), ConfigError> {
 }
 
 /// The `config` display rows of `[dist]`: (key, value).
-pub fn describe(d: &Dist) -> Vec<(String, String)> {
+pub(crate) fn describe(d: &Dist) -> Vec<(String, String)> {
     let mut out = vec![("engine".to_string(), format!("\"{}\"", d.engine.name()))];
     match d.engine {
         Engine::None => {}

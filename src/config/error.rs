@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::path::Path;
 
 /// Where each dotted key of a document is written (the key's span).
-pub type Positions = HashMap<String, Range<usize>>;
+pub(crate) type Positions = HashMap<String, Range<usize>>;
 
 /// A file's keys and where they are written: makes the errors about them.
 pub struct At<'a> {
@@ -23,7 +23,7 @@ pub struct At<'a> {
 
 impl At<'_> {
     /// An error about dotted `key`, at its line when the file writes it.
-    pub fn key(
+    pub(crate) fn key(
         &self,
         key: &str,
         message: impl Into<String>,
@@ -55,7 +55,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// An error in a file at a byte offset of its text.
-    pub fn at(
+    pub(crate) fn at(
         path: &Path,
         text: &str,
         offset: Option<usize>,
@@ -78,7 +78,7 @@ impl ConfigError {
     }
 
     /// An error in an environment variable.
-    pub fn env(var: &str, message: String, hint: &str) -> ConfigError {
+    pub(crate) fn env(var: &str, message: String, hint: &str) -> ConfigError {
         ConfigError {
             source: "environment".into(),
             line: None,
@@ -92,7 +92,7 @@ impl ConfigError {
 
 impl ConfigError {
     /// `FILE:LINE:COL: `KEY`: MESSAGE`, without the hint.
-    pub fn headline(&self) -> String {
+    pub(crate) fn headline(&self) -> String {
         let mut s = self.source.clone();
         if let Some(l) = self.line {
             s.push_str(&format!(":{l}"));
@@ -129,25 +129,17 @@ pub struct ConfigErrors(Vec<ConfigError>);
 
 impl ConfigErrors {
     /// `None` when there is no problem.
-    pub fn new(problems: Vec<ConfigError>) -> Option<ConfigErrors> {
+    pub(crate) fn new(problems: Vec<ConfigError>) -> Option<ConfigErrors> {
         (!problems.is_empty()).then_some(ConfigErrors(problems))
     }
 
-    pub fn first(&self) -> &ConfigError {
-        &self.0[0]
-    }
-
-    pub fn iter(&self) -> std::slice::Iter<'_, ConfigError> {
-        self.0.iter()
-    }
-
-    pub fn into_vec(self) -> Vec<ConfigError> {
+    pub(crate) fn into_vec(self) -> Vec<ConfigError> {
         self.0
     }
 
     /// The text for stderr: each problem as `toolchainkit: error: ...` and its
     /// `hint:` line, newline-terminated.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         self.0
             .iter()
             .map(|p| format!("toolchainkit: error: {p}\n"))
@@ -180,7 +172,7 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// 1-based line and column of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -194,7 +186,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// "did you mean `x`?" when a known word is close to `word`, else `fallback`.
-pub fn suggest<S: AsRef<str>>(word: &str, known: &[S], fallback: &str) -> String {
+pub(crate) fn suggest<S: AsRef<str>>(word: &str, known: &[S], fallback: &str) -> String {
     let best = known
         .iter()
         .map(|k| (edit_distance(word, k.as_ref()), k.as_ref()))

@@ -14,7 +14,7 @@ use super::keys::Key;
 use super::remote::FileRemote;
 
 /// A checked file.
-pub struct FileConfig<'a> {
+pub(crate) struct FileConfig<'a> {
     doc: DeTable<'a>,
     pub remote: Option<FileRemote>,
     pub dist: Option<FileDist>,
@@ -22,7 +22,7 @@ pub struct FileConfig<'a> {
 
 impl<'a> FileConfig<'a> {
     /// Take `[cache.remote]` and `[dist]` out of a checked document and deserialize them.
-    pub fn new(mut doc: DeTable<'a>) -> Result<Self, toml::de::Error> {
+    pub(crate) fn new(mut doc: DeTable<'a>) -> Result<Self, toml::de::Error> {
         let remote = match doc.get_mut("cache").map(|c| c.get_mut()) {
             Some(DeValue::Table(cache)) => cache.remove("remote"),
             _ => None,
@@ -38,12 +38,12 @@ impl<'a> FileConfig<'a> {
     }
 
     /// The top level of the document.
-    pub fn top(&self) -> &DeTable<'a> {
+    pub(crate) fn top(&self) -> &DeTable<'a> {
         &self.doc
     }
 
     /// The table `name` (a top-level one, not `[cache.remote]`), if written.
-    pub fn table(&self, name: &str) -> Option<&DeTable<'a>> {
+    pub(crate) fn table(&self, name: &str) -> Option<&DeTable<'a>> {
         match name {
             "" => Some(&self.doc),
             _ => self.doc.get(name)?.get_ref().as_table(),
@@ -51,12 +51,12 @@ impl<'a> FileConfig<'a> {
     }
 
     /// The value of `key` as written (not a key of `[cache.remote]` nor `[dist]`).
-    pub fn get(&self, key: &Key) -> Option<&DeValue<'a>> {
+    pub(crate) fn get(&self, key: &Key) -> Option<&DeValue<'a>> {
         Some(self.table(key.table())?.get(key.short())?.get_ref())
     }
 
     /// Remove dotted `key` (a key of a table, or a table), as if it were not written.
-    pub fn remove(&mut self, key: &str) {
+    pub(crate) fn remove(&mut self, key: &str) {
         match key {
             "cache.remote" => self.remote = None,
             "dist" => self.dist = None,

