@@ -79,18 +79,8 @@ pub(crate) fn start(cache_dir: Option<&Path>) -> anyhow::Result<i32> {
         // SAFETY: single-threaded here; the variables are read by the steps below.
         unsafe { std::env::set_var(k, v) };
     }
-    match crate::paths::var_nonempty("GITHUB_ENV") {
-        Some(file) => {
-            let mut f = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(&file)
-                .with_context(|| {
-                    format!(
-                        "cannot append to GITHUB_ENV ({})",
-                        Path::new(&file).display()
-                    )
-                })?;
+    match append_to_file_in("GITHUB_ENV")? {
+        Some(mut f) => {
             for (k, v) in &env {
                 writeln!(f, "{k}={v}")?;
             }
@@ -350,18 +340,8 @@ pub(crate) fn summary(timeline_dir: Option<&Path>) -> anyhow::Result<i32> {
         }
     }
     let md = markdown(&b, &missed, tool_counters(&cfg, &cwd, tool), &files);
-    match crate::paths::var_nonempty("GITHUB_STEP_SUMMARY") {
-        Some(file) => {
-            let mut f = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(&file)
-                .with_context(|| {
-                    format!(
-                        "cannot append to GITHUB_STEP_SUMMARY ({})",
-                        Path::new(&file).display()
-                    )
-                })?;
+    match append_to_file_in("GITHUB_STEP_SUMMARY")? {
+        Some(mut f) => {
             f.write_all(md.as_bytes())?;
             println!(
                 "{}",
@@ -402,4 +382,18 @@ fn write_timeline(stats_path: &Path, from_us: u64, dir: &Path) -> anyhow::Result
     std::fs::write(&html_path, svg::html(&t))
         .with_context(|| format!("cannot write {}", html_path.display()))?;
     Ok(vec![svg_path, html_path])
+}
+
+/// The file a GitHub Actions variable (`GITHUB_ENV`, `GITHUB_STEP_SUMMARY`) names, opened
+/// for appending; `None` outside GitHub Actions.
+fn append_to_file_in(var: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(file) = crate::paths::var_nonempty(var) else {
+        return Ok(None);
+    };
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&file)
+        .map(Some)
+        .with_context(|| format!("cannot append to {var} ({})", Path::new(&file).display()))
 }
