@@ -12,49 +12,11 @@
 
 use serde::Deserialize;
 
-use std::ffi::OsStr;
 use std::fmt;
 
 use super::error::At;
+pub use super::kinds::Engine;
 use super::{Config, ConfigError, Origin, Tool, ToolChoice};
-
-/// `dist.engine`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Engine {
-    None,
-    Distcc,
-    Icecc,
-    SccacheDist,
-}
-
-impl Engine {
-    pub(crate) const fn name(self) -> &'static str {
-        match self {
-            Engine::None => "none",
-            Engine::Distcc => "distcc",
-            Engine::Icecc => "icecc",
-            Engine::SccacheDist => "sccache-dist",
-        }
-    }
-
-    const ALL: [Engine; 4] = [
-        Engine::None,
-        Engine::Distcc,
-        Engine::Icecc,
-        Engine::SccacheDist,
-    ];
-    pub(crate) const NAMES: [&'static str; 4] = [
-        Engine::ALL[0].name(),
-        Engine::ALL[1].name(),
-        Engine::ALL[2].name(),
-        Engine::ALL[3].name(),
-    ];
-
-    pub(crate) fn parse(s: &str) -> Option<Engine> {
-        Engine::ALL.into_iter().find(|e| e.name() == s)
-    }
-}
 
 /// `[dist]` as written in a file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -601,45 +563,6 @@ pub(crate) fn from_file_unchecked(f: FileDist) -> Dist {
         local_slots: f.local_slots,
         io_timeout_secs: f.io_timeout_secs.unwrap_or(DEFAULT_IO_TIMEOUT_SECS),
     }
-}
-
-/// `TOOLCHAINKIT_DIST_ENGINE=none` turns distribution off for one build (a CI job, a
-/// laptop away from the build hosts); any other value must name an engine whose
-/// settings the files give. (`dist.engine`'s variable `var`, valued `v`: `super::keys`.)
-pub(crate) fn apply_env(cfg: &mut Config, v: &OsStr, var: &'static str) -> Result<(), ConfigError> {
-    let v = v.to_string_lossy();
-    let engine = Engine::parse(&v).ok_or_else(|| {
-        ConfigError::env(
-            var,
-            format!("unknown engine `{v}`"),
-            &super::suggest(
-                &v,
-                &Engine::NAMES,
-                "use one of none, distcc, icecc, sccache-dist",
-            ),
-        )
-    })?;
-    let mut d = cfg
-        .dist
-        .value
-        .clone()
-        .unwrap_or_else(|| from_file_unchecked(FileDist::default()));
-    d.engine = engine;
-    let missing = match engine {
-        Engine::Distcc if d.hosts.is_empty() => Some("hosts"),
-        Engine::Icecc if d.scheduler.is_none() => Some("scheduler"),
-        Engine::SccacheDist if d.scheduler_url.is_none() => Some("scheduler_url"),
-        _ => None,
-    };
-    if let Some(key) = missing {
-        return Err(ConfigError::env(
-            var,
-            format!("engine `{v}` needs `dist.{key}`, which no config file sets"),
-            &format!("set [dist] {key} in .toolchainkit.toml, or unset {var}"),
-        ));
-    }
-    cfg.dist.set(Some(d), &Origin::Env(var));
-    Ok(())
 }
 
 /// Could `cfg` run this tool? (`auto` may pick any tool of `prefer`.)

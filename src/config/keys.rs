@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 
 use toml::de::DeValue;
 
-use super::dist::Engine;
 use super::error::At;
-use super::remote::RemoteKind;
+use super::kinds::Engine;
+use super::kinds::RemoteKind;
 use super::{
     Config, ConfigError, FileCcache, FileSccache, Origin, SccacheClient, Setting, Tool, ToolChoice,
     VERIFY_VAR, Verify, suggest,
@@ -687,7 +687,7 @@ pub static KEYS: &[Key] = &[
         ..table!(dist)
     },
     key!(dist.engine, Ty::Enum(ENGINES), "\"distcc\"")
-        .env("TOOLCHAINKIT_DIST_ENGINE", super::dist::apply_env),
+        .env("TOOLCHAINKIT_DIST_ENGINE", super::apply_dist_engine_env),
     key!(
         dist.hosts,
         Ty::TextList,

@@ -24,6 +24,7 @@ pub(crate) mod dist;
 pub(crate) mod error;
 pub(crate) mod file;
 pub mod keys;
+pub(crate) mod kinds;
 pub(crate) mod remote;
 pub(crate) mod schema;
 pub(crate) mod trust;
@@ -760,6 +761,49 @@ fn apply_env(cfg: &mut Config, problems: &mut Vec<ConfigError>) {
             problems.push(e);
         }
     }
+}
+
+/// `TOOLCHAINKIT_DIST_ENGINE=none` turns distribution off for one build (a CI job, a
+/// laptop away from the build hosts); any other value must name an engine whose
+/// settings the files give. (`dist.engine`'s variable `var`, valued `v`: `super::keys`.)
+pub(crate) fn apply_dist_engine_env(
+    cfg: &mut Config,
+    v: &std::ffi::OsStr,
+    var: &'static str,
+) -> Result<(), ConfigError> {
+    let v = v.to_string_lossy();
+    let engine = kinds::Engine::parse(&v).ok_or_else(|| {
+        ConfigError::env(
+            var,
+            format!("unknown engine `{v}`"),
+            &suggest(
+                &v,
+                &kinds::Engine::NAMES,
+                "use one of none, distcc, icecc, sccache-dist",
+            ),
+        )
+    })?;
+    let mut d = cfg
+        .dist
+        .value
+        .clone()
+        .unwrap_or_else(|| dist::from_file_unchecked(dist::FileDist::default()));
+    d.engine = engine;
+    let missing = match engine {
+        kinds::Engine::Distcc if d.hosts.is_empty() => Some("hosts"),
+        kinds::Engine::Icecc if d.scheduler.is_none() => Some("scheduler"),
+        kinds::Engine::SccacheDist if d.scheduler_url.is_none() => Some("scheduler_url"),
+        _ => None,
+    };
+    if let Some(key) = missing {
+        return Err(ConfigError::env(
+            var,
+            format!("engine `{v}` needs `dist.{key}`, which no config file sets"),
+            &format!("set [dist] {key} in .toolchainkit.toml, or unset {var}"),
+        ));
+    }
+    cfg.dist.set(Some(d), &Origin::Env(var));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -17,53 +17,9 @@ use serde::Deserialize;
 
 use super::error::{At, ConfigError};
 use super::keys::{self, Key};
-
-/// The kinds of remote store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum RemoteKind {
-    S3,
-    Redis,
-    Gcs,
-    Http,
-    Webdav,
-    Memcached,
-    Azure,
-}
+pub(crate) use super::kinds::RemoteKind;
 
 impl RemoteKind {
-    pub(crate) const ALL: [RemoteKind; 7] = [
-        RemoteKind::S3,
-        RemoteKind::Redis,
-        RemoteKind::Gcs,
-        RemoteKind::Http,
-        RemoteKind::Webdav,
-        RemoteKind::Memcached,
-        RemoteKind::Azure,
-    ];
-
-    pub(crate) const fn name(self) -> &'static str {
-        match self {
-            RemoteKind::S3 => "s3",
-            RemoteKind::Redis => "redis",
-            RemoteKind::Gcs => "gcs",
-            RemoteKind::Http => "http",
-            RemoteKind::Webdav => "webdav",
-            RemoteKind::Memcached => "memcached",
-            RemoteKind::Azure => "azure",
-        }
-    }
-
-    pub(crate) const NAMES: [&'static str; 7] = [
-        RemoteKind::ALL[0].name(),
-        RemoteKind::ALL[1].name(),
-        RemoteKind::ALL[2].name(),
-        RemoteKind::ALL[3].name(),
-        RemoteKind::ALL[4].name(),
-        RemoteKind::ALL[5].name(),
-        RemoteKind::ALL[6].name(),
-    ];
-
     /// What this kind takes.
     pub(crate) fn spec(self) -> KindSpec {
         let (schemes, many_endpoints) = match self {
